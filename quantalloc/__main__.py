@@ -1,0 +1,5 @@
+"""``python -m quantalloc`` runs the command-line interface."""
+
+from quantalloc.cli.app import main
+
+main()

@@ -1,0 +1,67 @@
+"""The ``quantalloc`` command: a thin typer app whose subcommands live one per module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from quantalloc.cli import backtest, data, db, regime, runs, solve, tune
+from quantalloc.cli.console import EXIT_BAD_INPUT, err_console
+from quantalloc.errors import QuantallocError
+
+app = typer.Typer(
+    name="quantalloc",
+    help="Optimization-first allocation of options and trading strategies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from quantalloc import __version__
+
+        typer.echo(f"quantalloc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logging.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Optimization-first allocation of options and trading strategies."""
+    ctx.obj = {"verbose": verbose}
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+for _module in (solve, regime, backtest, tune, data, db, runs):
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: library errors become one line and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="quantalloc")
+    except QuantallocError as exc:  # raised outside a command body (e.g. while registering)
+        if "--verbose" in args or "-v" in args:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

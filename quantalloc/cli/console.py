@@ -1,0 +1,65 @@
+"""Shared consoles and the one-line error exit every command uses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+import typer
+from rich.console import Console
+
+from quantalloc.errors import QuantallocError
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_BAD_INPUT = 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print ``message`` as one line on stderr and exit with ``code`` (2: bad input)."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def is_verbose() -> bool:
+    """True when ``--verbose`` was given to the root command or the running command."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("verbose") or (isinstance(ctx.obj, dict) and ctx.obj.get("verbose")):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a QuantallocError raised by a command into one stderr line and exit code 2.
+
+    With ``--verbose`` the exception propagates, so the traceback shows.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except QuantallocError as exc:
+            if is_verbose():
+                raise
+            fail(str(exc))
+
+    return wrapper
+
+
+def synthetic_banner(source: Any) -> None:
+    """Warn, visibly, that the data shown is synthetic (the demo source)."""
+    if getattr(source, "synthetic", False):
+        err_console.print(
+            "[bold yellow on black] SYNTHETIC DATA [/] the demo market is generated, not real; "
+            "pass --data yahoo or --data csv:DIR for real prices",
+            markup=True,
+        )

@@ -1,0 +1,137 @@
+"""Price provider over a folder of CSV files: ``DIR/**/<SYMBOL>.csv`` in any supported layout."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from quantalloc.data.base import DateLike, clip_dates
+from quantalloc.data.validation import validate_ohlcv
+from quantalloc.errors import DataError
+
+_DATE_NAMES = ("date", "timestamp", "datetime", "time")
+_CLOSE_ONLY_NAMES = ("close", "spot_price", "vix_value", "price", "value")
+_RENAMES = {"adj close": "adj_close", "adjclose": "adj_close", "adj_close": "adj_close"}
+
+
+def symbol_to_filename(symbol: str) -> str:
+    """File stem of ``symbol``: a ``^`` maps to ``_`` (``^VIX`` -> ``_VIX``)."""
+    return symbol.replace("^", "_")
+
+
+def read_price_csv(path: Path, symbol: str | None = None) -> pd.DataFrame:
+    """Read one CSV in any supported layout into an OHLCV frame (before validation).
+
+    Layouts: Yahoo (``Date,Open,High,Low,Close,Adj Close,Volume``), Upstox
+    (``timestamp,open,high,low,close,volume,oi`` with ``+05:30`` offsets, kept as local wall time),
+    CBOE (``DATE,OPEN,HIGH,LOW,CLOSE``), intraday (``datetime,open,...``), index files with an
+    unnamed first column, and close-only files (``date,spot_price`` / ``date,vix_value``), whose
+    open, high and low are set to the close and volume to 0.
+    """
+    name = symbol or path.stem
+    try:
+        raw = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{name}: cannot read {path}: {exc}") from exc
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = raw.rename(columns=_RENAMES)
+    raw = raw.loc[:, [c for c in raw.columns if c and not c.startswith("unnamed")]]
+    date_col = next((c for c in _DATE_NAMES if c in raw.columns), None)
+    if date_col is None:
+        raise DataError(
+            f"{name}: no date column in {path} (columns {list(raw.columns)}); "
+            f"expected one of {list(_DATE_NAMES)}"
+        )
+    stamps = _parse_stamps(raw[date_col])
+    frame = raw.drop(columns=[date_col])
+    frame.index = pd.DatetimeIndex(stamps, name="date")
+    if "open" not in frame.columns:
+        close_col = next((c for c in _CLOSE_ONLY_NAMES if c in frame.columns), None)
+        if close_col is None:
+            raise DataError(
+                f"{name}: no price column in {path} (columns {list(frame.columns)}); expected "
+                "open/high/low/close or one close column such as close, spot_price or vix_value"
+            )
+        close = frame[close_col]
+        frame = pd.DataFrame(
+            {"open": close, "high": close, "low": close, "close": close, "volume": 0.0},
+            index=frame.index,
+        )
+    elif "volume" not in frame.columns:
+        frame["volume"] = 0.0
+    return frame
+
+
+def _parse_stamps(column: pd.Series) -> pd.DatetimeIndex:
+    """Dates of ``column`` as tz-naive local wall time (``+05:30`` offsets dropped, not shifted)."""
+    text = column.astype("string").str.strip()
+    offset_free = text.str.replace(r"([+-]\d{2}:?\d{2}|Z)$", "", regex=True)
+    return pd.DatetimeIndex(pd.to_datetime(offset_free, errors="coerce", format="mixed"))
+
+
+class CsvProvider:
+    """Serve ``DIR/**/<SYMBOL>.csv``; ``^`` in a symbol is ``_`` in the file name."""
+
+    synthetic = False
+
+    def __init__(self, root: str | Path, *, max_ffill: int = 0) -> None:
+        self.root = Path(root).expanduser()
+        self.name = f"csv:{self.root}"
+        self.max_ffill = max_ffill
+        if not self.root.is_dir():
+            raise DataError(
+                f"data folder {self.root} does not exist; pass --data csv:DIR with a folder of "
+                "<SYMBOL>.csv files"
+            )
+
+    def _index(self) -> dict[str, list[Path]]:
+        return _scan(self.root)
+
+    def path_of(self, symbol: str) -> Path:
+        """The one file holding ``symbol``; DataError when none or several do."""
+        stem = symbol_to_filename(symbol)
+        found = self._index().get(stem.upper(), [])
+        if not found:
+            raise DataError(
+                f"{symbol}: no file {stem}.csv under {self.root}; add it or choose another --data"
+            )
+        if len(found) > 1:
+            listed = ", ".join(str(p.relative_to(self.root)) for p in found)
+            raise DataError(
+                f"{symbol}: several files match under {self.root} ({listed}); "
+                "point --data csv: at the sub-folder you mean"
+            )
+        return found[0]
+
+    def history(
+        self, symbol: str, start: DateLike | None = None, end: DateLike | None = None
+    ) -> pd.DataFrame:
+        path = self.path_of(symbol)
+        frame = _read_validated(path, symbol, self.max_ffill)
+        return clip_dates(frame, symbol, start, end, str(path))
+
+    def symbols(self) -> list[str]:
+        out = []
+        for paths in self._index().values():
+            for p in paths:
+                out.append(p.stem.replace("_", "^", 1) if p.stem.startswith("_") else p.stem)
+        return sorted(set(out))
+
+
+@lru_cache(maxsize=16)
+def _scan(root: Path) -> dict[str, list[Path]]:
+    index: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*.csv")):
+        index.setdefault(path.stem.upper(), []).append(path)
+    return index
+
+
+@lru_cache(maxsize=256)
+def _read_cached(path: Path, mtime: float, symbol: str, max_ffill: int) -> pd.DataFrame:
+    return validate_ohlcv(read_price_csv(path, symbol), symbol, str(path), max_ffill=max_ffill)
+
+
+def _read_validated(path: Path, symbol: str, max_ffill: int) -> pd.DataFrame:
+    return _read_cached(path, path.stat().st_mtime, symbol, max_ffill).copy()

@@ -1,0 +1,19 @@
+"""Shared fixtures: where the real market data lives, and a skip when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("QUANTALLOC_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real market data folder (../shared/data); tests using it skip when it is absent."""
+    if not (SHARED_DATA / "README.md").is_file():
+        pytest.skip(f"real market data not found at {SHARED_DATA} (set QUANTALLOC_SHARED_DATA)")
+    return SHARED_DATA
