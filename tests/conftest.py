@@ -17,3 +17,14 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real market data not found at {SHARED_DATA} (set QUANTALLOC_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for the session (skips when PostgreSQL is not installed)."""
+    from tests.support.postgres import find_bin_dir, running_postgres
+
+    if find_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (initdb/pg_ctl not found); .ci/run installs it")
+    with running_postgres() as server:
+        yield server
