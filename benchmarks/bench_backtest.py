@@ -13,7 +13,8 @@ Checks printed: the largest relative difference between quantalloc's equity curv
 vectorbt's (all 200 columns) and backtesting.py's (the runs it makes). backtesting.py buys
 whole shares only (with all the equity by default in 0.6), so quantalloc runs with
 ``whole_units=True`` for that comparison, and backtesting.py first decides one bar after its SMA
-is known, so quantalloc's signal on that one bar is dropped there. Timings exclude each library's first (JIT-compiling) call.
+is known, so quantalloc's signal on that one bar is dropped there. Timings exclude each
+library's first (JIT-compiling) call.
 
 Run: ``python benchmarks/bench_backtest.py [--bt-runs 20]`` (needs the ``bench`` extra).
 """
@@ -32,8 +33,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quantalloc.backtest.engine import simulate  # noqa: E402
-from quantalloc.backtest.indicators import above_below, sma_matrix  # noqa: E402
+from quantalloc.backtest.engine import simulate
+from quantalloc.backtest.indicators import above_below, sma_matrix
 
 CAPITAL = 100_000.0
 WINDOWS = np.arange(10, 210)
@@ -141,8 +142,10 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     df = load_series()
     years = len(df) / 252
-    print(f"data: SPY daily 2000-2017 + its 2000-2001 bars appended once (rescaled): "
-          f"{len(df)} bars (~{years:.1f} years of 252 days), {len(WINDOWS)} parameter sets")  # fmt: skip
+    print(
+        "data: SPY daily 2000-2017 + its 2000-2001 bars appended once (rescaled): "
+        f"{len(df)} bars (~{years:.1f} years of 252 days), {len(WINDOWS)} parameter sets"
+    )
     small = df.iloc[:300]
     run_quantalloc(small)  # JIT warm-up (also cached on disk by numba)
     run_vectorbt(small)
