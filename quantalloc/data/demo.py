@@ -428,7 +428,7 @@ def _nse_lot(price: float) -> int:
     """An NSE-like lot size: a round number of shares worth about 7.5 lakh rupees."""
     raw = 750_000.0 / price
     step = 100 if raw >= 2000 else 25 if raw >= 100 else 5 if raw >= 10 else 1
-    return max(step, int(round(raw / step)) * step)
+    return max(step, round(raw / step) * step)
 
 
 def _universe(
