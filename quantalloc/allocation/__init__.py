@@ -17,7 +17,9 @@ from quantalloc.allocation.constraints import (
     MaxLoss,
     Row,
 )
+from quantalloc.allocation.diagnosis import ConstraintConflict, Diagnosis, Relaxation
 from quantalloc.allocation.kelly import kelly_weights
+from quantalloc.allocation.lots import LotRounding
 from quantalloc.allocation.objectives import (
     FractionalKelly,
     Kelly,
@@ -39,7 +41,9 @@ __all__ = [
     "CandidateBounds",
     "Candidates",
     "ConicConstraint",
+    "ConstraintConflict",
     "ConstraintRow",
+    "Diagnosis",
     "DrawdownRisk",
     "ExposureLimit",
     "FlaggedCap",
@@ -49,10 +53,12 @@ __all__ = [
     "Kelly",
     "KellyQuadratic",
     "LinearConstraint",
+    "LotRounding",
     "LongShortSplit",
     "MaxLoss",
     "MeanCVaR",
     "Objective",
+    "Relaxation",
     "RiskConstrainedKelly",
     "Rounding",
     "Row",
