@@ -48,14 +48,15 @@ class Diagnosis:
 
     def relaxed_limits(
         self, plan: Sequence[Relaxation] | None = None, margin: float = 1e-6
-    ) -> dict[str, object]:
+    ) -> dict[str, tuple[float, float]]:
         """``limits=`` for ``Allocator.solve`` applying ``plan`` (default: the joint relaxation).
 
         Each amount is widened by ``margin`` (relative and absolute) against solver tolerance.
         """
-        out: dict[str, object] = {}
+        out: dict[str, tuple[float, float]] = {}
         for r in self.joint if plan is None else plan:
-            lower, upper = out.get(r.name, self.limits[r.name])  # type: ignore[misc]
+            bounds = out.get(r.name, self.limits[r.name])  # type: ignore[arg-type]
+            lower, upper = bounds
             step = r.amount * (1 + margin) + margin
             if r.side == "lower":
                 lower = lower - step
@@ -144,7 +145,7 @@ def _elastic(
     outcome = solve_with_fallback(problem, order)
     if outcome.status not in OK:
         return None
-    slacks = {k: max(float(v.value), 0.0) for k, v in slack_of.items()}
+    slacks = {k: max(float(np.asarray(v.value)), 0.0) for k, v in slack_of.items()}
     duals = {}
     for name, cs in dual_of.items():
         duals[name] = sum(abs(float(np.sum(c.dual_value))) for c in cs if c.dual_value is not None)
