@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import cvxpy as cp
 import numpy as np
@@ -48,15 +49,14 @@ class Diagnosis:
 
     def relaxed_limits(
         self, plan: Sequence[Relaxation] | None = None, margin: float = 1e-6
-    ) -> dict[str, tuple[float, float]]:
+    ) -> dict[str, tuple[Any, Any]]:
         """``limits=`` for ``Allocator.solve`` applying ``plan`` (default: the joint relaxation).
 
         Each amount is widened by ``margin`` (relative and absolute) against solver tolerance.
         """
-        out: dict[str, tuple[float, float]] = {}
+        out: dict[str, tuple[Any, Any]] = {}
         for r in self.joint if plan is None else plan:
-            bounds = out.get(r.name, self.limits[r.name])  # type: ignore[arg-type]
-            lower, upper = bounds
+            lower, upper = cast(tuple[Any, Any], out.get(r.name) or self.limits[r.name])
             step = r.amount * (1 + margin) + margin
             if r.side == "lower":
                 lower = lower - step
