@@ -25,7 +25,7 @@ def _day(ts: pd.Timestamp) -> str:
     return str(ts.date())
 
 
-def _to_timestamp(value: DateLike, what: str) -> pd.Timestamp:
+def to_timestamp(value: DateLike, what: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -111,15 +111,15 @@ def resolve_as_of(index: pd.DatetimeIndex, as_of: DateLike | None, name: str) ->
     first, last = index[0], index[-1]
     if as_of is None:
         return last
-    ts = _to_timestamp(as_of, "as-of date")
+    ts = to_timestamp(as_of, "as-of date")
     if ts < first.normalize():
         raise DataError(
-            f"as-of {_day(ts)} is before the data: {name} covers {_day(first)} .. {_day(last)}; "
+            f"as-of {_day(ts)} is before the data ({name}: {_day(first)} .. {_day(last)}); "
             "choose a date inside that range"
         )
     if ts.normalize() > last.normalize() + pd.Timedelta(days=MAX_AS_OF_STALENESS_DAYS):
         raise DataError(
-            f"as-of {_day(ts)} is after the data: {name} covers {_day(first)} .. {_day(last)}; "
+            f"as-of {_day(ts)} is after the data ({name}: {_day(first)} .. {_day(last)}); "
             "choose a date inside that range or load fresher data"
         )
     end = ts if ts != ts.normalize() else ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
@@ -234,5 +234,6 @@ __all__ = [
     "price_frame",
     "required_price_rows",
     "resolve_as_of",
+    "to_timestamp",
     "vol_series",
 ]
