@@ -55,8 +55,6 @@ def read_chain(
     than ``chain_max_age_days`` before it, or holds no expiry on or after it. A ratio the chain
     cannot give (e.g. no call volume at all) is left None with a note, not guessed.
     """
-    from quantalloc.regime.chain_analytics import max_pain, put_call_ratio
-
     if not isinstance(chain, pd.DataFrame):
         raise DataError(f"{name}: expected a chain DataFrame, got {type(chain).__name__}")
     absent = [c for c in REQUIRED_COLUMNS if c not in chain.columns]
@@ -91,6 +89,8 @@ def read_chain(
             f"{name}: every expiry ({expiries.min().date()} .. {expiries.max().date()}) is before "
             f"the as-of date {day.date()}; load a current chain"
         )
+    from quantalloc.regime.chain_analytics import max_pain, put_call_ratio
+
     nearest = pd.Timestamp(expiries.loc[live.index].min())
     pcr_expiry = nearest if cfg.pcr_expiries == "nearest" else None
     notes: list[str] = []
