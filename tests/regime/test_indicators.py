@@ -192,7 +192,7 @@ def test_momentum_and_trend_of_an_exponential_series() -> None:
 
 def test_trend_ignores_a_single_outlier_more_than_momentum() -> None:
     base = [100.0] * 30
-    spiked = base[:-1] + [110.0]  # only the last day jumps 10%
+    spiked = [*base[:-1], 110.0]  # only the last day jumps 10%
     assert ind.momentum(s(spiked), 21).iloc[-1] == pytest.approx(0.10)
     assert 0 < ind.trend(s(spiked), 21).iloc[-1] < 0.05
 
