@@ -52,9 +52,7 @@ def list_(
     finally:
         opened.close()
     if frame.empty:
-        console.print(
-            f"no runs stored in {opened.display} yet (`quantalloc solve --update-database`)"
-        )
+        console.print(f"no runs stored in {opened.display} yet", soft_wrap=True)
         return
     table = Table(
         "run_id",
@@ -68,9 +66,7 @@ def list_(
         "positions",
     )
     for row in frame.itertuples(index=False):
-        currency = (
-            "" if row.currency != row.currency or row.currency is None else f" {row.currency}"
-        )
+        currency = "" if _num(row.currency) == "-" else " " + _num(row.currency)
         table.add_row(
             str(row.run_id),
             _date(row.created_at),

@@ -59,7 +59,8 @@ def _sqlite_engine(target: StoreTarget) -> Engine:
         if not folder.is_dir():
             raise StorageError(
                 f"cannot create the SQLite store {target.display}: folder {folder} does not "
-                "exist; create it or choose another path"
+                "exist; create it or choose another path (sqlite:///PATH is relative to the "
+                "current folder, sqlite:////PATH absolute)"
             )
         engine = create_engine(
             target.sqlalchemy_url,
