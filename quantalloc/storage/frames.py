@@ -3,7 +3,7 @@
 Writing: every required column must be present and non-empty, unknown columns are refused
 (except the ``id``/``created_at`` bookkeeping columns a Supabase export carries), values are
 converted to plain Python (str, float, int, bool, date, datetime, JSON values); NaN becomes NULL.
-Reading: the same kinds come back as float64, nullable Int64/boolean, datetime64 and Python
+Reading: the same kinds come back as float64, nullable Int64/boolean, datetime64[us] and Python
 JSON values, so a frame written and read back compares equal.
 """
 
@@ -160,7 +160,7 @@ def _typed(values: list[Any], kind: str) -> pd.Series | pd.Index | list[Any]:
     if kind in ("date", "datetime"):
         return pd.Series(
             [pd.NaT if v is None else _naive_utc(pd.Timestamp(v)) for v in values],
-            dtype="datetime64[ns]",
+            dtype="datetime64[us]",  # the databases keep microseconds
         )
     if kind == "json":
         return pd.Series([json.loads(v) if isinstance(v, str) else v for v in values], dtype=object)
