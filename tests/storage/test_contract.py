@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from quantalloc.errors import ConfigError, DataError, StorageError
-from quantalloc.storage import INPUT_TABLES, RUN_LIST_COLUMNS, SCHEMA_VERSION, Store, open_store
+from quantalloc.storage import INPUT_TABLES, RUN_LIST_COLUMNS, SCHEMA_VERSION, Store
 from tests.storage.samples import sample_document, sample_tables
 
 _POSITION_FIELDS = (
@@ -102,7 +102,7 @@ def test_wrong_columns_are_refused_and_nothing_is_written(store: Store) -> None:
     with pytest.raises(DataError, match="row 2 has 'lots'"):
         store.write_table("industry_allocations_current", bad_value)
     empty_required = good.assign(industry=["Banks", None, "Power"])
-    with pytest.raises(DataError, match="industry .* required but row 2 is empty"):
+    with pytest.raises(DataError, match=r"industry .* required but row 2 is empty"):
         store.write_table("industry_allocations_current", empty_required)
     pd.testing.assert_frame_equal(store.read_table("industry_allocations_current"), good)
 
@@ -157,7 +157,7 @@ def test_list_runs_is_newest_first_and_limited(store: Store) -> None:
         store.save_run(sample_document(f"run-{i}"))
     assert list(store.list_runs(limit=2)["run_id"]) == ["run-2", "run-1"]
     assert len(store.list_runs()) == 3
-    with pytest.raises(StorageError, match="no run 'run-9'.*quantalloc runs list"):
+    with pytest.raises(StorageError, match=r"no run 'run-9'.*quantalloc runs list"):
         store.get_run("run-9")
 
 
