@@ -190,7 +190,7 @@ def _split_matrix(n_blocks: int) -> np.ndarray:
     return mask
 
 
-def _sharpe_from_sums(n: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
+def _sharpe_from_sums(n: float, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
     mean = s1 / n
     var = (s2 - n * mean**2) / (n - 1)
     sd = np.sqrt(np.clip(var, 0.0, None))
@@ -248,8 +248,8 @@ def probability_of_backtest_overfitting(
     test = 1.0 - train
     n_half = rows * (n_blocks // 2)
     if metric == "sharpe":
-        perf_is = _sharpe_from_sums(np.float64(n_half), train @ s1, train @ s2)
-        perf_oos = _sharpe_from_sums(np.float64(n_half), test @ s1, test @ s2)
+        perf_is = _sharpe_from_sums(float(n_half), train @ s1, train @ s2)
+        perf_oos = _sharpe_from_sums(float(n_half), test @ s1, test @ s2)
     else:
         perf_is = (train @ s1) / n_half
         perf_oos = (test @ s1) / n_half
