@@ -143,9 +143,14 @@ def max_drawdown(returns: pd.Series | np.ndarray) -> float:
     return float(-(wealth / peak - 1.0).min())
 
 
+def total_return(returns: pd.Series | np.ndarray) -> float:
+    """Compounded return of the whole series."""
+    return float(np.prod(1.0 + np.asarray(returns, dtype=float)) - 1.0)
+
+
 def score(returns: pd.Series | np.ndarray) -> float:
-    """One number for "good and survivable": Sharpe times (1 - max drawdown)."""
-    return sharpe(returns) * (1.0 - min(max_drawdown(returns), 1.0))
+    """Strategy score (backtest issue): ``(1 + Sharpe)(1 + total return) / (1 + max DD)``."""
+    return (1.0 + sharpe(returns)) * (1.0 + total_return(returns)) / (1.0 + max_drawdown(returns))
 
 
 def window_metrics(returns: pd.Series | np.ndarray) -> dict[str, float]:
@@ -155,6 +160,7 @@ def window_metrics(returns: pd.Series | np.ndarray) -> dict[str, float]:
         "sharpe": sharpe(r),
         "cagr": cagr(r),
         "max_drawdown": max_drawdown(r),
+        "total_return": total_return(r),
         "score": score(r),
         "days": int(r.size),
     }
@@ -175,7 +181,7 @@ class WalkForwardObjective:
     folds
         Walk-forward folds (see :func:`make_folds`).
     metric
-        ``"sharpe"`` (default), ``"score"`` (Sharpe x (1 - max drawdown)), or
+        ``"sharpe"`` (default), ``"score"`` ((1 + Sharpe)(1 + return) / (1 + max drawdown)), or
         ``"return_drawdown"``: two objectives, CAGR (maximise) and max drawdown (minimise).
     min_days
         A fold's test window must hold at least this many returns, else DataError.
@@ -275,5 +281,6 @@ __all__ = [
     "max_drawdown",
     "score",
     "sharpe",
+    "total_return",
     "window_metrics",
 ]

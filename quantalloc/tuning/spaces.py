@@ -201,30 +201,38 @@ class SearchSpace:
         return {"params": {p.name: p.to_dict() for p in self.params}, "fixed": dict(self.fixed)}
 
 
-# The built-in spaces. Parameter names are those the strategies in quantalloc.backtest read.
+# The built-in spaces. Parameter names are the fields of each strategy's parameter dataclass in
+# quantalloc.backtest (checked by :func:`check_against_strategy` before a study starts).
 SPACES: dict[str, SearchSpace] = {
     "momentum": SearchSpace(
         "momentum",
         (
-            _i("sma_length", 20, 250, 5, "moving-average length in days"),
-            _f("stop_pct", 0.02, 0.25, help="trailing stop below the high since entry"),
+            _i("sma_days", 20, 300, 5, "SMA length of the signal in trading days"),
+            _f("stop_loss", 0.02, 0.25, help="stop below the entry price"),
+            Param(
+                "take_profit",
+                "categorical",
+                choices=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0),
+                help="take profit above entry (0 = none)",
+            ),
         ),
     ),
     "orb": SearchSpace(
         "orb",
         (
             _i("range_minutes", 5, 60, 5, "opening-range length in minutes"),
-            _f("atr_stop", 0.25, 3.0, help="stop distance in ATR multiples"),
-            _f("atr_target", 0.5, 6.0, help="take-profit distance in ATR multiples"),
+            _f("min_atr_pct", 0.01, 0.15, help="filter: ATR as a share of price at least this"),
+            _f("take_profit_atr", 0.1, 2.0, help="take profit in ATR multiples"),
+            _f("stop_atr", 0.1, 2.0, help="stop in ATR multiples"),
         ),
     ),
     "wheel": SearchSpace(
         "wheel",
         (
-            _f("put_otm_pct", 0.0, 0.15, help="short put strike below spot"),
-            _f("call_otm_pct", 0.0, 0.15, help="covered call strike above cost"),
-            _i("dte", 7, 60, 1, "days to expiry at entry"),
-            _f("take_profit_pct", 0.2, 1.0, help="buy back after this share of premium"),
+            _f("put_otm", 0.0, 0.10, help="short put strike below spot"),
+            _f("call_otm", 0.0, 0.10, help="covered call strike above spot"),
+            _i("min_dte", 5, 60, 1, "minimum days to expiry at entry"),
+            _f("take_profit", 0.1, 0.9, help="buy back after this share of the premium"),
         ),
     ),
     "allocator": SearchSpace(
@@ -240,6 +248,39 @@ SPACES: dict[str, SearchSpace] = {
         ),
     ),
 }
+
+
+def check_against_strategy(space: SearchSpace, fields: Sequence[Mapping[str, Any]]) -> None:
+    """Raise ConfigError unless every tuned parameter is a field of the strategy, in its bounds.
+
+    ``fields`` is the strategy's parameter description (``quantalloc.backtest.params.describe``):
+    one mapping per field with ``name``, ``low``, ``high`` and ``choices``.
+    """
+    by_name = {f["name"]: f for f in fields}
+    for p in space.params:
+        f = by_name.get(p.name)
+        if f is None:
+            raise ConfigError(
+                f"search space {space.strategy!r} tunes {p.name!r}, which the strategy does not "
+                f"have; its parameters: {', '.join(sorted(by_name))}"
+            )
+        values = list(p.choices) if p.kind == "categorical" else [p.low, p.high]
+        for v in values:
+            if f.get("choices") is not None and v not in f["choices"]:
+                raise ConfigError(f"{space.strategy}.{p.name}: {v!r} is not one of {f['choices']}")
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                lo, hi = f.get("low"), f.get("high")
+                if (lo is not None and v < lo) or (hi is not None and v > hi):
+                    raise ConfigError(
+                        f"{space.strategy}.{p.name}: search bound {v} is outside the strategy's "
+                        f"allowed range [{lo}, {hi}]; narrow the search space"
+                    )
+    unknown_fixed = sorted(set(space.fixed) - set(by_name))
+    if unknown_fixed:
+        raise ConfigError(
+            f"search space {space.strategy!r} fixes {unknown_fixed}, which the strategy does "
+            "not have"
+        )
 
 
 def get_space(strategy: str, overrides: Mapping[str, Any] | None = None) -> SearchSpace:
@@ -278,4 +319,12 @@ def known_strategies() -> Sequence[str]:
     return sorted(SPACES)
 
 
-__all__ = ["SPACES", "Param", "SearchSpace", "get_space", "known_strategies", "space_from_dict"]
+__all__ = [
+    "SPACES",
+    "Param",
+    "SearchSpace",
+    "check_against_strategy",
+    "get_space",
+    "known_strategies",
+    "space_from_dict",
+]

@@ -77,7 +77,7 @@ def test_seeded_study_reproduces() -> None:
         study = create_study(None, "repro", seed=123)
         optimize(study, SyntheticObjective()(), 12)
         return [t.value for t in study.trials if t.value is not None] + [
-            float(t.params["sma_length"]) for t in study.trials
+            float(t.params["sma_days"]) for t in study.trials
         ]
 
     assert run() == run()
@@ -105,7 +105,7 @@ def test_summary_report_holds_overfitting_statistics() -> None:
     assert rep.deflated_sharpe["n_trials"] == rep.n_complete + rep.n_pruned
     assert rep.pbo is not None and 0 <= rep.pbo["pbo"] <= 1
     assert rep.walk_forward is not None and len(rep.walk_forward["chosen_trials"]) == 3
-    assert set(rep.best_params) == {"sma_length", "stop_pct"}
+    assert set(rep.best_params) == {"sma_days", "stop_loss", "take_profit"}
 
 
 def test_multi_objective_return_vs_drawdown() -> None:

@@ -23,9 +23,9 @@ def test_every_builtin_space_samples_inside_its_bounds() -> None:
 
 
 def test_builtin_spaces_cover_the_issue() -> None:
-    assert {"sma_length", "stop_pct"} <= set(SPACES["momentum"].names)
-    assert {"range_minutes", "atr_stop", "atr_target"} <= set(SPACES["orb"].names)
-    assert {"put_otm_pct", "dte", "take_profit_pct"} <= set(SPACES["wheel"].names)
+    assert {"sma_days", "stop_loss"} <= set(SPACES["momentum"].names)
+    assert {"range_minutes", "stop_atr", "take_profit_atr"} <= set(SPACES["orb"].names)
+    assert {"put_otm", "min_dte", "take_profit"} <= set(SPACES["wheel"].names)
     alloc = set(SPACES["allocator"].names)
     assert {"kelly_fraction", "drawdown_alpha", "drawdown_beta", "max_strategy", "min_pop"} <= alloc
 
@@ -50,18 +50,18 @@ def test_bad_bounds_are_config_errors(kwargs: dict) -> None:
 
 
 def test_overrides_rebound_fix_and_reject() -> None:
-    space = get_space("momentum", {"sma_length": {"low": 50, "high": 100}, "stop_pct": 0.1})
-    assert space.names == ("sma_length",)
-    assert space.fixed == {"stop_pct": 0.1}
+    space = get_space("momentum", {"sma_days": {"low": 50, "high": 100}, "stop_loss": 0.1})
+    assert space.names == ("sma_days", "take_profit")
+    assert space.fixed == {"stop_loss": 0.1}
     trial = optuna.create_study().ask()
     params = space.suggest(trial)
-    assert 50 <= params["sma_length"] <= 100 and params["stop_pct"] == 0.1
+    assert 50 <= params["sma_days"] <= 100 and params["stop_loss"] == 0.1
     with pytest.raises(ConfigError, match="no parameter"):
-        get_space("momentum", {"sma_len": 3})
+        get_space("momentum", {"sma_length": 3})
     with pytest.raises(ConfigError, match="outside"):
-        get_space("momentum", {"stop_pct": 5.0})
+        get_space("momentum", {"stop_loss": 5.0})
     with pytest.raises(ConfigError, match="above high"):
-        get_space("momentum", {"sma_length": {"low": 100, "high": 50}})
+        get_space("momentum", {"sma_days": {"low": 100, "high": 50}})
     with pytest.raises(ConfigError, match="known"):
         get_space("nope")
 
@@ -82,3 +82,19 @@ def test_float_param_samples_stay_in_range(low: float, width: float, seed: int) 
     p = Param("x", "float", low, low + width)
     trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
     assert p.contains(p.suggest(trial))
+
+
+def test_check_against_strategy_fields() -> None:
+    from quantalloc.tuning.spaces import check_against_strategy
+
+    fields = [
+        {"name": "sma_days", "low": 2, "high": 1000, "choices": None},
+        {"name": "stop_loss", "low": 0.0, "high": 0.95, "choices": None},
+        {"name": "take_profit", "low": 0.0, "high": 10.0, "choices": None},
+    ]
+    check_against_strategy(SPACES["momentum"], fields)
+    with pytest.raises(ConfigError, match="does not have"):
+        check_against_strategy(SPACES["momentum"], fields[:2])
+    tight = [dict(f, high=0.1) if f["name"] == "stop_loss" else f for f in fields]
+    with pytest.raises(ConfigError, match="outside the strategy's"):
+        check_against_strategy(SPACES["momentum"], tight)
