@@ -243,7 +243,10 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
         summarize,
     )
 
+    from quantalloc.tuning.storage import normalize_url
+
     split_trials(n_trials, workers)  # validates both counts
+    normalize_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
     study = create_study(url, study_name, objective.directions, seed)
     before = len(study.get_trials(deepcopy=False, states=FINISHED))
