@@ -233,6 +233,7 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
          timeout: float | None) -> tuple[Any, Any]:  # fmt: skip
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from quantalloc.tuning.storage import normalize_url
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
@@ -242,8 +243,6 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
         split_trials,
         summarize,
     )
-
-    from quantalloc.tuning.storage import normalize_url
 
     split_trials(n_trials, workers)  # validates both counts
     normalize_url(url)  # and the storage URL, before any backtest runs

@@ -36,7 +36,7 @@ runner = CliRunner()
                 "mysql://u:pw@h/db",
             ],
             "unsupported study storage",
-        ),  # fmt: skip
+        ),
         (
             [
                 "tune",
@@ -51,7 +51,7 @@ runner = CliRunner()
                 "0",
             ],
             "--workers",
-        ),  # fmt: skip
+        ),
         (["tune", "--config", "/nonexistent.toml"], "does not exist"),
     ],
 )
