@@ -151,3 +151,14 @@ def test_real_five_minute_data_runs(shared_data) -> None:  # type: ignore[no-unt
     assert res.metrics["trades"] > 20
     times = pd.DatetimeIndex(res.trades["exit_time"]).time
     assert all(pd.Timestamp("09:35").time() <= t <= pd.Timestamp("15:55").time() for t in times)
+
+
+def test_range_minutes_widen_the_range_and_must_fit_the_bars() -> None:
+    from quantalloc.errors import ConfigError
+
+    # day 4 with a 10-minute range (bars 0-1: 100.8 .. 101.6): the break comes from no later
+    # bar (the rest sits at 101.8 > 101.6, reached by bar 2's open) -> entry at bar 2's open
+    res = run_strategy("orb", _market(), DAYS[3], DAYS[3], 100_000, {**PARAMS, "range_minutes": 10})
+    assert res.trades["entry_price"].tolist() == [pytest.approx(101.8)]
+    with pytest.raises(ConfigError, match="multiple of 5"):
+        run_strategy("orb", _market(), None, None, 100_000, {"range_minutes": 7})

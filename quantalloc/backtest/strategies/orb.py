@@ -5,8 +5,8 @@ Rules, each day, regular session only (09:30-16:00 exchange time; other bars are
 1. Candidates: every symbol the source holds (or ``symbols``) whose ATR as a share of price is at
    least ``min_atr_pct``. The ATR is the mean true range of the ``atr_days`` previous sessions and
    the price the previous session's close, so both are known before the open.
-2. Pick the candidate with the highest volume in the opening range (the first
-   ``range_bars`` bars, 5 minutes by default), known when the range closes.
+2. Pick the candidate with the highest volume in the opening range (its first
+   ``range_minutes``, 5 by default), known when the range closes.
 3. Enter on a break of that range: a buy stop at its high and a sell stop at its low (or one side
    with ``direction``). A bar opening beyond a level fills at its open; when one bar reaches both
    levels, the level nearer that bar's open is taken as touched first. One trade a day.
@@ -49,7 +49,7 @@ class OrbParams:
     symbols: str = param("", help="comma-separated symbols to scan (empty: all the source has)")
     min_atr_pct: float = param(0.10, low=0.0, high=1.0, help="minimum ATR / price to trade")
     atr_days: int = param(14, low=1, high=100, help="sessions in the ATR")
-    range_bars: int = param(1, low=1, high=12, help="bars in the opening range (1 = 5 minutes)")
+    range_minutes: int = param(5, low=5, high=60, help="opening range length (multiple of 5)")
     take_profit_atr: float = param(0.30, low=0.01, high=10.0, help="take profit, in ATRs")
     stop_atr: float = param(0.50, low=0.01, high=10.0, help="stop-loss, in ATRs")
     direction: str = param("both", choices=_DIRECTIONS, help="which breaks to trade")
@@ -58,6 +58,18 @@ class OrbParams:
     fee_per_unit: float = param(0.0, low=0.0, help="fee per share")
     fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
     slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
+
+    def __post_init__(self) -> None:
+        if self.range_minutes % 5:
+            raise ConfigError(
+                f"orb parameter range_minutes must be a multiple of 5 (5-minute bars), "
+                f"got {self.range_minutes}"
+            )
+
+    @property
+    def range_bars(self) -> int:
+        """Bars in the opening range."""
+        return self.range_minutes // 5
 
     def costs(self) -> Costs:
         """The cost model of these parameters."""
