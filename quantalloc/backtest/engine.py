@@ -64,6 +64,8 @@ class SimOutput:
     """``(bars, n)`` mark-to-market equity at each bar's close."""
     in_position: np.ndarray
     """``(bars, n)`` bool: a position was held at some point of the bar."""
+    held_at_close: np.ndarray
+    """``(bars, n)`` bool: a position is carried past the bar's close."""
     trades: np.ndarray
     """``(n,)`` closed trades per column."""
     wins: np.ndarray
@@ -172,15 +174,22 @@ def simulate(
     cost_arr = np.array([cst.fee_per_trade, cst.fee_per_unit, cst.fee_pct, cst.slippage])
     max_rec = (n_bars + 1) if record_trades else 0
     # one contiguous row per parameter set: each column's loop reads and writes sequentially
-    equity_t, inpos_t, trades, wins, recs, nrec = _kernel(
+    equity_t, inpos_t, held_t, trades, wins, recs, nrec = _kernel(
         o, h, lo, c, np.ascontiguousarray(ent.T), np.ascontiguousarray(ext.T), sl, tp, fx,
         float(capital), cost_arr, fill == "close", float(size), bool(whole_units), max_rec,
     )  # fmt: skip
-    equity, inpos = equity_t.T, inpos_t.T
+    equity, inpos, held = equity_t.T, inpos_t.T, held_t.T
     records = None
     if record_trades:
         records = np.concatenate([recs[j, : nrec[j]] for j in range(n)], axis=0)
-    return SimOutput(equity=equity, in_position=inpos, trades=trades, wins=wins, records=records)
+    return SimOutput(
+        equity=equity,
+        in_position=inpos,
+        held_at_close=held,
+        trades=trades,
+        wins=wins,
+        records=records,
+    )
 
 
 @nb.njit(cache=True)
@@ -200,6 +209,7 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
     n, n_bars = ent.shape
     equity = np.empty((n, n_bars))
     inpos = np.zeros((n, n_bars), dtype=np.bool_)
+    held = np.zeros((n, n_bars), dtype=np.bool_)
     trades = np.zeros(n, dtype=np.int64)
     wins = np.zeros(n, dtype=np.int64)
     recs = np.zeros((n, max_rec, 9))
@@ -301,6 +311,7 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 else:
                     pending = 1
             equity[j, t] = cash + units * c[t]
+            held[j, t] = units > 0.0
         # a position still open at the end is recorded as an open trade marked at the last close
         if units > 0.0 and max_rec > 0:
             k = nrec[j]
@@ -314,4 +325,4 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
             recs[j, k, 7] = entry_fees
             recs[j, k, 8] = 4
             nrec[j] = k + 1
-    return equity, inpos, trades, wins, recs, nrec
+    return equity, inpos, held, trades, wins, recs, nrec

@@ -51,6 +51,14 @@ class BacktestResult:
     metrics: dict[str, float]
     in_position: pd.Series
     notes: tuple[str, ...] = field(default=())
+    open_at_close: pd.Series | None = None
+    """Daily booleans: a position is carried past the close, so its capital cannot be moved
+    then (None: same as ``in_position``). The multi-strategy allocator locks on it."""
+
+    @property
+    def locked(self) -> pd.Series:
+        """Days whose close finds a position open (``open_at_close``, else ``in_position``)."""
+        return self.in_position if self.open_at_close is None else self.open_at_close
 
     @property
     def drawdown(self) -> pd.Series:
@@ -88,6 +96,7 @@ def make_result(
     trades: pd.DataFrame,
     in_position: pd.Series,
     notes: tuple[str, ...] = (),
+    open_at_close: pd.Series | None = None,
 ) -> BacktestResult:
     """Build a :class:`BacktestResult`, computing returns and metrics from ``equity``."""
     equity = equity.astype(float).rename("equity")
@@ -109,6 +118,7 @@ def make_result(
         metrics=metrics,
         in_position=in_position.astype(bool).rename("in_position"),
         notes=tuple(notes),
+        open_at_close=None if open_at_close is None else open_at_close.astype(bool),
     )
 
 

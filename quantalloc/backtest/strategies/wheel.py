@@ -57,6 +57,7 @@ class WheelParams:
 
     symbol: str = param("SPY", help="underlying")
     vol_symbol: str = param("^VIX", help="vol index whose close / 100 is the ATM vol")
+    vol_data: str = param("", help="data source of the vol index (empty: the same as --data)")
     put_otm: float = param(0.016, low=0.0, high=0.3, help="put strike below the close")
     call_otm: float = param(0.016, low=0.0, high=0.3, help="call strike above the close")
     min_dte: int = param(10, low=1, high=120, help="minimum calendar days to expiry")
@@ -117,7 +118,12 @@ def _load(
     provider: PriceProvider, p: WheelParams, start: DateLike | None, end: DateLike | None
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     under = bars.as_daily(provider.history(p.symbol, start, end))
-    vix = bars.as_daily(bars.load_with_warmup(provider, p.vol_symbol, start, end, 10))
+    vol_provider = provider
+    if p.vol_data:
+        from quantalloc.data.sources import get_provider
+
+        vol_provider = get_provider(p.vol_data, "us")
+    vix = bars.as_daily(bars.load_with_warmup(vol_provider, p.vol_symbol, start, end, 10))
     vix_close = vix["close"].reindex(under.index, method="ffill")
     if vix_close.isna().any():
         first = vix_close.index[vix_close.isna()][0].date()
@@ -154,6 +160,7 @@ def run(
     opt: _Option | None = None
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
+    fresh_put = np.zeros(len(days), dtype=bool)  # a new put sized from cash at this close
     trades: list[dict[str, Any]] = []
     daily_rate = p.rate / YEAR_DAYS
 
@@ -243,6 +250,7 @@ def run(
                 fees = contracts * p.fee_per_contract
                 cash += premium * contracts * MULTIPLIER - fees
                 opt = _Option(kind, strike, expiry, contracts, premium, day, fees)
+                fresh_put[i] = kind == "put"
         liability = 0.0
         if opt is not None:
             t = max((opt.expiry - day).days, 0) / YEAR_DAYS
@@ -265,5 +273,11 @@ def run(
         )  # fmt: skip
     frame = pd.DataFrame(trades) if trades else empty_trades()
     return make_result(
-        NAME, asdict(p), capital, pd.Series(equity, index=days), frame, pd.Series(held, index=days)
+        NAME,
+        asdict(p),
+        capital,
+        pd.Series(equity, index=days),
+        frame,
+        pd.Series(held, index=days),
+        open_at_close=pd.Series(held & ~fresh_put, index=days),
     )
