@@ -26,6 +26,7 @@ to its capital, which holds for these strategies up to whole contracts and share
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
 import cvxpy as cp
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ def _names(p: MultiParams) -> list[str]:
 
 
 def parse_cadence(text: str, n: int) -> np.ndarray:
-    """Cadence per strategy in calendar days (0 = immediate) from ``immediate,60,180``-style text."""
+    """Cadence per strategy in calendar days (0 = immediate) from text like ``immediate,60,180``."""
     items = [s.strip().lower() for s in text.split(",") if s.strip()]
     if len(items) == 1:
         items = items * n
@@ -128,7 +129,7 @@ class WeightProgram:
             self.scores = cp.Parameter(n)
             goal = self.scores @ self.w
         self.problem = cp.Problem(cp.Maximize(goal), cons)
-        if not self.problem.is_dcp(dpp=True):  # pragma: no cover - a programming error
+        if not self.problem.is_dpp():  # pragma: no cover - a programming error
             raise SolverError("the allocation program is not DPP; it would recompile each solve")
 
     def solve(self, history: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -166,8 +167,8 @@ def allocate(
     locked: pd.DataFrame,
     capital: float,
     p: MultiParams,
-) -> tuple[pd.Series, pd.DataFrame]:
-    """Portfolio equity and the weights at each close, from the strategies' daily returns.
+) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+    """Portfolio equity, the weights after each close and the days capital moved.
 
     ``returns`` and ``locked`` share a daily index and one column per strategy; ``locked`` is
     True on days whose close finds that strategy in a position.
@@ -181,14 +182,16 @@ def allocate(
     program = WeightProgram(n, p.lookback_days, p.objective)
     start_w = _fallback(np.full(n, p.min_weight), np.full(n, p.max_weight))
     sleeves = capital * start_w
-    last = np.full(n, days[0])
+    stamps = days.to_numpy()
+    last = np.full(n, stamps[0])
     equity = np.empty(len(days))
     weights = np.empty((len(days), n))
+    moved = np.zeros(len(days), dtype=bool)
     for t in range(len(days)):
         sleeves = sleeves * (1.0 + r[t])
         total = sleeves.sum()
         current = sleeves / total if total > 0 else start_w
-        age = np.array([(days[t] - d).days for d in last])
+        age = (stamps[t] - last).astype("timedelta64[D]").astype(np.int64)
         eligible = ~lk[t] & (age >= cadence)
         if eligible.any() and t + 1 >= p.min_history and total > 0:
             lo = np.where(eligible, p.min_weight, current)
@@ -201,12 +204,17 @@ def allocate(
                 w = program.solve(history, lo, hi)
                 w = np.where(eligible, w, current)
                 w = w / w.sum()
+                moved[t] = bool(np.abs(w - current).max() > 1e-6)
                 sleeves = w * total
-                last = np.where(eligible, days[t], last)
+                last = np.where(eligible, stamps[t], last)
                 current = w
         equity[t] = total
         weights[t] = current
-    return pd.Series(equity, index=days), pd.DataFrame(weights, index=days, columns=names)
+    return (
+        pd.Series(equity, index=days),
+        pd.DataFrame(weights, index=days, columns=names),
+        pd.Series(moved, index=days),
+    )
 
 
 def run(
@@ -251,12 +259,11 @@ def run(
     inpos = pd.DataFrame(
         {k: v.in_position.reindex(days).fillna(False).astype(bool) for k, v in results.items()}
     )
-    equity, weights = allocate(rets, locked, capital, p)
+    equity, weights, moved = allocate(rets, locked, capital, p)
     trades = _combined_trades(results, first, last)
     final = ", ".join(f"{k} {w:.0%}" for k, w in weights.iloc[-1].items())
-    changes = int((weights.diff().abs().sum(axis=1) > 1e-9).sum())
     notes = (
-        f"final weights: {final}; weights changed on {changes} of {len(days)} days",
+        f"final weights: {final}; capital moved on {int(moved.sum())} of {len(days)} days",
         "trades are each strategy's own, at its standalone capital",
     )
     return make_result(NAME, asdict(p), capital, equity, trades, inpos.any(axis=1), notes)
@@ -278,4 +285,3 @@ def _combined_trades(
         return empty_trades()
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values("exit_time", kind="stable").reset_index(drop=True)
-
