@@ -61,7 +61,7 @@ def yahoo_reachable(timeout: float = 2.0, host: str = YAHOO_HOST) -> bool:
         try:
             with socket.create_connection((host, 443), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # any failure to connect means "not reachable"
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
