@@ -59,10 +59,10 @@ def validate_ohlcv(
         out = raw.astype("float64")
     else:
         out = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
-    index = pd.DatetimeIndex(frame.index, name="date", freq=None)
+    index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:  # keep exchange-local wall time, drop the offset
         index = index.tz_localize(None)
-    out.index = index
+    out.index = pd.DatetimeIndex(index.to_numpy(), name="date")  # no freq attached
 
     if out.index.hasnans:
         positions = np.flatnonzero(out.index.isna())
@@ -95,26 +95,26 @@ def validate_ohlcv(
     # Row checks on plain arrays (this runs for every series loaded, so keep it lean).
     o, h, lo, c, v = (out[col].to_numpy() for col in OHLCV_COLUMNS)
     prices = np.column_stack([o, h, lo, c])
-    bad = ((prices <= 0) | ~np.isfinite(prices)).any(axis=1)
-    if bad.any():
+    mask = ((prices <= 0) | ~np.isfinite(prices)).any(axis=1)
+    if mask.any():
         raise DataError(
-            f"{symbol}: non-positive or infinite prices in {source} on {_rows(out.index[bad])}; "
+            f"{symbol}: non-positive or infinite prices in {source} on {_rows(out.index[mask])}; "
             "prices must be finite and > 0, repair the rows"
         )
     tol = 1e-6 * np.abs(h)
-    bad = h < lo - tol
-    if bad.any():
+    mask = h < lo - tol
+    if mask.any():
         raise DataError(
-            f"{symbol}: high below low in {source} on {_rows(out.index[bad])}; repair the rows"
+            f"{symbol}: high below low in {source} on {_rows(out.index[mask])}; repair the rows"
         )
-    bad = (c > h + tol) | (c < lo - tol)
-    if bad.any():
+    mask = (c > h + tol) | (c < lo - tol)
+    if mask.any():
         raise DataError(
             f"{symbol}: close outside the high-low range in {source} on "
-            f"{_rows(out.index[bad])}; repair the rows"
+            f"{_rows(out.index[mask])}; repair the rows"
         )
-    bad = (o > h + tol) | (o < lo - tol)
-    if bad.any():
+    mask = (o > h + tol) | (o < lo - tol)
+    if mask.any():
         # A documented repair: some vendors publish an open that is not inside the bar's own
         # high-low range (a stale open carried from the day before, a misprint). High, low and
         # close agree with each other, so the open is clipped into [low, high] and logged.
@@ -122,12 +122,12 @@ def validate_ohlcv(
             "%s: open outside the high-low range in %s on %s; clipped into [low, high]",
             symbol,
             source,
-            _rows(out.index[bad]),
+            _rows(out.index[mask]),
         )
         out["open"] = np.clip(o, lo, h)
-    bad = v < 0
-    if bad.any():
-        raise DataError(f"{symbol}: negative volume in {source} on {_rows(out.index[bad])}")
+    mask = v < 0
+    if mask.any():
+        raise DataError(f"{symbol}: negative volume in {source} on {_rows(out.index[mask])}")
     return out
 
 

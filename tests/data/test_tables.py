@@ -144,7 +144,7 @@ def test_duplicate_symbols_and_bad_flags() -> None:
         validate_table("stock_data", frame)
     frame = stocks()
     frame.loc[0, "fno_stock"] = "maybe"
-    with pytest.raises(DataError, match="fno_stock must be true or false; row 1 .* say maybe"):
+    with pytest.raises(DataError, match=r"fno_stock must be true or false; row 1 .* say maybe"):
         validate_table("stock_data", frame)
     frame = stocks()
     frame.loc[0, "market_cap_category"] = "Mega"
@@ -221,7 +221,7 @@ def test_read_csv_and_parse_args(tmp_path: Path) -> None:
 
 
 def test_parse_args_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="takes NAME=FILE.csv"):
+    with pytest.raises(ConfigError, match=r"takes NAME=FILE\.csv"):
         parse_table_args(["stock_data"])
     with pytest.raises(DataError, match="not found"):
         parse_table_args([f"stock_data={tmp_path / 'nope.csv'}"])
@@ -238,14 +238,14 @@ def test_ranked_symbols_need_an_industry(tmp_path: Path) -> None:
     stocks().to_csv(stk, index=False)
     ranks = tmp_path / "rank.csv"
     ranks.write_text("symbol,market_cap_category,score\nAAA,Large,0.9\nZZZ,Small,0.3\n")
-    with pytest.raises(DataError, match="symbols without an industry .*: ZZZ"):
+    with pytest.raises(DataError, match=r"symbols without an industry .*: ZZZ"):
         parse_table_args([f"stock_data={stk}", f"stock_rankings={ranks}"])
 
 
 def test_normalize_through_csv(tmp_path: Path) -> None:
     ind = tmp_path / "ind.csv"
     industries([60, 50, 10]).to_csv(ind, index=False)
-    with pytest.raises(DataError, match="120.0%"):
+    with pytest.raises(DataError, match=r"120\.0%"):
         parse_table_args([f"industry_allocations_current={ind}"])
     out = parse_table_args([f"industry_allocations_current={ind}"], normalize=True)
     assert out["industry_allocations_current"]["weight_percentage"].sum() == pytest.approx(100)

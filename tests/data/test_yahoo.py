@@ -11,7 +11,7 @@ import logging
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,8 +43,8 @@ def yf_frame(n: int = 10, tz: str = "America/New_York") -> pd.DataFrame:
 class FakeTicker:
     """Stands in for yfinance.Ticker; records every symbol requested."""
 
-    calls: list[str] = []
-    result: pd.DataFrame | Exception = yf_frame()
+    calls: ClassVar[list[str]] = []
+    result: ClassVar[pd.DataFrame | Exception] = yf_frame()
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
