@@ -152,7 +152,13 @@ class YahooProvider:
                     frame.index[-1].date(),
                 )
             else:
-                _write_cache(path, frame, symbol=symbol, yahoo_symbol=ysym, market=self.market.name)
+                _write_cache(
+                    path,
+                    frame,
+                    symbol=symbol.strip().upper(),
+                    yahoo_symbol=ysym,
+                    market=self.market.name,
+                )
         return clip_dates(frame, symbol, start, end, f"yahoo ({ysym})")
 
     def symbols(self) -> list[str]:

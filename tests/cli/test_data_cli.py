@@ -149,3 +149,22 @@ def test_real_folder_through_cli(shared_data: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "2016-01-01" in result.stdout
+
+
+def test_yahoo_warm_cache_serves_offline_through_cli(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"open": [1.0, 1.1], "high": [2.0, 2.0], "low": [1.0, 1.0], "close": [1.5, 1.6]},
+        index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"], name="date"),
+    ).assign(volume=0.0)
+    yahoo._write_cache(
+        tmp_path / "cache" / "SPY.parquet", frame, symbol="SPY", yahoo_symbol="SPY", market="us"
+    )
+    for data in ("yahoo", "auto"):  # auto picks yahoo because its cache is warm
+        result = runner.invoke(app, ["data", "show", "SPY", "--market", "us", "--data", data])
+        assert result.exit_code == 0, result.output
+        assert "SPY from yahoo: 2 rows" in result.stdout
+        assert "SYNTHETIC" not in result.stderr
+    symbols = runner.invoke(app, ["data", "symbols", "--market", "us", "--data", "yahoo"])
+    assert symbols.stdout.split() == ["SPY"]

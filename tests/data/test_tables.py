@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantalloc.data.tables import (
     INPUT_TABLES,
@@ -256,3 +258,26 @@ def test_not_a_csv(tmp_path: Path) -> None:
     bad.write_bytes(b"")
     with pytest.raises(DataError, match="cannot read"):
         read_table_csv("stock_data", bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.0, 100.0), min_size=1, max_size=12))
+def test_normalized_weights_never_exceed_100_and_keep_proportions(weights: list[float]) -> None:
+    """Property: after --normalize-weights the sum is <= 100% and the ratios are unchanged."""
+    frame = pd.DataFrame(
+        {
+            "industry": [f"I{i}" for i in range(len(weights))],
+            "sector": "S",
+            "position_type": "LONG",
+            "weight_percentage": weights,
+            "rating": "Neutral",
+        }
+    )
+    out = validate_table("industry_allocations_current", frame, normalize=True)["weight_percentage"]
+    assert out.sum() <= 100.0 + 1e-9
+    total = sum(weights)
+    if total > 100.0 + 1e-6:
+        assert out.sum() == pytest.approx(100.0)
+        assert out.to_numpy() == pytest.approx([w * 100.0 / total for w in weights])
+    else:
+        assert out.tolist() == weights

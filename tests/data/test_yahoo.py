@@ -165,7 +165,7 @@ def test_india_symbols_get_the_nse_suffix(tmp_path: Path, fake: type[FakeTicker]
     provider.history("TCS.BO")
     assert fake.calls == ["RELIANCE.NS", "^NSEI", "TCS.BO"]
     assert (tmp_path / "_NSEI.parquet").is_file()
-    assert provider.symbols() == ["TCS.BO", "^NSEI", "reliance"]
+    assert provider.symbols() == ["RELIANCE", "TCS.BO", "^NSEI"]
     assert YahooProvider("us", cache_dir=tmp_path).symbols() == []  # other market's entries
 
 
