@@ -130,6 +130,22 @@ def test_kind_array_and_broadcasting() -> None:
     )
 
 
+def test_large_inputs_are_blocked_consistently() -> None:
+    # above 65,536 elements the work runs in cache-sized blocks: same numbers as unblocked
+    from quantalloc.options.pricing import _bsm
+
+    x = random_inputs(70_001, seed=4)
+    k = x["spot"] * x["strike_ratio"]
+    args = (x["spot"], k, x["t"], x["rate"], x["vol"], x["dividend"])
+    blocked = black_scholes(x["kind"], *args)
+    plain = _bsm(np.where(x["kind"] == "call", 1.0, -1.0), *args)
+    for name in ("price", "delta", "gamma", "vega", "theta", "rho"):
+        assert np.array_equal(getattr(blocked, name), getattr(plain, name)), name
+    grid = black_scholes("put", x["spot"][:300, None], k[None, :300], 0.5, 0.02, 0.3)
+    assert grid.price.shape == (300, 300)
+    assert grid.price[7, 11] == black_scholes("put", x["spot"][7], k[11], 0.5, 0.02, 0.3).price
+
+
 def test_zero_vol_is_the_deterministic_limit() -> None:
     # vol = 0: the option pays its forward intrinsic value for sure, discounted
     # r = q makes the forward equal spot, so the middle strike sits exactly at the forward
