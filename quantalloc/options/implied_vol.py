@@ -135,6 +135,7 @@ def implied_vol_with_reasons(
             sdq[idx],
             kdr[idx],
             tt[idx],
+            np.abs(p[idx]),
         )
         vol[idx] = solved
         reason[idx[np.isnan(solved)]] = "no_convergence"
@@ -164,7 +165,7 @@ def _initial_guess(sdq: Any, kdr: Any, sqrt_t: Any, otm_price: Any, w: Any) -> A
     return np.clip(np.nan_to_num(guess, nan=0.2), 0.01, 3.0)
 
 
-def _solve(w: Any, target: Any, sdq: Any, kdr: Any, t: Any) -> tuple[FloatArray, int]:
+def _solve(w: Any, target: Any, sdq: Any, kdr: Any, t: Any, quoted: Any) -> tuple[FloatArray, int]:
     """Bracketed log-Newton on the OTM twins; compacts the working set as elements converge."""
     out = np.full(w.size, np.nan)
     sqrt_t = np.sqrt(t)
@@ -172,7 +173,9 @@ def _solve(w: Any, target: Any, sdq: Any, kdr: Any, t: Any) -> tuple[FloatArray,
     lo = np.zeros(w.size)
     hi = np.full(w.size, np.inf)
     eps4 = 4.0 * np.finfo(np.float64).eps
-    price_tol = eps4 * (target + np.abs(sdq - kdr)) + 1e-300
+    # the quoted price is known to ~1 ulp: an OTM quote fixes its own tiny price to that relative
+    # precision, an ITM quote's time value only to an ulp of the whole ITM price
+    price_tol = eps4 * quoted + 1e-300
     log_target = np.log(target)
     idx = np.arange(w.size)
     it = 0
