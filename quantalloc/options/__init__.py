@@ -9,7 +9,8 @@ Public API (stable names; other layers build on them):
 - strikes: :func:`strike_step`, :class:`StrikeGrid`, :class:`StrikeRule`, :func:`strike_for_delta`
 - strategies: :class:`Underlying`, :func:`build_strategy`, :data:`STRATEGIES`,
   :func:`strategy_names`, :func:`strategy_info`, :func:`theta_positive_strategies`,
-  :class:`Strategy`, :class:`Leg`, :class:`Direction`, :class:`MarginRule`, :func:`pnl_matrix`
+  :class:`Strategy`, :class:`Leg`, :class:`Direction`, :class:`MarginRule`, :func:`pnl_matrix`,
+  :func:`summary_frame`
 """
 
 from quantalloc.options.builders import (
@@ -29,7 +30,7 @@ from quantalloc.options.implied_vol import (
 )
 from quantalloc.options.legs import Direction, Leg
 from quantalloc.options.margin import MarginRule
-from quantalloc.options.payoff import pnl_matrix
+from quantalloc.options.payoff import pnl_matrix, summary_frame
 from quantalloc.options.pricing import BlackScholesResult, black_scholes, intrinsic
 from quantalloc.options.strategy import PayoffSummary, Strategy
 from quantalloc.options.strikes import ATM, StrikeGrid, StrikeRule, strike_for_delta, strike_step
@@ -63,6 +64,7 @@ __all__ = [
     "strategy_names",
     "strike_for_delta",
     "strike_step",
+    "summary_frame",
     "theta_positive_strategies",
     "vol_proxy",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from quantalloc.errors import ConfigError
@@ -87,4 +88,29 @@ def _sum_rows(out: FloatArray, rows: NDArray[np.intp], contrib: FloatArray) -> N
     out[rows[starts]] += np.add.reduceat(contrib, starts, axis=0)
 
 
-__all__ = ["pnl_matrix"]
+def summary_frame(strategies: Sequence[Strategy]) -> pd.DataFrame:
+    """One row per strategy: identity, per-lot economics, payoff figures and plain Greeks."""
+    rows = []
+    for st in strategies:
+        rows.append(
+            {
+                "symbol": st.symbol,
+                "strategy_name": st.name,
+                "display_name": st.display_name,
+                "position_type": st.direction.value,
+                "theta_positive": st.theta_positive,
+                "expiry_years": st.horizon,
+                "lot_size": st.lot_size,
+                "net_premium": st.net_premium,
+                "capital_required": st.capital_required,
+                "max_profit": st.max_profit,
+                "max_loss": st.max_loss,
+                "breakevens": st.breakevens,
+                "probability_of_profit": st.probability_of_profit,
+                **st.greeks,
+            }
+        )
+    return pd.DataFrame.from_records(rows)
+
+
+__all__ = ["pnl_matrix", "summary_frame"]

@@ -129,6 +129,22 @@ class Strategy:
         out["delta"] += stock * self.lot_size
         return out
 
+    @property
+    def greeks_display(self) -> dict[str, float]:
+        """Position Greeks per lot in practitioner units (for display and JSON).
+
+        delta per 1 point of the underlying, gamma per point per point, vega per vol point
+        (0.01), theta per calendar day (1/365 year), rho per 1% of rate.
+        """
+        g = self.greeks
+        return {
+            "delta": g["delta"],
+            "gamma": g["gamma"],
+            "vega": g["vega"] / 100.0,
+            "theta": g["theta"] / 365.0,
+            "rho": g["rho"] / 100.0,
+        }
+
     # ---- P&L ------------------------------------------------------------------------------
 
     @cached_property
@@ -266,7 +282,7 @@ class Strategy:
         return self.net_premium > 0
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready summary (inf becomes None)."""
+        """JSON-ready summary: inf becomes None, Greeks in display units (greeks_display)."""
 
         def num(v: float) -> float | None:
             return None if not math.isfinite(v) else float(v)
@@ -285,7 +301,7 @@ class Strategy:
             "breakevens": list(self.breakevens),
             "probability_of_profit": self.probability_of_profit,
             "theta_positive": self.theta_positive,
-            **{k: v for k, v in self.greeks.items()},
+            **self.greeks_display,
         }
 
 

@@ -122,3 +122,25 @@ def test_round_trip_property(kind: str, m: float, t: float, r: float, v: float) 
         assert float(got.vol) == pytest.approx(v, abs=1e-8)
     else:  # price carries too little information: either recovered or flagged at the bound
         assert got.reason.item() in ("", "at_lower_bound")
+
+
+def test_real_chain_against_yahoo_ivs(shared_data) -> None:  # type: ignore[no-untyped-def]
+    # Yahoo's own implied vols use their rate, dividend and clock conventions, so ours (r = 4%,
+    # q = 1.2%, calendar days from the quote date, mid prices) agree only within a few vol points
+    import pandas as pd
+
+    from quantalloc.data.chains import load_chain
+
+    chain = load_chain(shared_data / "us/options/SPY_2026-05-01.csv")
+    t = (chain["expiry"] - chain["as_of"]).dt.days.to_numpy() / 365
+    mid = ((chain["bid"] + chain["ask"]) / 2).to_numpy()
+    res = implied_vol_with_reasons(
+        chain["kind"], mid, chain["spot"], chain["strike"], t, 0.04, 0.012
+    )
+    reasons = pd.Series(res.reason).value_counts()
+    assert reasons[""] > 0.9 * len(chain)
+    assert set(reasons.index) <= set(IV_REASONS)
+    near = ((chain["strike"] / chain["spot"] - 1).abs() < 0.05) & (chain["bid"] > 0) & (t > 0.05)
+    diff = np.abs(res.vol - chain["implied_vol"].to_numpy())[near.to_numpy()]
+    assert near.sum() > 500
+    assert np.nanmedian(diff) < 0.04

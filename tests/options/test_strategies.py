@@ -28,6 +28,7 @@ from quantalloc.options import (
     strategy_names,
     strike_for_delta,
     strike_step,
+    summary_frame,
     theta_positive_strategies,
 )
 
@@ -265,10 +266,18 @@ def test_pnl_matrix_matches_single_strategy(built: dict[str, Strategy]) -> None:
 def test_as_dict_is_json_ready(built: dict[str, Strategy]) -> None:
     import json
 
-    d = built["short_strangle"].as_dict()
+    s = built["short_strangle"]
+    d = s.as_dict()
     text = json.dumps(d)
     assert '"position_type": "NEUTRAL"' in text
     assert d["max_loss"] is None and d["legs"][0]["side"] == "sell"
+    # JSON Greeks in display units: vega per vol point, theta per day
+    assert d["vega"] == pytest.approx(s.greeks["vega"] / 100)
+    assert d["theta"] == pytest.approx(s.greeks["theta"] / 365)
+    frame = summary_frame(list(built.values()))
+    assert len(frame) == len(built) and frame["strategy_name"].is_unique
+    row = frame.set_index("strategy_name").loc["iron_condor"]
+    assert row["capital_required"] == pytest.approx(built["iron_condor"].capital_required)
 
 
 def test_custom_legs_strategy() -> None:
