@@ -17,7 +17,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from quantalloc.options import black_scholes, implied_vol, implied_vol_with_reasons
+from quantalloc.options import (
+    Underlying,
+    black_scholes,
+    build_strategy,
+    implied_vol,
+    implied_vol_with_reasons,
+    pnl_matrix,
+    strategy_names,
+)
 
 try:
     import QuantLib as ql
@@ -208,6 +216,27 @@ def main() -> None:
     print(f"implied_vol: {n_iv:,} options in {sec:.3f} s = {n_iv / sec:,.0f} /s; "
           f"{ok.mean():.2%} solved (largest vol error {err:.1e}); the rest flagged "
           f"at_lower_bound: time value below the price's rounding")  # fmt: skip
+
+    # scenario P&L of a candidate set, as the allocation step evaluates it
+    t0 = time.perf_counter()
+    cands = [
+        build_strategy(
+            name,
+            Underlying(f"S{i}", 50.0 + 7 * i, 0.2 + 0.01 * (i % 20), lot_size=100),
+            (20 + i % 40) / 365,
+        )
+        for i in range(20)
+        for name in strategy_names()
+    ]
+    built = time.perf_counter() - t0
+    rng = np.random.default_rng(1)
+    spots = np.array([c.spot for c in cands])[:, None]
+    scen = spots * np.exp(rng.normal(0.0, 0.08, (1, 5000)))
+    sec = best_time(lambda: pnl_matrix(cands, scen), args.repeats)
+    loop = best_time(lambda: [c.pnl(scen[i]) for i, c in enumerate(cands)], args.repeats)
+    print(f"pnl_matrix: {len(cands)} strategies x 5,000 scenarios in {sec * 1e3:.1f} ms "
+          f"({len(cands) * 5000 / sec:,.0f} cells/s; per-strategy loop {loop * 1e3:.1f} ms; "
+          f"building + pricing the {len(cands)} candidates took {built * 1e3:.0f} ms)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def kind_sign(kind: ArrayLike) -> float | FloatArray:
     arr = np.asarray(kind)
     if arr.dtype.kind in "fi" and np.isin(arr, (-1, 1)).all():
         return arr.astype(np.float64)
-    if arr.dtype.kind not in "UO" and not (arr.dtype.kind == "T"):
+    if arr.dtype.kind not in "UOT":  # str, object (pandas) or numpy StringDType
         raise ConfigError(
             f"option kind must be 'call'/'put' or an array of them, got dtype {arr.dtype}"
         )

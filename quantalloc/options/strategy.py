@@ -160,7 +160,8 @@ class Strategy:
         """P&L per lot when the underlying is at ``prices`` (any shape) ``horizon`` years out.
 
         ``horizon`` defaults to the first expiry; legs with time left are marked with
-        Black-Scholes at their entry vol, or at ``vol`` (broadcast against ``prices``).
+        Black-Scholes at their entry vol, or at ``vol`` (broadcast against ``prices``); legs
+        that expire on or before the horizon pay their intrinsic value at ``prices``.
         """
         s = np.asarray(prices, dtype=float)
         h = self.horizon if horizon is None else float(horizon)
