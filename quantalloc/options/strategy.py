@@ -199,7 +199,7 @@ class Strategy:
         tol = 1e-9 * self.lot_size
         max_profit = math.inf if slope > tol else float(p.max())
         max_loss = math.inf if slope < -tol else float(-p.min())
-        roots = _roots(x, p, slope, scale=self.spot)
+        roots = _roots(x, p, slope)
 
         def at(points: FloatArray) -> FloatArray:
             return self.pnl(points)
@@ -217,7 +217,7 @@ class Strategy:
         tol = 0.01 * self.lot_size
         max_profit = math.inf if top_slope > tol else float(p.max())
         max_loss = math.inf if top_slope < -tol else float(-p.min())
-        roots = _roots(x, p, top_slope, scale=self.spot)
+        roots = _roots(x, p, top_slope)
 
         def at(points: FloatArray) -> FloatArray:
             return np.interp(points, x, p, left=p[0], right=p[-1])
@@ -306,9 +306,9 @@ class Strategy:
         }
 
 
-def _roots(x: FloatArray, p: FloatArray, end_slope: float, scale: float) -> tuple[float, ...]:
+def _roots(x: FloatArray, p: FloatArray, end_slope: float) -> tuple[float, ...]:
     """Zero crossings of the piecewise-linear function through (x, p), extended by end_slope."""
-    tol = 1e-12 * max(scale, 1.0) * max(1.0, float(np.max(np.abs(p))))
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(p))))
     roots: list[float] = []
     for i in range(len(x)):
         if abs(p[i]) <= tol and x[i] > 0:
