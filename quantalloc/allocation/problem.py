@@ -325,6 +325,12 @@ class Allocator:
                 "constraint or bounds so weights cannot grow without limit"
             )
         w = np.maximum(np.asarray(compiled.ctx.w.value, dtype=float), 0.0)
+        if w.max(initial=0.0) > 1e6:  # log growth is unbounded but so flat solvers call it optimal
+            raise SolverError(
+                f"the objective looks unbounded ({outcome.solver} returned a weight of "
+                f"{w.max():.3g} x capital); add a Budget constraint or bounds so weights cannot "
+                "grow without limit"
+            )
         scale = self.objective.post_scale()
         if scale != 1.0:
             w = w * scale
