@@ -9,7 +9,10 @@ from quantalloc.allocation import Candidates
 
 
 def make_candidates(
-    n: int = 10, scenarios: int = 200, seed: int = 0, industries: tuple[str, ...] = ("Energy", "IT", "Fin")
+    n: int = 10,
+    scenarios: int = 200,
+    seed: int = 0,
+    industries: tuple[str, ...] = ("Energy", "IT", "Fin"),
 ) -> Candidates:
     """Fat-tailed scenario returns with a mild positive drift, labels, Greeks and lot costs."""
     rng = np.random.default_rng(seed)

@@ -72,10 +72,16 @@ def test_fractional_kelly_refuses_to_break_a_target() -> None:
 
 def test_objective_evaluate_matches_solver_value() -> None:
     data = make_candidates(seed=1)
-    for objective in (Kelly(), KellyQuadratic(), MeanCVaR(confidence=0.9, penalty=0.5),
-                      Score(), Kelly() + 0.01 * Score()):
-        alloc = Allocator(objective=objective, constraints=[Budget(limit=1.0),
-                                                           CandidateBounds(upper=0.4)])
+    for objective in (
+        Kelly(),
+        KellyQuadratic(),
+        MeanCVaR(confidence=0.9, penalty=0.5),
+        Score(),
+        Kelly() + 0.01 * Score(),
+    ):
+        alloc = Allocator(
+            objective=objective, constraints=[Budget(limit=1.0), CandidateBounds(upper=0.4)]
+        )
         result = alloc.solve(data)
         solver_value = alloc._compiled.problem.value  # type: ignore[union-attr]
         assert result.objective_value == pytest.approx(solver_value, abs=1e-6), objective.name
@@ -111,9 +117,21 @@ def test_every_constraint_holds_and_is_reported() -> None:
     data = make_candidates(n=14, seed=4)
     result = Allocator(objective=Kelly(), constraints=all_constraints()).solve(data)  # type: ignore[arg-type]
     table = result.constraint_table
-    assert {"budget", "max_industry[Energy]", "max_symbol[S0]", "target[IT]", "max_abs_vega",
-            "net_delta", "max_theta_positive", "max_long", "max_short", "max_net_long",
-            "max_loss[c0]", "max_weight[c0]", "max_cvar"} <= set(table.index)
+    assert {
+        "budget",
+        "max_industry[Energy]",
+        "max_symbol[S0]",
+        "target[IT]",
+        "max_abs_vega",
+        "net_delta",
+        "max_theta_positive",
+        "max_long",
+        "max_short",
+        "max_net_long",
+        "max_loss[c0]",
+        "max_weight[c0]",
+        "max_cvar",
+    } <= set(table.index)
     assert (table["violation"] <= 1e-6).all(), table[table["violation"] > 1e-6]
     w = result.weights.to_numpy()
     budget = 0.8
@@ -140,9 +158,12 @@ def test_resolve_changes_numbers_without_recompiling() -> None:
     alloc = Allocator(
         objective=Kelly(),
         capital=1e6,
-        constraints=[Budget(limit=0.9), GroupCap(by="industry", limit=0.5),
-                     GroupTarget(by="industry", targets={"IT": 0.3}),
-                     ExposureLimit(attribute="vega", max_abs=50_000, unit="currency")],
+        constraints=[
+            Budget(limit=0.9),
+            GroupCap(by="industry", limit=0.5),
+            GroupTarget(by="industry", targets={"IT": 0.3}),
+            ExposureLimit(attribute="vega", max_abs=50_000, unit="currency"),
+        ],
     )
     first = alloc.solve(data)
     assert alloc._compiled.problem.is_dcp(dpp=True)  # type: ignore[union-attr]
@@ -152,8 +173,12 @@ def test_resolve_changes_numbers_without_recompiling() -> None:
     assert second.constraint("max_abs_vega").value <= 50_000 * (1 + 1e-6)
     # new scenario values and probabilities, same structure
     p = np.linspace(1, 2, 100)
-    shifted = Candidates(returns=data.returns * 1.1, probabilities=p / p.sum(),
-                         attributes=data.attributes, groups=data.groups)
+    shifted = Candidates(
+        returns=data.returns * 1.1,
+        probabilities=p / p.sum(),
+        attributes=data.attributes,
+        groups=data.groups,
+    )
     third = alloc.solve(shifted)
     assert alloc.compile_count == 1
     fresh = Allocator(objective=Kelly(), capital=1e6, constraints=alloc.constraints).solve(shifted)
@@ -163,8 +188,11 @@ def test_resolve_changes_numbers_without_recompiling() -> None:
 
 def test_soft_constraint_becomes_a_penalty() -> None:
     data = make_candidates(seed=7)
-    cons = [Budget(limit=1.0), GroupCap(by="industry", limit=0.1),
-            GroupTarget(by="industry", targets={"Energy": 0.5}, tolerance=0.0)]
+    cons = [
+        Budget(limit=1.0),
+        GroupCap(by="industry", limit=0.1),
+        GroupTarget(by="industry", targets={"Energy": 0.5}, tolerance=0.0),
+    ]
     result = Allocator(objective=Kelly(), constraints=cons, soft={"target": 0.01}).solve(data)
     row = result.constraint("target[Energy]")
     assert row.soft and row.violation > 0.3  # cheap penalty: the cap wins
@@ -175,8 +203,9 @@ def test_soft_constraint_becomes_a_penalty() -> None:
 
 def test_rck_constraint_row_reports_bound() -> None:
     data = make_candidates(seed=8)
-    result = Allocator(objective=RiskConstrainedKelly(alpha=0.8, beta=0.2),
-                       constraints=[Budget(limit=1.0)]).solve(data)
+    result = Allocator(
+        objective=RiskConstrainedKelly(alpha=0.8, beta=0.2), constraints=[Budget(limit=1.0)]
+    ).solve(data)
     row = result.constraint("drawdown")
     assert row.value <= 1 + 1e-6 and row.kind == "conic"
 

@@ -66,8 +66,10 @@ def test_quadratic_versions_and_fractional_kelly(paper) -> None:  # type: ignore
     cash[-1] = 1.0
     rck = kelly_weights(gross, pi, drawdown=(ALPHA, BETA))
     g_rck, d_rck = growth_and_drawdown(gross, rck, outcomes)
-    frac = {f: growth_and_drawdown(gross, f * kelly + (1 - f) * cash, outcomes) for f in
-            np.linspace(0.1, 1.0, 10)}
+    frac = {
+        f: growth_and_drawdown(gross, f * kelly + (1 - f) * cash, outcomes)
+        for f in np.linspace(0.1, 1.0, 10)
+    }
     drawdowns = [frac[f][1] for f in sorted(frac)]
     assert drawdowns == sorted(drawdowns)
     assert frac[1.0] == (g_kelly, d_kelly)
