@@ -25,7 +25,13 @@ from quantalloc.allocation.context import SCENARIO_PARAMETER_LIMIT, BuildContext
 from quantalloc.allocation.objectives import Objective, cvar, expected_log_growth
 from quantalloc.allocation.result import AllocationResult, ConstraintRow
 from quantalloc.allocation.risk import ConicConstraint
-from quantalloc.allocation.solvers import INFEASIBLE, UNBOUNDED, solve_with_fallback, solver_order
+from quantalloc.allocation.solvers import (
+    INFEASIBLE,
+    UNBOUNDED,
+    SolveOutcome,
+    solve_with_fallback,
+    solver_order,
+)
 from quantalloc.errors import ConfigError, SolverError
 
 Limit = float | tuple[float | None, float | None]
@@ -107,6 +113,7 @@ class Compiled:
     budget_rows: list[int]
     seconds: float
     soft_names: set[str]
+    atom_duals: np.ndarray | None = None
 
 
 class Allocator:
@@ -131,6 +138,10 @@ class Allocator:
     diagnose
         On infeasibility, run the elastic diagnosis and raise ``ConstraintConflict`` naming the
         conflicting constraints (else a plain InfeasibleError).
+    method
+        ``"direct"`` (one cvxpy problem), ``"working_set"`` (column generation with a direct
+        Clarabel form; plain or fractional Kelly with linear hard constraints only) or ``"auto"``
+        (working set when it applies and candidates x scenarios >= 200,000).
     """
 
     def __init__(
@@ -143,6 +154,7 @@ class Allocator:
         solver: str | Sequence[str] | None = None,
         rounding: object | None = None,
         diagnose: bool = True,
+        method: str = "auto",
     ) -> None:
         self.objective = objective
         self.constraints = list(constraints)
@@ -151,6 +163,7 @@ class Allocator:
         self.solver = solver
         self.rounding = rounding
         self.diagnose = diagnose
+        self.method = method
         self.compile_count = 0
         self._compiled: Compiled | None = None
 
@@ -315,6 +328,13 @@ class Allocator:
         limits: Mapping[str, Limit] | None = None,
     ) -> AllocationResult:
         """Solve for ``candidates``; ``capital``, ``limits`` (name -> limit) override per call."""
+        if self._use_working_set(candidates):
+            from quantalloc.allocation.fast import solve_working_set
+
+            compiled, settings, limits_d, w, outcome = solve_working_set(
+                self, candidates, capital, limits
+            )
+            return self._finish(candidates, compiled, settings, limits_d, w, outcome)
         compiled, settings, limits = self.prepare(candidates, capital, limits)
         outcome = solve_with_fallback(compiled.problem, solver_order(self.solver))
         if outcome.status in INFEASIBLE:
@@ -325,6 +345,36 @@ class Allocator:
                 "constraint or bounds so weights cannot grow without limit"
             )
         w = np.maximum(np.asarray(compiled.ctx.w.value, dtype=float), 0.0)
+        return self._finish(candidates, compiled, settings, limits, w, outcome)
+
+    def _use_working_set(self, data: Candidates) -> bool:
+        from quantalloc.allocation.objectives import FractionalKelly, Kelly
+
+        if self.method not in ("auto", "direct", "working_set"):
+            raise ConfigError(
+                f"method must be 'auto', 'direct' or 'working_set'; got {self.method!r}"
+            )
+        applies = type(self.objective) in (Kelly, FractionalKelly) and not self._conic()
+        applies = applies and not self.soft
+        if self.method == "working_set" and not applies:
+            raise ConfigError(
+                "method='working_set' handles plain or fractional Kelly with linear hard "
+                "constraints only; use method='direct' for this objective"
+            )
+        if self.method == "auto":
+            return applies and data.n_candidates * data.n_scenarios >= 200_000
+        return self.method == "working_set"
+
+    def _finish(
+        self,
+        candidates: Candidates,
+        compiled: Compiled,
+        settings: Settings,
+        limits: Mapping[str, Limit],
+        w: np.ndarray,
+        outcome: SolveOutcome,
+    ) -> AllocationResult:
+        """Checks, post-scaling, the result and optional lot rounding."""
         if w.max(initial=0.0) > 1e6:  # log growth is unbounded but so flat solvers call it optimal
             raise SolverError(
                 f"the objective looks unbounded ({outcome.solver} returned a weight of "
@@ -380,7 +430,7 @@ class Allocator:
         settings: Settings,
         limits: Mapping[str, Limit],
         w: np.ndarray,
-        outcome: object,
+        outcome: SolveOutcome,
     ) -> AllocationResult:
         rows = report_rows(data, compiled, settings, limits, w)
         metrics = portfolio_metrics(w, data)
@@ -390,13 +440,13 @@ class Allocator:
             capital=settings.capital,
             objective_name=self.objective.name,
             objective_value=float(value),
-            status=str(outcome.status),  # type: ignore[attr-defined]
-            solver=str(outcome.solver),  # type: ignore[attr-defined]
-            solve_seconds=float(outcome.seconds),  # type: ignore[attr-defined]
+            status=str(outcome.status),
+            solver=str(outcome.solver),
+            solve_seconds=float(outcome.seconds),
             compile_seconds=compiled.seconds,
             constraints=tuple(rows),
             metrics=metrics,
-            attempts=tuple(outcome.attempts),  # type: ignore[attr-defined]
+            attempts=tuple(outcome.attempts),
         )
 
 
@@ -433,9 +483,12 @@ def report_rows(
 ) -> list[ConstraintRow]:
     """Constraint rows (value, binding, dual) for weights ``w``."""
     duals = np.zeros(len(compiled.rows))
-    for atoms, con in ((compiled.hard, compiled.lin_con),):
-        if con is not None and con.dual_value is not None:
-            y = np.asarray(con.dual_value, dtype=float).ravel()
+    con = compiled.lin_con
+    y_all = compiled.atom_duals
+    if y_all is None and con is not None and con.dual_value is not None:
+        y_all = np.asarray(con.dual_value, dtype=float).ravel()
+    for atoms, y in ((compiled.hard, y_all),):
+        if y is not None:
             for j, k in enumerate(atoms.row):
                 r = compiled.rows[k]
                 duals[k] += y[j] * r.scale(settings.capital, settings.budget)
