@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from quantalloc.allocation import kelly_weights
+from quantalloc.allocation import Allocator, Budget, Candidates, FractionalKelly, kelly_weights
 from tests.allocation.rck_data import (
     ALPHA,
     BETA,
@@ -75,3 +76,13 @@ def test_quadratic_versions_and_fractional_kelly(paper) -> None:  # type: ignore
     assert frac[1.0] == (g_kelly, d_kelly)
     same_risk = [g for g, d in frac.values() if d <= d_rck]
     assert max(same_risk) < g_rck
+
+
+def test_engine_fractional_kelly_is_the_papers_fractional_bet(paper) -> None:  # type: ignore[no-untyped-def]
+    gross, pi, _ = paper
+    kelly = kelly_weights(gross, pi)
+    risky = Candidates(returns=pd.DataFrame(gross[:, :-1] - 1.0), probabilities=pi)
+    alloc = Allocator(objective=FractionalKelly(fraction=0.3), constraints=[Budget(limit=1.0)])
+    w = alloc.solve(risky).weights.to_numpy()
+    # cash is implicit: 1 - sum(w); paper: f * b_kelly + (1 - f) * e_cash
+    np.testing.assert_allclose(w, 0.3 * kelly[:-1], atol=1e-5)
