@@ -96,7 +96,13 @@ def kelly_working_set(
     n = r.shape[1]
     mu = p @ r
     order = np.argsort(-mu)
-    cols = np.sort(order[: min(n, initial)])
+    chosen = [order[: min(n, initial)]]
+    # rows with a positive lower bound (targets, minimum weights) need candidates that can meet
+    # them from the start: add the best few by mean return that enter each such row
+    for j in np.flatnonzero(h < 0):
+        enters = np.flatnonzero(g[j] < 0)
+        chosen.append(enters[np.argsort(-mu[enters])][:5])
+    cols = np.unique(np.concatenate(chosen))
     w_full = np.zeros(n)
     iteration = 0
     while iteration < max_iterations:
