@@ -127,7 +127,7 @@ def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) 
     return lots
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LotRounding:
     """Round the continuous allocation to whole lots.
 

@@ -36,7 +36,7 @@ class ConicConstraint:
         return f"<= {self.limit_value(settings):.4g}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class DrawdownRisk(ConicConstraint):
     """Risk-constrained Kelly bound: Prob(min wealth < alpha) <= beta (Busseti, Ryu & Boyd 2016).
 
@@ -95,7 +95,7 @@ class DrawdownRisk(ConicConstraint):
         return f"Prob(wealth < {self.alpha:g}) <= {self.beta:g}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class CVaRCap(ConicConstraint):
     """Cap on the CVaR of the loss ``-r . w`` at ``confidence``: row ``max_cvar``."""
 

@@ -92,7 +92,7 @@ def test_mip_rounding_beats_or_ties_greedy() -> None:
     mip, greedy = results["mip"].rounding, results["greedy"].rounding
     assert mip is not None and greedy is not None
     assert mip.violations == ()
-    # both keep every row here (greedy repairs the IT target); the MIP is the closest such allocation
+    # both keep every row (greedy repairs the IT target); the MIP is the closest such allocation
     assert greedy.violations == ()
     assert mip.distance <= greedy.distance + 1e-12
     assert mip.objective_lost == pytest.approx(results["mip"].objective_value - mip.objective_value)
