@@ -4,6 +4,7 @@
 the state table (preferred strategies per state) lives in ``models/regime.toml``.
 """
 
+from quantalloc.regime.chain_analytics import max_pain, put_call_ratio
 from quantalloc.regime.config import (
     STATE_NAMES,
     STRATEGY_NAMES,
@@ -48,9 +49,11 @@ __all__ = [
     "load_regime_config",
     "macd",
     "market_state",
+    "max_pain",
     "momentum",
     "multi_timeframe",
     "parse_regime_config",
+    "put_call_ratio",
     "rsi",
     "sma",
     "state_name",

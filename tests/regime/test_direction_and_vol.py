@@ -43,7 +43,9 @@ def test_missing_options_weight_is_redistributed_in_proportion() -> None:
     assert used == pytest.approx({"technical": 0.40 / 0.65, "options_flow": 0.0,
                                   "price_action": 0.25 / 0.65})  # fmt: skip
     assert score == pytest.approx((0.40 * 0.5 - 0.25 * 0.1) / 0.65)
-    full, used_full = combine({"technical": 0.5, "options_flow": 1.0, "price_action": -0.1}, weights)
+    full, used_full = combine(
+        {"technical": 0.5, "options_flow": 1.0, "price_action": -0.1}, weights
+    )
     assert used_full == weights
     assert full == pytest.approx(0.40 * 0.5 + 0.35 * 1.0 - 0.25 * 0.1)
 
@@ -88,11 +90,13 @@ def test_confidence_rewards_agreement(regime_config) -> None:
 def test_put_call_ratios_are_read_contrarian(regime_config) -> None:
     cfg = regime_config.options_flow
     neutral = {"volume": 1.0, "oi": 1.2}
-    fearful = ChainReading(pcr_volume=1.5, pcr_oi=1.7, max_pain=103.0, spot=100.0)
+    fearful = ChainReading(pcr_volume=1.25, pcr_oi=1.5, max_pain=103.0, spot=100.0)
     parts = options_flow_components(fearful, neutral, cfg)
-    # (1.5 - 1.0) / 0.5 = +1; (1.7 - 1.2) / 0.5 = +1; max pain 3% above spot / 3% = +1
+    # score = (PCR / neutral - 1) / 0.25: (1.25/1.0 - 1)/0.25 = +1; (1.5/1.2 - 1)/0.25 = +1;
+    # max pain 3% above spot over the 3% scale = +1
     assert parts == pytest.approx({"volume_pcr": 1.0, "oi_pcr": 1.0, "max_pain": 1.0})
-    greedy = ChainReading(pcr_volume=0.8, pcr_oi=1.1, max_pain=98.5, spot=100.0)
+    greedy = ChainReading(pcr_volume=0.9, pcr_oi=1.14, max_pain=98.5, spot=100.0)
+    # (0.9 - 1)/0.25 = -0.4; (1.14/1.2 - 1)/0.25 = -0.2; -1.5% / 3% = -0.5
     parts = options_flow_components(greedy, neutral, cfg)
     assert parts == pytest.approx({"volume_pcr": -0.4, "oi_pcr": -0.2, "max_pain": -0.5})
     score, _ = options_flow_score(greedy, neutral, cfg)
@@ -102,7 +106,7 @@ def test_put_call_ratios_are_read_contrarian(regime_config) -> None:
 def test_options_flow_without_volume_uses_the_rest(regime_config) -> None:
     cfg = regime_config.options_flow
     neutral = {"volume": 1.0, "oi": 1.0}
-    only_oi = ChainReading(pcr_volume=None, pcr_oi=1.25, max_pain=None, spot=100.0)
+    only_oi = ChainReading(pcr_volume=None, pcr_oi=1.125, max_pain=None, spot=100.0)
     score, parts = options_flow_score(only_oi, neutral, cfg)
     assert math.isnan(parts["volume_pcr"]) and score == pytest.approx(0.5)
     nothing = ChainReading(pcr_volume=None, pcr_oi=None, max_pain=None, spot=100.0)
@@ -186,8 +190,6 @@ def test_to_dict_carries_the_solve_contract_and_is_json(regime_config) -> None:
     assert list(out)[: len(CONTRACT_KEYS)] == CONTRACT_KEYS
     text = json.dumps(out)
     assert json.loads(text)["state"] in {
-        f"{d}_{v}_VIX"
-        for d in ("Bullish", "Neutral", "Bearish")
-        for v in ("Low", "Normal", "High")
+        f"{d}_{v}_VIX" for d in ("Bullish", "Neutral", "Bearish") for v in ("Low", "Normal", "High")
     }
     assert out["market"] == "in" and out["pcr"] is None and out["missing"] == ["options_flow"]
