@@ -60,7 +60,8 @@ def state_from_provider(
     """Read the market's index and vol index from ``provider`` and classify ``as_of``.
 
     Without ``as_of`` the provider's latest data decides (and the last three years are used).
-    ``chain_path`` is read with ``quantalloc.data.chains.load_chain``.
+    ``chain_path`` is read with ``quantalloc.data.chains.load_chain``. When the source has no
+    vol-index history but ``vix`` is given, the regime is read from that level alone.
     """
     profile = get_market(market)
     symbol = index_symbol or profile.index_symbol
@@ -70,7 +71,13 @@ def state_from_provider(
     if as_of_ts is None:
         start = prices.index[-1].normalize() - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)
         prices = prices.loc[prices.index >= start]
-    vol = provider.history(profile.vol_index_symbol, prices.index[0], end)
+    vol: pd.DataFrame | None
+    try:
+        vol = provider.history(profile.vol_index_symbol, prices.index[0], end)
+    except DataError:
+        if vix is None:
+            raise
+        vol = None  # a level was given: classify from it alone (market_state notes this)
     chain = None
     if chain_path is not None:
         from quantalloc.data.chains import load_chain

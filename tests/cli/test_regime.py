@@ -117,3 +117,25 @@ def test_stale_chain_is_refused(shared_data: Path, cache_root: Path) -> None:
     result = runner.invoke(app, _us(shared_data, "--as-of", "2015-03-02", "--chain", str(chain)))
     assert result.exit_code == 2
     assert "days before the as-of date" in result.stderr and "--as-of 2015-01-05" in result.stderr
+
+
+def test_cli_as_of_ignores_later_rows(shared_data: Path, cache_root: Path, tmp_path: Path) -> None:
+    """The command (fetch window included) gives the same state for 2008-10-10 from files that
+    stop that day as from the full files: the October 2008 rebound days that follow are unseen."""
+    from quantalloc.data import CsvProvider
+
+    full = CsvProvider(shared_data / "us" / "etf")
+    cut_dir = tmp_path / "cut"
+    cut_dir.mkdir()
+    for sym in ("SPY", "^VIX"):
+        frame = full.history(sym).loc[:"2008-10-10"]
+        frame.rename_axis("Date").to_csv(cut_dir / f"{sym.replace('^', '_')}.csv")
+    outs = []
+    for folder in (shared_data / "us" / "etf", cut_dir):
+        args = ["regime", "--market", "us", "--data", f"csv:{folder}", "--json"]
+        result = runner.invoke(app, [*args, "--as-of", "2008-10-10"])
+        assert result.exit_code == 0, result.output
+        outs.append(json.loads(result.stdout))
+    assert outs[0] == outs[1] and outs[0]["direction"] == "bearish"
+    latest = runner.invoke(app, ["regime", "--market", "us", "--data", f"csv:{cut_dir}", "--json"])
+    assert json.loads(latest.stdout) == outs[0]  # no --as-of: the last day of the files

@@ -193,3 +193,24 @@ def test_to_dict_carries_the_solve_contract_and_is_json(regime_config) -> None:
         f"{d}_{v}_VIX" for d in ("Bullish", "Neutral", "Bearish") for v in ("Low", "Normal", "High")
     }
     assert out["market"] == "in" and out["pcr"] is None and out["missing"] == ["options_flow"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    cut=st.integers(270, 330),
+    shock=st.floats(-0.3, 0.3),
+    vol_jump=st.floats(0.5, 4.0),
+)
+def test_later_rows_never_change_a_past_state(cut, shock, vol_jump, regime_config) -> None:
+    """Whatever follows the as-of date (a crash, a rally, a vol explosion), the state on that
+    date is the one computed from the data up to it."""
+    prices, vol = _market(drift=0.0005, vol_level=16.0, n=360)
+    future = prices.index > prices.index[cut]
+    moved = prices.copy()
+    moved.loc[future, ["open", "high", "low", "close"]] *= 1.0 + shock
+    vol2 = vol.copy()
+    vol2.loc[future] *= vol_jump
+    day = prices.index[cut]
+    a = market_state(prices.loc[:day], vol.loc[:day], market="us", config=regime_config)
+    b = market_state(moved, vol2, as_of=day, market="us", config=regime_config)
+    assert a == b
