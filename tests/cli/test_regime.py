@@ -139,3 +139,22 @@ def test_cli_as_of_ignores_later_rows(shared_data: Path, cache_root: Path, tmp_p
     assert outs[0] == outs[1] and outs[0]["direction"] == "bearish"
     latest = runner.invoke(app, ["regime", "--market", "us", "--data", f"csv:{cut_dir}", "--json"])
     assert json.loads(latest.stdout) == outs[0]  # no --as-of: the last day of the files
+
+
+def test_source_without_a_vol_index(shared_data: Path, cache_root: Path, tmp_path: Path) -> None:
+    """A folder holding SPY but no ^VIX: an error naming the missing file, unless --vix gives
+    the level, in which case the regime is read from that level alone and says so."""
+    from quantalloc.data import CsvProvider
+
+    folder = tmp_path / "spy_only"
+    folder.mkdir()
+    spy = CsvProvider(shared_data / "us" / "etf").history("SPY").loc[:"2017-07-26"]
+    spy.rename_axis("Date").to_csv(folder / "SPY.csv")
+    args = ["regime", "--market", "us", "--data", f"csv:{folder}"]
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 2 and "_VIX.csv" in missing.stderr
+    given = runner.invoke(app, [*args, "--vix", "12.5", "--json"])
+    assert given.exit_code == 0, given.output
+    out = json.loads(given.stdout)
+    assert out["vix"] == 12.5 and out["vix_regime"] == "low" and out["vix_percentile"] is None
+    assert any("given by hand" in n for n in out["notes"])
