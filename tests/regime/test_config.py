@@ -113,6 +113,8 @@ _DELETE = object()
         ("states.Neutral_High_VIX.probability_threshold", 1.5, "outside [0.0, 1.0]"),
         ("states.Neutral_High_VIX", _DELETE, "exactly the 9 states"),
         ("confidence", _DELETE, "confidence is missing"),
+        ("history.direction_rows", 150, "direction_rows = 150 is below 200"),
+        ("history.spike_lookback", 100, "below the percentile window 252"),
     ],
 )
 def test_broken_model_files_raise_clear_config_errors(raw, path, value, phrase) -> None:
