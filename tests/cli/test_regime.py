@@ -158,3 +158,21 @@ def test_source_without_a_vol_index(shared_data: Path, cache_root: Path, tmp_pat
     out = json.loads(given.stdout)
     assert out["vix"] == 12.5 and out["vix_regime"] == "low" and out["vix_percentile"] is None
     assert any("given by hand" in n for n in out["notes"])
+
+
+def test_command_agrees_with_the_library_on_full_history(
+    shared_data: Path, cache_root: Path
+) -> None:
+    """The command fetches only the look-back it needs; the library given all 18 years of SPY
+    and VIX must say exactly the same for the same day (2011-08-08, the downgrade sell-off)."""
+    from quantalloc.data import CsvProvider
+    from quantalloc.regime import market_state
+
+    provider = CsvProvider(shared_data / "us" / "etf")
+    state = market_state(
+        provider.history("SPY"), provider.history("^VIX"), as_of="2011-08-08", market="us",
+        index_name="SPY prices", vol_name="^VIX",
+    )  # fmt: skip
+    result = runner.invoke(app, _us(shared_data, "--as-of", "2011-08-08", "--json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(json.dumps(state.to_dict()))
