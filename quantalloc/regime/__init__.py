@@ -31,6 +31,7 @@ from quantalloc.regime.indicators import (
     true_range,
     wilder_smooth,
 )
+from quantalloc.regime.service import state_from_provider
 from quantalloc.regime.state import MarketState, market_state
 from quantalloc.regime.volatility import VolRegime, vol_regime
 
@@ -56,6 +57,7 @@ __all__ = [
     "put_call_ratio",
     "rsi",
     "sma",
+    "state_from_provider",
     "state_name",
     "state_rules",
     "support_resistance",
