@@ -1,4 +1,4 @@
-"""Bad stores give one clear StorageError with the remedy, naming the host but never the password."""
+"""Bad stores: one clear StorageError with the remedy, naming the host, never the password."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_missing_database(postgres_server) -> None:  # type: ignore[no-untyped-d
 
 
 def test_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="folder .*missing.* does not exist"):
+    with pytest.raises(StorageError, match=r"folder .*missing.* does not exist"):
         open_store(f"sqlite:///{tmp_path / 'missing' / 'q.db'}")
 
 
