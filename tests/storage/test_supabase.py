@@ -54,7 +54,7 @@ def test_chain_rows_come_back_typed() -> None:
 def test_get_run_and_positions_select_with_filters() -> None:
     document = sample_document()
     run_filter = {"run_id": f"eq.{document['run_id']}"}
-    store, replay = replay_store(
+    store, _ = replay_store(
         [
             ("GET", "allocation_runs", {**run_filter, "select": "document"}, "run_document"),
             ("GET", "allocations", {**run_filter, "order": "position.asc"}, "run_positions"),
