@@ -77,6 +77,14 @@ def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
         console.print(f"schema version {version} ready at {opened.display}", soft_wrap=True)
 
 
+@db.command("schema")
+def schema() -> None:
+    """Print the PostgreSQL schema (sql/schema.sql) to paste into the Supabase SQL editor."""
+    from quantalloc.storage.supabase_store import SCHEMA_SQL
+
+    typer.echo(SCHEMA_SQL.read_text(encoding="utf-8"), nl=False)
+
+
 @db.command("status")
 @handles_errors
 def status(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:

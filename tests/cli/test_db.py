@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
@@ -147,7 +148,9 @@ def test_unreachable_server_shows_host_not_password() -> None:
     assert "pw-sekrit-42" not in result.output
 
 
-def test_credentials_from_dotenv_and_wrong_password(postgres_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_credentials_from_dotenv_and_wrong_password(
+    postgres_server, tmp_path: Path, caplog
+) -> None:  # type: ignore[no-untyped-def]
     wrong = postgres_server.url.replace(postgres_server.password, "not-the-pw-9")
     (tmp_path / ".env").write_text(f"DATABASE_URL={wrong}\n")
     result = _run("db", "status")
@@ -159,6 +162,20 @@ def test_credentials_from_dotenv_and_wrong_password(postgres_server, tmp_path: P
     assert ok.exit_code == 0, ok.stderr
     assert f"127.0.0.1:{postgres_server.port}" in ok.stdout and ":***@" in ok.stdout
     assert postgres_server.password not in ok.output
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # SQL, parameters and pool events
+    verbose = _run("--verbose", "db", "init")
+    assert verbose.exit_code == 0, verbose.stderr
+    assert any(r.name.startswith("sqlalchemy") for r in caplog.records)  # logging did happen
+    assert postgres_server.password not in caplog.text + verbose.output
+
+
+def test_db_schema_prints_the_sql_file() -> None:
+    from quantalloc.storage.supabase_store import SCHEMA_SQL
+
+    result = _run("db", "schema")
+    assert result.exit_code == 0 and result.stdout == SCHEMA_SQL.read_text()
+    assert "create or replace function quantalloc_save_run" in result.stdout
 
 
 def test_runs_list_and_show(tmp_path: Path) -> None:

@@ -138,12 +138,12 @@ def test_bad_frames_are_refused_before_any_request() -> None:
         (
             ("GET", "quantalloc_schema", {}, "schema_missing"),
             lambda s: s.list_runs(),
-            r"Could not find the table .*\[PGRST205\].*schema\.sql into the Supabase SQL editor",
+            r"Could not find the table .*\[PGRST205\].*`quantalloc db schema` into the Supabase",
         ),
         (
             ("POST", "rpc/quantalloc_save_run", {}, "function_missing"),
             lambda s: s.save_run(sample_document()),
-            r"saving run .*\[PGRST202\].*schema\.sql",
+            r"saving run .*\[PGRST202\].*quantalloc db schema",
         ),
         (
             ("POST", "stock_rankings", {}, "rls_denied"),
