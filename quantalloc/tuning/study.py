@@ -58,6 +58,7 @@ def create_study(
     storage_obj: optuna.storages.BaseStorage | None = None,
 ) -> optuna.Study:
     """Create the study, or load it when ``study_name`` already exists in ``storage``."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = storage_obj if storage_obj is not None else open_storage(storage)
     multi = len(directions) > 1
     study = optuna.create_study(
