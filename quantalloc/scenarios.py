@@ -120,7 +120,7 @@ def parametric_draws(
 def rescale(
     draws: np.ndarray, vol: np.ndarray, drift: np.ndarray, horizon_years: float
 ) -> np.ndarray:
-    """Standardise each column, then give it mean ``(mu - vol^2/2) tau`` and sd ``vol sqrt(tau)``."""
+    """Standardise each column; give it mean ``(mu - vol^2/2) tau`` and sd ``vol sqrt(tau)``."""
     mean = draws.mean(axis=0)
     sd = draws.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
