@@ -74,17 +74,18 @@ def priority_industries(
     rows = rows.sort_values(["weight", "industry"], ascending=[False, True]).head(limit)
     total = float(rows["weight"].sum())
     out = []
-    for r in rows.itertuples(index=False):
-        rating = None if pd.isna(getattr(r, "rating", None)) else str(r.rating)
-        sector = getattr(r, "sector", None)
+    for r in rows.to_dict(orient="records"):
+        rating = r.get("rating")
+        sector = r.get("sector")
+        weight = float(r["weight"])
         out.append(
             PriorityIndustry(
-                industry=str(r.industry),
+                industry=str(r["industry"]),
                 sector="" if sector is None or pd.isna(sector) else str(sector),
-                position_type=str(r.position_type),
-                rating=rating,
-                weight=float(r.weight),
-                target=float(r.weight) / total if total > 0 else 0.0,
+                position_type=str(r["position_type"]),
+                rating=None if rating is None or pd.isna(rating) else str(rating),
+                weight=weight,
+                target=weight / total if total > 0 else 0.0,
             )
         )
     return out

@@ -69,7 +69,10 @@ def joint_log_returns(closes: pd.DataFrame, lookback_days: int | None = None) ->
     if (common <= 0).any().any():
         bad = common.columns[(common <= 0).any()].tolist()
         raise DataError(f"non-positive closes for {bad}; fix the price data")
-    rets = np.log(common).diff().iloc[1:]
+    logs = pd.DataFrame(
+        np.log(common.to_numpy(dtype=float)), index=common.index, columns=common.columns
+    )
+    rets = logs.diff().iloc[1:]
     if len(rets) < MIN_HISTORY_DAYS:
         raise DataError(
             f"only {len(rets)} daily returns common to all {closes.shape[1]} symbols "
@@ -248,7 +251,7 @@ def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray
     Stock legs are worth the scenario price; options expiring at the horizon their intrinsic
     value; options that still run are marked with Black-Scholes at their remaining time and vol.
     """
-    from quantalloc.options import black_scholes
+    from quantalloc.options.pricing import black_scholes
 
     s_t = prices[:, book.symbol]
     sign = book.kind.astype(float)

@@ -103,7 +103,7 @@ class SolveResult:
     budget: float
     market: Mapping[str, Any]
     solver: Mapping[str, Any]
-    limits: Mapping[str, float]
+    limits: Mapping[str, float | None]
     allocations: pd.DataFrame
     portfolio: Mapping[str, Any]
     constraints: pd.DataFrame
@@ -136,7 +136,8 @@ class SolveResult:
                 for row in self.constraints.to_dict(orient="records")
             ],
         }
-        return plain(doc, "document")  # type: ignore[no-any-return]
+        out: dict[str, Any] = plain(doc, "document")
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         """The document as JSON text (strict: no NaN)."""
