@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -66,11 +67,11 @@ def allocation_table(result: SolveResult) -> Table:
     for row in result.allocations.to_dict(orient="records"):
         legs = " ".join(_leg_text(leg) for leg in row["legs"])
         t.add_row(
-            row["symbol"],
-            row["industry"],
-            row["strategy_name"],
+            escape(row["symbol"]),
+            escape(row["industry"]),
+            escape(row["strategy_name"]),
             str(row["expiry"]),
-            legs,
+            escape(legs),
             str(row["lots"]),
             _num(row["allocated_capital"], 0),
             _num(row["max_loss"], 0),
@@ -112,7 +113,7 @@ def portfolio_panel(result: SolveResult) -> Group:
     for name, row in p["by_industry"].items():
         target = row.get("target_weight")
         ind.add_row(
-            name,
+            escape(name),
             _num(row["capital"], 0),
             f"{row['weight']:.1%}",
             "-" if target is None else f"{target:.1%}",
@@ -128,7 +129,7 @@ def constraints_table(result: SolveResult) -> Table:
         t.add_column(col, justify="left" if col == "constraint" else "right")
     for row in result.binding_constraints().to_dict(orient="records"):
         t.add_row(
-            row["name"],
+            escape(row["name"]),
             _num(row["limit"], 4),
             _num(row["value"], 4),
             "-" if row["dual"] is None else f"{float(row['dual']):.3g}",
@@ -147,7 +148,7 @@ def render(result: SolveResult, console: Console) -> None:
     if len(result.constraints):
         console.print(constraints_table(result))
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"[dim]note: {escape(note)}[/]")
 
 
 __all__ = [

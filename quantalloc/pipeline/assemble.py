@@ -131,9 +131,9 @@ def assemble(
     }
     constraints = outcome.constraints
     if len(constraints):
-        constraints = constraints.loc[:, ["name", "limit", "value", "binding", "dual"]]
+        constraints = constraints.loc[:, ["name", "limit", "value", "binding", "dual", "unit"]]
     else:
-        constraints = pd.DataFrame(columns=["name", "limit", "value", "binding", "dual"])
+        constraints = pd.DataFrame(columns=["name", "limit", "value", "binding", "dual", "unit"])
     return SolveResult(
         run_id=run_id,
         as_of=inputs.as_of.date().isoformat(),

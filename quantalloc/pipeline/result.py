@@ -132,7 +132,7 @@ class SolveResult:
             ],
             "portfolio": dict(self.portfolio),
             "constraints": [
-                {k: row[k] for k in CONSTRAINT_KEYS}
+                {k: row[k] for k in (*CONSTRAINT_KEYS, "unit") if k in row}
                 for row in self.constraints.to_dict(orient="records")
             ],
         }
