@@ -445,16 +445,19 @@ def _targets(
     symbol: str | None,
     notes: list[str],
 ) -> dict[str, float]:
-    """Industry targets (share of the budget) for industries that have candidates."""
+    """Industry targets: each priority industry's weight over the priority industries' total.
+
+    Industries without any candidate lose their target (noted); the others keep theirs, so the
+    targets may sum to less than 1 and the rest of the budget is free.
+    """
     if symbol is not None or not spec.industries.enforce_targets:
         return {}
     present = set(table["industry"])
     kept = [i for i in industries if i.industry in present and i.target > 0]
     lost = [i.industry for i in industries if i.industry not in present]
     if lost:
-        notes.append(f"no candidate for industries {', '.join(lost)}; their targets go to the rest")
-    total = sum(i.weight for i in kept)
-    return {i.industry: i.weight / total for i in kept} if total > 0 else {}
+        notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
+    return {i.industry: i.target for i in kept}
 
 
 __all__ = ["run_allocation", "subset_book"]
