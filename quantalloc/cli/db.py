@@ -1,18 +1,179 @@
-"""`quantalloc db ...`: placeholder until the storage issue lands."""
+"""``quantalloc db ...``: create the schema, import and export input tables, show the store.
+
+The store URL comes from ``--store``, else ``DATABASE_URL``, else the default SQLite file
+(``QUANTALLOC_DB`` overrides its path). Credentials come only from the environment or a
+``.env`` file; they are never printed: every message shows the store without its password.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-db = typer.Typer(help="Not built yet (storage issue).", no_args_is_help=True)
+from quantalloc.cli.console import console, fail, handles_errors
+from quantalloc.cli.options import VerboseOpt
+
+if TYPE_CHECKING:
+    from quantalloc.storage import Store
+
+db = typer.Typer(
+    help="The store of input tables and solve runs: init, import, export, status.",
+    no_args_is_help=True,
+)
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Store URL: sqlite:///PATH, sqlite:// (in memory), postgresql://USER@HOST/DB, or "
+        "supabase:// (SUPABASE_URL + SUPABASE_KEY). Default: DATABASE_URL, else the SQLite "
+        "file in your data folder (QUANTALLOC_DB overrides its path). Put passwords in the "
+        "environment or a .env file.",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `db` command group to ``app``."""
+    """Add the ``db`` command group to ``app``."""
     app.add_typer(db, name="db")
 
 
+def store_env() -> dict[str, str]:
+    """The process environment over the values of the nearest ``.env`` file (if any)."""
+    from dotenv import dotenv_values, find_dotenv
+
+    found = find_dotenv(usecwd=True)
+    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
+    values.update(os.environ)
+    return values
+
+
+def open_cli_store(store: str | None) -> Store:
+    """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
+    from quantalloc.storage import open_store
+
+    return open_store(store, env=store_env())
+
+
+@db.command("init")
+@handles_errors
+def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
+    """Create the quantalloc tables in the store (or upgrade them); safe to run again."""
+    opened = open_cli_store(store)
+    try:
+        before = opened.schema_version() if opened.backend != "supabase" else None
+        version = opened.init()
+    finally:
+        opened.close()
+    if before is not None and before == version:
+        console.print(f"schema version {version} already in place at {opened.display}")
+    else:
+        console.print(f"schema version {version} ready at {opened.display}")
+
+
 @db.command("status")
-def _status() -> None:
-    """Not built yet."""
-    typer.echo("not built yet")
+@handles_errors
+def status(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
+    """Show which store is in use, its schema version and the row count of every table."""
+    from rich.table import Table
+
+    opened = open_cli_store(store)
+    try:
+        version = opened.schema_version()
+        counts = opened.table_counts()
+    finally:
+        opened.close()
+    console.print(f"store   {opened.display} ({opened.backend})")
+    if version == 0:
+        console.print("schema  none: run `quantalloc db init`")
+    else:
+        console.print(f"schema  version {version}")
+    table = Table("table", "rows")
+    for name, count in counts.items():
+        table.add_row(name, "not created" if count is None else f"{count:,}")
+    console.print(table)
+
+
+@db.command("import")
+@handles_errors
+def import_(
+    table: Annotated[str, typer.Argument(help="Input table, e.g. industry_allocations_current.")],
+    file: Annotated[Path, typer.Argument(help="CSV file with the table's columns.")],
+    append: Annotated[
+        bool, typer.Option("--append", help="Add the rows instead of replacing the table.")
+    ] = False,
+    store: StoreOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Load an input table from a CSV file (validated; all or nothing)."""
+    import pandas as pd
+
+    from quantalloc.errors import DataError
+    from quantalloc.storage.schema import check_input_table
+
+    check_input_table(table)
+    if not file.is_file():
+        fail(f"no CSV file at {file}; give the path of an existing file")
+    try:
+        frame = pd.read_csv(file)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {file} as CSV: {str(exc).splitlines()[0]}") from None
+    opened = open_cli_store(store)
+    try:
+        written = opened.write_table(table, frame, replace=not append, source=str(file))
+    finally:
+        opened.close()
+    how = "appended to" if append else "replaced"
+    console.print(f"{written:,} rows {how} {table} in {opened.display}")
+
+
+@db.command("export")
+@handles_errors
+def export(
+    table: Annotated[str, typer.Argument(help="Input table, e.g. stock_data.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the CSV here (atomically); default stdout."),
+    ] = None,
+    store: StoreOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write an input table as CSV (JSON columns as JSON text)."""
+    import json
+
+    from quantalloc.storage.schema import check_input_table, columns_of
+
+    check_input_table(table)
+    opened = open_cli_store(store)
+    try:
+        frame = opened.read_table(table)
+    finally:
+        opened.close()
+    for spec in columns_of(table):
+        if spec.kind == "json":
+            frame[spec.name] = [None if v is None else json.dumps(v) for v in frame[spec.name]]
+    if output is None:
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    _write_atomically(output, frame.to_csv(index=False))
+    console.print(f"{len(frame):,} rows of {table} written to {output}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        fail(f"cannot write {path}: folder {folder} does not exist")
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,18 +1,149 @@
-"""`quantalloc runs ...`: placeholder until the storage issue lands."""
+"""``quantalloc runs ...``: list stored solve runs and show one (as a table or its JSON)."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
 
-runs = typer.Typer(help="Not built yet (storage issue).", no_args_is_help=True)
+from quantalloc.cli.console import console, handles_errors
+from quantalloc.cli.db import StoreOpt, open_cli_store
+from quantalloc.cli.options import VerboseOpt
+
+runs = typer.Typer(
+    help="Solve runs kept in the store (`solve --update-database` writes them).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `runs` command group to ``app``."""
+    """Add the ``runs`` command group to ``app``."""
     app.add_typer(runs, name="runs")
 
 
-@runs.command("status")
-def _status() -> None:
-    """Not built yet."""
-    typer.echo("not built yet")
+def _num(value: Any, digits: int = 0) -> str:
+    if value is None or value != value:  # None or NaN
+        return "-"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _date(value: Any) -> str:
+    if value is None or value != value:
+        return "-"
+    text = str(value)
+    return text[:10] if text.endswith("00:00:00") else text[:19]
+
+
+@runs.command("list")
+@handles_errors
+def list_(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
+    store: StoreOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List the latest runs, newest first."""
+    from rich.table import Table
+
+    opened = open_cli_store(store)
+    try:
+        frame = opened.list_runs(limit=limit)
+    finally:
+        opened.close()
+    if frame.empty:
+        console.print(f"no runs stored in {opened.display} yet", soft_wrap=True)
+        return
+    table = Table(
+        "run_id",
+        "created (UTC)",
+        "as of",
+        "model",
+        "risk",
+        "market",
+        "capital",
+        "allocated",
+        "positions",
+    )
+    for row in frame.itertuples(index=False):
+        currency = "" if _num(row.currency) == "-" else " " + _num(row.currency)
+        table.add_row(
+            str(row.run_id),
+            _date(row.created_at),
+            _date(row.as_of),
+            _num(row.model),
+            _num(row.risk),
+            _num(row.market_state),
+            _num(row.capital) + currency,
+            _num(row.allocated_capital),
+            str(row.n_allocations),
+        )
+    console.print(table)
+
+
+@runs.command("show")
+@handles_errors
+def show(
+    run_id: Annotated[str, typer.Argument(help="The run's id (see `quantalloc runs list`).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the stored JSON document unchanged.")
+    ] = False,
+    store: StoreOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show one run: its settings, market state and positions."""
+    import json
+
+    from rich.table import Table
+
+    opened = open_cli_store(store)
+    try:
+        document = opened.get_run(run_id)
+    finally:
+        opened.close()
+    if as_json:
+        typer.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    market = document.get("market") or {}
+    portfolio = document.get("portfolio") or {}
+    currency = document.get("currency") or ""
+    console.print(
+        f"run {document['run_id']}  as of {document.get('as_of', '-')}  model "
+        f"{document.get('model', '-')}  risk {document.get('risk', '-')}",
+        highlight=False,
+    )
+    console.print(
+        f"market {market.get('state', '-')} (VIX {_num(market.get('vix'), 2)}, PCR "
+        f"{_num(market.get('pcr'), 2)})  capital {_num(document.get('capital'))} {currency}  "
+        f"budget {_num(document.get('budget'))}  allocated "
+        f"{_num(portfolio.get('allocated_capital'))}",
+        highlight=False,
+    )
+    table = Table(
+        "symbol",
+        "industry",
+        "strategy",
+        "type",
+        "expiry",
+        "lots",
+        "capital",
+        "max loss",
+        "PoP",
+        "delta",
+        "theta",
+    )
+    for p in document.get("allocations", []):
+        table.add_row(
+            str(p.get("symbol")),
+            _num(p.get("industry")),
+            _num(p.get("strategy_name")),
+            _num(p.get("position_type")),
+            _num(p.get("expiry")),
+            _num(p.get("lots")),
+            _num(p.get("allocated_capital")),
+            _num(p.get("max_loss")),
+            _num(p.get("probability_of_profit"), 2),
+            _num(p.get("delta"), 1),
+            _num(p.get("theta"), 1),
+        )
+    console.print(table)

@@ -1,0 +1,239 @@
+"""The tables of DESIGN.md section 3 as SQLAlchemy Core metadata, with per-column kinds.
+
+Input tables (the seeds' Supabase names) carry a surrogate ``id`` that keeps insertion order;
+``read_table`` drops it. Output tables hold solve runs: one ``allocation_runs`` row per run with
+the whole JSON document, and one ``allocations`` row per position.
+
+Every column has a *kind* (text, float, int, bool, date, datetime, json) that drives how a
+DataFrame is coerced before writing and typed after reading, the same way on every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
+from sqlalchemy.types import TypeEngine
+
+from quantalloc.errors import ConfigError
+
+SCHEMA_VERSION = 1
+"""The schema version this quantalloc writes and reads (the last migration's number)."""
+
+MIGRATIONS_TABLE = "quantalloc_schema"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One data column: its name, kind, and whether a value is required."""
+
+    name: str
+    kind: str  # text | float | int | bool | date | datetime | json
+    required: bool = False
+
+
+def _c(name: str, kind: str, required: bool = False) -> ColumnSpec:
+    return ColumnSpec(name, kind, required)
+
+
+INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
+    "industry_allocations_current": (
+        _c("industry", "text", True),
+        _c("sector", "text"),
+        _c("position_type", "text", True),
+        _c("weight_percentage", "float", True),
+        _c("rating", "text"),
+    ),
+    "sector_allocations_current": (
+        _c("sector", "text", True),
+        _c("position_type", "text"),
+        _c("weight_percentage", "float", True),
+        _c("rating", "text"),
+    ),
+    "stock_data": (
+        _c("symbol", "text", True),
+        _c("industry", "text", True),
+        _c("sector", "text"),
+        _c("fno_stock", "bool"),
+        _c("lot_size", "int"),
+        _c("market_cap_category", "text"),
+    ),
+    "stock_rankings": (
+        _c("symbol", "text", True),
+        _c("market_cap_category", "text"),
+        _c("score", "float", True),
+    ),
+    "strategies": (
+        _c("stock_name", "text", True),
+        _c("industry", "text"),
+        _c("strategy_name", "text", True),
+        _c("total_score", "float", True),
+        _c("probability_of_profit", "float"),
+        _c("risk_reward_ratio", "float"),
+        _c("legs", "json"),
+    ),
+    "option_chain_data": (
+        _c("symbol", "text", True),
+        _c("expiry", "date", True),
+        _c("strike", "float", True),
+        _c("kind", "text", True),
+        _c("bid", "float"),
+        _c("ask", "float"),
+        _c("last", "float"),
+        _c("volume", "float"),
+        _c("open_interest", "float"),
+        _c("implied_vol", "float"),
+        _c("spot", "float"),
+        _c("as_of", "datetime"),
+    ),
+}
+
+RUN_COLUMNS: tuple[ColumnSpec, ...] = (
+    _c("run_id", "text", True),
+    _c("created_at", "datetime", True),
+    _c("as_of", "date"),
+    _c("model", "text"),
+    _c("risk", "text"),
+    _c("market_state", "text"),
+    _c("currency", "text"),
+    _c("capital", "float"),
+    _c("budget", "float"),
+    _c("allocated_capital", "float"),
+    _c("n_allocations", "int", True),
+    _c("document", "json", True),
+)
+
+ALLOCATION_COLUMNS: tuple[ColumnSpec, ...] = (
+    _c("run_id", "text", True),
+    _c("position", "int", True),
+    _c("symbol", "text", True),
+    _c("industry", "text"),
+    _c("sector", "text"),
+    _c("strategy_name", "text"),
+    _c("position_type", "text"),
+    _c("expiry", "date"),
+    _c("lots", "int", True),
+    _c("lot_size", "int"),
+    _c("allocated_capital", "float"),
+    _c("max_loss", "float"),
+    _c("probability_of_profit", "float"),
+    _c("expected_return", "float"),
+    _c("delta", "float"),
+    _c("gamma", "float"),
+    _c("vega", "float"),
+    _c("theta", "float"),
+    _c("legs", "json"),
+)
+
+INPUT_TABLES: tuple[str, ...] = tuple(INPUT_COLUMNS)
+OUTPUT_TABLES: tuple[str, ...] = ("allocation_runs", "allocations")
+TABLES: tuple[str, ...] = INPUT_TABLES + OUTPUT_TABLES
+
+_FLOAT = Float().with_variant(DOUBLE_PRECISION(), "postgresql")
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _sql_type(kind: str) -> TypeEngine[Any]:
+    types: dict[str, TypeEngine[Any]] = {
+        "text": Text(),
+        "float": _FLOAT,
+        "int": Integer(),
+        "bool": Boolean(),
+        "date": Date(),
+        "datetime": DateTime(),
+        "json": _JSON,
+    }
+    return types[kind]
+
+
+def _columns(specs: tuple[ColumnSpec, ...]) -> list[Column[Any]]:
+    return [Column(s.name, _sql_type(s.kind), nullable=not s.required) for s in specs]
+
+
+metadata = MetaData()
+
+for _name, _specs in INPUT_COLUMNS.items():
+    Table(
+        _name,
+        metadata,
+        Column(
+            "id",
+            BigInteger().with_variant(Integer(), "sqlite"),
+            Identity(),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        *_columns(_specs),
+    )
+
+allocation_runs = Table(
+    "allocation_runs",
+    metadata,
+    *[
+        Column(
+            s.name,
+            DateTime(timezone=True) if s.kind == "datetime" else _sql_type(s.kind),
+            primary_key=s.name == "run_id",
+            nullable=not s.required,
+        )
+        for s in RUN_COLUMNS
+    ],
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column(
+        "run_id",
+        Text(),
+        ForeignKey("allocation_runs.run_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    *_columns(ALLOCATION_COLUMNS[1:]),
+    PrimaryKeyConstraint("run_id", "position"),
+)
+
+migrations_table = Table(
+    MIGRATIONS_TABLE,
+    metadata,
+    Column("version", Integer(), primary_key=True, autoincrement=False),
+    Column("description", Text(), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def columns_of(name: str) -> tuple[ColumnSpec, ...]:
+    """The data columns of table ``name`` (no surrogate ``id``), in order."""
+    if name in INPUT_COLUMNS:
+        return INPUT_COLUMNS[name]
+    if name == "allocation_runs":
+        return RUN_COLUMNS
+    if name == "allocations":
+        return ALLOCATION_COLUMNS
+    raise ConfigError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}")
+
+
+def check_input_table(name: str) -> None:
+    """Raise ConfigError unless ``name`` is an input table (the ones users import and export)."""
+    if name not in INPUT_COLUMNS:
+        hint = " (runs are written by `quantalloc solve`)" if name in OUTPUT_TABLES else ""
+        raise ConfigError(
+            f"unknown input table {name!r}{hint}; input tables: {', '.join(INPUT_TABLES)}"
+        )
