@@ -50,6 +50,9 @@ US_ALLOCATION = pd.DataFrame(
     columns=["industry", "position_type", "weight_percentage", "rating"],
 ).assign(sector=lambda f: f["industry"])
 
+# Information Technology at 60 of 95 points: a target of 63% of the budget, above the 30% cap.
+TARGET_ABOVE_CAP = US_ALLOCATION.iloc[:3].assign(weight_percentage=[60.0, 20.0, 15.0])
+
 IN_ALLOCATION = [
     ("Financial Services", "LONG", 14.0, "Strong Overweight"),
     ("IT", "LONG", 12.0, "Moderate Overweight"),
@@ -246,8 +249,7 @@ def test_symbol_mode_keeps_one_symbol(shared_data: Path) -> None:
 
 def test_targets_above_the_industry_cap_are_diagnosed(shared_data: Path) -> None:
     tables = us_tables(shared_data)
-    alloc = tables["industry_allocations_current"]
-    alloc.loc[alloc["industry"] == "Information Technology", "weight_percentage"] = 60.0
+    tables["industry_allocations_current"] = TARGET_ABOVE_CAP.copy()
     with pytest.raises(InfeasibleError) as info:
         solve(
             risk="moderate",

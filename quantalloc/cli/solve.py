@@ -41,6 +41,13 @@ def solve(
     as_of: AsOfOpt = None,
     data: DataOpt = "auto",
     table: TableOpt = None,
+    normalize_weights: Annotated[
+        bool,
+        typer.Option(
+            "--normalize-weights",
+            help="Rescale industry weights that sum to more than 100% instead of failing.",
+        ),
+    ] = False,
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Analyse one symbol in its industry context.")
     ] = None,
@@ -54,6 +61,14 @@ def solve(
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Scenario seed (model default).")
+    ] = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            help="Override a limit, NAME=VALUE in the constraint's unit "
+            "(e.g. max_strategy=0.2, max_abs_vega=50000, target[IT]=0.3).",
+        ),
     ] = None,
     output: OutputOpt = None,
     dry_run: Annotated[
@@ -83,13 +98,27 @@ def solve(
     if dry_run and update_database:
         fail("--dry-run and --update-database exclude each other; pass one of them")
 
+    import os
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from quantalloc.data import get_provider
     from quantalloc.data.tables import parse_table_args
     from quantalloc.pipeline import solve as run_solve
     from quantalloc.report import render
 
-    tables = parse_table_args(table)
+    tables = parse_table_args(table, normalize=normalize_weights)
+    overrides = _parse_limits(limit)
+    provider = get_provider(
+        data,
+        market,
+        configured=os.environ.get("QUANTALLOC_DATA"),
+        cache_dir=os.environ.get("QUANTALLOC_CACHE_DIR"),
+    )
+    if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
+        given = {"stock_data", "industry_allocations_current"} <= set(tables)
+        if not given and store is None:
+            provider = get_provider("demo", market)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -113,13 +142,14 @@ def solve(
             capital=capital,
             vix=vix,
             as_of=as_of,
-            data=data,
+            data=provider,
             tables=tables,
             symbol=symbol,
             max_industries=max_industries,
             n_scenarios=scenarios,
             seed=seed,
             store=store,
+            limits=overrides,
             progress=progress,
         )
     if result.synthetic:
@@ -131,7 +161,21 @@ def solve(
     if update_database:
         from quantalloc.storage import open_store
 
-        saved = open_store(store).save_run(result.to_document())
+        saved = open_store(store, env=os.environ).save_run(result.to_document())
         console.print(f"stored run {result.run_id}" if saved else "run already stored")
     if result.synthetic:
         synthetic_banner(result)
+
+
+def _parse_limits(items: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name.strip() or number != number:
+            fail(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
+        out[name.strip()] = number
+    return out

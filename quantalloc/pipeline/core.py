@@ -105,6 +105,14 @@ def solve(
         if vix is not None and not (np.isfinite(vix) and vix > 0):
             raise ConfigError(f"--vix must be a positive level (e.g. 18.5), got {vix}")
         provider = _provider(data, mkt.name)
+        auto = isinstance(data, str) and data.strip().lower() == "auto"
+        if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
+            # auto picked a real source (yahoo) but nothing says what to trade: use the demo
+            provider = _provider("demo", mkt.name)
+        if tables:
+            from quantalloc.data.tables import validate_table
+
+            tables = {k: validate_table(k, v, source=f"tables[{k!r}]") for k, v in tables.items()}
     with timer.stage("load data"):
         inputs = load_inputs(
             provider,
@@ -133,6 +141,11 @@ def solve(
         run_id=uuid.uuid4().hex,
         progress=progress,
     )
+
+
+def _has_tables(tables: Mapping[str, pd.DataFrame] | None, store: str | None) -> bool:
+    given = set(tables or {})
+    return store is not None or {"stock_data", "industry_allocations_current"} <= given
 
 
 def _provider(data: str | Any, market: str) -> Any:
