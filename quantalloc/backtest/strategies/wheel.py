@@ -22,7 +22,6 @@ lost per fill) and ``fee_per_contract``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,16 +34,7 @@ from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
-
-
-def _options_engine() -> tuple[Any, Any]:
-    """``black_scholes`` and ``SkewModel`` of ``quantalloc.options`` (a stand-in until it lands)."""
-    module = importlib.import_module("quantalloc.options")
-    if hasattr(module, "black_scholes") and hasattr(module, "SkewModel"):
-        return module.black_scholes, module.SkewModel
-    standin = importlib.import_module("quantalloc.backtest.strategies._options_standin")
-    return standin.black_scholes, standin.SkewModel
-
+from quantalloc.options import SkewModel, black_scholes
 
 NAME = "wheel"
 MULTIPLIER = 100
@@ -103,14 +93,13 @@ class _Option:
 class _Pricer:
     def __init__(self, p: WheelParams) -> None:
         self.p = p
-        self.black_scholes, skew_model = _options_engine()
-        self.skew = skew_model(put_slope=p.put_slope, call_slope=p.call_slope)
+        self.skew = SkewModel(put_slope=p.put_slope, call_slope=p.call_slope)
 
     def price(self, kind: str, spot: float, strike: float, t: float, atm: float) -> float:
         if t <= 0:
             return max(0.0, strike - spot) if kind == "put" else max(0.0, spot - strike)
         vol = float(self.skew.vol(atm, spot, strike, t))
-        res = self.black_scholes(kind, spot, strike, t, self.p.rate, vol, self.p.dividend_yield)
+        res = black_scholes(kind, spot, strike, t, self.p.rate, vol, self.p.dividend_yield)
         return float(res.price)
 
 
