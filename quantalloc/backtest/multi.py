@@ -237,7 +237,12 @@ def run(
     for name in names:
         source = getattr(p, f"{name}_data")
         prov = get_provider(source, "us") if source else provider
-        results[name] = run_strategy(name, prov, start, end, capital, subs[name])
+        try:
+            results[name] = run_strategy(name, prov, start, end, capital, subs[name])
+        except DataError as exc:
+            raise DataError(
+                f"multi: {name}: {exc} (give it its own source with --param {name}_data=SOURCE)"
+            ) from exc
     first = max(res.equity.index[0] for res in results.values())
     last = min(res.equity.index[-1] for res in results.values())
     if first > last:

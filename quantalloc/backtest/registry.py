@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
+
 from quantalloc.backtest.params import coerce_params
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import DateLike, PriceProvider
@@ -89,4 +91,19 @@ def run_strategy(
     p = make_params(name, params)
     if not (isinstance(capital, int | float) and capital > 0):
         raise ConfigError(f"capital must be a positive number, got {capital!r}")
-    return module.run(provider, start, end, float(capital), p)
+    first, last = _date(start, "start"), _date(end, "end")
+    if first is not None and last is not None and first > last:
+        raise ConfigError(f"start {first.date()} is after end {last.date()}; swap them")
+    return module.run(provider, first, last, float(capital), p)
+
+
+def _date(value: DateLike | None, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        out = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD") from None
+    if out is pd.NaT:
+        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD")
+    return out

@@ -119,3 +119,12 @@ def test_allocator_is_named_but_refused_until_built(csv_dir: Path) -> None:
         pytest.skip("the allocator replay strategy exists now")
     res = _run("allocator", "--data", f"csv:{csv_dir}")
     assert res.exit_code == 2 and "not written yet" in res.output
+
+
+def test_bad_dates_exit_2_with_one_line(csv_dir: Path) -> None:
+    res = _run("momentum", "--data", f"csv:{csv_dir}", "--start", "notadate")
+    assert res.exit_code == 2 and "not a date" in res.output and "Traceback" not in res.output
+    res = _run(
+        "momentum", "--data", f"csv:{csv_dir}", "--start", "2016-01-01", "--end", "2015-06-01"
+    )
+    assert res.exit_code == 2 and "after end" in res.output

@@ -112,7 +112,13 @@ def _load(
         from quantalloc.data.sources import get_provider
 
         vol_provider = get_provider(p.vol_data, "us")
-    vix = bars.as_daily(bars.load_with_warmup(vol_provider, p.vol_symbol, start, end, 10))
+    try:
+        vix = bars.as_daily(bars.load_with_warmup(vol_provider, p.vol_symbol, start, end, 10))
+    except DataError as exc:
+        raise DataError(
+            f"wheel needs the vol index {p.vol_symbol}: {exc} (or take it from another source "
+            "with --param vol_data=csv:DIR --param vol_symbol=NAME)"
+        ) from exc
     vix_close = vix["close"].reindex(under.index, method="ffill")
     if vix_close.isna().any():
         first = vix_close.index[vix_close.isna()][0].date()
