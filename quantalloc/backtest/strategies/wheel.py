@@ -158,6 +158,7 @@ def run(
     fresh_put = np.zeros(len(days), dtype=bool)  # a new put sized from cash at this close
     trades: list[dict[str, Any]] = []
     daily_rate = p.rate / YEAR_DAYS
+    mark = 0.0
 
     def close_option(day: pd.Timestamp, value: float, reason: str) -> float:
         assert opt is not None
@@ -196,6 +197,7 @@ def run(
             if expiry_day:
                 t = 0.0
             value = pricer.price(opt.kind, spot, opt.strike, t, atm[i])
+            mark = value
             if expiry_day:
                 # settled at intrinsic value; an assignment then trades the shares at the close,
                 # which together is buying (put) or selling (call) them at the strike
@@ -241,16 +243,14 @@ def run(
                 contracts = int(cash // (strike * MULTIPLIER)) if strike > 0 else 0
             if contracts > 0 and strike > 0:
                 value = pricer.price(kind, spot, strike, t, atm[i])
+                mark = value
                 premium = value * (1.0 - p.option_spread)
                 fees = contracts * p.fee_per_contract
                 cash += premium * contracts * MULTIPLIER - fees
                 opt = _Option(kind, strike, expiry, contracts, premium, day, fees)
                 fresh_put[i] = kind == "put"
-        liability = 0.0
-        if opt is not None:
-            t = max((opt.expiry - day).days, 0) / YEAR_DAYS
-            liability = pricer.price(opt.kind, spot, opt.strike, t, atm[i]) * opt.contracts
-            liability *= MULTIPLIER
+        # the open option (if any) was priced at this close above: its mark is its liability
+        liability = mark * opt.contracts * MULTIPLIER if opt is not None else 0.0
         equity[i] = cash + shares * spot - liability
         held[i] = opt is not None or shares > 0
     if opt is not None:
