@@ -271,7 +271,9 @@ def run(
         f"final weights: {final}; capital moved on {int(moved.sum())} of {len(days)} days",
         "trades are each strategy's own, at its standalone capital",
     )
-    return make_result(NAME, asdict(p), capital, equity, trades, inpos.any(axis=1), notes)
+    return make_result(
+        NAME, asdict(p), capital, equity, trades, inpos.any(axis=1), notes, weights=weights
+    )
 
 
 def _combined_trades(

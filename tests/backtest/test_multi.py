@@ -117,6 +117,11 @@ def test_run_allocates_between_real_strategy_runs() -> None:
     locked = pd.DataFrame({"momentum": mom.locked, "wheel": whl.locked})
     equity, weights, moved = allocate(rets, locked, 1e5, MultiParams(strategies="momentum,wheel"))
     np.testing.assert_allclose(res.equity.to_numpy(), equity.to_numpy())
+    pd.testing.assert_frame_equal(res.weights, weights, check_names=False)
+    doc = res.to_dict()
+    assert doc["weights"][str(idx[-1].date())]["momentum"] == pytest.approx(
+        weights.iloc[-1]["momentum"], abs=1e-6
+    )
     # two strategies within 10%..50% summing to 1: every rebalance lands on 50/50
     assert set(res.trades["symbol"].str.split(":").str[0]) == {"momentum", "wheel"}
     assert moved.sum() > 0
