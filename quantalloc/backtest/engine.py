@@ -2,7 +2,8 @@
 
 A signal decided on bar ``t`` (from data up to and including ``t``'s close) fills at bar
 ``t + 1``'s open by default, or at ``t``'s own close with ``fill="close"``. While a position is
-open, its stop-loss and take-profit are checked against each later bar's range: a bar opening
+open, its stop-loss and take-profit (set from the entry price) are checked against the range of
+every bar from the entry bar on (from the next bar for a fill at a close): a bar opening
 beyond a level fills at that open (a gap through the stop is not filled at the stop price), a
 bar whose range reaches a level fills at the level, and when one bar reaches both, the stop is
 assumed to have come first. ``force_exit`` closes any position at that bar's close (the end of
@@ -14,8 +15,8 @@ higher, sells lower). A long position invests ``size`` times the equity, in frac
 ``whole_units`` is set.
 
 The loop is compiled with numba (serial: on a shared 2-core machine threads cost more than they
-save) and runs over the columns of a ``(bars, n)`` signal matrix, so
-tuning evaluates hundreds of parameter sets in one call (see :func:`simulate`).
+save) and runs over the columns of a ``(bars, n)`` signal matrix, so tuning evaluates hundreds
+of parameter sets in one call (see :func:`simulate`).
 """
 
 from __future__ import annotations
