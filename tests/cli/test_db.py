@@ -208,11 +208,6 @@ def test_quantalloc_db_sets_the_default_file(
     assert (tmp_path / "data" / "mine.db").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/console.is_verbose asks click.get_current_context, but typer 0.29 runs commands "
-    "on its vendored copy (typer._click), so --verbose is never seen; fix in cli/console.py",
-)
 def test_verbose_shows_the_traceback() -> None:
     result = _run(
         "--verbose", "db", "status", "--store", f"postgresql://u@127.0.0.1:{_closed_port()}/d"
