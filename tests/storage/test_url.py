@@ -136,3 +136,15 @@ def test_optuna_storage_url_is_the_same_store(tmp_path: Path) -> None:
     store = open_store(None, env={"QUANTALLOC_DB": str(tmp_path / "q.db")})
     assert store.init() == 1  # quantalloc's tables live beside optuna's in the same file
     store.close()
+
+
+def test_supabase_host_in_the_url_and_protocol_conformance() -> None:
+    from quantalloc.storage import Store
+    from quantalloc.storage.supabase_store import SupabaseStore
+
+    target = resolve("supabase://abc.supabase.co", {"SUPABASE_KEY": "k"})
+    assert target.supabase_url == "https://abc.supabase.co"
+    assert isinstance(SupabaseStore(target), Store)
+    memory = open_store(":memory:")
+    assert isinstance(memory, Store) and memory.backend == "sqlite"
+    memory.close()
