@@ -1,0 +1,35 @@
+"""Backtesting: a compiled bar engine, empyrical-style metrics and the trading strategies.
+
+Public API::
+
+    from quantalloc.backtest import run_strategy
+    result = run_strategy("momentum", provider, "2010-01-01", "2017-12-29", 100_000,
+                          {"sma_days": 200})
+    result.metrics["sharpe"], result.equity, result.trades
+
+Batch evaluation for tuning: ``quantalloc.backtest.strategies.momentum.run_batch``.
+"""
+
+from quantalloc.backtest.engine import Costs, simulate
+from quantalloc.backtest.metrics import METRIC_NAMES
+from quantalloc.backtest.registry import (
+    STRATEGIES,
+    make_params,
+    params_class,
+    run_strategy,
+    strategy_module,
+)
+from quantalloc.backtest.result import BacktestResult, BatchResult
+
+__all__ = [
+    "METRIC_NAMES",
+    "STRATEGIES",
+    "BacktestResult",
+    "BatchResult",
+    "Costs",
+    "make_params",
+    "params_class",
+    "run_strategy",
+    "simulate",
+    "strategy_module",
+]

@@ -1,18 +1,125 @@
-"""`quantalloc backtest`: placeholder until its issue lands."""
+"""``quantalloc backtest STRATEGY``: run one strategy on history and report it."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
 
-from quantalloc.cli.console import fail
+from quantalloc.cli.console import console, fail, handles_errors, synthetic_banner
+from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt
+
+STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `backtest` command to ``app``."""
+    """Add the ``backtest`` command to ``app``."""
+    app.command("backtest")(backtest)
 
-    extra = {"allow_extra_args": True, "ignore_unknown_options": True}
 
-    @app.command("backtest", context_settings=extra)
-    def _cmd() -> None:
-        """Not built yet (see the open issues)."""
-        fail("'backtest' is not built yet")
+@handles_errors
+def backtest(
+    strategy: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"Strategy: {', '.join(STRATEGY_NAMES)} (may come from --model instead).",
+            show_default=False,
+        ),
+    ] = None,
+    data: DataOpt = "auto",
+    start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = None,
+    capital: Annotated[float, typer.Option("--capital", help="Starting capital.")] = 100_000.0,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (repeatable)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Load [backtest] strategy and [backtest.params] from models/NAME.toml; "
+            "--param overrides them.",
+        ),
+    ] = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
+    ] = None,
+    output: OutputOpt = None,
+    plot: Annotated[
+        str | None,
+        typer.Option("--plot", help="Write an equity and drawdown chart (FILE.png or FILE.html)."),
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Backtest a trading strategy and print its metrics (total return, CAGR, Sharpe, ...)."""
+    from quantalloc.backtest.params import parse_kv
+    from quantalloc.backtest.registry import make_params, run_strategy
+    from quantalloc.data.sources import get_provider
+
+    if plot is not None and not plot.lower().endswith((".png", ".html")):
+        fail(f"--plot {plot}: the file must end in .png or .html")
+    if output is not None and not output.lower().endswith(".json"):
+        fail(f"--output {output}: the file must end in .json")
+    if capital <= 0:
+        fail(f"--capital must be > 0, got {capital}")
+    name, values = _from_model(model, strategy)
+    values.update(parse_kv(param or []))
+    if symbols is not None:
+        values["symbols"] = symbols
+    params = make_params(name, values)
+    provider = get_provider(data, "us")
+    synthetic_banner(provider)
+    result = run_strategy(name, provider, start, end, capital, params)
+    _print_summary(result)
+    if output:
+        result.write_json(output)
+        console.print(f"wrote {output}")
+    if plot:
+        from quantalloc.backtest.plot import write_plot
+
+        write_plot(result, plot)
+        console.print(f"wrote {plot}")
+
+
+def _from_model(model: str | None, strategy: str | None) -> tuple[str, dict[str, Any]]:
+    """Strategy name and parameter values from ``--model`` and the STRATEGY argument."""
+    if model is None:
+        if strategy is None:
+            fail(f"name a STRATEGY ({', '.join(STRATEGY_NAMES)}) or pass --model NAME")
+        return strategy, {}
+    from quantalloc.config import load_toml
+
+    doc = load_toml(model)
+    table = doc.get("backtest")
+    if not isinstance(table, dict) or "strategy" not in table:
+        fail(f'model {model!r} has no [backtest] table with strategy = "..."')
+    name = str(table["strategy"])
+    if strategy is not None and strategy != name:
+        fail(f"model {model!r} is for strategy {name!r}, not {strategy!r}; drop one of them")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        fail(f"model {model!r}: [backtest.params] must be a table of NAME = VALUE")
+    return name, dict(params)
+
+
+def _print_summary(result: Any) -> None:
+    from rich.table import Table
+
+    from quantalloc.backtest.metrics import METRIC_NAMES
+    from quantalloc.backtest.plot import format_metric
+
+    eq = result.equity
+    table = Table(
+        title=f"{result.strategy}: {eq.index[0].date()} .. {eq.index[-1].date()}, "
+        f"capital {result.capital:,.0f} -> {eq.iloc[-1]:,.0f}",
+        show_header=True,
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name in METRIC_NAMES:
+        table.add_row(name, format_metric(name, result.metrics[name]))
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from quantalloc.cli.console import console, handles_errors, synthetic_banner
-from quantalloc.cli.options import DataOpt, MarketOpt
+from quantalloc.cli.console import console, handles_errors
+from quantalloc.cli.options import DataOpt, MarketOpt, MaxFfillOpt, TableOpt, open_provider
 
 data_app = typer.Typer(help="Inspect market data sources.", no_args_is_help=True)
 
@@ -23,18 +23,75 @@ def show(
     market: MarketOpt = "in",
     start: str | None = typer.Option(None, help="First date (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, help="Last date (YYYY-MM-DD)."),
-    rows: int = typer.Option(5, help="Rows to show from each end."),
+    rows: int = typer.Option(5, min=1, help="Rows to show from each end."),
+    max_ffill: MaxFfillOpt = 0,
 ) -> None:
     """Print the validated OHLCV history of SYMBOL from a source."""
-    from quantalloc.data import get_provider
-
-    provider = get_provider(data, market)
-    synthetic_banner(provider)
+    provider = open_provider(data, market, max_ffill=max_ffill)
     frame = provider.history(symbol, start, end)
     console.print(
-        f"{symbol} from {provider.name}: {len(frame)} rows, {frame.index[0]} .. {frame.index[-1]}"
+        f"{symbol} from {provider.name}: {len(frame)} rows, {frame.index[0]} .. {frame.index[-1]}",
+        markup=False,
     )
-    console.print(frame.head(rows).to_string())
+    console.print(frame.head(rows).to_string(), markup=False, highlight=False)
     if len(frame) > rows:
         console.print("...")
-        console.print(frame.tail(rows).to_string(header=False))
+        tail = frame.tail(rows).to_string(header=False, index_names=False)
+        console.print(tail, markup=False, highlight=False)
+
+
+@data_app.command("symbols")
+@handles_errors
+def symbols(data: DataOpt = "auto", market: MarketOpt = "in") -> None:
+    """List the symbols a source serves, one per line (yahoo: the cached ones)."""
+    provider = open_provider(data, market)
+    names = provider.symbols()
+    if not names:
+        console.print(
+            f"{provider.name} lists no symbols"
+            + (
+                " (only cached symbols are listed; none is cached yet)"
+                if provider.name == "yahoo"
+                else ""
+            ),
+            markup=False,
+        )
+        return
+    for name in names:
+        typer.echo(name)
+
+
+@data_app.command("universe")
+@handles_errors
+def universe(
+    data: DataOpt = "auto",
+    market: MarketOpt = "in",
+    table: TableOpt = None,
+) -> None:
+    """Print the universe table (stock_data): the demo market's, or one given by --table."""
+    import pandas as pd
+    from rich.table import Table
+
+    from quantalloc.data.tables import parse_table_args
+
+    tables = parse_table_args(table)
+    if "stock_data" in tables:
+        frame: pd.DataFrame = tables["stock_data"]
+        origin = "--table stock_data"
+    else:
+        provider = open_provider(data, market)
+        if not hasattr(provider, "universe"):
+            from quantalloc.errors import DataError
+
+            raise DataError(
+                f"the {provider.name} source has no universe table; pass "
+                "--table stock_data=FILE.csv or --data demo"
+            )
+        frame = provider.universe()
+        origin = provider.name
+    view = Table(title=f"stock_data from {origin}: {len(frame)} symbols")
+    for column in frame.columns:
+        view.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        view.add_row(*(str(v) for v in row))
+    console.print(view)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,3 +34,45 @@ OutputOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")
 ]
+MaxFfillOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-ffill",
+        min=0,
+        help="Repair up to N consecutive rows with blank price fields by forward-fill (logged); "
+        "0 rejects any blank field.",
+    ),
+]
+NormalizeWeightsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--normalize-weights",
+        help="Rescale industry/sector weights that sum to more than 100% down to 100%.",
+    ),
+]
+
+ENV_DATA = "QUANTALLOC_DATA"
+ENV_CACHE_DIR = "QUANTALLOC_CACHE_DIR"
+
+
+def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
+    """The provider for ``--data``/``--market``, with the user's environment applied.
+
+    ``$QUANTALLOC_DATA`` is the configured source that ``--data auto`` prefers;
+    ``$QUANTALLOC_CACHE_DIR`` moves the Yahoo cache. Prints the synthetic-data banner when the
+    provider is synthetic (the demo market).
+    """
+    import os
+
+    from quantalloc.cli.console import synthetic_banner
+    from quantalloc.data import get_provider
+
+    provider = get_provider(
+        data,
+        market,
+        configured=os.environ.get(ENV_DATA) or None,
+        cache_dir=os.environ.get(ENV_CACHE_DIR) or None,
+        max_ffill=max_ffill,
+    )
+    synthetic_banner(provider)
+    return provider

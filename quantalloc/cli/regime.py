@@ -1,18 +1,215 @@
-"""`quantalloc regime`: placeholder until its issue lands."""
+"""`quantalloc regime`: the market's state (direction x volatility regime) as a panel or JSON."""
 
 from __future__ import annotations
 
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from quantalloc.cli.console import fail
+from quantalloc.cli.console import console, err_console, handles_errors
+from quantalloc.cli.options import (
+    ENV_CACHE_DIR,
+    AsOfOpt,
+    DataOpt,
+    MarketOpt,
+    VerboseOpt,
+    open_provider,
+)
+
+_COLOURS = {"bullish": "green", "neutral": "yellow", "bearish": "red"}
+_VOL_COLOURS = {"low": "green", "normal": "cyan", "high": "red", "spike": "bold red"}
+
+
+def _fmt(value: Any, spec: str = ".3f", missing: str = "-") -> str:
+    if value is None:
+        return missing
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _signed(value: Any) -> str:
+    if value is None:
+        return "[dim]missing[/]"
+    v = float(value)
+    colour = "green" if v > 0.05 else "red" if v < -0.05 else "yellow"
+    return f"[{colour}]{v:+.3f}[/]"
+
+
+def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
+    """A rich renderable of a ``MarketState.to_dict()`` result."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+
+    direction, vol = result["direction"], result["vix_regime"]
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row(
+        "State",
+        f"[bold {_COLOURS.get(direction, 'white')}]{result['state']}[/]"
+        + ("  [bold red](VIX spike)[/]" if result.get("spike") else ""),
+    )
+    colour = _COLOURS.get(direction, "white")
+    head.add_row(
+        "Direction",
+        f"[{colour}]{direction}[/]  score {_signed(result['direction_score'])}"
+        f"  confidence {_fmt(result['confidence'], '.0%')}"
+        f"  (agreement {_fmt(result.get('agreement'), '.0%')},"
+        f" data quality {_fmt(result.get('data_quality'), '.0%')})",
+    )
+    pct = result.get("vix_percentile")
+    head.add_row(
+        "Volatility",
+        f"[{_VOL_COLOURS.get(vol, 'white')}]{vol}[/]  level {_fmt(result['vix'], '.2f')}"
+        f"  1-year percentile {_fmt(pct, '.0f')}"
+        f"  MA5 {_fmt(result.get('vix_ma5'), '.2f')} / MA20 {_fmt(result.get('vix_ma20'), '.2f')}"
+        f" ({result.get('vix_trend', '-')})"
+        f"  days since spike {_fmt(result.get('days_since_spike'), 'd', 'none in history')}",
+    )
+    head.add_row(
+        "Options",
+        f"PCR OI {_fmt(result.get('pcr_oi'))}  volume {_fmt(result.get('pcr_volume'))}"
+        f"  max pain {_fmt(result.get('max_pain'), ',.2f')}"
+        f"  spot {_fmt(result.get('spot'), ',.2f')}",
+    )
+
+    parts = Table(title="Direction components", title_justify="left", expand=False)
+    parts.add_column("part")
+    parts.add_column("score", justify="right")
+    parts.add_column("weight used", justify="right")
+    weights = result.get("weights", {})
+    for key, label in (
+        ("technical", "technical"),
+        ("options_flow", "options flow"),
+        ("price_action", "price action"),
+    ):
+        parts.add_row(label, _signed(result.get(f"{key}_score")), _fmt(weights.get(key), ".0%"))
+
+    rules = result.get("rules", {})
+    plan = Table.grid(padding=(0, 2))
+    plan.add_column(style="bold")
+    plan.add_column()
+    plan.add_row("Preferred", ", ".join(rules.get("preferred", [])) or "-")
+    plan.add_row("Avoided", ", ".join(rules.get("avoided", [])) or "-")
+    plan.add_row(
+        "Expiry",
+        f"{rules.get('dte_min', '-')}-{rules.get('dte_max', '-')} days"
+        f"  min probability of profit {_fmt(rules.get('probability_threshold'), '.0%')}"
+        f"  IV: {rules.get('iv_preference', '-')}",
+    )
+    items: list[Any] = [head, "", parts, "", plan]
+    notes = list(result.get("notes", []))
+    if cached_at is not None:
+        notes.append(
+            f"cached result from {datetime.fromtimestamp(cached_at):%Y-%m-%d %H:%M:%S} "
+            "(--no-cache to recompute)"
+        )
+    if notes:
+        items += ["", *(f"[dim]- {n}[/]" for n in notes)]
+    title = f"Market regime  {result['market'].upper()}  as of {result['as_of']}"
+    return Panel(Group(*items), title=title, title_align="left", expand=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add the `regime` command to ``app``."""
 
-    extra = {"allow_extra_args": True, "ignore_unknown_options": True}
+    @app.command("regime")
+    @handles_errors
+    def regime(
+        market: MarketOpt = "in",
+        data: DataOpt = "auto",
+        as_of: AsOfOpt = None,
+        chain: Annotated[
+            Path | None,
+            typer.Option(
+                "--chain",
+                help="Option chain file of the index (read with the chain loader) for the "
+                "options-flow part; without it that part is marked missing.",
+            ),
+        ] = None,
+        vix: Annotated[
+            float | None,
+            typer.Option("--vix", help="Use this vol-index level on the as-of date."),
+        ] = None,
+        index: Annotated[
+            str | None,
+            typer.Option(
+                "--index", help="Index symbol to read (default: the market's, SPY or ^NSEI)."
+            ),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        no_cache: Annotated[
+            bool, typer.Option("--no-cache", help="Recompute, ignoring any cached result.")
+        ] = False,
+        cache_ttl: Annotated[
+            float | None,
+            typer.Option(
+                "--cache-ttl",
+                help="Seconds a cached result stays valid (default from models/regime.toml: "
+                "3600). Cache folder: $QUANTALLOC_CACHE_DIR/regime, else the user cache dir.",
+            ),
+        ] = None,
+        verbose: VerboseOpt = False,
+    ) -> None:
+        """Classify the market into one of 9 states (Bullish/Neutral/Bearish x Low/Normal/High
+        VIX) from the index's trend, the volatility index and, optionally, the option chain."""
+        from quantalloc.config import model_path
+        from quantalloc.errors import DataError
+        from quantalloc.markets import get_market
+        from quantalloc.regime.cache import ResultCache, cache_key
+        from quantalloc.regime.config import load_regime_config
+        from quantalloc.regime.service import input_fingerprint, state_from_provider
 
-    @app.command("regime", context_settings=extra)
-    def _cmd() -> None:
-        """Not built yet (see the open issues)."""
-        fail("'regime' is not built yet")
+        profile = get_market(market)
+        if chain is not None and not chain.is_file():
+            raise DataError(f"chain file {chain} does not exist; check the --chain path")
+        if cache_ttl is not None and cache_ttl < 0:
+            raise DataError(f"--cache-ttl must be >= 0 seconds, got {cache_ttl:g}")
+        cfg = load_regime_config()
+        provider = open_provider(data, profile.name)
+        ttl = cfg.cache_ttl_seconds if cache_ttl is None else cache_ttl
+        root = os.environ.get(ENV_CACHE_DIR)
+        directory = Path(root) / "regime" if root else None
+        cache = ResultCache(directory=directory, ttl_seconds=0.0 if no_cache else ttl)
+        key = cache_key(
+            **input_fingerprint(
+                provider,
+                profile.name,
+                as_of,
+                chain_path=chain,
+                vix=vix,
+                index_symbol=index,
+                config_path=model_path("regime"),
+            )
+        )
+        hit = cache.get(key)
+        cached_at: float | None = None
+        if hit is not None:
+            result, cached_at = hit
+        else:
+            state = state_from_provider(
+                provider,
+                profile.name,
+                as_of,
+                chain_path=chain,
+                vix=vix,
+                index_symbol=index,
+                config=cfg,
+            )
+            result = state.to_dict()
+            if ttl > 0:
+                try:
+                    cache.put(key, result)
+                except Exception as exc:  # a cache that cannot be written must not fail the run
+                    err_console.print(f"[yellow]warning:[/] {exc}")
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+        else:
+            console.print(render_panel(result, cached_at))

@@ -35,17 +35,37 @@ class PriceProvider(Protocol):
         ...
 
 
+def to_timestamp(value: DateLike, what: str = "date") -> pd.Timestamp:
+    """``value`` as a tz-naive Timestamp; a ConfigError naming ``what`` when it is not a date."""
+    from quantalloc.errors import ConfigError
+
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD") from exc
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise ConfigError(f"{what} {value!r} is not a date; use YYYY-MM-DD")
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
 def clip_dates(
     frame: pd.DataFrame, symbol: str, start: DateLike | None, end: DateLike | None, source: str
 ) -> pd.DataFrame:
-    """Rows of ``frame`` within [start, end]; a DataError when the range holds no rows."""
-    from quantalloc.errors import DataError
+    """Rows of ``frame`` within [start, end] (a date-only ``end`` includes that whole day).
 
+    A ConfigError when a bound is not a date or ``start`` is after ``end``; a DataError when the
+    range holds no rows.
+    """
+    from quantalloc.errors import ConfigError, DataError
+
+    start_ts = None if start is None else to_timestamp(start, "start date")
+    end_ts = None if end is None else to_timestamp(end, "end date")
+    if start_ts is not None and end_ts is not None and start_ts > end_ts:
+        raise ConfigError(f"start date {start} is after end date {end}; swap them")
     out = frame
-    if start is not None:
-        out = out.loc[out.index >= pd.Timestamp(start)]
-    if end is not None:
-        end_ts = pd.Timestamp(end)
+    if start_ts is not None:
+        out = out.loc[out.index >= start_ts]
+    if end_ts is not None:
         if end_ts == end_ts.normalize():
             end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
         out = out.loc[out.index <= end_ts]

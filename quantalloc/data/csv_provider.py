@@ -48,11 +48,12 @@ def read_price_csv(path: Path, symbol: str | None = None) -> pd.DataFrame:
     frame = raw.drop(columns=[date_col])
     frame.index = pd.DatetimeIndex(stamps, name="date")
     if "open" not in frame.columns:
-        close_col = next((c for c in _CLOSE_ONLY_NAMES if c in frame.columns), None)
+        close_col = _close_only_column(list(frame.columns))
         if close_col is None:
             raise DataError(
-                f"{name}: no price column in {path} (columns {list(frame.columns)}); expected "
-                "open/high/low/close or one close column such as close, spot_price or vix_value"
+                f"{name}: {path} is not a price file (columns {list(frame.columns)}); expected "
+                "open/high/low/close or a single close column such as close, spot_price or "
+                "vix_value"
             )
         close = frame[close_col]
         frame = pd.DataFrame(
@@ -62,6 +63,24 @@ def read_price_csv(path: Path, symbol: str | None = None) -> pd.DataFrame:
     elif "volume" not in frame.columns:
         frame["volume"] = 0.0
     return frame
+
+
+def _close_only_column(columns: list[str]) -> str | None:
+    """The one value column of a close-only file (``date,spot_price``), else None."""
+    if len(columns) == 1 and columns[0] in _CLOSE_ONLY_NAMES:
+        return columns[0]
+    return None
+
+
+def is_price_header(columns: list[str]) -> bool:
+    """True when a CSV header (as read) names a price layout :func:`read_price_csv` accepts."""
+    cols = [c.strip().lower() for c in columns]
+    cols = [_RENAMES.get(c, c) for c in cols if c and not c.startswith("unnamed")]
+    date_col = next((c for c in _DATE_NAMES if c in cols), None)
+    if date_col is None:
+        return False
+    rest = [c for c in cols if c != date_col]
+    return {"open", "high", "low", "close"} <= set(rest) or _close_only_column(rest) is not None
 
 
 def _parse_stamps(column: pd.Series) -> pd.DatetimeIndex:
@@ -91,8 +110,11 @@ class CsvProvider:
 
     def path_of(self, symbol: str) -> Path:
         """The one file holding ``symbol``; DataError when none or several do."""
-        stem = symbol_to_filename(symbol)
+        stem = symbol_to_filename(symbol.strip())
         found = self._index().get(stem.upper(), [])
+        if not found:  # the folder may have changed since it was scanned
+            _scan.cache_clear()
+            found = self._index().get(stem.upper(), [])
         if not found:
             raise DataError(
                 f"{symbol}: no file {stem}.csv under {self.root}; add it or choose another --data"
@@ -113,10 +135,13 @@ class CsvProvider:
         return clip_dates(frame, symbol, start, end, str(path))
 
     def symbols(self) -> list[str]:
+        """Symbols of the price files under the folder (other CSV files, such as a constituents
+        list or an option chain, are left out)."""
         out = []
         for paths in self._index().values():
             for p in paths:
-                out.append(p.stem.replace("_", "^", 1) if p.stem.startswith("_") else p.stem)
+                if _is_price_file(p):
+                    out.append(p.stem.replace("_", "^", 1) if p.stem.startswith("_") else p.stem)
         return sorted(set(out))
 
 
@@ -126,6 +151,15 @@ def _scan(root: Path) -> dict[str, list[Path]]:
     for path in sorted(root.rglob("*.csv")):
         index.setdefault(path.stem.upper(), []).append(path)
     return index
+
+
+def _is_price_file(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return False
+    return is_price_header(header.strip().split(","))
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,234 @@
+"""Infeasibility diagnosis: which constraints conflict, and by how much each must be relaxed.
+
+An elastic problem adds a nonnegative slack to every hard constraint and minimises the slacks,
+weighted by priority (higher priority = relaxed last) and measured in each constraint's own unit.
+Its solution is a joint relaxation that makes the problem feasible; the constraints with slack or a
+nonzero dual form the conflict; for each of them a second elastic solve (only that one may move)
+gives the relaxation that would suffice on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import cvxpy as cp
+import numpy as np
+
+from quantalloc.allocation.candidates import Candidates
+from quantalloc.allocation.constraints import Row, amount_text
+from quantalloc.allocation.context import BuildContext, Settings
+from quantalloc.allocation.risk import ConicConstraint
+from quantalloc.allocation.solvers import OK, solve_with_fallback
+from quantalloc.errors import InfeasibleError
+
+TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """Move constraint ``name`` by ``amount`` (in ``unit``) on ``side`` ('upper' or 'lower')."""
+
+    name: str
+    side: str
+    amount: float
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The conflict and the relaxations that resolve it."""
+
+    conflict: tuple[str, ...]
+    joint: tuple[Relaxation, ...]
+    alone: tuple[Relaxation, ...]
+    message: str
+    limits: Mapping[str, object] = field(default_factory=dict)
+
+    def relaxed_limits(
+        self, plan: Sequence[Relaxation] | None = None, margin: float = 1e-6
+    ) -> dict[str, tuple[Any, Any]]:
+        """``limits=`` for ``Allocator.solve`` applying ``plan`` (default: the joint relaxation).
+
+        Each amount is widened by ``margin`` (relative and absolute) against solver tolerance.
+        """
+        out: dict[str, tuple[Any, Any]] = {}
+        for r in self.joint if plan is None else plan:
+            lower, upper = cast(tuple[Any, Any], out.get(r.name) or self.limits[r.name])
+            step = r.amount * (1 + margin) + margin
+            if r.side == "lower":
+                lower = lower - step
+            else:  # upper side, the negative side of an absolute limit, or a conic limit
+                upper = upper + step
+            out[r.name] = (lower, upper)
+        return out
+
+    def error(self) -> ConstraintConflict:
+        return ConstraintConflict(self.message, self)
+
+
+class ConstraintConflict(InfeasibleError):
+    """InfeasibleError carrying the ``Diagnosis`` (``.diagnosis``)."""
+
+    def __init__(self, message: str, diagnosis: Diagnosis) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+def plain_infeasible(solver: str) -> InfeasibleError:
+    return InfeasibleError(
+        f"the constraints cannot all hold ({solver} reports infeasible); solve with diagnose=True "
+        "to see which ones conflict"
+    )
+
+
+def _bounds(row: Row, limits: Mapping[str, object]) -> tuple[float | None, float | None]:
+    from quantalloc.allocation.problem import effective_bounds
+
+    return effective_bounds(row, limits)  # type: ignore[arg-type]
+
+
+def _elastic(
+    data: Candidates,
+    rows: Sequence[Row],
+    limits: Mapping[str, object],
+    conic: Sequence[ConicConstraint],
+    settings: Settings,
+    order: list[str],
+    elastic: set[str] | None,
+) -> tuple[str, dict[tuple[str, str], float], dict[str, float]] | None:
+    """Minimise weighted slacks; ``elastic`` limits which constraints may move (None = all)."""
+    n = data.n_candidates
+    w = cp.Variable(n, nonneg=True)
+    ctx = BuildContext(data=data, w=w, parametrize_scenarios=False)
+    cons: list[cp.Constraint] = []
+    cost: list[cp.Expression] = []
+    slack_of: dict[tuple[str, str], cp.Expression] = {}
+    dual_of: dict[str, list[cp.Constraint]] = {}
+    for r in rows:
+        lower, upper = _bounds(r, limits)
+        scale = r.scale(settings.capital, settings.budget)
+        a = r.coeffs
+        sides = []
+        if upper is not None:
+            sides.append(("upper", a @ w, upper * scale))
+            if r.absolute:
+                sides.append(("abs_negative", -(a @ w), upper * scale))
+        if lower is not None and not r.absolute:
+            sides.append(("lower", -(a @ w), -lower * scale))
+        for side, lhs, rhs in sides:
+            if elastic is None or r.name in elastic:
+                s = cp.Variable(nonneg=True)
+                con = lhs <= rhs + s
+                slack_of[(r.name, side)] = s / scale
+                cost.append(r.priority * s / scale)
+            else:
+                con = lhs <= rhs
+            cons.append(con)
+            dual_of.setdefault(r.name, []).append(con)
+    for c in conic:
+        if elastic is None or c.name in elastic:
+            s = cp.Variable(nonneg=True)
+            con = c.build(ctx, s)
+            slack_of[(c.name, "conic")] = s
+            cost.append(c.priority * s)
+        else:
+            con = c.build(ctx)
+        cons.append(con)
+        dual_of.setdefault(c.name, []).append(con)
+    if not cost:
+        return None
+    ctx.refresh(data, settings)
+    problem = cp.Problem(cp.Minimize(cp.sum(cp.hstack(cost))), [*ctx.constraints, *cons])
+    outcome = solve_with_fallback(problem, order)
+    if outcome.status not in OK:
+        return None
+    slacks = {k: max(float(np.asarray(v.value)), 0.0) for k, v in slack_of.items()}
+    duals = {}
+    for name, cs in dual_of.items():
+        duals[name] = sum(abs(float(np.sum(c.dual_value))) for c in cs if c.dual_value is not None)
+    return outcome.status, slacks, duals
+
+
+def diagnose(
+    data: Candidates,
+    rows: Sequence[Row],
+    limits: Mapping[str, object],
+    conic: Sequence[ConicConstraint],
+    settings: Settings,
+    order: list[str],
+) -> Diagnosis:
+    """Explain why the hard constraints cannot all hold."""
+    describe = {r.name: r.describe() for r in rows}
+    describe |= {c.name: c.describe(settings) for c in conic}
+    units = {r.name: r.unit for r in rows} | {c.name: "raw" for c in conic}
+    bounds: dict[str, object] = {r.name: _bounds(r, limits) for r in rows}
+    bounds |= {c.name: (None, c.limit_value(settings)) for c in conic}
+    joint_run = _elastic(data, rows, limits, conic, settings, order, None)
+    if joint_run is None:
+        message = (
+            "the constraints cannot all hold and the elastic diagnosis could not be solved; "
+            "check the limits for contradictions (e.g. a target above its cap)"
+        )
+        return Diagnosis((), (), (), message, bounds)
+    _, slacks, duals = joint_run
+    joint = tuple(
+        Relaxation(name, side, amount, units[name], describe[name])
+        for (name, side), amount in slacks.items()
+        if amount > TOL
+    )
+    if not joint:
+        message = (
+            "the constraints can all hold, but every allocation that satisfies them loses all "
+            "capital in some scenario (1 + r.w <= 0), so log growth is undefined; lower the "
+            "minimum weights or targets, or use KellyQuadratic / MeanCVaR"
+        )
+        return Diagnosis((), (), (), message, bounds)
+    relaxed = {r.name for r in joint}
+    partners = [n for n, d in sorted(duals.items(), key=lambda kv: -kv[1]) if d > 1e-6]
+    conflict = list(dict.fromkeys([*sorted(relaxed), *partners]))[:8]
+    alone: list[Relaxation] = []
+    for name in conflict[:6]:
+        run = _elastic(data, rows, limits, conic, settings, order, {name})
+        if run is None:
+            continue
+        amounts = {k: v for k, v in run[1].items() if v > TOL}
+        for (nm, side), amount in amounts.items():
+            alone.append(Relaxation(nm, side, amount, units[nm], describe[nm]))
+    return Diagnosis(
+        tuple(conflict), joint, tuple(alone), _message(conflict, joint, alone, describe), bounds
+    )
+
+
+def _message(
+    conflict: Sequence[str],
+    joint: Sequence[Relaxation],
+    alone: Sequence[Relaxation],
+    describe: Mapping[str, str],
+) -> str:
+    names = [f"{n} ({describe[n]})" for n in conflict]
+    head = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = (
+        "cannot hold"
+        if len(names) == 1
+        else ("cannot both hold" if len(names) == 2 else "cannot all hold")
+    )
+    amounts = {round(r.amount, 6) for r in alone}
+    if alone and len(amounts) == 1 and len(alone) == len(conflict) > 1:
+        fix = f"relax one by >= {amount_text(alone[0].amount, alone[0].unit)}"
+    elif alone:
+        fix = "relax " + ", or ".join(
+            f"{r.name} by >= {amount_text(r.amount, r.unit)}" for r in alone
+        )
+    else:
+        fix = "relax " + " and ".join(
+            f"{r.name} by >= {amount_text(r.amount, r.unit)}" for r in joint
+        )
+    extra = ""
+    if not alone:
+        extra = "; together: " + ", ".join(
+            f"{r.name} by {amount_text(r.amount, r.unit)}" for r in joint
+        )
+    return f"{head} {verb}: {fix}{extra}"

@@ -1,0 +1,80 @@
+"""Solver choice and fallback, in one place."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cvxpy as cp
+
+from quantalloc.errors import ConfigError, SolverError
+
+# Tried in this order, skipping the ones not installed. Clarabel handles exponential cones (Kelly)
+# well; SCS is a first-order fallback; ECOS only when present.
+DEFAULT_ORDER = ("CLARABEL", "SCS", "ECOS")
+MIP_ORDER = ("HIGHS", "SCIPY")
+
+OK = (cp.OPTIMAL,)
+INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
+UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """Which solver finished, with what status, after how long (seconds)."""
+
+    solver: str
+    status: str
+    seconds: float
+    attempts: tuple[tuple[str, str], ...]
+
+
+def solver_order(solver: str | Sequence[str] | None, mip: bool = False) -> list[str]:
+    """The installed solvers to try, in order; ConfigError for an unknown or missing one."""
+    installed = set(cp.installed_solvers())
+    if solver is None:
+        order = [s for s in (MIP_ORDER if mip else DEFAULT_ORDER) if s in installed]
+        if not order:
+            raise ConfigError(f"no suitable solver installed; installed: {sorted(installed)}")
+        return order
+    wanted = [solver] if isinstance(solver, str) else list(solver)
+    wanted = [s.upper() for s in wanted]
+    missing = [s for s in wanted if s not in installed]
+    if missing:
+        raise ConfigError(
+            f"solver {missing[0]} is not installed; installed: {sorted(installed)}; "
+            "pip install it or pick another"
+        )
+    return wanted
+
+
+def solve_with_fallback(
+    problem: cp.Problem, order: list[str], *, warm_start: bool = True, **options: object
+) -> SolveOutcome:
+    """Solve with the first solver that reaches an optimal, infeasible or unbounded verdict.
+
+    An inaccurate or failed attempt moves to the next solver; when all fail, SolverError names
+    every attempt and what to try.
+    """
+    attempts: list[tuple[str, str]] = []
+    start = time.perf_counter()
+    for name in order:
+        try:
+            problem.solve(solver=name, warm_start=warm_start, **options)
+            status = str(problem.status)
+        except cp.error.SolverError as exc:
+            status = f"error ({str(exc).splitlines()[0][:80]})"
+        attempts.append((name, status))
+        if status in OK or status in (cp.INFEASIBLE, cp.UNBOUNDED):
+            return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
+    # nothing conclusive: accept an "inaccurate" infeasible/unbounded verdict, else fail
+    for name, status in attempts:
+        if status in INFEASIBLE or status in UNBOUNDED:
+            return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
+    tried = ", ".join(f"{n}: {s}" for n, s in attempts)
+    raise SolverError(
+        f"no solver reached an optimal allocation ({tried}); try fewer scenarios or candidates, "
+        "rescale returns (they should be fractions, not percent), loosen tight limits, or pass "
+        "solver='SCS' with a looser tolerance"
+    )

@@ -1,0 +1,107 @@
+"""Equity and drawdown chart of a backtest: a PNG, or a self-contained HTML page embedding it.
+
+matplotlib draws the chart (headless ``Agg`` backend); the HTML form inlines the PNG as base64
+next to the metrics table, so the file opens anywhere without a network or a server.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from quantalloc.backtest.metrics import METRIC_NAMES
+from quantalloc.backtest.result import BacktestResult
+from quantalloc.errors import ConfigError
+
+PLOT_SUFFIXES = (".png", ".html")
+_PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
+
+
+def format_metric(name: str, value: float) -> str:
+    """A metric as people read it: percentages for returns and rates, 2 decimals for ratios."""
+    if value is None or value != value:
+        return "n/a"
+    if name == "trades":
+        return f"{int(value)}"
+    if name in _PERCENT:
+        return f"{100 * value:.1f}%"
+    return f"{value:.2f}"
+
+
+def _png_bytes(result: BacktestResult) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_eq, ax_dd) = plt.subplots(
+        2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
+    )
+    eq = result.equity
+    ax_eq.plot(eq.index, eq.to_numpy(), color="#1f5fa8", lw=1.4, label="equity")
+    ax_eq.axhline(result.capital, color="grey", lw=0.8, ls="--", label="starting capital")
+    held = result.in_position.reindex(eq.index).fillna(False).to_numpy(dtype=bool)
+    lo, hi = float(eq.min()), float(eq.max())
+    ax_eq.fill_between(eq.index, lo, hi, where=held, color="#1f5fa8", alpha=0.07, step="mid",
+                       label="in position")  # fmt: skip
+    mt = result.metrics
+    ax_eq.set_title(
+        f"{result.strategy}: total {format_metric('total_return', mt['total_return'])}, "
+        f"CAGR {format_metric('cagr', mt['cagr'])}, "
+        f"Sharpe {format_metric('sharpe', mt['sharpe'])}, "
+        f"max drawdown {format_metric('max_drawdown', mt['max_drawdown'])}",
+        fontsize=11,
+    )
+    ax_eq.set_ylabel("equity")
+    ax_eq.grid(alpha=0.3)
+    ax_eq.legend(loc="upper left", fontsize=8, frameon=False)
+    dd = 100 * result.drawdown
+    ax_dd.fill_between(dd.index, dd.to_numpy(), 0, color="#c0392b", alpha=0.5, lw=0)
+    ax_dd.set_ylabel("drawdown %")
+    ax_dd.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _html(result: BacktestResult, png: bytes) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{format_metric(n, result.metrics[n])}</td></tr>"
+        for n in METRIC_NAMES
+    )
+    img = base64.b64encode(png).decode("ascii")
+    start, end = result.equity.index[0].date(), result.equity.index[-1].date()
+    title = html.escape(f"{result.strategy} backtest {start} .. {end}")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        "table{border-collapse:collapse}td{padding:2px 12px;border-bottom:1px solid #ddd}"
+        "td:last-child{text-align:right}</style></head><body>"
+        f"<h2>{title}</h2><img alt='equity and drawdown' src='data:image/png;base64,{img}'>"
+        f"<table>{rows}</table></body></html>\n"
+    )
+
+
+def write_plot(result: BacktestResult, path: str | Path) -> None:
+    """Write the chart to ``path`` (``.png`` or ``.html``), atomically."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise ConfigError(f"--plot {path}: the file must end in .png or .html")
+    png = _png_bytes(result)
+    data = png if suffix == ".png" else _html(result, png).encode("utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

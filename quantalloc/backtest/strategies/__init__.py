@@ -1,0 +1,1 @@
+"""Trading strategies, one module each, run through :func:`quantalloc.backtest.run_strategy`."""
