@@ -157,6 +157,22 @@ class SearchSpace:
                     f"{p.to_dict()}"
                 )
 
+    def at_bounds(self, params: Mapping[str, Any], tol: float = 0.01) -> list[str]:
+        """Tuned numeric parameters within ``tol`` of the range's width of a bound.
+
+        A best value on the edge of the search space says the space may be too narrow.
+        """
+        out = []
+        for p in self.params:
+            if p.kind == "categorical" or p.name not in params:
+                continue
+            assert p.low is not None and p.high is not None
+            width = p.high - p.low
+            v = float(params[p.name])
+            if width > 0 and (v - p.low <= tol * width or p.high - v <= tol * width):
+                out.append(p.name)
+        return out
+
     def with_overrides(self, config: Mapping[str, Any]) -> SearchSpace:
         """A copy with some parameters re-bounded, dropped to fixed values, or left alone.
 
