@@ -1,11 +1,15 @@
-"""``quantalloc solve``: placeholder printing the market and data it would use."""
+"""``quantalloc solve``: the industry-first options allocation, end to end."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from quantalloc.cli.console import console, handles_errors
-from quantalloc.cli.options import DataOpt, MarketOpt, VerboseOpt
+from quantalloc.cli.console import console, err_console, fail, handles_errors, synthetic_banner
+from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, OutputOpt, TableOpt, VerboseOpt
+
+RISK_CHOICES = ("conservative", "moderate", "aggressive")
 
 
 def register(app: typer.Typer) -> None:
@@ -15,17 +19,163 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def solve(
-    risk: str = typer.Option("moderate", help="Risk profile: conservative, moderate, aggressive."),
+    risk: Annotated[
+        str, typer.Option("--risk", help="Risk profile: conservative, moderate or aggressive.")
+    ] = "moderate",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="Model name in models/ (industry_first, advanced) or a .toml."
+        ),
+    ] = "industry_first",
     market: MarketOpt = "in",
+    capital: Annotated[
+        float | None,
+        typer.Option(
+            "--capital", help="Total capital in the market's currency (default per market)."
+        ),
+    ] = None,
+    vix: Annotated[
+        float | None, typer.Option("--vix", help="Override the volatility index level.")
+    ] = None,
+    as_of: AsOfOpt = None,
     data: DataOpt = "auto",
+    table: TableOpt = None,
+    normalize_weights: Annotated[
+        bool,
+        typer.Option(
+            "--normalize-weights",
+            help="Rescale industry weights that sum to more than 100% instead of failing.",
+        ),
+    ] = False,
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Analyse one symbol in its industry context.")
+    ] = None,
+    max_industries: Annotated[
+        int | None,
+        typer.Option("--max-industries", min=1, help="At most this many priority industries."),
+    ] = None,
+    scenarios: Annotated[
+        int | None,
+        typer.Option("--scenarios", min=50, help="Number of joint scenarios (model default 2000)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Scenario seed (model default).")
+    ] = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            help="Override a limit, NAME=VALUE in the constraint's unit "
+            "(e.g. max_strategy=0.2, max_abs_vega=50000, target[IT]=0.3).",
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Do not store the run (the default).")
+    ] = False,
+    update_database: Annotated[
+        bool, typer.Option("--update-database", help="Store the run in the store (--store).")
+    ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Store URL for input tables and --update-database "
+            "(sqlite:///path, postgresql://...; default: the configured store).",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Allocate options capital across industries and strategies (convex program)."""
-    from quantalloc.markets import get_market
+    """Allocate options capital across industries, symbols and strategies (convex program).
 
-    profile = get_market(market)
-    console.print(
-        f"market {profile.name}: index {profile.index_symbol}, "
-        f"vol index {profile.vol_index_symbol}, {profile.currency}; risk {risk}; "
-        f"data {data}"
+    Reads the industry allocation and the market, builds option-strategy candidates for the
+    priority industries' symbols, sizes them by Kelly within the model's limits, rounds to whole
+    lots, and prints (or writes with --output) the result.
+    """
+    if risk.strip().lower() not in RISK_CHOICES:
+        fail(f"--risk {risk!r} is not a risk profile; choose one of {', '.join(RISK_CHOICES)}")
+    if dry_run and update_database:
+        fail("--dry-run and --update-database exclude each other; pass one of them")
+
+    import os
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from quantalloc.data import get_provider
+    from quantalloc.data.tables import parse_table_args
+    from quantalloc.pipeline import solve as run_solve
+    from quantalloc.report import render
+
+    tables = parse_table_args(table, normalize=normalize_weights)
+    overrides = _parse_limits(limit)
+    provider = get_provider(
+        data,
+        market,
+        configured=os.environ.get("QUANTALLOC_DATA"),
+        cache_dir=os.environ.get("QUANTALLOC_CACHE_DIR"),
     )
+    if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
+        given = {"stock_data", "industry_allocations_current"} <= set(tables)
+        if not given and store is None:
+            provider = get_provider("demo", market)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        result = run_solve(
+            risk=risk,
+            model=model,
+            market=market,
+            capital=capital,
+            vix=vix,
+            as_of=as_of,
+            data=provider,
+            tables=tables,
+            symbol=symbol,
+            max_industries=max_industries,
+            n_scenarios=scenarios,
+            seed=seed,
+            store=store,
+            limits=overrides,
+            progress=progress,
+        )
+    if result.synthetic:
+        synthetic_banner(result)
+    render(result, console)
+    if output:
+        path = result.write_json(output)
+        console.print(f"wrote {path}")
+    if update_database:
+        from quantalloc.storage import open_store
+
+        saved = open_store(store, env=os.environ).save_run(result.to_document())
+        console.print(f"stored run {result.run_id}" if saved else "run already stored")
+    if result.synthetic:
+        synthetic_banner(result)
+
+
+def _parse_limits(items: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name.strip() or number != number:
+            fail(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
+        out[name.strip()] = number
+    return out

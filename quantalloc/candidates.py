@@ -1,0 +1,170 @@
+"""Option-strategy candidates for the priority industries' symbols.
+
+Order of choices (the Industry-First framework):
+
+1. **Priority industries**: the industry allocation table's industries with weight >=
+   ``min_industry_weight``, largest first, at most ``max_industries``; each gets a target share of
+   the options budget equal to its weight over the priority industries' total.
+2. **Symbols**: the industry's F&O symbols in the universe (large caps first), at most
+   ``max_symbols_per_industry``.
+3. **Strategies**: the model's mapping for the industry's position type and rating, plus the
+   market state's preferred strategies that point the same way, minus the state's avoided ones.
+4. **Contracts**: each strategy at the monthly expiries nearest the state's DTE window and at
+   each short-strike distance in ``otm``, priced by the options engine (see
+   :mod:`quantalloc.pricing_bridge`).
+5. **Filters**: the risk profile's minimum probability of profit (and the state's threshold, the
+   larger of the two), maximum loss per trade, and one lot fitting inside the per-symbol cap.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from quantalloc.modelspec import IndustrySpec, ModelSpec, normalize_strategy
+
+# Which way each strategy points: LONG (bullish), SHORT (bearish), NEUTRAL (range or volatility).
+STRATEGY_DIRECTION: dict[str, str] = {
+    "long_call": "LONG",
+    "bull_call_spread": "LONG",
+    "bull_put_spread": "LONG",
+    "cash_secured_put": "LONG",
+    "covered_call": "LONG",
+    "protective_put": "LONG",
+    "collar": "LONG",
+    "long_put": "SHORT",
+    "bear_put_spread": "SHORT",
+    "bear_call_spread": "SHORT",
+    "iron_condor": "NEUTRAL",
+    "iron_butterfly": "NEUTRAL",
+    "long_call_butterfly": "NEUTRAL",
+    "short_straddle": "NEUTRAL",
+    "short_strangle": "NEUTRAL",
+    "long_straddle": "NEUTRAL",
+    "long_strangle": "NEUTRAL",
+    "calendar_spread": "NEUTRAL",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityIndustry:
+    """An industry that gets options capital, with its target share of the budget."""
+
+    industry: str
+    sector: str
+    position_type: str
+    rating: str | None
+    weight: float
+    target: float
+
+
+def priority_industries(
+    allocations: pd.DataFrame, spec: IndustrySpec, max_industries: int | None = None
+) -> list[PriorityIndustry]:
+    """Industries by weight (>= ``min_industry_weight``), at most ``max_industries``.
+
+    ``allocations`` is the cleaned ``industry_allocations_current`` table (``weight`` a fraction).
+    """
+    limit = max_industries if max_industries is not None else spec.max_industries
+    rows = allocations.loc[allocations["weight"] >= spec.min_industry_weight - 1e-12]
+    rows = rows.sort_values(["weight", "industry"], ascending=[False, True]).head(limit)
+    total = float(rows["weight"].sum())
+    out = []
+    for r in rows.to_dict(orient="records"):
+        rating = r.get("rating")
+        sector = r.get("sector")
+        weight = float(r["weight"])
+        out.append(
+            PriorityIndustry(
+                industry=str(r["industry"]),
+                sector="" if sector is None or pd.isna(sector) else str(sector),
+                position_type=str(r["position_type"]),
+                rating=None if rating is None or pd.isna(rating) else str(rating),
+                weight=weight,
+                target=weight / total if total > 0 else 0.0,
+            )
+        )
+    return out
+
+
+_CAP_ORDER = {"large": 0, "mid": 1, "small": 2, "micro": 3}
+
+
+def industry_symbols(
+    universe: pd.DataFrame, industry: str, available: Iterable[str], limit: int
+) -> list[str]:
+    """The industry's F&O symbols that have prices, large caps first, at most ``limit``."""
+    have = set(available)
+    rows = universe.loc[
+        (universe["industry"] == industry) & universe["fno_stock"] & universe["symbol"].isin(have)
+    ]
+    order = rows["market_cap_category"].str.lower().map(_CAP_ORDER).fillna(9)
+    rows = rows.assign(_o=order).sort_values(["_o", "symbol"])
+    return [str(s) for s in rows["symbol"].head(limit)]
+
+
+def allowed_strategies(
+    model: ModelSpec,
+    position_type: str,
+    rating: str | None,
+    preferred: Iterable[str] = (),
+    avoided: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """Strategies for an industry: the mapping's, plus same-direction preferred, minus avoided."""
+    avoid = {normalize_strategy(s) for s in avoided}
+    mapped = list(model.strategy_map.strategies_for(position_type, rating))
+    pos = position_type.upper()
+    for s in preferred:
+        name = normalize_strategy(s)
+        if STRATEGY_DIRECTION.get(name) == pos and name not in mapped:
+            mapped.append(name)
+    return tuple(s for s in mapped if s not in avoid)
+
+
+def monthly_expiry(year: int, month: int, market: str) -> date:
+    """The monthly stock-option expiry: US third Friday; India last Thursday of the month."""
+    if market == "us":
+        first = date(year, month, 1)
+        friday = first + timedelta(days=(4 - first.weekday()) % 7)
+        return friday + timedelta(days=14)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - 3) % 7)
+
+
+def choose_expiries(as_of: date, dte_min: int, dte_max: int, count: int, market: str) -> list[date]:
+    """``count`` monthly expiries: those inside [dte_min, dte_max] days, then the nearest outside.
+
+    Expiries closer than 7 days are never chosen (too little time for the trade to work).
+    """
+    options: list[date] = []
+    y, m = as_of.year, as_of.month
+    for _ in range(8):
+        exp = monthly_expiry(y, m, market)
+        if (exp - as_of).days >= 7:
+            options.append(exp)
+        m += 1
+        if m > 12:
+            y, m = y + 1, 1
+    mid = (dte_min + dte_max) / 2
+
+    def rank(e: date) -> tuple[int, float]:
+        d = (e - as_of).days
+        inside = dte_min <= d <= dte_max
+        return (0 if inside else 1, abs(d - mid))
+
+    return sorted(sorted(options, key=rank)[:count])
+
+
+__all__ = [
+    "STRATEGY_DIRECTION",
+    "PriorityIndustry",
+    "allowed_strategies",
+    "choose_expiries",
+    "industry_symbols",
+    "monthly_expiry",
+    "priority_industries",
+]

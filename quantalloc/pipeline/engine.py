@@ -1,0 +1,242 @@
+"""The model's objective and limits as the allocation engine's terms; solve and round to lots.
+
+Units handed to the engine (``quantalloc.allocation``): a weight is the fraction of *capital*
+put into a candidate; a candidate's scenario return is its P&L per lot over the capital one lot
+ties up; attributes (vega, theta, delta, max loss) are per unit of currency put in. Limits are
+fractions of the options budget, except the vega limit (currency per vol point) and the max
+risk per trade (fraction of capital).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantalloc.modelspec import ModelSpec, RiskProfile
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine returned, in the shapes the report needs."""
+
+    names: list[str]
+    lots: np.ndarray
+    weights: np.ndarray
+    continuous: np.ndarray
+    constraints: pd.DataFrame
+    solver: dict[str, Any]
+
+
+def candidate_names(table: pd.DataFrame) -> list[str]:
+    """Stable, unique labels: ``SYMBOL|strategy|expiry|otm``."""
+    return [
+        f"{r.symbol}|{r.strategy_name}|{r.expiry}|{r.otm:g}" for r in table.itertuples(index=False)
+    ]
+
+
+def objective_term(spec: ModelSpec) -> Any:
+    """The model's objective as an engine term."""
+    from quantalloc.allocation import FractionalKelly, Kelly, RiskConstrainedKelly
+
+    obj = spec.objective
+    if obj.kind == "rck":
+        return RiskConstrainedKelly(alpha=obj.drawdown_alpha, beta=obj.drawdown_beta)
+    if obj.kind == "fractional_kelly":
+        return FractionalKelly(fraction=obj.fraction)
+    return Kelly()
+
+
+def constraint_terms(
+    spec: ModelSpec,
+    profile: RiskProfile,
+    targets: Mapping[str, float],
+    vega_limit: float,
+    caps: Mapping[str, float] | None = None,
+) -> list[Any]:
+    """Budget, group caps, industry targets, vega, theta-positive cap and max risk per trade."""
+    from quantalloc.allocation import (
+        Budget,
+        ExposureLimit,
+        FlaggedCap,
+        GroupCap,
+        GroupTarget,
+        MaxLoss,
+    )
+
+    lim = spec.limits
+    terms: list[Any] = [
+        Budget(limit=profile.options_capital),
+        GroupCap(by="symbol", limit=lim.max_symbol, unit="budget", name="max_symbol"),
+        GroupCap(by="strategy", limit=lim.max_strategy, unit="budget", name="max_strategy"),
+        GroupCap(by="industry", limit=lim.max_industry, unit="budget", name="max_industry"),
+        FlaggedCap(
+            flag="theta_positive",
+            limit=lim.max_theta_positive,
+            unit="budget",
+            name="max_theta_positive",
+        ),
+        ExposureLimit(attribute="vega", max_abs=vega_limit, unit="currency"),
+        MaxLoss(
+            limit=profile.max_risk_per_trade,
+            attribute="max_loss",
+            unit="capital",
+            name="max_risk_per_trade",
+        ),
+    ]
+    if targets:
+        terms.append(
+            GroupTarget(
+                by="industry",
+                targets=dict(targets),
+                tolerance=spec.industries.target_tolerance,
+                unit="budget",
+                name="target",
+            )
+        )
+    if caps:
+        terms.append(
+            GroupTarget(
+                by="market_cap",
+                targets=dict(caps),
+                tolerance=spec.advanced.cap_tolerance if spec.advanced else 0.1,
+                unit="budget",
+                name="cap_bucket",
+            )
+        )
+    return terms
+
+
+def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
+    """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
+    from quantalloc.allocation import Candidates
+
+    names = candidate_names(table)
+    lot_cost = table["capital"].to_numpy(dtype=float)
+    returns = pd.DataFrame(pnl / lot_cost[None, :], columns=names)
+    attributes = pd.DataFrame(
+        {
+            "vega": table["vega"].to_numpy(dtype=float) / lot_cost,
+            "theta": table["theta"].to_numpy(dtype=float) / lot_cost,
+            "delta": table["delta"].to_numpy(dtype=float) / lot_cost,
+            "max_loss": table["max_loss"].to_numpy(dtype=float) / lot_cost,
+        },
+        index=names,
+    )
+    groups = pd.DataFrame(
+        {
+            "symbol": table["symbol"].astype(str).to_numpy(),
+            "strategy": table["strategy_name"].astype(str).to_numpy(),
+            "industry": table["industry"].astype(str).to_numpy(),
+            "sector": table["sector"].astype(str).to_numpy(),
+            "market_cap": table["market_cap"].astype(str).to_numpy(),
+            "position_type": table["position_type"].astype(str).to_numpy(),
+            "theta_positive": (table["theta"].to_numpy(dtype=float) > 0),
+        },
+        index=names,
+    )
+    return Candidates(
+        returns=returns,
+        attributes=attributes,
+        groups=groups,
+        lot_cost=pd.Series(lot_cost, index=names),
+    )
+
+
+def allocate(
+    *,
+    spec: ModelSpec,
+    profile: RiskProfile,
+    capital: float,
+    table: pd.DataFrame,
+    pnl: np.ndarray,
+    targets: Mapping[str, float],
+    vega_limit: float,
+    limits: Mapping[str, Any] | None,
+    timer: Any,
+    caps: Mapping[str, float] | None = None,
+) -> Outcome:
+    """Solve the model's convex program over the candidates and round to whole lots."""
+    from quantalloc.allocation import Allocator
+    from quantalloc.allocation.lots import LotRounding
+    from quantalloc.allocation.problem import row_value
+
+    with timer.stage("allocation: build"):
+        data = engine_candidates(table, pnl)
+        allocator = Allocator(
+            objective=objective_term(spec),
+            constraints=constraint_terms(spec, profile, targets, vega_limit, caps),
+            capital=capital,
+            rounding=LotRounding(method="mip", time_limit=10.0),
+        )
+    with timer.stage("allocation: solve + lots"):
+        result = allocator.solve(data, limits=dict(limits or {}))
+    rounding = result.rounding
+    lot_cost = table["capital"].to_numpy(dtype=float)
+    if rounding is not None:
+        lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
+    else:
+        lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
+    weights = lots * lot_cost / capital
+    # constraint values realised after rounding; binding and dual from the continuous optimum
+    compiled = allocator._compiled
+    settings = allocator.settings(compiled, capital, dict(limits or {})) if compiled else None
+    rows = []
+    by_name = {r.name: r for r in result.constraints}
+    for row in allocator.rows(data):
+        cont = by_name.get(row.name)
+        value = row_value(row, weights, settings) if settings is not None else np.nan
+        if cont is None:
+            continue
+        limit = cont.upper if cont.upper is not None else cont.lower
+        if (
+            cont.lower is not None
+            and cont.upper is not None
+            and value < (cont.lower + cont.upper) / 2
+        ):
+            limit = cont.lower
+        rows.append(
+            {
+                "name": row.name,
+                "limit": float(limit if limit is not None else cont.limit),
+                "value": float(value),
+                "binding": bool(cont.binding),
+                "dual": float(cont.dual)
+                if cont.dual is not None and np.isfinite(cont.dual)
+                else None,
+                "unit": cont.unit,
+                "lower": cont.lower,
+                "upper": cont.upper,
+            }
+        )
+    solver = {
+        "name": result.solver,
+        "status": result.status,
+        "objective": result.objective_name,
+        "objective_value": float(result.objective_value),
+        "compile_seconds": float(result.compile_seconds),
+        "solve_seconds": float(result.solve_seconds),
+        "rounding": None
+        if rounding is None
+        else {
+            "method": rounding.method,
+            "status": rounding.status,
+            "objective_value": float(rounding.objective_value),
+            "objective_lost": float(rounding.objective_lost),
+            "seconds": float(rounding.seconds),
+        },
+    }
+    return Outcome(
+        names=list(data.names),
+        lots=lots,
+        weights=weights,
+        continuous=result.weights.to_numpy(dtype=float),
+        constraints=pd.DataFrame(rows),
+        solver=solver,
+    )
+
+
+__all__ = ["Outcome", "allocate", "candidate_names", "constraint_terms", "engine_candidates"]

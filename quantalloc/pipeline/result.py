@@ -1,0 +1,209 @@
+"""The result of a solve and its JSON document (the contract in DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantalloc.errors import DataError
+
+TOP_LEVEL_KEYS: tuple[str, ...] = (
+    "run_id",
+    "as_of",
+    "model",
+    "risk",
+    "currency",
+    "capital",
+    "budget",
+    "market",
+    "solver",
+    "limits",
+    "allocations",
+    "portfolio",
+    "constraints",
+)
+MARKET_KEYS: tuple[str, ...] = (
+    "state",
+    "direction",
+    "vix_regime",
+    "direction_score",
+    "confidence",
+    "technical_score",
+    "options_flow_score",
+    "price_action_score",
+    "vix",
+    "pcr",
+)
+LIMIT_KEYS: tuple[str, ...] = (
+    "max_symbol",
+    "max_strategy",
+    "max_industry",
+    "max_theta_positive",
+    "max_abs_vega",
+    "max_risk_per_trade",
+)
+ALLOCATION_KEYS: tuple[str, ...] = (
+    "symbol",
+    "industry",
+    "sector",
+    "strategy_name",
+    "position_type",
+    "expiry",
+    "legs",
+    "lots",
+    "lot_size",
+    "allocated_capital",
+    "max_loss",
+    "probability_of_profit",
+    "expected_return",
+    "delta",
+    "gamma",
+    "vega",
+    "theta",
+)
+LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity")
+PORTFOLIO_KEYS: tuple[str, ...] = (
+    "allocated_capital",
+    "max_loss",
+    "delta",
+    "gamma",
+    "vega",
+    "theta",
+    "expected_log_growth",
+    "by_industry",
+    "by_strategy",
+    "by_symbol",
+)
+CONSTRAINT_KEYS: tuple[str, ...] = ("name", "limit", "value", "binding", "dual")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A finished allocation: the document's parts plus accessors for tools and the CLI.
+
+    ``allocations`` has one row per position with lots > 0 (columns :data:`ALLOCATION_KEYS`);
+    ``constraints`` one row per labelled constraint (:data:`CONSTRAINT_KEYS`).
+    """
+
+    run_id: str
+    as_of: str
+    model: str
+    risk: str
+    currency: str
+    capital: float
+    budget: float
+    market: Mapping[str, Any]
+    solver: Mapping[str, Any]
+    limits: Mapping[str, float | None]
+    allocations: pd.DataFrame
+    portfolio: Mapping[str, Any]
+    constraints: pd.DataFrame
+    synthetic: bool = False
+    data_source: str = ""
+    timings: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    targets: Mapping[str, float] = field(default_factory=dict)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready document; raises DataError if any number is NaN or infinite."""
+        doc = {
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "model": self.model,
+            "risk": self.risk,
+            "currency": self.currency,
+            "capital": self.capital,
+            "budget": self.budget,
+            "market": dict(self.market),
+            "solver": dict(self.solver),
+            "limits": dict(self.limits),
+            "allocations": [
+                {k: row[k] for k in ALLOCATION_KEYS}
+                for row in self.allocations.to_dict(orient="records")
+            ],
+            "portfolio": dict(self.portfolio),
+            "constraints": [
+                {k: row[k] for k in (*CONSTRAINT_KEYS, "unit") if k in row}
+                for row in self.constraints.to_dict(orient="records")
+            ],
+        }
+        out: dict[str, Any] = plain(doc, "document")
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The document as JSON text (strict: no NaN)."""
+        return json.dumps(self.to_document(), indent=indent, allow_nan=False)
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write the document to ``path`` atomically (temp file in the same folder, then rename)."""
+        text = self.to_json()
+        return write_atomic(path, text)
+
+    def binding_constraints(self) -> pd.DataFrame:
+        """Rows of the constraints that hold with equality at the optimum."""
+        return self.constraints.loc[self.constraints["binding"].astype(bool)]
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temp file and ``os.replace`` (never a half-written file)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def plain(value: Any, where: str) -> Any:
+    """``value`` with numpy/pandas scalars turned into Python ones; DataError on NaN or inf."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(list(value))]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        out = float(value)
+        if not math.isfinite(out):
+            raise DataError(f"{where} is {out}: the result holds a non-finite number (a bug)")
+        return out
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = [
+    "ALLOCATION_KEYS",
+    "CONSTRAINT_KEYS",
+    "LEG_KEYS",
+    "LIMIT_KEYS",
+    "MARKET_KEYS",
+    "PORTFOLIO_KEYS",
+    "TOP_LEVEL_KEYS",
+    "SolveResult",
+    "plain",
+    "write_atomic",
+]

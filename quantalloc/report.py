@@ -1,0 +1,160 @@
+"""Rich rendering of a solve result: market panel, allocation table, portfolio, constraints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from quantalloc.pipeline.result import SolveResult
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{x:,.0f} {currency}"
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    return f"{float(x):,.{digits}f}"
+
+
+def _leg_text(leg: dict[str, Any]) -> str:
+    sign = "+" if leg["side"] == "buy" else "-"
+    strike = "" if leg["kind"] == "stock" else format(leg["strike"], "g")
+    return f"{sign}{leg['quantity']:g}{leg['kind'][0].upper()}{strike}"
+
+
+def market_panel(result: SolveResult) -> Panel:
+    """The market state and its component scores."""
+    m = result.market
+    lines = [
+        f"[bold]{m.get('state')}[/]  direction {m.get('direction')} "
+        f"(score {_num(m.get('direction_score'))}, confidence {_num(m.get('confidence'))}), "
+        f"vol regime {m.get('vix_regime')}",
+        f"technical {_num(m.get('technical_score'))}  options flow "
+        f"{_num(m.get('options_flow_score'))}  price action {_num(m.get('price_action_score'))}",
+        f"vol index {_num(m.get('vix'))}  put-call ratio {_num(m.get('pcr'))}",
+        f"as of {result.as_of}  data {result.data_source}"
+        + ("  [bold yellow](synthetic)[/]" if result.synthetic else ""),
+    ]
+    return Panel("\n".join(lines), title="Market", expand=False)
+
+
+def allocation_table(result: SolveResult) -> Table:
+    """One row per position."""
+    cur = result.currency
+    t = Table(title=f"Allocations ({len(result.allocations)} positions)", show_lines=False)
+    for col, justify in [
+        ("symbol", "left"),
+        ("industry", "left"),
+        ("strategy", "left"),
+        ("expiry", "left"),
+        ("legs", "left"),
+        ("lots", "right"),
+        (f"capital {cur}", "right"),
+        (f"max loss {cur}", "right"),
+        ("PoP", "right"),
+        ("delta", "right"),
+        ("gamma", "right"),
+        ("vega", "right"),
+        ("theta", "right"),
+    ]:
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in result.allocations.to_dict(orient="records"):
+        legs = " ".join(_leg_text(leg) for leg in row["legs"])
+        t.add_row(
+            escape(row["symbol"]),
+            escape(row["industry"]),
+            escape(row["strategy_name"]),
+            str(row["expiry"]),
+            escape(legs),
+            str(row["lots"]),
+            _num(row["allocated_capital"], 0),
+            _num(row["max_loss"], 0),
+            f"{row['probability_of_profit']:.0%}",
+            _num(row["delta"], 0),
+            _num(row["gamma"], 1),
+            _num(row["vega"], 0),
+            _num(row["theta"], 0),
+        )
+    return t
+
+
+def portfolio_panel(result: SolveResult) -> Group:
+    """Capital against budget, Greeks against limits, growth, and the industries against target."""
+    p = result.portfolio
+    cur = result.currency
+    used = float(p["allocated_capital"])
+    head = Table.grid(padding=(0, 2))
+    head.add_column()
+    head.add_column(justify="right")
+    head.add_row(
+        "capital used / budget",
+        f"{_money(used, cur)} / {_money(result.budget, cur)} ({used / result.budget:.1%})"
+        if result.budget
+        else "-",
+    )
+    head.add_row("max loss (sum)", _money(float(p["max_loss"]), cur))
+    head.add_row(
+        "net vega / limit",
+        f"{_num(p['vega'], 0)} / +-{_num(result.limits['max_abs_vega'], 0)} {cur} per vol point",
+    )
+    head.add_row("net delta", f"{_num(p['delta'], 0)} {cur} per point")
+    head.add_row("net theta", f"{_num(p['theta'], 0)} {cur} per day")
+    head.add_row("net gamma", _num(p["gamma"], 2))
+    head.add_row("expected log growth", f"{float(p['expected_log_growth']):.5f} per horizon")
+    ind = Table(title="By industry (share of budget)")
+    for col in ("industry", "capital", "weight", "target", "cap"):
+        ind.add_column(col, justify="left" if col == "industry" else "right")
+    for name, row in p["by_industry"].items():
+        target = row.get("target_weight")
+        ind.add_row(
+            escape(name),
+            _num(row["capital"], 0),
+            f"{row['weight']:.1%}",
+            "-" if target is None else f"{target:.1%}",
+            f"{result.limits['max_industry']:.0%}",
+        )
+    return Group(Panel(head, title="Portfolio", expand=False), ind)
+
+
+def constraints_table(result: SolveResult) -> Table:
+    """Binding constraints with their shadow prices."""
+    t = Table(title="Binding constraints (shadow price = objective gain per unit of relaxation)")
+    for col in ("constraint", "limit", "value", "shadow price"):
+        t.add_column(col, justify="left" if col == "constraint" else "right")
+    for row in result.binding_constraints().to_dict(orient="records"):
+        t.add_row(
+            escape(row["name"]),
+            _num(row["limit"], 4),
+            _num(row["value"], 4),
+            "-" if row["dual"] is None else f"{float(row['dual']):.3g}",
+        )
+    return t
+
+
+def render(result: SolveResult, console: Console) -> None:
+    """Print the whole report."""
+    console.print(market_panel(result))
+    if len(result.allocations):
+        console.print(allocation_table(result))
+    else:
+        console.print("[yellow]no position: nothing passed the filters with a positive size[/]")
+    console.print(portfolio_panel(result))
+    if len(result.constraints):
+        console.print(constraints_table(result))
+    for note in result.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+
+
+__all__ = [
+    "allocation_table",
+    "constraints_table",
+    "market_panel",
+    "portfolio_panel",
+    "render",
+]

@@ -1,0 +1,168 @@
+"""``quantalloc solve`` through the CLI runner: offline demo, real data, infeasible settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from quantalloc.cli.app import app
+from quantalloc.config import model_path
+from tests.test_pipeline import TARGET_ABOVE_CAP, US_ALLOCATION, check_document, us_tables
+
+runner = CliRunner()
+
+
+def _write_tables(shared: Path, folder: Path, alloc=None) -> list[str]:  # type: ignore[no-untyped-def]
+    tables = us_tables(shared)
+    if alloc is not None:
+        tables["industry_allocations_current"] = alloc
+    args = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        args += ["--table", f"{name}={path}"]
+    return args
+
+
+def test_demo_offline_writes_the_contract_and_says_synthetic(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--risk",
+            "moderate",
+            "--data",
+            "demo",
+            "--scenarios",
+            "400",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    assert "Allocations" in result.output and "Binding constraints" in result.output
+    doc = json.loads(out.read_text())
+    check_document(doc)
+    assert doc["market"]["synthetic"] is True and doc["risk"] == "moderate"
+
+
+@pytest.mark.slow
+def test_no_argument_but_risk_works_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # auto: no configured source, Yahoo unreachable (forced) and no cache -> the demo market
+    import quantalloc.data.yahoo as yahoo
+
+    monkeypatch.setattr(yahoo, "yahoo_reachable", lambda *a, **k: False)
+    monkeypatch.setenv("QUANTALLOC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("QUANTALLOC_DATA", raising=False)
+    result = runner.invoke(app, ["solve", "--risk", "moderate"])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output and "Allocations" in result.output
+
+
+def test_targets_above_the_industry_cap_exit_2_without_output(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    alloc = TARGET_ABOVE_CAP.copy()
+    out = tmp_path / "never.json"
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--market",
+            "us",
+            "--data",
+            f"csv:{shared_data / 'us'}",
+            *_write_tables(shared_data, tmp_path, alloc),
+            "--max-industries",
+            "3",
+            "--scenarios",
+            "200",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "target[Information Technology]" in result.output
+    assert "max_industry" in result.output and "relax" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".never.json*"))
+
+
+def test_zero_vega_limit_with_only_short_vega_candidates_exit_2(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # every industry NEUTRAL and mapped to iron condors / iron butterflies (short vega); on
+    # 2017-12-06 the US state is Bullish_Low_VIX, whose preferred strategies add nothing neutral
+    text = model_path("industry_first").read_text()
+    text = text.replace("abs_vega_per_vol_point = 100000.0", "abs_vega_per_vol_point = 0.0")
+    start = text.index("[strategy_map.LONG]")
+    end = text.index("[views]")
+    text = (
+        text[:start]
+        + (
+            '[strategy_map.NEUTRAL]\nneutral = ["iron_condor", "iron_butterfly"]\n'
+            'default = ["iron_condor", "iron_butterfly"]\n\n'
+            '[strategy_map.default]\ndefault = ["iron_condor"]\n\n'
+        )
+        + text[end:]
+    )
+    model = tmp_path / "short_vega.toml"
+    model.write_text(text)
+    alloc = US_ALLOCATION.assign(position_type="NEUTRAL", rating="Neutral")
+    out = tmp_path / "never.json"
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--market",
+            "us",
+            "--model",
+            str(model),
+            "--data",
+            f"csv:{shared_data / 'us'}",
+            *_write_tables(shared_data, tmp_path, alloc),
+            "--scenarios",
+            "200",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "max_abs_vega" in result.output and "target[" in result.output
+    assert not out.exists()
+
+
+def test_bad_options_exit_2_with_one_line() -> None:
+    for args, words in [
+        (["solve", "--risk", "reckless"], "risk profile"),
+        (["solve", "--dry-run", "--update-database"], "exclude"),
+        (["solve", "--model", "nope", "--data", "demo"], "no model named"),
+        (["solve", "--data", "demo", "--capital", "-5"], "positive"),
+        (["solve", "--data", "demo", "--limit", "max_strategy"], "NAME=NUMBER"),
+    ]:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output and "Traceback" not in result.output
+
+
+def test_update_database_stores_the_run(tmp_path: Path) -> None:
+    from quantalloc.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    open_store(url).init()
+    out = tmp_path / "run.json"
+    args = ["solve", "--data", "demo", "--scenarios", "300", "--update-database"]
+    result = runner.invoke(app, [*args, "--store", url, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    store = open_store(url)
+    assert len(store.list_runs()) == 1
+    stored = store.get_run(doc["run_id"])
+    assert stored["allocations"] == doc["allocations"]

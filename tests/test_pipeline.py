@@ -1,0 +1,285 @@
+"""solve() end to end: the real US and NIFTY 50 data, the demo market, infeasible settings.
+
+Every run is checked against the JSON contract and against every limit it states.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quantalloc.errors import DataError, InfeasibleError
+from quantalloc.pipeline import solve
+from quantalloc.pipeline.result import (
+    ALLOCATION_KEYS,
+    CONSTRAINT_KEYS,
+    LEG_KEYS,
+    LIMIT_KEYS,
+    MARKET_KEYS,
+    PORTFOLIO_KEYS,
+    TOP_LEVEL_KEYS,
+)
+
+STATES = {
+    f"{d}_{v}_VIX" for d in ("Bullish", "Neutral", "Bearish") for v in ("Low", "Normal", "High")
+}
+TOL = 1e-7
+
+# An industry allocation for the US test (GICS sectors as industries): a portfolio's view, written
+# here so the test does not depend on any file outside the shared data.
+US_ALLOCATION = pd.DataFrame(
+    [
+        ("Information Technology", "LONG", 18.0, "Strong Overweight"),
+        ("Health Care", "LONG", 14.0, "Moderate Overweight"),
+        ("Financials", "LONG", 12.0, "Moderate Overweight"),
+        ("Consumer Discretionary", "NEUTRAL", 10.0, "Neutral"),
+        ("Industrials", "LONG", 9.0, "Neutral"),
+        ("Energy", "SHORT", 8.0, "Moderate Underweight"),
+        ("Consumer Staples", "NEUTRAL", 7.0, "Neutral"),
+        ("Utilities", "SHORT", 6.0, "Strong Underweight"),
+        ("Materials", "NEUTRAL", 4.0, "Neutral"),
+        ("Real Estate", "NEUTRAL", 3.0, "Neutral"),
+        ("Telecommunication Services", "SHORT", 2.0, "Moderate Underweight"),
+    ],
+    columns=["industry", "position_type", "weight_percentage", "rating"],
+).assign(sector=lambda f: f["industry"])
+
+# Information Technology at 60 of 95 points: a target of 63% of the budget, above the 30% cap.
+TARGET_ABOVE_CAP = US_ALLOCATION.iloc[:3].assign(weight_percentage=[60.0, 20.0, 15.0])
+
+IN_ALLOCATION = [
+    ("Financial Services", "LONG", 14.0, "Strong Overweight"),
+    ("IT", "LONG", 12.0, "Moderate Overweight"),
+    ("Oil Gas & Consumable Fuels", "NEUTRAL", 10.0, "Neutral"),
+    ("Fast Moving Consumer Goods", "LONG", 8.0, "Moderate Overweight"),
+    ("Automobile and Auto Components", "LONG", 8.0, "Neutral"),
+    ("Healthcare", "NEUTRAL", 6.0, "Neutral"),
+    ("Metals & Mining", "SHORT", 6.0, "Moderate Underweight"),
+    ("Construction", "NEUTRAL", 5.0, "Neutral"),
+    ("Power", "SHORT", 4.0, "Strong Underweight"),
+]
+
+
+def us_tables(shared: Path) -> dict[str, pd.DataFrame]:
+    """stock_data from the 51 stocks' sectors (constituents.csv), lot size 100 (US contracts)."""
+    root = shared / "us"
+    have = {p.stem for p in (root / "daily").glob("*.csv")}
+    cons = pd.read_csv(root / "constituents.csv")
+    cons = cons.loc[cons["symbol"].isin(have)]
+    stock = pd.DataFrame(
+        {
+            "symbol": cons["symbol"],
+            "industry": cons["sector"],
+            "sector": cons["sector"],
+            "fno_stock": True,
+            "lot_size": 100,
+            "market_cap_category": "Large",
+        }
+    )
+    return {"stock_data": stock, "industry_allocations_current": US_ALLOCATION.copy()}
+
+
+def in_tables(shared: Path) -> dict[str, pd.DataFrame]:
+    """stock_data from nifty50_constituents.csv; lot sizes written here by the NSE rule of thumb
+    (a lot worth about 7.5 lakh rupees at the last close, in steps of 25 shares)."""
+    cons = pd.read_csv(shared / "in" / "nifty50_constituents.csv")
+    lots = []
+    for sym in cons["symbol"]:
+        files = list((shared / "in" / "daily").glob(f"{sym}_*.csv")) + list(
+            (shared / "in" / "daily").glob(f"{sym}.csv")
+        )
+        last = float(pd.read_csv(files[0])["close"].iloc[-1]) if files else 1000.0
+        lots.append(max(25, int(round(750_000 / last / 25)) * 25))
+    stock = pd.DataFrame(
+        {
+            "symbol": cons["symbol"],
+            "industry": cons["industry"],
+            "sector": cons["industry"],
+            "fno_stock": True,
+            "lot_size": lots,
+            "market_cap_category": "Large",
+        }
+    )
+    alloc = pd.DataFrame(
+        IN_ALLOCATION, columns=["industry", "position_type", "weight_percentage", "rating"]
+    )
+    return {"stock_data": stock, "industry_allocations_current": alloc}
+
+
+def _walk_finite(value: Any, where: str = "doc") -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _walk_finite(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _walk_finite(v, f"{where}[{i}]")
+    elif isinstance(value, float):
+        assert math.isfinite(value), where
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    """The JSON contract of DESIGN.md section 3, and every limit the document states."""
+    assert tuple(doc) == TOP_LEVEL_KEYS
+    json.dumps(doc, allow_nan=False)
+    _walk_finite(doc)
+    assert set(MARKET_KEYS) <= set(doc["market"])
+    assert doc["market"]["state"] in STATES
+    assert set(LIMIT_KEYS) <= set(doc["limits"])
+    assert set(PORTFOLIO_KEYS) <= set(doc["portfolio"])
+    lim, port, budget, capital = doc["limits"], doc["portfolio"], doc["budget"], doc["capital"]
+    assert budget > 0 and capital > 0
+    for a in doc["allocations"]:
+        assert set(ALLOCATION_KEYS) <= set(a)
+        assert isinstance(a["lots"], int) and a["lots"] >= 1
+        assert isinstance(a["lot_size"], int) and a["lot_size"] >= 1
+        assert a["position_type"] in ("LONG", "SHORT", "NEUTRAL")
+        for leg in a["legs"]:
+            assert set(LEG_KEYS) <= set(leg)
+            assert leg["kind"] in ("call", "put", "stock") and leg["side"] in ("buy", "sell")
+            assert leg["quantity"] == pytest.approx(round(leg["quantity"]))  # whole lots
+        assert a["max_loss"] <= lim["max_risk_per_trade"] * capital * (1 + TOL)
+        assert 0 <= a["probability_of_profit"] <= 1
+        assert a["probability_of_profit"] >= lim["min_probability_of_profit"] - TOL
+        assert a["allocated_capital"] > 0
+    total = sum(a["allocated_capital"] for a in doc["allocations"])
+    assert port["allocated_capital"] == pytest.approx(total)
+    assert total <= budget * (1 + TOL)
+    for by, key in (
+        ("by_symbol", "max_symbol"),
+        ("by_strategy", "max_strategy"),
+        ("by_industry", "max_industry"),
+    ):
+        for label, row in port[by].items():
+            assert row["weight"] <= lim[key] + TOL, (by, label, row)
+            assert row["weight"] == pytest.approx(row["capital"] / budget)
+            if "target_weight" in row:
+                tol = lim["industry_target_tolerance"]
+                assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
+    theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
+    assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)
+    assert abs(port["vega"]) <= lim["max_abs_vega"] * (1 + TOL) + 1e-6
+    assert port["vega"] == pytest.approx(sum(a["vega"] for a in doc["allocations"]))
+    names = set()
+    for c in doc["constraints"]:
+        assert set(CONSTRAINT_KEYS) <= set(c)
+        assert c["name"] not in names
+        names.add(c["name"])
+        if c["name"].startswith(("max_", "budget")):
+            assert c["value"] <= c["limit"] * (1 + TOL) + 1e-9, c
+    assert {"budget", "max_abs_vega", "max_theta_positive"} <= names
+
+
+@pytest.fixture(scope="module")
+def us_result(shared_data: Path):  # type: ignore[no-untyped-def]
+    return solve(
+        risk="moderate",
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        n_scenarios=2000,
+    )
+
+
+@pytest.mark.slow
+def test_us_real_data_end_to_end(us_result) -> None:  # type: ignore[no-untyped-def]
+    doc = us_result.to_document()
+    check_document(doc)
+    assert doc["currency"] == "USD" and doc["market"]["synthetic"] is False
+    assert doc["capital"] == 1_000_000 and doc["budget"] == pytest.approx(250_000)
+    assert doc["as_of"] == "2017-12-06"  # the last date all 51 stocks trade
+    assert doc["solver"]["scenarios"] == 2000
+    assert len(doc["allocations"]) >= 3
+    # the industry view steers the book: the strongest LONG sector holds bullish positions
+    it = [a for a in doc["allocations"] if a["industry"] == "Information Technology"]
+    assert it and all(a["position_type"] == "LONG" for a in it)
+    assert doc["portfolio"]["expected_log_growth"] > 0
+
+
+@pytest.mark.slow
+def test_nifty50_real_data_end_to_end(shared_data: Path) -> None:
+    tables = in_tables(shared_data)
+    result = solve(
+        risk="aggressive",
+        market="in",
+        data=f"csv:{shared_data / 'in'}",
+        tables=tables,
+        n_scenarios=1000,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert doc["currency"] == "INR" and doc["capital"] == 10_000_000
+    assert doc["as_of"] == "2025-09-30"
+    lot_of = dict(
+        zip(tables["stock_data"]["symbol"], tables["stock_data"]["lot_size"], strict=True)
+    )
+    for a in doc["allocations"]:
+        assert a["lot_size"] == lot_of[a["symbol"]]  # lot sizes come from the table
+    assert len(doc["allocations"]) >= 3
+
+
+def test_demo_offline_is_labelled_and_reproducible() -> None:
+    a = solve(risk="conservative", data="demo", n_scenarios=400, seed=3)
+    b = solve(risk="conservative", data="demo", n_scenarios=400, seed=3)
+    check_document(a.to_document())
+    assert a.synthetic and a.market["synthetic"] is True
+    assert a.run_id != b.run_id
+    pd.testing.assert_frame_equal(a.allocations, b.allocations)  # seeded: same book
+
+
+def test_symbol_mode_keeps_one_symbol(shared_data: Path) -> None:
+    result = solve(
+        risk="aggressive",
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        symbol="AAPL",
+        n_scenarios=300,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert {a["symbol"] for a in doc["allocations"]} <= {"AAPL"}
+    assert doc["portfolio"]["allocated_capital"] <= 0.10 * doc["budget"] * (1 + TOL)
+
+
+def test_targets_above_the_industry_cap_are_diagnosed(shared_data: Path) -> None:
+    tables = us_tables(shared_data)
+    tables["industry_allocations_current"] = TARGET_ABOVE_CAP.copy()
+    with pytest.raises(InfeasibleError) as info:
+        solve(
+            risk="moderate",
+            market="us",
+            data=f"csv:{shared_data / 'us'}",
+            tables=tables,
+            n_scenarios=200,
+            max_industries=3,
+        )
+    message = str(info.value)
+    assert "target[Information Technology]" in message and "max_industry" in message
+
+
+def test_unknown_symbol_is_a_data_error(shared_data: Path) -> None:
+    with pytest.raises(DataError, match="ZZZZ"):
+        solve(
+            market="us",
+            data=f"csv:{shared_data / 'us'}",
+            tables=us_tables(shared_data),
+            symbol="ZZZZ",
+        )
+
+
+def test_csv_source_without_tables_says_what_to_pass(shared_data: Path) -> None:
+    with pytest.raises(DataError, match="--table stock_data"):
+        solve(market="us", data=f"csv:{shared_data / 'us'}")
+
+
+def test_stress_capped_max_loss_is_finite_in_the_document() -> None:
+    r = solve(risk="aggressive", data="demo", n_scenarios=300)
+    doc = r.to_document()
+    check_document(doc)
+    assert all(np.isfinite(a["max_loss"]) for a in doc["allocations"])
