@@ -240,6 +240,7 @@ SPACES: dict[str, SearchSpace] = {
             _f("min_atr_pct", 0.01, 0.15, help="filter: ATR as a share of price at least this"),
             _f("take_profit_atr", 0.1, 2.0, help="take profit in ATR multiples"),
             _f("stop_atr", 0.1, 2.0, help="stop in ATR multiples"),
+            _i("atr_days", 5, 30, 1, "sessions in the ATR"),
         ),
     ),
     "wheel": SearchSpace(
@@ -249,6 +250,7 @@ SPACES: dict[str, SearchSpace] = {
             _f("call_otm", 0.0, 0.10, help="covered call strike above spot"),
             _i("min_dte", 5, 60, 1, "minimum days to expiry at entry"),
             _f("take_profit", 0.1, 0.9, help="buy back after this share of the premium"),
+            Param("expiry", "categorical", choices=("weekly", "monthly"), help="expiry cycle"),
         ),
     ),
     "allocator": SearchSpace(
