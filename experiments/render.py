@@ -60,9 +60,13 @@ def render(doc: dict[str, Any]) -> str:
             f"| probability of backtest overfitting ({pbo['n_configurations']} configurations, "
             f"S = {pbo['n_blocks']}, {pbo['n_splits']} splits) | {fmt(pbo['pbo'])} |"
         )
-        lines.append(f"| CSCV probability of out-of-sample loss | {fmt(pbo['probability_of_loss'])} |")
+        lines.append(
+            f"| CSCV probability of out-of-sample loss | {fmt(pbo['probability_of_loss'])} |"
+        )
     if doc.get("at_search_bounds"):
-        lines.append(f"| best value on the edge of the search space | {', '.join(doc['at_search_bounds'])} |")
+        lines.append(
+            f"| best value on the edge of the search space | {', '.join(doc['at_search_bounds'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -253,6 +253,21 @@ SPACES: dict[str, SearchSpace] = {
             Param("expiry", "categorical", choices=("weekly", "monthly"), help="expiry cycle"),
         ),
     ),
+    "multi": SearchSpace(
+        "multi",
+        (
+            Param("objective", "categorical", choices=("score", "kelly"), help="what to maximise"),
+            _f("min_weight", 0.0, 0.2, help="lowest weight of a strategy"),
+            _f("max_weight", 0.4, 0.8, help="highest weight of a strategy"),
+            _i("lookback_days", 63, 756, 21, "days of returns the weights see"),
+            Param(
+                "cadence",
+                "categorical",
+                choices=("immediate", "20", "60", "180"),
+                help="rebalance when out of position: at once or every N days",
+            ),
+        ),
+    ),
     "allocator": SearchSpace(
         "allocator",
         (
