@@ -95,7 +95,7 @@ def in_tables(shared: Path) -> dict[str, pd.DataFrame]:
             (shared / "in" / "daily").glob(f"{sym}.csv")
         )
         last = float(pd.read_csv(files[0])["close"].iloc[-1]) if files else 1000.0
-        lots.append(max(25, int(round(750_000 / last / 25)) * 25))
+        lots.append(max(25, round(750_000 / last / 25) * 25))
     stock = pd.DataFrame(
         {
             "symbol": cons["symbol"],
@@ -283,3 +283,48 @@ def test_stress_capped_max_loss_is_finite_in_the_document() -> None:
     doc = r.to_document()
     check_document(doc)
     assert all(np.isfinite(a["max_loss"]) for a in doc["allocations"])
+
+
+def _leg(kind: str, side: str, strike: float) -> dict[str, object]:
+    return {"kind": kind, "side": side, "strike": strike, "quantity": 1}
+
+
+def test_advanced_model_takes_scored_strategies(shared_data: Path) -> None:
+    tables = us_tables(shared_data)
+    legs = json.dumps([_leg("put", "sell", 150), _leg("put", "buy", 140)])
+    rows = [  # stock_name, industry, strategy, total_score, PoP, risk/reward
+        ("AAPL", "Information Technology", "Bull Put Spread", 0.8, 0.7, 0.4),
+        ("AAPL", "Information Technology", "Bear Call Spread", 0.5, 0.6, 0.5),  # AAPL is long
+        ("MSFT", "Information Technology", "bull_call_spread", 0.7, 0.5, 1.2),
+        ("JPM", "Financials", "iron_condor", 0.6, 0.6, 0.6),
+        ("XOM", "Energy", "bear_put_spread", 0.3, 0.5, 1.0),  # total score below 0.4
+        ("JNJ", "Health Care", "bull_put_spread", 0.9, 0.2, 0.3),  # probability below 0.35
+    ]
+    tables["strategies"] = pd.DataFrame(
+        [(*r, legs) for r in rows],
+        columns=[
+            "stock_name",
+            "industry",
+            "strategy_name",
+            "total_score",
+            "probability_of_profit",
+            "risk_reward_ratio",
+            "legs",
+        ],
+    )
+    result = solve(
+        risk="aggressive",
+        market="us",
+        model="advanced",
+        data=f"csv:{shared_data / 'us'}",
+        tables=tables,
+        n_scenarios=300,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    held = {(a["symbol"], a["strategy_name"]) for a in doc["allocations"]}
+    allowed = {("AAPL", "bull_put_spread"), ("MSFT", "bull_call_spread"), ("JPM", "iron_condor")}
+    assert held and held <= allowed
+    cap = doc["portfolio"]["by_market_cap"]["large"]
+    # every stock here is a large cap: its bucket holds its target share (bullish/neutral table)
+    assert abs(cap["weight"] - cap["target_weight"]) <= doc["limits"]["market_cap_tolerance"] + TOL

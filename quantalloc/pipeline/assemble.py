@@ -129,6 +129,8 @@ def assemble(
         ),
         "industry_target_tolerance": spec.industries.target_tolerance if targets else None,
     }
+    if caps and spec.advanced is not None:
+        limits["market_cap_tolerance"] = spec.advanced.cap_tolerance
     constraints = outcome.constraints
     if len(constraints):
         constraints = constraints.loc[:, ["name", "limit", "value", "binding", "dual", "unit"]]

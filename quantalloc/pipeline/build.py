@@ -65,6 +65,7 @@ def run_allocation(
         progress("allocating", 0, 1)
     budget = profile.options_capital * capital
     targets = _targets(spec, industries, table, symbol, notes)
+    caps = _cap_targets(spec, state, table, symbol, notes)
     outcome = allocate(
         spec=spec,
         profile=profile,
@@ -75,6 +76,7 @@ def run_allocation(
         vega_limit=spec.limits.max_abs_vega(capital),
         limits=limits,
         timer=timer,
+        caps=caps,
     )
     if progress is not None:
         progress("allocating", 1, 1)
@@ -99,6 +101,7 @@ def run_allocation(
             timings=timer.stages,
             notes=notes,
             n_built=meta["built"],
+            caps=caps,
         )
     return result
 
@@ -458,6 +461,20 @@ def _targets(
     if lost:
         notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
     return {i.industry: i.target for i in kept}
+
+
+def _cap_targets(
+    spec: ModelSpec, state: Any, table: pd.DataFrame, symbol: str | None, notes: list[str]
+) -> dict[str, float]:
+    """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
+    if spec.advanced is None or symbol is not None:
+        return {}
+    shares = spec.advanced.cap_targets(str(state.direction), float(state.vix))
+    present = set(table["market_cap"])
+    lost = [b for b, v in shares.items() if v > 0 and b not in present]
+    if lost:
+        notes.append(f"no candidate in market-cap buckets {', '.join(lost)}; their share is free")
+    return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
 __all__ = ["run_allocation", "subset_book"]

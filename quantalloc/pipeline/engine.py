@@ -161,6 +161,7 @@ def allocate(
 ) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
     from quantalloc.allocation import Allocator
+    from quantalloc.allocation.context import Settings
     from quantalloc.allocation.lots import LotRounding
     from quantalloc.allocation.problem import row_value
 
@@ -182,13 +183,12 @@ def allocate(
         lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
     weights = lots * lot_cost / capital
     # constraint values realised after rounding; binding and dual from the continuous optimum
-    compiled = allocator._compiled
-    settings = allocator.settings(compiled, capital, dict(limits or {})) if compiled else None
+    settings = Settings(capital=float(capital), budget=float(profile.options_capital))
     rows = []
     by_name = {r.name: r for r in result.constraints}
     for row in allocator.rows(data):
         cont = by_name.get(row.name)
-        value = row_value(row, weights, settings) if settings is not None else np.nan
+        value = row_value(row, weights, settings)
         if cont is None:
             continue
         limit = cont.upper if cont.upper is not None else cont.lower
