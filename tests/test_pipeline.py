@@ -108,7 +108,7 @@ def in_tables(shared: Path) -> dict[str, pd.DataFrame]:
     )
     alloc = pd.DataFrame(
         IN_ALLOCATION, columns=["industry", "position_type", "weight_percentage", "rating"]
-    )
+    ).assign(sector=lambda f: f["industry"])
     return {"stock_data": stock, "industry_allocations_current": alloc}
 
 
