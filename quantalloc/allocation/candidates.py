@@ -30,7 +30,7 @@ def _frame(value: Any, what: str) -> pd.DataFrame:
         ) from exc
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Candidates:
     """Candidates to allocate among, with everything the engine needs to know about them.
 

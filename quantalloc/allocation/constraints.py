@@ -89,7 +89,7 @@ class LinearConstraint:
         raise NotImplementedError
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Budget(LinearConstraint):
     """Total capital used ``sum w <= limit`` (a fraction of capital); ``exact=True`` for ``==``."""
 
@@ -120,7 +120,7 @@ def _per_candidate(
     return series.reindex(data.names).to_numpy(dtype=float)  # NaN = no bound
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class CandidateBounds(LinearConstraint):
     """Per-candidate bounds ``lower_i <= w_i <= upper_i`` (``max_weight[c]``, ``min_weight[c]``).
 
@@ -179,7 +179,7 @@ def _group_limit(limit: float | Mapping[str, float], label: str) -> float | None
     return float(limit)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class GroupCap(LinearConstraint):
     """Cap on the capital in each group of a grouping: rows ``max_{by}[label]``.
 
@@ -220,7 +220,7 @@ class GroupCap(LinearConstraint):
         return out
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class GroupTarget(LinearConstraint):
     """Group weights within a band around targets: ``target - tol <= weight <= target + tol``.
 
@@ -263,7 +263,7 @@ class GroupTarget(LinearConstraint):
         return out
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class ExposureLimit(LinearConstraint):
     """Limit on a linear exposure ``sum_i a_i w_i`` of a named attribute (delta, vega, theta, ...).
 
@@ -316,7 +316,7 @@ class ExposureLimit(LinearConstraint):
         return out
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class FlaggedCap(LinearConstraint):
     """Cap on the capital in candidates whose boolean ``flag`` is true (e.g. theta-positive)."""
 
@@ -350,7 +350,7 @@ class FlaggedCap(LinearConstraint):
         ]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class LongShortSplit(LinearConstraint):
     """Caps on capital in LONG and SHORT candidates (labels in grouping ``by``) and on the gap.
 
@@ -414,7 +414,7 @@ class LongShortSplit(LinearConstraint):
         return out
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class MaxLoss(LinearConstraint):
     """Worst-case loss of each candidate ``loss_i * w_i <= limit`` (rows ``max_loss[c]``).
 

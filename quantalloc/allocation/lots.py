@@ -94,18 +94,22 @@ def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) 
     def violation(x: np.ndarray) -> float:
         return float(np.maximum(a @ (unit * x) - b, 0).sum()) if a.shape[0] else 0.0
 
-    # repair: remove lots while some row is violated (largest offender first)
-    while not ok(lots) and lots.sum() > 0:
-        best, best_v = None, violation(lots)
-        for i in np.flatnonzero(lots > 0):
-            trial = lots.copy()
-            trial[i] -= 1
-            v = violation(trial)
-            if v < best_v - 1e-15:
-                best, best_v = i, v
-        if best is None:
+    # repair: the single-lot move (add or remove) that most reduces the total violation,
+    # closest to the target on ties, until every row holds or no move helps
+    while a.shape[0] and not ok(lots):
+        slack = a @ (unit * lots) - b
+        best_i, best_step, best_v = -1, 0, violation(lots) - 1e-15
+        for step in (1, -1):
+            trial = slack[:, None] + step * a * unit[None, :]
+            v = np.maximum(trial, 0).sum(axis=0)
+            if step < 0:
+                v[lots <= 0] = np.inf
+            i = int(np.argmin(v))
+            if v[i] < best_v:
+                best_i, best_step, best_v = i, step, float(v[i])
+        if best_i < 0:
             break
-        lots[best] -= 1
+        lots[best_i] += best_step
     # add lots that bring a weight closer to its target and keep every row, largest gap first
     improved = True
     while improved:
@@ -123,7 +127,7 @@ def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) 
     return lots
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LotRounding:
     """Round the continuous allocation to whole lots.
 

@@ -155,7 +155,7 @@ class KellyQuadratic(Objective):
         return float(data.p @ x - 0.5 * data.p @ (x * x))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class FractionalKelly(Kelly):
     """Fractional Kelly: the Kelly optimum scaled by ``fraction`` (the rest stays in cash).
 
@@ -178,7 +178,7 @@ class FractionalKelly(Kelly):
         return self.fraction
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class RiskConstrainedKelly(Kelly):
     """Kelly with the drawdown bound Prob(wealth ever < alpha) <= beta (Busseti, Ryu & Boyd 2016).
 
@@ -212,7 +212,7 @@ class RiskConstrainedKelly(Kelly):
         return [DrawdownRisk(alpha=self.alpha, beta=self.beta, quadratic=self.quadratic)]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class MeanCVaR(Objective):
     """Expected return minus ``penalty`` times CVaR of the loss at ``confidence``.
 
@@ -257,7 +257,7 @@ def cvar_expression(ctx: BuildContext, confidence: float) -> cp.Expression:
     return ctx.cache[key]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Score(Objective):
     """Maximise a per-candidate score (an attribute), as ranking by total_score did."""
 

@@ -17,74 +17,28 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from quantalloc.allocation.atoms import Atoms, Limit, effective_bounds
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Budget, LinearConstraint, Row
 from quantalloc.allocation.context import SCENARIO_PARAMETER_LIMIT, BuildContext, Settings
-from quantalloc.allocation.objectives import Objective, cvar, expected_log_growth
-from quantalloc.allocation.result import AllocationResult, ConstraintRow
+from quantalloc.allocation.objectives import Objective
+from quantalloc.allocation.report import (
+    portfolio_metrics,
+    report_rows,
+    row_value,
+    row_violation,
+)
+from quantalloc.allocation.result import AllocationResult
 from quantalloc.allocation.risk import ConicConstraint
-from quantalloc.allocation.solvers import INFEASIBLE, UNBOUNDED, solve_with_fallback, solver_order
+from quantalloc.allocation.solvers import (
+    INFEASIBLE,
+    UNBOUNDED,
+    SolveOutcome,
+    solve_with_fallback,
+    solver_order,
+)
 from quantalloc.errors import ConfigError, SolverError
-
-Limit = float | tuple[float | None, float | None]
-BINDING_TOL = 1e-5
-
-
-def effective_bounds(row: Row, limits: Mapping[str, Limit]) -> tuple[float | None, float | None]:
-    """A row's (lower, upper) after overrides keyed by row name or by constraint name."""
-    override = limits.get(row.name, limits.get(row.source))
-    lower, upper = row.lower, row.upper
-    if override is None:
-        return lower, upper
-    if isinstance(override, tuple):
-        new_lo, new_hi = override
-        return (lower if new_lo is None else float(new_lo)), (
-            upper if new_hi is None else float(new_hi)
-        )
-    if upper is not None:
-        return lower, float(override)
-    return float(override), upper
-
-
-@dataclass
-class Atoms:
-    """All rows stacked as one-sided atoms ``G w <= h``; ``side`` 0 upper, 1 abs-lower, 2 lower."""
-
-    G: sp.csr_matrix
-    row: np.ndarray
-    side: np.ndarray
-
-    @classmethod
-    def from_rows(cls, rows: Sequence[Row], n: int) -> Atoms:
-        coeffs, row_idx, side = [], [], []
-        for k, r in enumerate(rows):
-            if r.upper is not None or r.absolute:
-                coeffs.append(r.coeffs)
-                row_idx.append(k)
-                side.append(0)
-            if r.absolute:
-                coeffs.append(-r.coeffs)
-                row_idx.append(k)
-                side.append(1)
-            if r.lower is not None and not r.absolute:
-                coeffs.append(-r.coeffs)
-                row_idx.append(k)
-                side.append(2)
-        G = sp.csr_matrix(np.vstack(coeffs)) if coeffs else sp.csr_matrix((0, n))
-        return cls(G, np.asarray(row_idx, dtype=int), np.asarray(side, dtype=int))
-
-    def rhs(
-        self, rows: Sequence[Row], limits: Mapping[str, Limit], settings: Settings
-    ) -> np.ndarray:
-        h = np.empty(len(self.row))
-        for j, (k, side) in enumerate(zip(self.row, self.side, strict=True)):
-            r = rows[k]
-            lower, upper = effective_bounds(r, limits)
-            scale = r.scale(settings.capital, settings.budget)
-            h[j] = (upper if side < 2 else -(lower or 0.0)) * scale
-        return h
 
 
 @dataclass
@@ -107,6 +61,7 @@ class Compiled:
     budget_rows: list[int]
     seconds: float
     soft_names: set[str]
+    atom_duals: np.ndarray | None = None
 
 
 class Allocator:
@@ -131,6 +86,10 @@ class Allocator:
     diagnose
         On infeasibility, run the elastic diagnosis and raise ``ConstraintConflict`` naming the
         conflicting constraints (else a plain InfeasibleError).
+    method
+        ``"direct"`` (one cvxpy problem), ``"working_set"`` (column generation with a direct
+        Clarabel form; plain or fractional Kelly with linear hard constraints only) or ``"auto"``
+        (working set when it applies and candidates x scenarios >= 200,000).
     """
 
     def __init__(
@@ -143,6 +102,7 @@ class Allocator:
         solver: str | Sequence[str] | None = None,
         rounding: object | None = None,
         diagnose: bool = True,
+        method: str = "auto",
     ) -> None:
         self.objective = objective
         self.constraints = list(constraints)
@@ -151,6 +111,7 @@ class Allocator:
         self.solver = solver
         self.rounding = rounding
         self.diagnose = diagnose
+        self.method = method
         self.compile_count = 0
         self._compiled: Compiled | None = None
 
@@ -315,6 +276,13 @@ class Allocator:
         limits: Mapping[str, Limit] | None = None,
     ) -> AllocationResult:
         """Solve for ``candidates``; ``capital``, ``limits`` (name -> limit) override per call."""
+        if self._use_working_set(candidates):
+            from quantalloc.allocation.fast import solve_working_set
+
+            compiled, settings, limits_d, w, outcome = solve_working_set(
+                self, candidates, capital, limits
+            )
+            return self._finish(candidates, compiled, settings, limits_d, w, outcome)
         compiled, settings, limits = self.prepare(candidates, capital, limits)
         outcome = solve_with_fallback(compiled.problem, solver_order(self.solver))
         if outcome.status in INFEASIBLE:
@@ -325,6 +293,42 @@ class Allocator:
                 "constraint or bounds so weights cannot grow without limit"
             )
         w = np.maximum(np.asarray(compiled.ctx.w.value, dtype=float), 0.0)
+        return self._finish(candidates, compiled, settings, limits, w, outcome)
+
+    def _use_working_set(self, data: Candidates) -> bool:
+        from quantalloc.allocation.objectives import FractionalKelly, Kelly
+
+        if self.method not in ("auto", "direct", "working_set"):
+            raise ConfigError(
+                f"method must be 'auto', 'direct' or 'working_set'; got {self.method!r}"
+            )
+        applies = type(self.objective) in (Kelly, FractionalKelly) and not self._conic()
+        applies = applies and not self.soft
+        if self.method == "working_set" and not applies:
+            raise ConfigError(
+                "method='working_set' handles plain or fractional Kelly with linear hard "
+                "constraints only; use method='direct' for this objective"
+            )
+        if self.method == "auto":
+            return applies and data.n_candidates * data.n_scenarios >= 200_000
+        return self.method == "working_set"
+
+    def _finish(
+        self,
+        candidates: Candidates,
+        compiled: Compiled,
+        settings: Settings,
+        limits: Mapping[str, Limit],
+        w: np.ndarray,
+        outcome: SolveOutcome,
+    ) -> AllocationResult:
+        """Checks, post-scaling, the result and optional lot rounding."""
+        if w.max(initial=0.0) > 1e6:  # log growth is unbounded but so flat solvers call it optimal
+            raise SolverError(
+                f"the objective looks unbounded ({outcome.solver} returned a weight of "
+                f"{w.max():.3g} x capital); add a Budget constraint or bounds so weights cannot "
+                "grow without limit"
+            )
         scale = self.objective.post_scale()
         if scale != 1.0:
             w = w * scale
@@ -374,7 +378,7 @@ class Allocator:
         settings: Settings,
         limits: Mapping[str, Limit],
         w: np.ndarray,
-        outcome: object,
+        outcome: SolveOutcome,
     ) -> AllocationResult:
         rows = report_rows(data, compiled, settings, limits, w)
         metrics = portfolio_metrics(w, data)
@@ -384,13 +388,13 @@ class Allocator:
             capital=settings.capital,
             objective_name=self.objective.name,
             objective_value=float(value),
-            status=str(outcome.status),  # type: ignore[attr-defined]
-            solver=str(outcome.solver),  # type: ignore[attr-defined]
-            solve_seconds=float(outcome.seconds),  # type: ignore[attr-defined]
+            status=str(outcome.status),
+            solver=str(outcome.solver),
+            solve_seconds=float(outcome.seconds),
             compile_seconds=compiled.seconds,
             constraints=tuple(rows),
             metrics=metrics,
-            attempts=tuple(outcome.attempts),  # type: ignore[attr-defined]
+            attempts=tuple(outcome.attempts),
         )
 
 
@@ -399,109 +403,6 @@ def _source(alloc: Allocator, row: Row) -> object:
         if c.name == row.source:
             return c
     return None
-
-
-def row_value(row: Row, w: np.ndarray, settings: Settings) -> float:
-    """A row's realised value in its own unit (absolute value for ``|a.w|`` rows)."""
-    raw = float(row.coeffs @ w) / row.scale(settings.capital, settings.budget)
-    return abs(raw) if row.absolute else raw
-
-
-def row_violation(row: Row, bounds: tuple[float | None, float | None], value: float) -> float:
-    """How far ``value`` lies outside the row's bounds (0 when it holds)."""
-    lower, upper = bounds
-    excess = 0.0
-    if upper is not None:
-        excess = max(excess, value - upper)
-    if lower is not None and not row.absolute:
-        excess = max(excess, lower - value)
-    return excess
-
-
-def report_rows(
-    data: Candidates,
-    compiled: Compiled,
-    settings: Settings,
-    limits: Mapping[str, Limit],
-    w: np.ndarray,
-) -> list[ConstraintRow]:
-    """Constraint rows (value, binding, dual) for weights ``w``."""
-    duals = np.zeros(len(compiled.rows))
-    for atoms, con in ((compiled.hard, compiled.lin_con),):
-        if con is not None and con.dual_value is not None:
-            y = np.asarray(con.dual_value, dtype=float).ravel()
-            for j, k in enumerate(atoms.row):
-                r = compiled.rows[k]
-                duals[k] += y[j] * r.scale(settings.capital, settings.budget)
-    soft = set(compiled.soft_rows)
-    out = []
-    for k, r in enumerate(compiled.rows):
-        lower, upper = effective_bounds(r, limits)
-        value = row_value(r, w, settings)
-        viol = row_violation(r, (lower, upper), value)
-        tol = BINDING_TOL * max(1.0, abs(value))
-        near = (upper is not None and abs(upper - value) <= tol) or (
-            lower is not None and not r.absolute and abs(value - lower) <= tol
-        )
-        kind = (
-            "abs"
-            if r.absolute
-            else (
-                "range"
-                if lower is not None and upper is not None
-                else ("upper" if upper is not None else "lower")
-            )
-        )
-        limit = upper if upper is not None else lower
-        out.append(
-            ConstraintRow(
-                name=r.name,
-                kind=kind,
-                limit=float(limit if limit is not None else math.nan),
-                lower=lower,
-                upper=upper,
-                value=value,
-                binding=bool(near or abs(duals[k]) > 1e-7),
-                dual=float(duals[k]),
-                unit=r.unit,
-                soft=k in soft,
-                violation=viol,
-            )
-        )
-    for c, con in compiled.conic:
-        value = c.evaluate(w, data, settings)
-        limit = c.limit_value(settings)
-        dual = con.dual_value
-        dual_f = float(np.asarray(dual).ravel()[0]) if dual is not None else 0.0
-        tol = 1e-4 * max(1.0, abs(limit))
-        out.append(
-            ConstraintRow(
-                name=c.name,
-                kind="conic",
-                limit=limit,
-                lower=None,
-                upper=limit,
-                value=value,
-                binding=bool(abs(value - limit) <= tol or dual_f > 1e-7),
-                dual=dual_f,
-                unit=c.unit,
-                soft=c.name in compiled.soft_names,
-                violation=max(0.0, value - limit),
-            )
-        )
-    return out
-
-
-def portfolio_metrics(w: np.ndarray, data: Candidates) -> dict[str, float]:
-    """Expected log growth, expected return, CVaR 95%, worst scenario and invested fraction."""
-    x = data.r @ w
-    return {
-        "expected_log_growth": expected_log_growth(w, data),
-        "expected_return": float(data.p @ x),
-        "cvar_95": cvar(w, data, 0.95),
-        "worst_scenario_return": float(x.min()),
-        "invested": float(w.sum()),
-    }
 
 
 __all__ = ["Allocator", "effective_bounds", "row_value", "row_violation"]

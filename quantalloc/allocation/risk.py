@@ -36,7 +36,7 @@ class ConicConstraint:
         return f"<= {self.limit_value(settings):.4g}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class DrawdownRisk(ConicConstraint):
     """Risk-constrained Kelly bound: Prob(min wealth < alpha) <= beta (Busseti, Ryu & Boyd 2016).
 
@@ -72,8 +72,11 @@ class DrawdownRisk(ConicConstraint):
                 lambda d, s: math.sqrt((lam + 1) / 2) * moment_factor(d),
             )
             return cp.sum_squares(g @ ctx.w) <= ctx.mean_return() @ ctx.w + slack
-        log_p = ctx.parameter(ctx.data.n_scenarios, lambda d, s: np.log(np.maximum(d.p, 1e-300)))
-        return cp.log_sum_exp(log_p - lam * ctx.log_wealth()) <= slack
+        # scaled by the scenario count so exp() arguments stay O(1) with many scenarios:
+        # log sum_s exp(log(S p_s) - lam t_s) <= log S  is the same constraint
+        n_scen = ctx.data.n_scenarios
+        log_sp = ctx.parameter(n_scen, lambda d, s: np.log(np.maximum(d.p * n_scen, 1e-300)))
+        return cp.log_sum_exp(log_sp - lam * ctx.log_wealth()) <= math.log(n_scen) + slack
 
     def limit_value(self, settings: Settings) -> float:
         return 0.0 if self.quadratic else 1.0
@@ -92,7 +95,7 @@ class DrawdownRisk(ConicConstraint):
         return f"Prob(wealth < {self.alpha:g}) <= {self.beta:g}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class CVaRCap(ConicConstraint):
     """Cap on the CVaR of the loss ``-r . w`` at ``confidence``: row ``max_cvar``."""
 

@@ -13,7 +13,8 @@ the traded value, and slippage as a share of the price, always against the trade
 higher, sells lower). A long position invests ``size`` times the equity, in fractional units unless
 ``whole_units`` is set.
 
-The loop is compiled with numba and runs over the columns of a ``(bars, n)`` signal matrix, so
+The loop is compiled with numba (serial: on a shared 2-core machine threads cost more than they
+save) and runs over the columns of a ``(bars, n)`` signal matrix, so
 tuning evaluates hundreds of parameter sets in one call (see :func:`simulate`).
 """
 
@@ -170,10 +171,12 @@ def simulate(
     cst = costs or Costs()
     cost_arr = np.array([cst.fee_per_trade, cst.fee_per_unit, cst.fee_pct, cst.slippage])
     max_rec = (n_bars + 1) if record_trades else 0
-    equity, inpos, trades, wins, recs, nrec = _kernel(
-        o, h, lo, c, ent, ext, sl, tp, fx, float(capital), cost_arr,
-        fill == "close", float(size), bool(whole_units), max_rec,
+    # one contiguous row per parameter set: each column's loop reads and writes sequentially
+    equity_t, inpos_t, trades, wins, recs, nrec = _kernel(
+        o, h, lo, c, np.ascontiguousarray(ent.T), np.ascontiguousarray(ext.T), sl, tp, fx,
+        float(capital), cost_arr, fill == "close", float(size), bool(whole_units), max_rec,
     )  # fmt: skip
+    equity, inpos = equity_t.T, inpos_t.T
     records = None
     if record_trades:
         records = np.concatenate([recs[j, : nrec[j]] for j in range(n)], axis=0)
@@ -192,17 +195,17 @@ def _buy_units(cash: float, price: float, costs: np.ndarray, size: float, whole:
     return units
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, whole, max_rec):
-    n_bars, n = ent.shape
-    equity = np.empty((n_bars, n))
-    inpos = np.zeros((n_bars, n), dtype=np.bool_)
+    n, n_bars = ent.shape
+    equity = np.empty((n, n_bars))
+    inpos = np.zeros((n, n_bars), dtype=np.bool_)
     trades = np.zeros(n, dtype=np.int64)
     wins = np.zeros(n, dtype=np.int64)
     recs = np.zeros((n, max_rec, 9))
     nrec = np.zeros(n, dtype=np.int64)
     slip = costs[3]
-    for j in nb.prange(n):
+    for j in range(n):
         cash = capital
         units = 0.0
         entry_px = 0.0
@@ -247,14 +250,14 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 if fx[t]:
                     exit_px = c[t]
                     reason = 3
-                elif ext[t, j]:
+                elif ext[j, t]:
                     if at_close:
                         exit_px = c[t]
                         reason = 0
                     else:
                         pending = -1
             if units > 0.0 or not np.isnan(exit_px):
-                inpos[t, j] = True
+                inpos[j, t] = True
             if not np.isnan(exit_px) and units > 0.0:
                 px = exit_px * (1.0 - slip)
                 fee = costs[0] + units * costs[1] + units * px * costs[2]
@@ -280,7 +283,7 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 stop_px = np.nan
                 take_px = np.nan
             # entries decided at this close (also right after an exit at this bar)
-            if units == 0.0 and ent[t, j] and not ext[t, j] and not fx[t]:
+            if units == 0.0 and ent[j, t] and not ext[j, t] and not fx[t]:
                 if at_close:
                     px = c[t] * (1.0 + slip)
                     u = _buy_units(cash, px, costs, size, whole)
@@ -294,10 +297,10 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                         cash -= entry_cost
                         stop_px = c[t] * (1.0 - sl[j]) if not np.isnan(sl[j]) else np.nan
                         take_px = c[t] * (1.0 + tp[j]) if not np.isnan(tp[j]) else np.nan
-                        inpos[t, j] = True
+                        inpos[j, t] = True
                 else:
                     pending = 1
-            equity[t, j] = cash + units * c[t]
+            equity[j, t] = cash + units * c[t]
         # a position still open at the end is recorded as an open trade marked at the last close
         if units > 0.0 and max_rec > 0:
             k = nrec[j]

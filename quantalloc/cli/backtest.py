@@ -42,6 +42,10 @@ def backtest(
             "--param overrides them.",
         ),
     ] = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
+    ] = None,
     output: OutputOpt = None,
     plot: Annotated[
         str | None,
@@ -62,6 +66,8 @@ def backtest(
         fail(f"--capital must be > 0, got {capital}")
     name, values = _from_model(model, strategy)
     values.update(parse_kv(param or []))
+    if symbols is not None:
+        values["symbols"] = symbols
     params = make_params(name, values)
     provider = get_provider(data, "us")
     synthetic_banner(provider)

@@ -70,9 +70,19 @@ def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
     finally:
         opened.close()
     if before is not None and before == version:
-        console.print(f"schema version {version} already in place at {opened.display}")
+        console.print(
+            f"schema version {version} already in place at {opened.display}", soft_wrap=True
+        )
     else:
-        console.print(f"schema version {version} ready at {opened.display}")
+        console.print(f"schema version {version} ready at {opened.display}", soft_wrap=True)
+
+
+@db.command("schema")
+def schema() -> None:
+    """Print the PostgreSQL schema (sql/schema.sql) to paste into the Supabase SQL editor."""
+    from quantalloc.storage.supabase_store import SCHEMA_SQL
+
+    typer.echo(SCHEMA_SQL.read_text(encoding="utf-8"), nl=False)
 
 
 @db.command("status")
@@ -87,11 +97,11 @@ def status(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
         counts = opened.table_counts()
     finally:
         opened.close()
-    console.print(f"store   {opened.display} ({opened.backend})")
+    console.print(f"store   {opened.display} ({opened.backend})", soft_wrap=True)
     if version == 0:
         console.print("schema  none: run `quantalloc db init`")
     else:
-        console.print(f"schema  version {version}")
+        console.print(f"schema  version {version}", soft_wrap=True)
     table = Table("table", "rows")
     for name, count in counts.items():
         table.add_row(name, "not created" if count is None else f"{count:,}")
@@ -128,7 +138,7 @@ def import_(
     finally:
         opened.close()
     how = "appended to" if append else "replaced"
-    console.print(f"{written:,} rows {how} {table} in {opened.display}")
+    console.print(f"{written:,} rows {how} {table} in {opened.display}", soft_wrap=True)
 
 
 @db.command("export")
@@ -160,7 +170,7 @@ def export(
         typer.echo(frame.to_csv(index=False), nl=False)
         return
     _write_atomically(output, frame.to_csv(index=False))
-    console.print(f"{len(frame):,} rows of {table} written to {output}")
+    console.print(f"{len(frame):,} rows of {table} written to {output}", soft_wrap=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

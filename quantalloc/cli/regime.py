@@ -10,11 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
-from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, VerboseOpt
-
-CACHE_DIR_ENV = "QUANTALLOC_CACHE_DIR"
-"""Environment variable that moves the result cache (default: the user cache folder)."""
+from quantalloc.cli.console import console, err_console, handles_errors
+from quantalloc.cli.options import (
+    ENV_CACHE_DIR,
+    AsOfOpt,
+    DataOpt,
+    MarketOpt,
+    VerboseOpt,
+    open_provider,
+)
 
 _COLOURS = {"bullish": "green", "neutral": "yellow", "bearish": "red"}
 _VOL_COLOURS = {"low": "green", "normal": "cyan", "high": "red", "spike": "bold red"}
@@ -149,7 +153,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--cache-ttl",
                 help="Seconds a cached result stays valid (default from models/regime.toml: "
-                "3600). Cache folder: $QUANTALLOC_CACHE_DIR or the user cache dir.",
+                "3600). Cache folder: $QUANTALLOC_CACHE_DIR/regime, else the user cache dir.",
             ),
         ] = None,
         verbose: VerboseOpt = False,
@@ -157,7 +161,6 @@ def register(app: typer.Typer) -> None:
         """Classify the market into one of 9 states (Bullish/Neutral/Bearish x Low/Normal/High
         VIX) from the index's trend, the volatility index and, optionally, the option chain."""
         from quantalloc.config import model_path
-        from quantalloc.data import get_provider
         from quantalloc.errors import DataError
         from quantalloc.markets import get_market
         from quantalloc.regime.cache import ResultCache, cache_key
@@ -170,10 +173,10 @@ def register(app: typer.Typer) -> None:
         if cache_ttl is not None and cache_ttl < 0:
             raise DataError(f"--cache-ttl must be >= 0 seconds, got {cache_ttl:g}")
         cfg = load_regime_config()
-        provider = get_provider(data, profile.name)
-        synthetic_banner(provider)
+        provider = open_provider(data, profile.name)
         ttl = cfg.cache_ttl_seconds if cache_ttl is None else cache_ttl
-        directory = os.environ.get(CACHE_DIR_ENV) or None
+        root = os.environ.get(ENV_CACHE_DIR)
+        directory = Path(root) / "regime" if root else None
         cache = ResultCache(directory=directory, ttl_seconds=0.0 if no_cache else ttl)
         key = cache_key(
             **input_fingerprint(

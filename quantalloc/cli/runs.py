@@ -44,8 +44,6 @@ def list_(
     verbose: VerboseOpt = False,
 ) -> None:
     """List the latest runs, newest first."""
-    from rich.table import Table
-
     opened = open_cli_store(store)
     try:
         frame = opened.list_runs(limit=limit)
@@ -54,31 +52,16 @@ def list_(
     if frame.empty:
         console.print(f"no runs stored in {opened.display} yet", soft_wrap=True)
         return
-    table = Table(
-        "run_id",
-        "created (UTC)",
-        "as of",
-        "model",
-        "risk",
-        "market",
-        "capital",
-        "allocated",
-        "positions",
-    )
     for row in frame.itertuples(index=False):
         currency = "" if _num(row.currency) == "-" else " " + _num(row.currency)
-        table.add_row(
-            str(row.run_id),
-            _date(row.created_at),
-            _date(row.as_of),
-            _num(row.model),
-            _num(row.risk),
-            _num(row.market_state),
-            _num(row.capital) + currency,
-            _num(row.allocated_capital),
-            str(row.n_allocations),
+        console.print(
+            f"[bold]{row.run_id}[/]  created {_date(row.created_at)[:16]} UTC  as of "
+            f"{_date(row.as_of)}  {_num(row.model)}/{_num(row.risk)}  "
+            f"{_num(row.market_state)}  {row.n_allocations} positions  capital "
+            f"{_num(row.capital)}{currency}  allocated {_num(row.allocated_capital)}",
+            soft_wrap=True,
+            highlight=False,
         )
-    console.print(table)
 
 
 @runs.command("show")
@@ -93,8 +76,6 @@ def show(
 ) -> None:
     """Show one run: its settings, market state and positions."""
     import json
-
-    from rich.table import Table
 
     opened = open_cli_store(store)
     try:
@@ -111,6 +92,7 @@ def show(
         f"run {document['run_id']}  as of {document.get('as_of', '-')}  model "
         f"{document.get('model', '-')}  risk {document.get('risk', '-')}",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(
         f"market {market.get('state', '-')} (VIX {_num(market.get('vix'), 2)}, PCR "
@@ -118,32 +100,17 @@ def show(
         f"budget {_num(document.get('budget'))}  allocated "
         f"{_num(portfolio.get('allocated_capital'))}",
         highlight=False,
+        soft_wrap=True,
     )
-    table = Table(
-        "symbol",
-        "industry",
-        "strategy",
-        "type",
-        "expiry",
-        "lots",
-        "capital",
-        "max loss",
-        "PoP",
-        "delta",
-        "theta",
-    )
-    for p in document.get("allocations", []):
-        table.add_row(
-            str(p.get("symbol")),
-            _num(p.get("industry")),
-            _num(p.get("strategy_name")),
-            _num(p.get("position_type")),
-            _num(p.get("expiry")),
-            _num(p.get("lots")),
-            _num(p.get("allocated_capital")),
-            _num(p.get("max_loss")),
-            _num(p.get("probability_of_profit"), 2),
-            _num(p.get("delta"), 1),
-            _num(p.get("theta"), 1),
+    for i, p in enumerate(document.get("allocations", []), start=1):
+        console.print(
+            f"{i:>3}. [bold]{p.get('symbol')}[/]  {_num(p.get('strategy_name'))}  "
+            f"{_num(p.get('position_type'))}  expiry {_num(p.get('expiry'))}  "
+            f"{_num(p.get('lots'))} lots x {_num(p.get('lot_size'))}  capital "
+            f"{_num(p.get('allocated_capital'))}  max loss {_num(p.get('max_loss'))}  "
+            f"PoP {_num(p.get('probability_of_profit'), 2)}  delta {_num(p.get('delta'), 1)}  "
+            f"gamma {_num(p.get('gamma'), 2)}  vega {_num(p.get('vega'), 1)}  "
+            f"theta {_num(p.get('theta'), 1)}",
+            soft_wrap=True,
+            highlight=False,
         )
-    console.print(table)

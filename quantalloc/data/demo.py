@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from quantalloc.data.base import DateLike, clip_dates
+from quantalloc.data.base import DateLike, clip_dates, to_timestamp
 from quantalloc.data.validation import validate_ohlcv
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile, get_market
@@ -168,8 +168,8 @@ class DemoProvider:
     ) -> None:
         self.market: MarketProfile = get_market(market)
         self.seed = int(seed)
-        self.start = pd.Timestamp(start)
-        self.end = pd.Timestamp(end)
+        self.start = to_timestamp(start, "demo start date").normalize()
+        self.end = to_timestamp(end, "demo end date").normalize()
         self.name = f"demo:{self.market.name}"
 
     def _data(self) -> _DemoMarket:
@@ -297,12 +297,13 @@ def _generate(market: str, seed: int, start: pd.Timestamp, end: pd.Timestamp) ->
         frames[symbol] = _bars(rng, dates, closes, stock_ret[:, j], daily_vol[:, j], base_volume[j])
         rows.append((symbol, industry, sector, caps[j], float(closes[-1])))
 
+    profile = get_market(market)
     index_close = params.index_start * np.exp(np.cumsum(market_ret))
     index_vol = sigma / np.sqrt(252)
-    frames[_profile(market).index_symbol] = _bars(
+    frames[profile.index_symbol] = _bars(
         rng, dates, index_close, market_ret, index_vol, params.index_volume
     )
-    frames[_profile(market).vol_index_symbol] = _vol_bars(rng, dates, vix)
+    frames[profile.vol_index_symbol] = _vol_bars(rng, dates, vix)
     frames = {s: validate_ohlcv(f, s, f"demo:{market}") for s, f in frames.items()}
 
     universe = _universe(rng, rows, market)
@@ -315,10 +316,6 @@ def _generate(market: str, seed: int, start: pd.Timestamp, end: pd.Timestamp) ->
         universe=universe,
         allocations=allocations,
     )
-
-
-def _profile(market: str) -> MarketProfile:
-    return get_market(market)
 
 
 def _t_shocks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

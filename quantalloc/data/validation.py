@@ -53,11 +53,16 @@ def validate_ohlcv(
 
     cols = [c for c in (*OHLCV_COLUMNS, "adj_close") if c in frame.columns]
     raw = frame[cols]
-    out = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
-    index = pd.DatetimeIndex(frame.index, name="date")
+    if all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in raw.dtypes
+    ):
+        out = raw.astype("float64")
+    else:
+        out = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
+    index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:  # keep exchange-local wall time, drop the offset
         index = index.tz_localize(None)
-    out.index = index
+    out.index = pd.DatetimeIndex(index.to_numpy(), name="date")  # no freq attached
 
     if out.index.hasnans:
         positions = np.flatnonzero(out.index.isna())
@@ -77,10 +82,9 @@ def validate_ohlcv(
             f"{symbol}: dates out of order in {source} at {_rows(bad)}; sort the file by date"
         )
 
-    if out.isna().to_numpy().any():
+    if np.isnan(out.to_numpy()).any():
         _reject_text(raw, out, symbol, source)
-    nan_rows = out.index[out.isna().any(axis=1)]
-    if len(nan_rows):
+        nan_rows = out.index[out.isna().any(axis=1)]
         if max_ffill <= 0:
             raise DataError(
                 f"{symbol}: blank fields in {source} on {_rows(nan_rows)}; "
@@ -88,27 +92,29 @@ def validate_ohlcv(
             )
         out = _forward_fill(out, nan_rows, symbol, source, max_ffill)
 
-    prices = out[["open", "high", "low", "close"]]
-    bad_price = out.index[((prices <= 0) | ~np.isfinite(prices)).any(axis=1)]
-    if len(bad_price):
+    # Row checks on plain arrays (this runs for every series loaded, so keep it lean).
+    o, h, lo, c, v = (out[col].to_numpy() for col in OHLCV_COLUMNS)
+    prices = np.column_stack([o, h, lo, c])
+    mask = ((prices <= 0) | ~np.isfinite(prices)).any(axis=1)
+    if mask.any():
         raise DataError(
-            f"{symbol}: non-positive or infinite prices in {source} on {_rows(bad_price)}; "
+            f"{symbol}: non-positive or infinite prices in {source} on {_rows(out.index[mask])}; "
             "prices must be finite and > 0, repair the rows"
         )
-    tol = 1e-6 * out["high"].abs()
-    bad_range = out.index[out["high"] < out["low"] - tol]
-    if len(bad_range):
+    tol = 1e-6 * np.abs(h)
+    mask = h < lo - tol
+    if mask.any():
         raise DataError(
-            f"{symbol}: high below low in {source} on {_rows(bad_range)}; repair the rows"
+            f"{symbol}: high below low in {source} on {_rows(out.index[mask])}; repair the rows"
         )
-    bad_close = out.index[(out["close"] > out["high"] + tol) | (out["close"] < out["low"] - tol)]
-    if len(bad_close):
+    mask = (c > h + tol) | (c < lo - tol)
+    if mask.any():
         raise DataError(
-            f"{symbol}: close outside the high-low range in {source} on {_rows(bad_close)}; "
-            "repair the rows"
+            f"{symbol}: close outside the high-low range in {source} on "
+            f"{_rows(out.index[mask])}; repair the rows"
         )
-    bad_open = (out["open"] > out["high"] + tol) | (out["open"] < out["low"] - tol)
-    if bad_open.any():
+    mask = (o > h + tol) | (o < lo - tol)
+    if mask.any():
         # A documented repair: some vendors publish an open that is not inside the bar's own
         # high-low range (a stale open carried from the day before, a misprint). High, low and
         # close agree with each other, so the open is clipped into [low, high] and logged.
@@ -116,13 +122,12 @@ def validate_ohlcv(
             "%s: open outside the high-low range in %s on %s; clipped into [low, high]",
             symbol,
             source,
-            _rows(out.index[bad_open]),
+            _rows(out.index[mask]),
         )
-        out["open"] = out["open"].clip(lower=out["low"], upper=out["high"])
-    if (out["volume"] < 0).any():
-        raise DataError(
-            f"{symbol}: negative volume in {source} on {_rows(out.index[out['volume'] < 0])}"
-        )
+        out["open"] = np.clip(o, lo, h)
+    mask = v < 0
+    if mask.any():
+        raise DataError(f"{symbol}: negative volume in {source} on {_rows(out.index[mask])}")
     return out
 
 

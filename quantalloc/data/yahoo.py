@@ -61,7 +61,7 @@ def yahoo_reachable(timeout: float = 2.0, host: str = YAHOO_HOST) -> bool:
         try:
             with socket.create_connection((host, 443), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # any failure to connect means "not reachable"
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -152,7 +152,13 @@ class YahooProvider:
                     frame.index[-1].date(),
                 )
             else:
-                _write_cache(path, frame, symbol=symbol, yahoo_symbol=ysym, market=self.market.name)
+                _write_cache(
+                    path,
+                    frame,
+                    symbol=symbol.strip().upper(),
+                    yahoo_symbol=ysym,
+                    market=self.market.name,
+                )
         return clip_dates(frame, symbol, start, end, f"yahoo ({ysym})")
 
     def symbols(self) -> list[str]:

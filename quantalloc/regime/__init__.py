@@ -4,6 +4,7 @@
 the state table (preferred strategies per state) lives in ``models/regime.toml``.
 """
 
+from quantalloc.regime.chain_analytics import max_pain, put_call_ratio
 from quantalloc.regime.config import (
     STATE_NAMES,
     STRATEGY_NAMES,
@@ -30,6 +31,7 @@ from quantalloc.regime.indicators import (
     true_range,
     wilder_smooth,
 )
+from quantalloc.regime.service import state_from_provider
 from quantalloc.regime.state import MarketState, market_state
 from quantalloc.regime.volatility import VolRegime, vol_regime
 
@@ -48,11 +50,14 @@ __all__ = [
     "load_regime_config",
     "macd",
     "market_state",
+    "max_pain",
     "momentum",
     "multi_timeframe",
     "parse_regime_config",
+    "put_call_ratio",
     "rsi",
     "sma",
+    "state_from_provider",
     "state_name",
     "state_rules",
     "support_resistance",

@@ -190,6 +190,37 @@ def pain_curve(chain: pd.DataFrame, expiry: object = None) -> pd.Series:
     return pd.Series(payout, index=pd.Index(grid, name="strike"), name="payout")
 
 
+def parity_spot(chain: pd.DataFrame, expiry: object = None, n_strikes: int = 5) -> float:
+    """Underlying price implied by put-call parity, for chains that do not carry one.
+
+    At strikes quoted on both sides (positive bid and ask), ``C - P + K`` estimates the forward
+    price of the expiry (interest and dividends are ignored, which matters little for the nearest
+    expiry). The median over the ``n_strikes`` strikes with the smallest ``|C - P|`` (nearest the
+    money) is returned. ``expiry=None`` uses the nearest expiry.
+
+    Raises
+    ------
+    DataError
+        No strike has two-sided quotes on both the call and the put.
+    """
+    _check_chain(chain)
+    when = nearest_expiry(chain) if expiry is None else expiry
+    rows = select_expiry(chain, when)
+    quoted = rows.loc[(rows["bid"] > 0) & (rows["ask"] >= rows["bid"])]
+    mid = (quoted["bid"] + quoted["ask"]) / 2.0
+    table = pd.DataFrame(
+        {"strike": quoted["strike"], "kind": quoted["kind"].astype(str), "mid": mid}
+    ).pivot_table(index="strike", columns="kind", values="mid", aggfunc="mean")
+    if not {"call", "put"} <= set(table.columns):
+        raise DataError("no strike has quotes for both a call and a put; cannot infer the spot")
+    pairs = table.dropna(subset=["call", "put"])
+    if pairs.empty:
+        raise DataError("no strike has quotes for both a call and a put; cannot infer the spot")
+    gap = pairs["call"] - pairs["put"]
+    nearest = gap.abs().nsmallest(max(1, int(n_strikes))).index
+    return float(np.median(gap.loc[nearest].to_numpy() + nearest.to_numpy(dtype=float)))
+
+
 def max_pain(chain: pd.DataFrame, expiry: object = None) -> float:
     """The strike minimising the total intrinsic value paid to option holders at expiry.
 
@@ -208,6 +239,7 @@ __all__ = [
     "max_pain",
     "nearest_expiry",
     "pain_curve",
+    "parity_spot",
     "put_call_ratio",
     "put_call_table",
     "select_expiry",

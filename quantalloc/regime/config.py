@@ -163,6 +163,8 @@ class RegimeConfig:
     options_flow: OptionsFlowConfig
     confidence: ConfidenceConfig
     cache_ttl_seconds: float
+    direction_rows: int
+    spike_lookback: int
     states: dict[str, StateRules]
 
     def vol_thresholds(self, market: str) -> VolThresholds:
@@ -411,6 +413,21 @@ def parse_regime_config(data: Mapping[str, Any], source: str = "regime.toml") ->
         )
     states = {name: _state(name, s.sub(name)) for name in STATE_NAMES}
 
+    h = top.sub("history")
+    direction_rows, spike_lookback = h.whole("direction_rows", 2), h.whole("spike_lookback", 2)
+    needed = max(technical.ma_windows[2], max(timeframes.values()) + 1, macd_spans[1] * 3)
+    if direction_rows < needed:
+        raise ConfigError(
+            f"{source}: history.direction_rows = {direction_rows} is below {needed}, what the "
+            "longest window and its warm-up need; raise it"
+        )
+    widest = max(th.percentile_window for th in volatility.values())
+    if spike_lookback < widest:
+        raise ConfigError(
+            f"{source}: history.spike_lookback = {spike_lookback} is below the percentile "
+            f"window {widest}; raise it"
+        )
+
     return RegimeConfig(
         source=source,
         volatility=volatility,
@@ -422,6 +439,8 @@ def parse_regime_config(data: Mapping[str, Any], source: str = "regime.toml") ->
         options_flow=options_flow,
         confidence=confidence,
         cache_ttl_seconds=top.sub("cache").num("ttl_seconds", lo=0.0),
+        direction_rows=direction_rows,
+        spike_lookback=spike_lookback,
         states=states,
     )
 

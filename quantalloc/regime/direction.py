@@ -5,8 +5,8 @@
   histogram in ATR units, through tanh) and Bollinger %B (``2 %B - 1``, clipped);
 - **options flow** (default 35%): put-call ratios read contrarian (a PCR above the market's
   neutral level means crowded hedging, which tends to precede rebounds: bullish), by volume
-  and by open interest, and the distance from spot to max pain (price drifts toward it into
-  expiry), weighted 50/30/20;
+  and by open interest, each as ``(PCR / neutral - 1) / pcr_span`` clipped to [-1, 1], and the
+  distance from spot to max pain (price drifts toward it into expiry), weighted 50/30/20;
 - **price action** (default 25%): momentum and least-squares trend over 1W/2W/1M/3M as z-scores
   (the move over the daily return sd times sqrt(days), through ``tanh(z / z_scale)``), and the
   close's position between rolling support and resistance.
@@ -164,7 +164,7 @@ def options_flow_components(
     def pcr_score(pcr: float | None, center: float) -> float:
         if not _finite(pcr):
             return float("nan")
-        return float(np.clip((float(pcr) - center) / cfg.pcr_span, -1.0, 1.0))  # type: ignore[arg-type]
+        return float(np.clip((float(pcr) / center - 1.0) / cfg.pcr_span, -1.0, 1.0))  # type: ignore[arg-type]
 
     pull = float("nan")
     if _finite(reading.max_pain) and _finite(reading.spot) and reading.spot:

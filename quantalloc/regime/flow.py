@@ -106,8 +106,20 @@ def read_chain(
         if not spots.empty:
             spot = float(spots.median())
     if spot is None:
-        spot = float(fallback_spot)
-        notes.append(f"{name} gives no spot; the index close {spot:.2f} stands in for max pain")
+        strikes = pd.to_numeric(live["strike"], errors="coerce")
+        if strikes.min() <= fallback_spot <= strikes.max():
+            spot = float(fallback_spot)
+            notes.append(f"{name} gives no spot; the index close {spot:,.2f} stands in")
+        else:
+            notes.append(
+                f"{name} gives no spot and its strikes ({strikes.min():g} .. {strikes.max():g}) "
+                f"do not span the index close {fallback_spot:,.2f}: max-pain distance skipped"
+            )
+    if taken is None:
+        notes.append(
+            f"{name} carries no quote date; it is taken as current on {day.date()} "
+            "(its staleness cannot be checked)"
+        )
     return ChainReading(
         pcr_volume=pcr_volume, pcr_oi=pcr_oi, max_pain=pain, spot=spot, notes=tuple(notes)
     )

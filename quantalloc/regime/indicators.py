@@ -36,16 +36,17 @@ short horizons keep enough weight that a sharp sell-off shows within days.
 def _as_float_series(values: pd.Series, name: str) -> pd.Series:
     if not isinstance(values, pd.Series):
         raise TypeError(f"{name}: expected a pandas Series, got {type(values).__name__}")
-    out = values.astype("float64")
-    first = out.first_valid_index()
-    if first is not None:
-        body = out.loc[first:]
-        holes = int(body.isna().sum())
-        if holes:
-            raise DataError(
-                f"{name}: {holes} missing values after the first valid one "
-                f"(first at {body.index[body.isna()][0]}); fill or drop them before computing"
-            )
+    out = values if values.dtype == np.float64 else values.astype("float64")
+    missing = np.isnan(out.to_numpy())
+    if missing.any():
+        valid = np.flatnonzero(~missing)
+        if len(valid):
+            holes = np.flatnonzero(missing[valid[0] :]) + valid[0]
+            if len(holes):
+                raise DataError(
+                    f"{name}: {len(holes)} missing values after the first valid one "
+                    f"(first at {out.index[holes[0]]}); fill or drop them before computing"
+                )
     return out
 
 

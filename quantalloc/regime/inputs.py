@@ -35,6 +35,12 @@ def to_timestamp(value: DateLike, what: str) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo is not None else ts
 
 
+def _naive(index: pd.Index) -> pd.DatetimeIndex:
+    """``index`` as tz-naive local wall time (a tz-aware index keeps its local clock)."""
+    out = pd.DatetimeIndex(index, name="date")
+    return out.tz_localize(None) if out.tz is not None else out
+
+
 def _check_index(frame: pd.DataFrame | pd.Series, name: str) -> None:
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError(f"{name}: the index must hold dates (got {type(frame.index).__name__})")
@@ -69,7 +75,7 @@ def price_frame(prices: pd.DataFrame | pd.Series, name: str = "prices") -> pd.Da
             if col in cols
             else close
         )
-    out.index = pd.DatetimeIndex(prices.index, name="date")
+    out.index = _naive(prices.index)
     bad = out.index[out.isna().any(axis=1) | (out <= 0).any(axis=1)]
     if len(bad):
         raise DataError(
@@ -95,7 +101,7 @@ def vol_series(vol_index: pd.DataFrame | pd.Series, name: str = "vol index") -> 
         raise DataError(f"{name}: expected a DataFrame or Series, got {type(vol_index).__name__}")
     _check_index(series, name)
     out = pd.to_numeric(series, errors="coerce").astype("float64")
-    out.index = pd.DatetimeIndex(series.index, name="date")
+    out.index = _naive(series.index)
     bad = out.index[out <= 0]
     if len(bad):
         raise DataError(

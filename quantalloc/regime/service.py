@@ -19,22 +19,30 @@ from quantalloc.regime.config import RegimeConfig, load_regime_config
 from quantalloc.regime.inputs import DateLike, resolve_as_of, to_timestamp
 from quantalloc.regime.state import MarketState, market_state
 
-HISTORY_CALENDAR_DAYS = 1100
-"""History fetched before the as-of date: about three years of trading days, which covers the
-200-day average, the one-year percentile and a long look-back for the last vol spike."""
+
+def history_calendar_days(config: RegimeConfig) -> int:
+    """Calendar days of history to fetch before the as-of date: the model's longest look-back
+    in trading days, times 1.6 (about 365/252 plus room for holidays)."""
+    return int(max(config.direction_rows, config.spike_lookback) * 1.6) + 10
 
 
-def history_start(as_of: pd.Timestamp | None) -> pd.Timestamp | None:
-    """First date to fetch for a decision on ``as_of`` (None: let the provider pick its end)."""
-    return None if as_of is None else as_of.normalize() - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)
+def history_start(as_of: pd.Timestamp | None, config: RegimeConfig) -> pd.Timestamp | None:
+    """First date to fetch for a decision on ``as_of`` (None: the provider's whole history)."""
+    if as_of is None:
+        return None
+    return as_of.normalize() - pd.Timedelta(days=history_calendar_days(config))
 
 
 def _fetch_index(
-    provider: PriceProvider, symbol: str, as_of: pd.Timestamp | None, end: pd.Timestamp | None
+    provider: PriceProvider,
+    symbol: str,
+    as_of: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    config: RegimeConfig,
 ) -> pd.DataFrame:
     """The index history for ``as_of``; when the window is empty, say where the data lies."""
     try:
-        return provider.history(symbol, history_start(as_of), end)
+        return provider.history(symbol, history_start(as_of, config), end)
     except DataError:
         if as_of is None:
             raise
@@ -60,17 +68,25 @@ def state_from_provider(
     """Read the market's index and vol index from ``provider`` and classify ``as_of``.
 
     Without ``as_of`` the provider's latest data decides (and the last three years are used).
-    ``chain_path`` is read with ``quantalloc.data.chains.load_chain``.
+    ``chain_path`` is read with ``quantalloc.data.chains.load_chain``. When the source has no
+    vol-index history but ``vix`` is given, the regime is read from that level alone.
     """
     profile = get_market(market)
     symbol = index_symbol or profile.index_symbol
     as_of_ts = None if as_of is None else to_timestamp(as_of, "as-of date")
     end = None if as_of_ts is None else as_of_ts.normalize() + pd.Timedelta(days=1)
-    prices = _fetch_index(provider, symbol, as_of_ts, end)
+    cfg = config or load_regime_config()
+    prices = _fetch_index(provider, symbol, as_of_ts, end, cfg)
     if as_of_ts is None:
-        start = prices.index[-1].normalize() - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)
+        start = prices.index[-1].normalize() - pd.Timedelta(days=history_calendar_days(cfg))
         prices = prices.loc[prices.index >= start]
-    vol = provider.history(profile.vol_index_symbol, prices.index[0], end)
+    vol: pd.DataFrame | None
+    try:
+        vol = provider.history(profile.vol_index_symbol, prices.index[0], end)
+    except DataError:
+        if vix is None:
+            raise
+        vol = None  # a level was given: classify from it alone (market_state notes this)
     chain = None
     if chain_path is not None:
         from quantalloc.data.chains import load_chain
@@ -82,7 +98,7 @@ def state_from_provider(
         chain,
         as_of_ts,
         market=profile.name,
-        config=config or load_regime_config(),
+        config=cfg,
         vix=vix,
         index_name=f"{symbol} prices",
         vol_name=profile.vol_index_symbol,
@@ -140,4 +156,4 @@ def input_fingerprint(
     }
 
 
-__all__ = ["HISTORY_CALENDAR_DAYS", "history_start", "input_fingerprint", "state_from_provider"]
+__all__ = ["history_calendar_days", "history_start", "input_fingerprint", "state_from_provider"]

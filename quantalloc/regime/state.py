@@ -137,7 +137,7 @@ def _vol_part(
         notes.append(f"{vol_name} level {vix:g} given by hand, no history: regime from level only")
         return level_only_regime(vix, th), conf.vix_override_quality
     aligned = align_vol(vol_series(vol_index, vol_name), pd.DatetimeIndex(px.index), th, vol_name)
-    series = aligned.series
+    series = aligned.series.iloc[-cfg.spike_lookback :]
     quality = 1.0
     if aligned.filled_days:
         quality *= max(0.5, 1.0 - conf.filled_vol_day_penalty * aligned.filled_days)
@@ -187,6 +187,10 @@ def market_state(
         Decision date; the last bar on or before it is used. Must lie inside the data.
     market
         ``in`` or ``us``: picks the vol thresholds and neutral PCR levels.
+
+    Only the last ``history.direction_rows`` price rows (600) feed the direction and the last
+    ``history.spike_lookback`` trading days (750) the vol regime, so the answer does not depend
+    on how much older history the caller loaded.
     config
         The regime model (default ``models/regime.toml``).
     vix
@@ -207,11 +211,13 @@ def market_state(
     px = cut_prices(px_all, as_of_ts, cfg, index_name)
     notes: list[str] = []
     quality = 1.0
+    vol_calendar = px.iloc[-cfg.spike_lookback :]
+    px = px.iloc[-cfg.direction_rows :]
     if is_close_only(px.iloc[-cfg.technical.ma_windows[2] :]):
         quality *= cfg.confidence.close_only_quality
         notes.append(f"{index_name} are close-only: ATR and support/resistance come from closes")
 
-    vr, vol_quality = _vol_part(vol_index, px, vix, cfg, profile.name, vol_name, notes)
+    vr, vol_quality = _vol_part(vol_index, vol_calendar, vix, cfg, profile.name, vol_name, notes)
     quality *= vol_quality
 
     tech, tech_parts = technical_score(px, cfg.technical)

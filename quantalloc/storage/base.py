@@ -74,6 +74,10 @@ class Store(Protocol):
         """The stored document of run ``run_id`` (StorageError when there is none)."""
         ...
 
+    def run_positions(self, run_id: str) -> pd.DataFrame:
+        """The ``allocations`` rows of run ``run_id`` (one per position, by position)."""
+        ...
+
     def close(self) -> None:
         """Release connections (an in-memory store is gone afterwards)."""
         ...

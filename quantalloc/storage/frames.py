@@ -49,7 +49,7 @@ def _coerce(value: Any, kind: str) -> Any:
     if _is_missing(value):
         return None
     if kind == "text":
-        return str(value).strip()
+        return str(value)
     if kind == "float":
         out = float(value)
         if math.isinf(out):

@@ -139,6 +139,12 @@ class SqlStore:
                 f"the PostgreSQL server at {where} refused the password for user {user}; "
                 "fix the password in --store / DATABASE_URL or your .env file"
             )
+        if self.backend == "postgresql" and "database" in low and "does not exist" in low:
+            database = url.database if url is not None else "?"
+            return StorageError(
+                f"database {database!r} does not exist on the PostgreSQL server at {where}; "
+                "create it (CREATE DATABASE) or fix the database name in the URL"
+            )
         if self.backend == "postgresql" and any(
             s in low
             for s in (
@@ -156,10 +162,6 @@ class SqlStore:
                 f"cannot reach the PostgreSQL server at {where} ({detail}); check the host and "
                 "port in --store / DATABASE_URL and that the server is running"
             )
-        if "database" in low and "does not exist" in low:
-            return StorageError(
-                f"{detail} on the server at {where}; create the database or fix the URL"
-            )
         if "no such table" in low or ("relation" in low and "does not exist" in low):
             name = f"table {table}" if table else "a quantalloc table"
             return StorageError(f"{name} does not exist in {self.display}; {INIT_HINT}")
@@ -167,8 +169,8 @@ class SqlStore:
             return StorageError(f"cannot open the SQLite file {self.display} ({detail})")
         if "database is locked" in low:
             return StorageError(
-                f"the SQLite file {self.display} stayed locked by another writer for "
-                f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; retry when it is done"
+                f"the SQLite file {self.display} is locked by another writer (waited up to "
+                f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s); retry when it is done"
             )
         return StorageError(f"{self.backend} store {self.display}: {detail}")
 

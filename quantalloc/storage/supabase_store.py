@@ -34,8 +34,8 @@ from quantalloc.storage.url import StoreTarget
 SCHEMA_SQL = Path(__file__).with_name("sql") / "schema.sql"
 PAGE_ROWS = 1000  # Supabase's default max rows per response
 SCHEMA_HINT = (
-    f"paste {SCHEMA_SQL} into the Supabase SQL editor and run it (or run `quantalloc db init "
-    "--store postgresql://...` with the project's direct connection string)"
+    "paste the output of `quantalloc db schema` into the Supabase SQL editor and run it (or run "
+    "`quantalloc db init --store postgresql://...` with the project's direct connection string)"
 )
 
 

@@ -47,6 +47,22 @@ def strategy_fields(strategy: str) -> list[dict[str, Any]]:
     return describe(bt.params_class(strategy))
 
 
+def single_threaded_kernels() -> None:
+    """Run numba-parallel backtest kernels on one thread in this process.
+
+    A trial backtests one parameter set at a time, so a parallel kernel only pays the thread
+    pool's start-up and contention; tuning parallelism comes from worker processes instead.
+    Measured on this shared 2-core machine: momentum over ~800 days took 15 ms per backtest on
+    one thread against 146 ms with numba's default thread count.
+    """
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):  # pragma: no cover - numba missing or threads fixed
+        pass
+
+
 @dataclass(frozen=True)
 class StrategyEvaluator:
     """``evaluate(params, start, end)`` running ``quantalloc.backtest.run_strategy``.
@@ -92,6 +108,7 @@ class StrategyObjective:
         return space
 
     def __call__(self) -> WalkForwardObjective:
+        single_threaded_kernels()
         space = self.space()
         return WalkForwardObjective(
             evaluate=StrategyEvaluator(
@@ -103,4 +120,9 @@ class StrategyObjective:
         )
 
 
-__all__ = ["StrategyEvaluator", "StrategyObjective", "strategy_fields"]
+__all__ = [
+    "StrategyEvaluator",
+    "StrategyObjective",
+    "single_threaded_kernels",
+    "strategy_fields",
+]

@@ -33,7 +33,9 @@ Evaluator = Callable[[Mapping[str, Any], pd.Timestamp, pd.Timestamp], Any]
 PERIODS = 252
 METRICS = ("sharpe", "score", "return_drawdown")
 
-# Trial user-attribute keys (read back by quantalloc.tuning.study).
+# Everything a trial records lives in ONE user attribute (one storage write per trial: on SQLite
+# each write is a commit), a mapping with these keys (read back by quantalloc.tuning.study).
+ATTR = "walk_forward"
 ATTR_IS = "is_metric"
 ATTR_OOS = "oos_metric"
 ATTR_FOLD_TRAIN = "fold_train"
@@ -41,6 +43,11 @@ ATTR_FOLD_TEST = "fold_test"
 ATTR_FOLD_RETURNS = "fold_test_returns"
 ATTR_OOS_RETURNS = "oos_returns"
 ATTR_OOS_DATES = "oos_span"
+
+
+def wf_attrs(trial: Any) -> dict[str, Any]:
+    """The walk-forward record of a (frozen) trial; empty when it has none."""
+    return dict(trial.user_attrs.get(ATTR, {}))
 
 
 @dataclass(frozen=True)
@@ -247,27 +254,33 @@ class WalkForwardObjective:
             train_vals.append(self._value(train.to_numpy()))
             test_vals.append(self._value(test.to_numpy()))
             pieces.append(test)
-            trial.set_user_attr(ATTR_FOLD_TRAIN, train_vals)
-            trial.set_user_attr(ATTR_FOLD_TEST, test_vals)
             if not self.multi_objective:
                 running = self._value(pd.concat(pieces).to_numpy())
                 trial.report(running, fold.index)
                 if trial.should_prune():
+                    trial.set_user_attr(
+                        ATTR, {ATTR_FOLD_TRAIN: train_vals, ATTR_FOLD_TEST: test_vals}
+                    )
                     raise optuna.TrialPruned(f"pruned after fold {fold.index}: {running:.4g}")
         oos = pd.concat(pieces)
         oos_arr = oos.to_numpy()
-        trial.set_user_attr(ATTR_IS, float(np.mean(train_vals)))
-        trial.set_user_attr(ATTR_FOLD_RETURNS, [len(p) for p in pieces])
-        trial.set_user_attr(ATTR_OOS_RETURNS, [round(float(x), 12) for x in oos_arr])
-        trial.set_user_attr(
-            ATTR_OOS_DATES, [oos.index[0].date().isoformat(), oos.index[-1].date().isoformat()]
-        )
+        value: float | tuple[float, float]
         if self.multi_objective:
-            value: float | tuple[float, float] = (cagr(oos_arr), max_drawdown(oos_arr))
-            trial.set_user_attr(ATTR_OOS, sharpe(oos_arr))
+            value = (cagr(oos_arr), max_drawdown(oos_arr))
+            oos_metric = sharpe(oos_arr)
         else:
             value = self._value(oos_arr)
-            trial.set_user_attr(ATTR_OOS, value)
+            oos_metric = value
+        record = {
+            ATTR_FOLD_TRAIN: train_vals,
+            ATTR_FOLD_TEST: test_vals,
+            ATTR_IS: float(np.mean(train_vals)),
+            ATTR_OOS: oos_metric,
+            ATTR_FOLD_RETURNS: [len(p) for p in pieces],
+            ATTR_OOS_RETURNS: [float(f"{x:.10g}") for x in oos_arr],
+            ATTR_OOS_DATES: [oos.index[0].date().isoformat(), oos.index[-1].date().isoformat()],
+        }
+        trial.set_user_attr(ATTR, record)
         return value
 
 
@@ -282,5 +295,6 @@ __all__ = [
     "score",
     "sharpe",
     "total_return",
+    "wf_attrs",
     "window_metrics",
 ]

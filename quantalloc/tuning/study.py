@@ -58,6 +58,7 @@ def create_study(
     storage_obj: optuna.storages.BaseStorage | None = None,
 ) -> optuna.Study:
     """Create the study, or load it when ``study_name`` already exists in ``storage``."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = storage_obj if storage_obj is not None else open_storage(storage)
     multi = len(directions) > 1
     study = optuna.create_study(
@@ -230,11 +231,8 @@ class TuningReport:
 
 
 def _oos_matrix(trials: Sequence[optuna.trial.FrozenTrial]) -> tuple[np.ndarray, list[int]]:
-    series = [
-        (t.number, t.user_attrs[obj.ATTR_OOS_RETURNS])
-        for t in trials
-        if obj.ATTR_OOS_RETURNS in t.user_attrs
-    ]
+    records = [(t.number, obj.wf_attrs(t)) for t in trials]
+    series = [(n, a[obj.ATTR_OOS_RETURNS]) for n, a in records if obj.ATTR_OOS_RETURNS in a]
     if not series:
         return np.empty((0, 0)), []
     lengths = pd.Series([len(s) for _, s in series])
@@ -254,21 +252,21 @@ def _walk_forward_selection(
     trials: Sequence[optuna.trial.FrozenTrial],
 ) -> dict[str, Any] | None:
     usable = [
-        t
+        (t.number, a)
         for t in trials
-        if obj.ATTR_OOS_RETURNS in t.user_attrs and obj.ATTR_FOLD_RETURNS in t.user_attrs
+        if obj.ATTR_OOS_RETURNS in (a := obj.wf_attrs(t)) and obj.ATTR_FOLD_RETURNS in a
     ]
     if not usable:
         return None
-    n_folds = len(usable[0].user_attrs[obj.ATTR_FOLD_TRAIN])
+    n_folds = len(usable[0][1][obj.ATTR_FOLD_TRAIN])
     pieces: list[np.ndarray] = []
     chosen: list[int] = []
     for k in range(n_folds):
-        best = max(usable, key=lambda t: t.user_attrs[obj.ATTR_FOLD_TRAIN][k])
-        sizes = best.user_attrs[obj.ATTR_FOLD_RETURNS]
+        number, best = max(usable, key=lambda item: item[1][obj.ATTR_FOLD_TRAIN][k])
+        sizes = best[obj.ATTR_FOLD_RETURNS]
         lo = int(sum(sizes[:k]))
-        pieces.append(np.asarray(best.user_attrs[obj.ATTR_OOS_RETURNS][lo : lo + sizes[k]]))
-        chosen.append(best.number)
+        pieces.append(np.asarray(best[obj.ATTR_OOS_RETURNS][lo : lo + sizes[k]]))
+        chosen.append(number)
     joined = np.concatenate(pieces)
     return {"chosen_trials": chosen, **obj.window_metrics(joined)}
 
@@ -295,9 +293,10 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
     else:
         best = study.best_trial
         best_value = float(best.value) if best.value is not None else math.nan
-    oos_returns = np.asarray(best.user_attrs.get(obj.ATTR_OOS_RETURNS, []), dtype=float)
+    record = obj.wf_attrs(best)
+    oos_returns = np.asarray(record.get(obj.ATTR_OOS_RETURNS, []), dtype=float)
     oos: dict[str, Any] = obj.window_metrics(oos_returns) if oos_returns.size else {}
-    fold_train = best.user_attrs.get(obj.ATTR_FOLD_TRAIN, [])
+    fold_train = record.get(obj.ATTR_FOLD_TRAIN, [])
     in_sample: dict[str, Any] = {
         f"mean_fold_{metric if metric != 'return_drawdown' else 'sharpe'}": float(
             np.mean(fold_train)
@@ -306,7 +305,7 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
         else math.nan,
         "folds": list(fold_train),
     }
-    oos["folds"] = list(best.user_attrs.get(obj.ATTR_FOLD_TEST, []))
+    oos["folds"] = list(record.get(obj.ATTR_FOLD_TEST, []))
     matrix, _ = _oos_matrix(complete)
     dsr = None
     if oos_returns.size >= 3 and matrix.size:

@@ -88,9 +88,7 @@ def test_yahoo_vix_file_has_zero_volume(shared_data: Path) -> None:
     assert vix.index[0] == pd.Timestamp("2000-01-03")
 
 
-def test_cboe_vix_file_read_as_a_file(
-    shared_data: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_cboe_vix_file_read_as_a_file(shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = shared_data / "us" / "vix_daily_cboe.csv"
     with caplog.at_level(logging.WARNING):
         frame = validate_ohlcv(read_price_csv(path), "VIX", str(path))

@@ -13,6 +13,7 @@ from quantalloc.errors import ConfigError, DataError
 from quantalloc.regime.chain_analytics import (
     max_pain,
     pain_curve,
+    parity_spot,
     put_call_ratio,
     put_call_table,
 )
@@ -78,6 +79,24 @@ def test_put_call_table(chain: pd.DataFrame) -> None:
     assert table["max_pain"].tolist() == [100.0, 120.0]
 
 
+def test_parity_spot_by_hand() -> None:
+    # strikes 95/100/105 with call-put mids 5.5-0.5, 2-2, 0.4-5.4: C - P + K = 100, 100, 100
+    frame = pd.DataFrame(
+        {
+            "expiry": [E1] * 6,
+            "strike": [95, 95, 100, 100, 105, 105],
+            "kind": ["call", "put"] * 3,
+            "bid": [5.4, 0.4, 1.9, 1.9, 0.3, 5.3],
+            "ask": [5.6, 0.6, 2.1, 2.1, 0.5, 5.5],
+        }
+    )
+    chain = validate_chain(frame)
+    assert parity_spot(chain) == pytest.approx(100.0)
+    assert parity_spot(chain, n_strikes=1) == pytest.approx(100.0)
+    with pytest.raises(DataError, match="both a call and a put"):
+        parity_spot(chain[chain.kind == "call"])
+
+
 def test_errors(chain: pd.DataFrame) -> None:
     with pytest.raises(DataError, match=r"no rows for expiry 2026-03-20.*2026-01-16, 2026-02-20"):
         put_call_ratio(chain, expiry="2026-03-20")
@@ -135,4 +154,9 @@ def test_real_chains(shared_data: Path) -> None:
     eod = load_chain(shared_data / "us/options/SPY_2015-01-05.csv")
     with pytest.raises(DataError, match="pass spot"):
         put_call_ratio(eod, moneyness_band=0.05)
-    assert put_call_ratio(eod, moneyness_band=0.05, spot=200.0) > 0
+    # this chain has no spot; parity recovers it: SPY closed at 201.72 on 2015-01-05
+    # (us/etf/SPY.csv, an independent file), within 0.5%
+    spot = parity_spot(eod)
+    close = pd.read_csv(shared_data / "us/etf/SPY.csv", index_col="Date").loc["2015-01-05", "Close"]
+    assert abs(spot / close - 1) < 0.005
+    assert put_call_ratio(eod, moneyness_band=0.05, spot=spot) > 0

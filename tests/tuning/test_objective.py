@@ -58,8 +58,10 @@ def test_study_value_is_the_joined_out_of_sample_metric() -> None:
         oos = pd.concat(pieces)
         assert t.value == pytest.approx(obj.sharpe(oos.to_numpy()))
         assert oos.index.is_monotonic_increasing and oos.index.is_unique
-        assert len(t.user_attrs[obj.ATTR_OOS_RETURNS]) == len(oos)
-        assert len(t.user_attrs[obj.ATTR_FOLD_TRAIN]) == 3
+        rec = obj.wf_attrs(t)
+        assert len(rec[obj.ATTR_OOS_RETURNS]) == len(oos)
+        np.testing.assert_allclose(rec[obj.ATTR_OOS_RETURNS], oos.to_numpy(), rtol=1e-9)
+        assert len(rec[obj.ATTR_FOLD_TRAIN]) == 3
 
 
 def test_metrics_reference_values() -> None:
@@ -90,8 +92,8 @@ def test_pruning_stops_hopeless_trials() -> None:
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert optuna.trial.TrialState.PRUNED in states
     # a pruned trial stopped before its last fold and has no out-of-sample series
-    assert all(len(t.user_attrs[obj.ATTR_FOLD_TEST]) < 4 for t in pruned)
-    assert all(obj.ATTR_OOS_RETURNS not in t.user_attrs for t in pruned)
+    assert all(len(obj.wf_attrs(t)[obj.ATTR_FOLD_TEST]) < 4 for t in pruned)
+    assert all(obj.ATTR_OOS_RETURNS not in obj.wf_attrs(t) for t in pruned)
 
 
 def test_summary_report_holds_overfitting_statistics() -> None:

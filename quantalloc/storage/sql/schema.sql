@@ -144,8 +144,7 @@ declare
   cols text;
   written integer;
 begin
-  if target_table not in ('industry_allocations_current', 'sector_allocations_current',
-                          'stock_data', 'stock_rankings', 'strategies', 'option_chain_data') then
+  if target_table not in ('industry_allocations_current', 'sector_allocations_current', 'stock_data', 'stock_rankings', 'strategies', 'option_chain_data') then
     raise exception using errcode = '22023',
       message = 'quantalloc_replace_table: unknown input table ' || target_table;
   end if;

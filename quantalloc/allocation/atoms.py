@@ -1,0 +1,69 @@
+"""Rows stacked as one-sided atoms ``G w <= h``, and limits after per-solve overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from quantalloc.allocation.constraints import Row
+from quantalloc.allocation.context import Settings
+
+Limit = float | tuple[float | None, float | None]
+
+
+def effective_bounds(row: Row, limits: Mapping[str, Limit]) -> tuple[float | None, float | None]:
+    """A row's (lower, upper) after overrides keyed by row name or by constraint name."""
+    override = limits.get(row.name, limits.get(row.source))
+    lower, upper = row.lower, row.upper
+    if override is None:
+        return lower, upper
+    if isinstance(override, tuple):
+        new_lo, new_hi = override
+        return (lower if new_lo is None else float(new_lo)), (
+            upper if new_hi is None else float(new_hi)
+        )
+    if upper is not None:
+        return lower, float(override)
+    return float(override), upper
+
+
+@dataclass
+class Atoms:
+    """All rows stacked as one-sided atoms ``G w <= h``; ``side`` 0 upper, 1 abs-lower, 2 lower."""
+
+    G: sp.csr_matrix
+    row: np.ndarray
+    side: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Row], n: int) -> Atoms:
+        coeffs, row_idx, side = [], [], []
+        for k, r in enumerate(rows):
+            if r.upper is not None or r.absolute:
+                coeffs.append(r.coeffs)
+                row_idx.append(k)
+                side.append(0)
+            if r.absolute:
+                coeffs.append(-r.coeffs)
+                row_idx.append(k)
+                side.append(1)
+            if r.lower is not None and not r.absolute:
+                coeffs.append(-r.coeffs)
+                row_idx.append(k)
+                side.append(2)
+        G = sp.csr_matrix(np.vstack(coeffs)) if coeffs else sp.csr_matrix((0, n))
+        return cls(G, np.asarray(row_idx, dtype=int), np.asarray(side, dtype=int))
+
+    def rhs(
+        self, rows: Sequence[Row], limits: Mapping[str, Limit], settings: Settings
+    ) -> np.ndarray:
+        h = np.empty(len(self.row))
+        for j, (k, side) in enumerate(zip(self.row, self.side, strict=True)):
+            r = rows[k]
+            lower, upper = effective_bounds(r, limits)
+            scale = r.scale(settings.capital, settings.budget)
+            h[j] = (upper if side < 2 else -(lower or 0.0)) * scale
+        return h

@@ -1,0 +1,144 @@
+"""sql/schema.sql (what a Supabase user pastes in the SQL editor) builds on a REAL PostgreSQL
+exactly what the migrations build, and its functions do what the supabase:// store expects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pytest
+
+from quantalloc.storage import SCHEMA_VERSION, open_store
+from quantalloc.storage.supabase_store import SCHEMA_SQL
+from tests.storage.samples import sample_document, sample_tables
+from tests.storage.supabase_replay import replay_store
+
+pytestmark = pytest.mark.postgres
+
+_COLUMNS = """
+select table_name, column_name, ordinal_position, data_type, is_nullable, is_identity,
+       identity_generation, column_default
+from information_schema.columns where table_schema = 'public'
+order by table_name, ordinal_position
+"""
+_CONSTRAINTS = """
+select tc.table_name, tc.constraint_type, kcu.column_name, kcu.ordinal_position,
+       rc.delete_rule, ccu.table_name as ref_table
+from information_schema.table_constraints tc
+join information_schema.key_column_usage kcu
+  on kcu.constraint_name = tc.constraint_name and kcu.table_schema = tc.table_schema
+left join information_schema.referential_constraints rc on rc.constraint_name = tc.constraint_name
+left join information_schema.constraint_column_usage ccu
+  on ccu.constraint_name = rc.unique_constraint_name
+where tc.table_schema = 'public'
+order by 1, 2, 3, 4
+"""
+_FUNCTIONS = """
+select p.proname, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), p.prosrc
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = 'public' order by 1
+"""
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as conn:
+        return {
+            name: conn.execute(query).fetchall()
+            for name, query in (("columns", _COLUMNS), ("constraints", _CONSTRAINTS),
+                                ("functions", _FUNCTIONS))
+        }  # fmt: skip
+
+
+def _reset(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema public cascade")
+        conn.execute("create schema public")
+
+
+def _apply_schema_sql(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.read_text())  # type: ignore[call-overload]
+
+
+def test_schema_sql_matches_the_migrations(fresh_pg_url: str) -> None:
+    store = open_store(fresh_pg_url)
+    store.init()
+    store.close()
+    by_migrations = _snapshot(fresh_pg_url)
+    _reset(fresh_pg_url)
+    _apply_schema_sql(fresh_pg_url)
+    by_sql_file = _snapshot(fresh_pg_url)
+    assert len(by_migrations["columns"]) > 60 and len(by_migrations["functions"]) == 2
+    for part in ("columns", "constraints", "functions"):
+        assert by_sql_file[part] == by_migrations[part], part
+
+
+def test_schema_sql_twice_then_quantalloc_uses_it(fresh_pg_url: str) -> None:
+    _apply_schema_sql(fresh_pg_url)
+    _apply_schema_sql(fresh_pg_url)  # pasting it again is harmless
+    store = open_store(fresh_pg_url)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.init() == SCHEMA_VERSION  # nothing left to migrate
+    assert store.save_run(sample_document()) is True
+    store.close()
+
+
+def _rpc_bodies() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request bodies the supabase:// store sends for save_run and a replace."""
+    store, replay = replay_store(
+        [
+            ("POST", "rpc/quantalloc_save_run", {}, "rpc_true"),
+            ("POST", "rpc/quantalloc_replace_table", {}, "rpc_count_2"),
+        ]
+    )
+    store.save_run(sample_document())
+    store.write_table("strategies", sample_tables()["strategies"])
+    return (
+        replay.bodies("rpc/quantalloc_save_run")[0],
+        replay.bodies("rpc/quantalloc_replace_table")[0],
+    )
+
+
+def test_the_rest_calls_work_on_the_real_functions(fresh_pg_url: str) -> None:
+    """Replay what the supabase:// store sends into the functions PostgREST would call."""
+    save_body, replace_body = _rpc_bodies()
+    _apply_schema_sql(fresh_pg_url)
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
+        call = "select quantalloc_save_run(%s::jsonb, %s::jsonb)"
+        args = (json.dumps(save_body["run_row"]), json.dumps(save_body["position_rows"]))
+        assert conn.execute(call, args).fetchone() == (True,)
+        assert conn.execute(call, args).fetchone() == (False,)  # idempotent
+        replace = "select quantalloc_replace_table(%s, %s::jsonb)"
+        table_rows = json.dumps(replace_body["table_rows"])
+        assert conn.execute(replace, ("strategies", table_rows)).fetchone() == (2,)
+        assert conn.execute(replace, ("strategies", table_rows)).fetchone() == (2,)  # replaced
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="unknown input table"):
+            conn.execute(replace, ("allocation_runs; drop table allocations", "[]"))
+    store = open_store(fresh_pg_url)
+    document = sample_document()
+    assert store.get_run(document["run_id"]) == document
+    positions = store.run_positions(document["run_id"])  # type: ignore[attr-defined]
+    assert list(positions["symbol"]) == [p["symbol"] for p in document["allocations"]]
+    assert list(positions["legs"]) == [p["legs"] for p in document["allocations"]]
+    pd.testing.assert_frame_equal(store.read_table("strategies"), sample_tables()["strategies"])
+    assert store.table_counts()["allocations"] == 3
+    store.close()
+
+
+def test_a_failing_position_rolls_back_the_whole_rpc(fresh_pg_url: str) -> None:
+    """One RPC call is one transaction: a bad second position leaves no run row behind."""
+    save_body, _ = _rpc_bodies()
+    save_body["position_rows"][1]["lots"] = None  # violates NOT NULL after row 0 went in
+    _apply_schema_sql(fresh_pg_url)
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(
+                "select quantalloc_save_run(%s::jsonb, %s::jsonb)",
+                (json.dumps(save_body["run_row"]), json.dumps(save_body["position_rows"])),
+            )
+        counts = conn.execute(
+            "select (select count(*) from allocation_runs), (select count(*) from allocations)"
+        ).fetchone()
+    assert counts == (0, 0)
