@@ -328,3 +328,10 @@ def test_advanced_model_takes_scored_strategies(shared_data: Path) -> None:
     cap = doc["portfolio"]["by_market_cap"]["large"]
     # every stock here is a large cap: its bucket holds its target share (bullish/neutral table)
     assert abs(cap["weight"] - cap["target_weight"]) <= doc["limits"]["market_cap_tolerance"] + TOL
+
+
+def test_library_entry_point_is_quantalloc_solve() -> None:
+    import quantalloc
+
+    assert quantalloc.solve is solve
+    assert "solve" in quantalloc.__all__
