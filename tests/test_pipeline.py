@@ -335,3 +335,23 @@ def test_library_entry_point_is_quantalloc_solve() -> None:
 
     assert quantalloc.solve is solve
     assert "solve" in quantalloc.__all__
+
+
+def test_vix_override_and_as_of_are_honoured(shared_data: Path) -> None:
+    # 30 June 2016: a week after the Brexit vote; the override puts the VIX at 45 (a spike level)
+    result = solve(
+        risk="aggressive",
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        as_of="2016-06-30",
+        vix=45.0,
+        n_scenarios=200,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert doc["as_of"] == "2016-06-30"
+    assert doc["market"]["vix"] == pytest.approx(45.0)
+    assert doc["market"]["state"].endswith("High_VIX")
+    for a in doc["allocations"]:  # expiries lie after the decision date
+        assert a["expiry"] > "2016-06-30"
