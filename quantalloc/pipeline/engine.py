@@ -9,6 +9,7 @@ risk per trade (fraction of capital).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -163,7 +164,7 @@ def allocate(
     from quantalloc.allocation import Allocator
     from quantalloc.allocation.context import Settings
     from quantalloc.allocation.lots import LotRounding
-    from quantalloc.allocation.problem import row_value
+    from quantalloc.allocation.report import row_value
 
     with timer.stage("allocation: build"):
         data = engine_candidates(table, pnl)
@@ -174,7 +175,10 @@ def allocate(
             rounding=LotRounding(method="mip", time_limit=10.0),
         )
     with timer.stage("allocation: solve + lots"):
-        result = allocator.solve(data, limits=dict(limits or {}))
+        overrides = dict(limits or {})
+        result = targets_last(allocator, data, overrides, profile.options_capital)
+        if result is None:
+            result = allocator.solve(data, limits=overrides)
     rounding = result.rounding
     lot_cost = table["capital"].to_numpy(dtype=float)
     if rounding is not None:
@@ -237,6 +241,71 @@ def allocate(
         constraints=pd.DataFrame(rows),
         solver=solver,
     )
+
+
+def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: float) -> Any | None:
+    """Solve without the target bands first; keep that optimum when it meets them.
+
+    Adding constraints that the optimum already satisfies cannot change the optimum of a convex
+    problem, so when the solution without the ``GroupTarget`` rows lies inside every band it is
+    the solution with them (their multipliers are 0). The bands' lower bounds are what makes
+    the engine's working set grow slowly, so this is usually much faster. Returns None (solve
+    the full problem) when a band is missed or anything does not fit.
+    """
+    from types import SimpleNamespace
+
+    from quantalloc.allocation import Allocator, GroupTarget
+    from quantalloc.allocation.atoms import effective_bounds
+    from quantalloc.allocation.context import Settings
+    from quantalloc.allocation.report import row_value, row_violation
+    from quantalloc.allocation.result import ConstraintRow
+    from quantalloc.errors import QuantallocError
+
+    bands = [c for c in allocator.constraints if isinstance(c, GroupTarget)]
+    if not bands or allocator.rounding is None:
+        return None
+    band_rows = [r for c in bands for r in c.rows(data)]
+    band_names = {r.name for r in band_rows} | {r.source for r in band_rows}
+    free = Allocator(
+        objective=allocator.objective,
+        constraints=[c for c in allocator.constraints if not isinstance(c, GroupTarget)],
+        capital=allocator.capital,
+    )
+    try:
+        first = free.solve(data, limits={k: v for k, v in limits.items() if k not in band_names})
+    except QuantallocError:
+        return None  # the full solve diagnoses
+    settings = Settings(capital=float(allocator.capital), budget=float(budget))
+    w = first.weights.to_numpy(dtype=float)
+    extra = []
+    for r in band_rows:
+        lower, upper = effective_bounds(r, limits)
+        value = row_value(r, w, settings)
+        if row_violation(r, (lower, upper), value) > 1e-9:
+            return None
+        tol = 1e-5 * max(1.0, abs(value))
+        near = (upper is not None and abs(upper - value) <= tol) or (
+            lower is not None and abs(value - lower) <= tol
+        )
+        extra.append(
+            ConstraintRow(
+                name=r.name,
+                kind="range",
+                limit=float(upper if upper is not None else lower or 0.0),
+                lower=lower,
+                upper=upper,
+                value=value,
+                binding=bool(near),
+                dual=0.0,
+                unit=r.unit,
+            )
+        )
+    result = dataclasses.replace(first, constraints=(*first.constraints, *extra))
+    compiled = SimpleNamespace(rows=allocator.rows(data), soft_rows=[], conic=[])
+    try:
+        return allocator.rounding.apply(result, data, allocator, compiled, settings, limits)
+    except (AttributeError, TypeError):  # the engine's rounding needs more than we give it
+        return None
 
 
 __all__ = ["Outcome", "allocate", "candidate_names", "constraint_terms", "engine_candidates"]
