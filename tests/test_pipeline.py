@@ -159,7 +159,7 @@ def check_document(doc: dict[str, Any]) -> None:
             assert row["weight"] <= lim[key] + TOL, (by, label, row)
             assert row["weight"] == pytest.approx(row["capital"] / budget)
             if "target_weight" in row:
-                tol = lim["industry_target_tolerance"]
+                tol = lim["industry_target_tolerance"]  # present whenever targets are
                 assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
     theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
     assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)

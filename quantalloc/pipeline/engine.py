@@ -210,7 +210,7 @@ def allocate(
                 "binding": bool(cont.binding),
                 "dual": float(cont.dual)
                 if cont.dual is not None and np.isfinite(cont.dual)
-                else None,
+                else 0.0,
                 "unit": cont.unit,
                 "lower": cont.lower,
                 "upper": cont.upper,
