@@ -199,6 +199,7 @@ def register(app: typer.Typer) -> None:
             "search_space": objective.space.to_dict(),
             **report.to_dict(),
             "best_params": best_params,
+            "at_search_bounds": objective.space.at_bounds(report.best_params),
         }
         _print_report(doc)
         if output:
@@ -317,3 +318,9 @@ def _print_report(doc: dict[str, Any]) -> None:
             "prob. of backtest overfitting", f"{p['pbo']:.3f} ({p['n_splits']} CSCV splits)"
         )
     console.print(table)
+    if doc.get("at_search_bounds"):
+        err_console.print(
+            f"[yellow]note:[/] best {', '.join(doc['at_search_bounds'])} on the edge of the "
+            "search space; widen it with a [space] table in --config",
+            markup=True,
+        )

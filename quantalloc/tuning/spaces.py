@@ -157,6 +157,22 @@ class SearchSpace:
                     f"{p.to_dict()}"
                 )
 
+    def at_bounds(self, params: Mapping[str, Any], tol: float = 0.01) -> list[str]:
+        """Tuned numeric parameters within ``tol`` of the range's width of a bound.
+
+        A best value on the edge of the search space says the space may be too narrow.
+        """
+        out = []
+        for p in self.params:
+            if p.kind == "categorical" or p.name not in params:
+                continue
+            assert p.low is not None and p.high is not None
+            width = p.high - p.low
+            v = float(params[p.name])
+            if width > 0 and (v - p.low <= tol * width or p.high - v <= tol * width):
+                out.append(p.name)
+        return out
+
     def with_overrides(self, config: Mapping[str, Any]) -> SearchSpace:
         """A copy with some parameters re-bounded, dropped to fixed values, or left alone.
 
@@ -224,6 +240,7 @@ SPACES: dict[str, SearchSpace] = {
             _f("min_atr_pct", 0.01, 0.15, help="filter: ATR as a share of price at least this"),
             _f("take_profit_atr", 0.1, 2.0, help="take profit in ATR multiples"),
             _f("stop_atr", 0.1, 2.0, help="stop in ATR multiples"),
+            _i("atr_days", 5, 30, 1, "sessions in the ATR"),
         ),
     ),
     "wheel": SearchSpace(
@@ -233,6 +250,22 @@ SPACES: dict[str, SearchSpace] = {
             _f("call_otm", 0.0, 0.10, help="covered call strike above spot"),
             _i("min_dte", 5, 60, 1, "minimum days to expiry at entry"),
             _f("take_profit", 0.1, 0.9, help="buy back after this share of the premium"),
+            Param("expiry", "categorical", choices=("weekly", "monthly"), help="expiry cycle"),
+        ),
+    ),
+    "multi": SearchSpace(
+        "multi",
+        (
+            Param("objective", "categorical", choices=("score", "kelly"), help="what to maximise"),
+            _f("min_weight", 0.0, 0.2, help="lowest weight of a strategy"),
+            _f("max_weight", 0.4, 0.8, help="highest weight of a strategy"),
+            _i("lookback_days", 63, 756, 21, "days of returns the weights see"),
+            Param(
+                "cadence",
+                "categorical",
+                choices=("immediate", "20", "60", "180"),
+                help="rebalance when out of position: at once or every N days",
+            ),
         ),
     ),
     "allocator": SearchSpace(

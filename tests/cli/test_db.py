@@ -214,3 +214,29 @@ def test_verbose_shows_the_traceback() -> None:
     )
     assert result.exit_code != 0 and result.exception is not None
     assert type(result.exception).__name__ == "StorageError"
+
+
+def test_weights_over_100_percent_need_normalize_weights(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'q.db'}"
+    _run("db", "init", "--store", store)
+    csv = tmp_path / "ind.csv"
+    csv.write_text(
+        "industry,sector,position_type,weight_percentage,rating\n"
+        "Banks,Financial Services,LONG,72,overweight\nPower,Utilities,SHORT,48,underweight\n"
+    )
+    line = _one_error_line(
+        _run("db", "import", "industry_allocations_current", str(csv), "--store", store)
+    )
+    assert "120" in line and "--normalize-weights" in line
+    ok = _run(
+        "db",
+        "import",
+        "industry_allocations_current",
+        str(csv),
+        "--normalize-weights",
+        "--store",
+        store,
+    )
+    assert ok.exit_code == 0, ok.stderr
+    weights = open_store(store).read_table("industry_allocations_current")["weight_percentage"]
+    assert list(weights) == pytest.approx([60.0, 40.0])  # 72 and 48 scaled by 100/120

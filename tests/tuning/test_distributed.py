@@ -36,12 +36,12 @@ def _check_shared(storage: str, study_name: str, result_path: Path, n_trials: in
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_two_processes_share_a_postgres_study(postgres_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _check_shared(postgres_server.url, "two-workers", tmp_path / "ran", 16)
+    _check_shared(postgres_server.url, "two-workers", tmp_path / "ran", 10)
 
 
 @pytest.mark.slow
 def test_two_processes_share_a_journal_file(tmp_path: Path) -> None:
-    _check_shared(f"journal:{tmp_path}/s.journal", "two-workers", tmp_path / "ran", 16)
+    _check_shared(f"journal:{tmp_path}/s.journal", "two-workers", tmp_path / "ran", 10)
 
 
 def test_workers_refuse_memory_storage(tmp_path: Path) -> None:

@@ -98,3 +98,10 @@ def test_check_against_strategy_fields() -> None:
     tight = [dict(f, high=0.1) if f["name"] == "stop_loss" else f for f in fields]
     with pytest.raises(ConfigError, match="outside the strategy's"):
         check_against_strategy(SPACES["momentum"], tight)
+
+
+def test_at_bounds_flags_edge_values() -> None:
+    space = get_space("momentum")
+    assert space.at_bounds({"sma_days": 300, "stop_loss": 0.1, "take_profit": 0.0}) == ["sma_days"]
+    assert space.at_bounds({"sma_days": 150, "stop_loss": 0.02}) == ["stop_loss"]
+    assert space.at_bounds({"sma_days": 150, "stop_loss": 0.1}) == []
