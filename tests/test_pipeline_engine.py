@@ -64,3 +64,20 @@ def test_binding_bands_fall_back_to_the_full_solve() -> None:
     assert targets_last(alloc, data, {}, 0.25) is None
     row = alloc.solve(data).constraint("target[C]")
     assert 0.54 - 1e-6 <= row.value <= 0.56 + 1e-6 and row.binding
+
+
+def test_a_binding_upper_side_keeps_its_dual() -> None:
+    data = _data(2)
+    boosted = data.returns.copy()
+    a_cols = [c for c, g in zip(data.names, data.group("industry"), strict=True) if g == "A"]
+    boosted[a_cols] += 0.05  # industry A is the best bet: its band's upper side binds
+    data = Candidates(returns=boosted, groups=data.groups, lot_cost=data.lot_cost)
+    targets = {"A": 0.2, "B": 0.3}
+    fast = targets_last(_allocator(0.1, targets), data, {}, 0.25)
+    full = _allocator(0.1, targets).solve(data)
+    assert fast is not None
+    assert fast.objective_value == pytest.approx(full.objective_value, abs=1e-6)
+    fast_row = next(r for r in fast.constraints if r.name == "target[A]")
+    full_row = full.constraint("target[A]")
+    assert fast_row.binding and fast_row.value == pytest.approx(0.3, abs=1e-6)
+    assert fast_row.dual == pytest.approx(full_row.dual, rel=1e-3, abs=1e-6)

@@ -244,17 +244,19 @@ def allocate(
 
 
 def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: float) -> Any | None:
-    """Solve without the target bands first; keep that optimum when it meets them.
+    """Solve with only the upper sides of the target bands first; keep that optimum when it
+    meets the lower sides too.
 
     Adding constraints that the optimum already satisfies cannot change the optimum of a convex
-    problem, so when the solution without the ``GroupTarget`` rows lies inside every band it is
-    the solution with them (their multipliers are 0). The bands' lower bounds are what makes
-    the engine's working set grow slowly, so this is usually much faster. Returns None (solve
-    the full problem) when a band is missed or anything does not fit.
+    problem, so when the solution with the bands' upper sides (caps) lies above every band's
+    lower side it is the solution of the full problem, and the lower sides' multipliers are 0.
+    The lower bounds are what makes the engine's working set grow slowly, so this is usually
+    much faster. Returns None (solve the full problem) when a lower side is missed or anything
+    does not fit.
     """
     from types import SimpleNamespace
 
-    from quantalloc.allocation import Allocator, GroupTarget
+    from quantalloc.allocation import Allocator, GroupCap, GroupTarget
     from quantalloc.allocation.atoms import effective_bounds
     from quantalloc.allocation.context import Settings
     from quantalloc.allocation.report import row_value, row_violation
@@ -266,9 +268,21 @@ def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: floa
         return None
     band_rows = [r for c in bands for r in c.rows(data)]
     band_names = {r.name for r in band_rows} | {r.source for r in band_rows}
+    caps = [
+        GroupCap(
+            by=c.by,
+            limit={k: float(v) + c.tolerance for k, v in (c.targets or {}).items()},
+            unit=c.unit,
+            name=f"{c.name}__upper",
+        )
+        for c in bands
+    ]
     free = Allocator(
         objective=allocator.objective,
-        constraints=[c for c in allocator.constraints if not isinstance(c, GroupTarget)],
+        constraints=[
+            *(c for c in allocator.constraints if not isinstance(c, GroupTarget)),
+            *caps,
+        ],
         capital=allocator.capital,
     )
     try:
@@ -277,6 +291,12 @@ def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: floa
         return None  # the full solve diagnoses
     settings = Settings(capital=float(allocator.capital), budget=float(budget))
     w = first.weights.to_numpy(dtype=float)
+    upper_dual = {
+        row.name.replace("__upper[", "[", 1): row.dual
+        for row in first.constraints
+        if "__upper[" in row.name
+    }
+    kept = tuple(row for row in first.constraints if "__upper[" not in row.name)
     extra = []
     for r in band_rows:
         lower, upper = effective_bounds(r, limits)
@@ -296,11 +316,11 @@ def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: floa
                 upper=upper,
                 value=value,
                 binding=bool(near),
-                dual=0.0,
+                dual=float(upper_dual.get(r.name, 0.0)),
                 unit=r.unit,
             )
         )
-    result = dataclasses.replace(first, constraints=(*first.constraints, *extra))
+    result = dataclasses.replace(first, constraints=(*kept, *extra))
     compiled = SimpleNamespace(rows=allocator.rows(data), soft_rows=[], conic=[])
     try:
         return allocator.rounding.apply(result, data, allocator, compiled, settings, limits)
