@@ -355,3 +355,43 @@ def test_vix_override_and_as_of_are_honoured(shared_data: Path) -> None:
     assert doc["market"]["state"].endswith("High_VIX")
     for a in doc["allocations"]:  # expiries lie after the decision date
         assert a["expiry"] > "2016-06-30"
+
+
+def test_objective_choices_of_the_model() -> None:
+    import dataclasses
+
+    from quantalloc.errors import ConfigError
+    from quantalloc.modelspec import load_model
+
+    base = load_model()
+    rck = dataclasses.replace(base, objective=dataclasses.replace(base.objective, kind="rck"))
+    doc = solve(model=rck, data="demo", n_scenarios=300).to_document()
+    check_document(doc)
+    assert doc["solver"]["objective"].startswith("rck")
+    drawdown = [c for c in doc["constraints"] if c["name"] == "drawdown"]
+    assert drawdown and drawdown[0]["value"] <= drawdown[0]["limit"] + 1e-6
+    frac = dataclasses.replace(
+        base, objective=dataclasses.replace(base.objective, kind="fractional_kelly")
+    )
+    with pytest.raises(ConfigError, match="enforce_targets"):
+        solve(model=frac, data="demo", n_scenarios=300)
+    loose = dataclasses.replace(
+        frac, industries=dataclasses.replace(frac.industries, enforce_targets=False)
+    )
+    half = solve(model=loose, data="demo", n_scenarios=300).to_document()
+    check_document(half)
+    assert half["solver"]["objective"].startswith("fractional_kelly")
+
+
+def test_max_candidates_caps_the_problem_size() -> None:
+    import dataclasses
+
+    from quantalloc.modelspec import load_model
+
+    base = load_model()
+    spec = dataclasses.replace(
+        base, candidates=dataclasses.replace(base.candidates, max_candidates=120)
+    )
+    result = solve(model=spec, data="demo", n_scenarios=300)
+    check_document(result.to_document())
+    assert result.solver["candidates"] == 120 < result.solver["candidates_built"]

@@ -340,6 +340,16 @@ def _filters(
         if dropped:
             notes.append(f"{dropped} of {len(table)} candidates dropped: {label}")
         keep &= ok
+    limit = spec.candidates.max_candidates
+    if keep.sum() > limit:
+        # the solve time grows with the count: keep the best contract of every (symbol,
+        # strategy) first, then the second best, ... (best = highest probability of profit)
+        ranked = table.loc[keep].sort_values("probability_of_profit", ascending=False)
+        depth = ranked.groupby(["symbol", "strategy_name"]).cumcount()
+        chosen = ranked.assign(_d=depth).sort_values("_d", kind="stable").index[:limit]
+        keep = np.zeros_like(keep)
+        keep[chosen] = True
+        notes.append(f"kept {limit} candidates: the best of each symbol and strategy first")
     if not keep.any():
         raise DataError(
             f"no candidate passed the {profile.name} filters ({len(table)} built in state "

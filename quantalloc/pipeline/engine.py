@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantalloc.errors import ConfigError
 from quantalloc.modelspec import ModelSpec, RiskProfile
 
 
@@ -166,6 +167,13 @@ def allocate(
     from quantalloc.allocation.lots import LotRounding
     from quantalloc.allocation.report import row_value
 
+    if spec.objective.kind == "fractional_kelly" and (targets or caps):
+        raise ConfigError(
+            f"model {spec.name}: fractional Kelly scales every weight by "
+            f"{spec.objective.fraction:g} and so breaks the target bands' lower sides; set "
+            "[industries] enforce_targets = false (and no market-cap targets) or use "
+            'objective kind = "kelly" or "rck"'
+        )
     with timer.stage("allocation: build"):
         data = engine_candidates(table, pnl)
         allocator = Allocator(
@@ -216,6 +224,21 @@ def allocate(
                 "upper": cont.upper,
             }
         )
+    linear = {r["name"] for r in rows}
+    for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
+        if cont.name not in linear:
+            rows.append(
+                {
+                    "name": cont.name,
+                    "limit": float(cont.limit),
+                    "value": float(cont.value),
+                    "binding": bool(cont.binding),
+                    "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                    "unit": cont.unit,
+                    "lower": cont.lower,
+                    "upper": cont.upper,
+                }
+            )
     solver = {
         "name": result.solver,
         "status": result.status,
