@@ -140,7 +140,8 @@ def main() -> None:
         stage["  of which: lot rounding"] = float(rounding.get("seconds", 0.0))
         stages.append(stage)
         print(
-            f"run {i + 1}: {total:.2f} s wall, {cpu:.2f} s CPU  candidates {result.solver['candidates']} "
+            f"run {i + 1}: {total:.2f} s wall, {cpu:.2f} s CPU  "
+            f"candidates {result.solver['candidates']} "
             f"(built {result.solver['candidates_built']})  scenarios {result.solver['scenarios']}  "
             f"positions {len(result.allocations)}  JSON {len(text) / 1024:.0f} KiB  "
             f"solver {result.solver['name']}"
