@@ -325,6 +325,6 @@ def _print_report(doc: dict[str, Any]) -> None:
     if doc.get("at_search_bounds"):
         err_console.print(
             f"[yellow]note:[/] best {', '.join(doc['at_search_bounds'])} on the edge of the "
-            "search space; widen it with a [space] table in --config",
+            "search space; widen it with a \\[space] table in --config",
             markup=True,
         )
