@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from quantalloc.cli import backtest, data, db, regime, runs, solve, tune
-from quantalloc.cli.console import EXIT_BAD_INPUT, err_console
+from quantalloc.cli.console import EXIT_BAD_INPUT, click_exceptions, err_console
 from quantalloc.errors import QuantallocError
 
 app = typer.Typer(
@@ -53,15 +53,37 @@ for _module in (solve, regime, backtest, tune, data, db, runs):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: library errors become one line and exit code 2."""
+    """Console-script entry point: every bad input becomes one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in args or "-v" in args
     try:
-        app(args=args, prog_name="quantalloc")
+        code = app(args=args, prog_name="quantalloc", standalone_mode=False)
+    except click_exceptions.UsageError as exc:  # bad option or argument, caught before the command
+        if verbose:
+            raise
+        if not exc.format_message():  # no arguments at all: the help was shown
+            sys.exit(EXIT_BAD_INPUT)
+        hint = f"see '{exc.ctx.command_path} --help'" if exc.ctx else "see 'quantalloc --help'"
+        err_console.print(
+            f"[bold red]error:[/] {exc.format_message()} ({hint})", markup=True, highlight=False
+        )
+        sys.exit(EXIT_BAD_INPUT)
+    except click_exceptions.ClickException as exc:
+        if verbose:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] {exc.format_message()}", markup=True, highlight=False
+        )
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
     except QuantallocError as exc:  # raised outside a command body (e.g. while registering)
-        if "--verbose" in args or "-v" in args:
+        if verbose:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

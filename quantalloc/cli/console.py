@@ -6,9 +6,15 @@ import functools
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
+
+try:  # typer >= 0.2x ships its own copy of click; its context is the one commands run in
+    from typer._click import exceptions as click_exceptions
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]  # noqa: F401
+    from click.globals import get_current_context  # type: ignore[no-redef]
 
 from quantalloc.errors import QuantallocError
 
@@ -29,7 +35,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 def is_verbose() -> bool:
     """True when ``--verbose`` was given to the root command or the running command."""
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     while ctx is not None:
         if ctx.params.get("verbose") or (isinstance(ctx.obj, dict) and ctx.obj.get("verbose")):
             return True

@@ -116,12 +116,20 @@ def import_(
     append: Annotated[
         bool, typer.Option("--append", help="Add the rows instead of replacing the table.")
     ] = False,
+    normalize_weights: Annotated[
+        bool,
+        typer.Option(
+            "--normalize-weights",
+            help="Weights summing to more than 100%: rescale them to 100% instead of refusing.",
+        ),
+    ] = False,
     store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Load an input table from a CSV file (validated; all or nothing)."""
     import pandas as pd
 
+    from quantalloc.data.tables import validate_table
     from quantalloc.errors import DataError
     from quantalloc.storage.schema import check_input_table
 
@@ -132,6 +140,8 @@ def import_(
         frame = pd.read_csv(file)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read {file} as CSV: {str(exc).splitlines()[0]}") from None
+    if normalize_weights:
+        frame = validate_table(table, frame, source=str(file), normalize=True)
     opened = open_cli_store(store)
     try:
         written = opened.write_table(table, frame, replace=not append, source=str(file))

@@ -1,6 +1,7 @@
 """Market data: price providers behind one Protocol, validation, and input tables."""
 
 from quantalloc.data.base import OHLCV_COLUMNS, PriceProvider
+from quantalloc.data.chains import CHAIN_COLUMNS, load_chain
 from quantalloc.data.csv_provider import CsvProvider
 from quantalloc.data.demo import DemoProvider
 from quantalloc.data.sources import get_provider
@@ -9,6 +10,7 @@ from quantalloc.data.validation import validate_ohlcv
 from quantalloc.data.yahoo import YahooProvider
 
 __all__ = [
+    "CHAIN_COLUMNS",
     "INPUT_TABLES",
     "OHLCV_COLUMNS",
     "CsvProvider",
@@ -16,6 +18,7 @@ __all__ = [
     "PriceProvider",
     "YahooProvider",
     "get_provider",
+    "load_chain",
     "parse_table_args",
     "read_table_csv",
     "validate_ohlcv",

@@ -1,9 +1,12 @@
 """Input tables named as in the seeds' Supabase schema, read from CSV files and validated.
 
-Each table has required columns of a fixed kind (text, number, whole number, yes/no, date, one
-of a fixed set), optional columns, and a key that must be unique. Column names are matched
-without regard to case or surrounding spaces; extra columns (ids, timestamps) are kept.
-Validation returns a typed copy or raises a DataError naming the table, the rows and the fix.
+Each table has required columns (present, with a value in every row), optional columns (may be
+absent or blank: the columns the SQL store keeps nullable), a kind per column (text, number,
+percentage, whole number, yes/no, date, one of a fixed set, JSON legs) and a key that must be
+unique. Column names are matched without regard to case or surrounding spaces; extra columns
+(ids, timestamps) are kept for the caller to judge. Validation returns a typed copy (nullable
+``Int64``/``boolean`` where blanks remain, legs as lists of dicts, dates as ``datetime64``) or
+raises a DataError naming the table, the rows and the fix.
 """
 
 from __future__ import annotations
@@ -56,26 +59,20 @@ class TableSpec:
 
 TABLE_SPECS: dict[str, TableSpec] = {
     "industry_allocations_current": TableSpec(
-        required={
-            "industry": "text",
-            "sector": "text",
-            "position_type": "position",
-            "weight_percentage": "pct",
-            "rating": "text",
-        },
+        required={"industry": "text", "position_type": "position", "weight_percentage": "pct"},
+        optional={"sector": "text", "rating": "text"},
         key=("industry",),
         weight="weight_percentage",
     ),
     "sector_allocations_current": TableSpec(
-        required={"sector": "text", "position_type": "position", "weight_percentage": "pct"},
-        optional={"rating": "text"},
+        required={"sector": "text", "weight_percentage": "pct"},
+        optional={"position_type": "position", "rating": "text"},
         key=("sector",),
         weight="weight_percentage",
     ),
     "stock_data": TableSpec(
-        required={
-            "symbol": "text",
-            "industry": "text",
+        required={"symbol": "text", "industry": "text"},
+        optional={
             "sector": "text",
             "fno_stock": "bool",
             "lot_size": "int+",
@@ -84,15 +81,14 @@ TABLE_SPECS: dict[str, TableSpec] = {
         key=("symbol",),
     ),
     "stock_rankings": TableSpec(
-        required={"symbol": "text", "market_cap_category": "cap", "score": "float"},
+        required={"symbol": "text", "score": "float"},
+        optional={"market_cap_category": "cap"},
         key=("symbol",),
     ),
     "strategies": TableSpec(
-        required={
-            "stock_name": "text",
+        required={"stock_name": "text", "strategy_name": "text", "total_score": "float"},
+        optional={
             "industry": "text",
-            "strategy_name": "text",
-            "total_score": "float",
             "probability_of_profit": "prob",
             "risk_reward_ratio": "nonneg",
             "legs": "legs",
@@ -113,6 +109,9 @@ TABLE_SPECS: dict[str, TableSpec] = {
         key=("symbol", "expiry", "strike", "kind"),
     ),
 }
+"""Columns per table. Required columns must be present with a value in every row; optional
+columns (the same set the SQL store keeps as nullable) may be absent or blank, and are checked
+where they hold a value."""
 
 
 def validate_table(
@@ -143,8 +142,8 @@ def validate_table(
     missing = [c for c in spec.required if c not in out.columns]
     if missing:
         raise DataError(
-            f"{where} lacks column(s) {missing} (found {list(out.columns)}); "
-            f"required: {', '.join(spec.required)}"
+            f"{where} is missing column(s) {', '.join(missing)} (found "
+            f"{', '.join(map(str, out.columns))}); required: {', '.join(spec.required)}"
         )
     if out.empty:
         raise DataError(f"{where} has no rows; give at least one row or leave the table out")
@@ -211,11 +210,11 @@ def check_consistency(tables: dict[str, pd.DataFrame]) -> None:
 def _row_labels(frame: pd.DataFrame, spec: TableSpec) -> list[str]:
     """``row N`` (1-based, header excluded), with the key value where the table has one."""
     key = spec.key[0] if spec.key and spec.key[0] in frame.columns else None
-    values = frame[key].astype(str).str.strip().tolist() if key else [""] * len(frame)
-    return [
-        f"row {pos + 1}" + (f" ({v})" if v and v.lower() not in ("nan", "<na>", "none") else "")
-        for pos, v in enumerate(values)
+    values = [
+        "" if key is None or _is_blank(v) else str(v).strip()
+        for v in (frame[key].tolist() if key else [None] * len(frame))
     ]
+    return [f"row {pos + 1}" + (f" ({v})" if v else "") for pos, v in enumerate(values)]
 
 
 def _list(items: list[str]) -> str:
@@ -229,8 +228,20 @@ def _bad(mask: np.ndarray, labels: list[str]) -> str:
 
 
 def _blank(series: pd.Series) -> np.ndarray:
+    if series.dtype == object:
+        return np.array([_is_blank(v) for v in series.tolist()], dtype=bool)
     text = series.astype("string").str.strip()
     return np.asarray((text.isna() | (text == "") | (text.str.lower() == "nan")).to_numpy(bool))
+
+
+def _is_blank(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    if isinstance(value, str):
+        return value.strip() == "" or value.strip().lower() == "nan"
+    return False
 
 
 def _convert(
@@ -238,77 +249,98 @@ def _convert(
 ) -> pd.Series:
     blank = _blank(series)
     if blank.any() and not optional:
-        what = "no " + column if kind == "text" else f"a blank {column}"
+        rows = [f"{i + 1}" for i in np.flatnonzero(blank)]
+        which = f"row {rows[0]} is" if len(rows) == 1 else f"rows {_list(rows)} are"
+        hint = ""
+        if column == "industry" and where.startswith("stock_data"):
+            hint = f" (symbols without an industry: {_bad(blank, labels)})"
         raise DataError(
-            f"{where}: {_bad(blank, labels)} have {what}; fill it in or drop those rows"
+            f"{where}: {column} is required but {which} empty{hint}; fill it in or drop the row"
         )
+    if kind == "legs":
+        return _legs(series, blank, where, labels)
     text = series.astype("string").str.strip()
     if kind == "text":
-        return text.where(~pd.Series(blank, index=series.index), "").astype(str)
+        return text.where(~pd.Series(blank, index=series.index)).astype(str)
     if kind in ("float", "pct", "prob", "nonneg", "positive", "int+"):
         return _numeric(series, kind, column, where, labels, blank)
     if kind == "bool":
         low = text.str.lower()
-        bad = ~(low.isin(_TRUE) | low.isin(_FALSE)).to_numpy(bool)
+        bad = ~(low.isin(_TRUE) | low.isin(_FALSE)).to_numpy(bool) & ~blank
         if bad.any():
             raise DataError(
                 f"{where}: {column} must be true or false; {_bad(bad, labels)} "
                 f"say {_list(sorted(set(text[bad].astype(str))))}"
             )
-        return low.isin(_TRUE).astype(bool)
+        flags = pd.Series(low.isin(_TRUE).to_numpy(bool), index=series.index, dtype="boolean")
+        if not blank.any():
+            return flags.astype(bool)
+        flags[blank] = pd.NA
+        return flags
     if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series  # already dates (kept as given, time of day included)
         stamps = pd.to_datetime(text, errors="coerce", format="mixed")
         bad = (stamps.isna().to_numpy(bool)) & ~blank
         if bad.any():
             raise DataError(
                 f"{where}: {column} is not a date in {_bad(bad, labels)}; use YYYY-MM-DD"
             )
-        return stamps.dt.normalize()
+        return stamps
     if kind == "position":
         up = text.str.upper()
-        bad = ~up.isin(POSITION_TYPES).to_numpy(bool)
+        bad = ~up.isin(POSITION_TYPES).to_numpy(bool) & ~blank
         if bad.any():
             raise DataError(
                 f"{where}: unknown position_type {_list(sorted(set(text[bad].astype(str))))} in "
                 f"{_bad(bad, labels)}; use one of {', '.join(POSITION_TYPES)}"
             )
-        return up.astype(str)
+        return up.where(~pd.Series(blank, index=series.index)).astype(str)
     if kind == "cap":
         lookup = {c.lower(): c for c in MARKET_CAP_CATEGORIES}
         keys = text.str.lower().str.replace(r"[\s_-]*cap$", "", regex=True)
-        bad = ~keys.isin(list(lookup)).to_numpy(bool)
+        bad = ~keys.isin(list(lookup)).to_numpy(bool) & ~blank
         if bad.any():
             raise DataError(
                 f"{where}: unknown market_cap_category {_list(sorted(set(text[bad].astype(str))))} "
                 f"in {_bad(bad, labels)}; use one of {', '.join(MARKET_CAP_CATEGORIES)}"
             )
-        return keys.map(lookup).astype(str)
+        return keys.map(lookup).where(~pd.Series(blank, index=series.index)).astype(str)
     if kind == "kind":
         keys = text.str.lower()
-        bad = ~keys.isin(list(_KIND_CODES)).to_numpy(bool)
+        bad = ~keys.isin(list(_KIND_CODES)).to_numpy(bool) & ~blank
         if bad.any():
             raise DataError(
                 f"{where}: unknown option kind {_list(sorted(set(text[bad].astype(str))))} in "
                 f"{_bad(bad, labels)}; use call or put (CE/PE and C/P are read too)"
             )
         return keys.map(_KIND_CODES).astype(str)
-    if kind == "legs":
-        bad = np.array([not _is_leg_list(v) for v in text.astype(str)])
-        if bad.any():
-            raise DataError(
-                f"{where}: legs must be a JSON list of leg objects, e.g. "
-                f'[{{"kind": "call", "side": "buy", "strike": 100}}]; {_bad(bad, labels)} are not'
-            )
-        return text.astype(str)
     raise AssertionError(f"unknown column kind {kind}")
 
 
-def _is_leg_list(value: str) -> bool:
-    try:
-        legs = json.loads(value)
-    except ValueError:
-        return False
-    return isinstance(legs, list) and len(legs) > 0 and all(isinstance(x, dict) for x in legs)
+def _legs(series: pd.Series, blank: np.ndarray, where: str, labels: list[str]) -> pd.Series:
+    """Legs as Python lists of dicts (JSON text is parsed); None where blank."""
+    out: list[object] = []
+    bad = np.zeros(len(series), dtype=bool)
+    for i, value in enumerate(series.tolist()):
+        if blank[i]:
+            out.append(None)
+            continue
+        legs = value
+        if isinstance(value, str):
+            try:
+                legs = json.loads(value)
+            except ValueError:
+                legs = None
+        ok = isinstance(legs, list) and len(legs) > 0 and all(isinstance(x, dict) for x in legs)
+        bad[i] = not ok
+        out.append(legs)
+    if bad.any():
+        raise DataError(
+            f"{where}: legs must be a JSON list of leg objects, e.g. "
+            f'[{{"kind": "call", "side": "buy", "strike": 100}}]; {_bad(bad, labels)} are not'
+        )
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def _numeric(
@@ -320,7 +352,9 @@ def _numeric(
     arr = values.to_numpy()
     bad = np.isnan(arr) & ~blank | np.isinf(arr)
     if bad.any():
-        raise DataError(f"{where}: {column} is not a number in {_bad(bad, labels)}; fix the values")
+        raw = series.tolist()
+        cells = [f"row {i + 1} has {raw[i]!r}" for i in np.flatnonzero(bad)]
+        raise DataError(f"{where}: {column} must be a number; {_list(cells)}; fix those cells")
     ok = ~np.isnan(arr)
     rules = {
         "pct": ((arr < 0) | (arr > 100), "must be a percentage in [0, 100]"),
@@ -341,7 +375,7 @@ def _numeric(
                 f"{_list([f'{v:g}' for v in arr[mask]])}{hint}"
             )
     if kind == "int+":
-        return values.astype("int64")
+        return values.astype("Int64") if blank.any() else values.astype("int64")
     return values
 
 

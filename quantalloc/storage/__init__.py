@@ -17,7 +17,14 @@ from collections.abc import Mapping
 
 from quantalloc.storage.base import RUN_LIST_COLUMNS, Store
 from quantalloc.storage.schema import INPUT_TABLES, OUTPUT_TABLES, SCHEMA_VERSION, TABLES
-from quantalloc.storage.url import StoreTarget, default_db_path, redact, resolve, select_url
+from quantalloc.storage.url import (
+    StoreTarget,
+    default_db_path,
+    optuna_storage_url,
+    redact,
+    resolve,
+    select_url,
+)
 
 __all__ = [
     "INPUT_TABLES",
@@ -29,6 +36,7 @@ __all__ = [
     "StoreTarget",
     "default_db_path",
     "open_store",
+    "optuna_storage_url",
     "redact",
     "resolve",
     "select_url",

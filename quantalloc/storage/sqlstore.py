@@ -165,6 +165,11 @@ class SqlStore:
         if "no such table" in low or ("relation" in low and "does not exist" in low):
             name = f"table {table}" if table else "a quantalloc table"
             return StorageError(f"{name} does not exist in {self.display}; {INIT_HINT}")
+        if "no such column" in low or ("column" in low and "does not exist" in low):
+            return StorageError(
+                f"{detail} in {self.display}: the table lacks a column quantalloc needs; "
+                f"{INIT_HINT} to add it"
+            )
         if "unable to open database file" in low:
             return StorageError(f"cannot open the SQLite file {self.display} ({detail})")
         if "database is locked" in low:

@@ -89,6 +89,11 @@ class SupabaseStore:
         detail = f"{message} [{code}]" if code else message
         if code in ("PGRST205", "42P01", "PGRST202", "42883"):
             return StorageError(f"{what}: {detail} in {self.display}; {SCHEMA_HINT}")
+        if code in ("42703", "PGRST204"):
+            return StorageError(
+                f"{what}: {detail} in {self.display}; the table lacks a column quantalloc needs: "
+                "run the output of `quantalloc db schema` in the SQL editor (it adds them)"
+            )
         if code in ("42501",) or "permission denied" in message.lower():
             return StorageError(
                 f"{what}: {detail} in {self.display}; the key may read but not write (row level "

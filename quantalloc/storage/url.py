@@ -149,3 +149,22 @@ def _supabase(text: str, env: Mapping[str, str]) -> StoreTarget:
         supabase_url=api_url.rstrip("/"),
         supabase_key=key,
     )
+
+
+def optuna_storage_url(url: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """The same store as an optuna storage URL (None: optuna's in-memory storage).
+
+    Optuna takes SQLAlchemy URLs, so SQLite and PostgreSQL stores map directly (the password is
+    included: hand the result to optuna, never print it); a supabase:// store has no SQL access.
+    """
+    target = resolve(url, env)
+    if target.backend == "supabase":
+        raise ConfigError(
+            "optuna studies need SQL access, which supabase:// does not give; use the project's "
+            "direct connection string (postgresql://postgres:PASSWORD@db.PROJECT.supabase.co:5432/"
+            "postgres) as --store or DATABASE_URL"
+        )
+    if target.in_memory:
+        return None
+    assert target.sqlalchemy_url is not None
+    return target.sqlalchemy_url.render_as_string(hide_password=False)

@@ -132,11 +132,6 @@ def test_yahoo_offline_error_suggests_alternatives() -> None:
     assert "unreachable" in line and "--data demo" in line and "--data csv:DIR" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/console.is_verbose asks click for the current context, but typer 0.29 runs on "
-    "its vendored typer._click, so --verbose is never seen (reported to the lead)",
-)
 def test_verbose_shows_the_exception() -> None:
     result = runner.invoke(app, ["--verbose", "data", "show", "X", "--data", "bogus"])
     assert result.exit_code != 0

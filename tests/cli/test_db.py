@@ -208,14 +208,35 @@ def test_quantalloc_db_sets_the_default_file(
     assert (tmp_path / "data" / "mine.db").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/console.is_verbose asks click.get_current_context, but typer 0.29 runs commands "
-    "on its vendored copy (typer._click), so --verbose is never seen; fix in cli/console.py",
-)
 def test_verbose_shows_the_traceback() -> None:
     result = _run(
         "--verbose", "db", "status", "--store", f"postgresql://u@127.0.0.1:{_closed_port()}/d"
     )
     assert result.exit_code != 0 and result.exception is not None
     assert type(result.exception).__name__ == "StorageError"
+
+
+def test_weights_over_100_percent_need_normalize_weights(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'q.db'}"
+    _run("db", "init", "--store", store)
+    csv = tmp_path / "ind.csv"
+    csv.write_text(
+        "industry,sector,position_type,weight_percentage,rating\n"
+        "Banks,Financial Services,LONG,72,overweight\nPower,Utilities,SHORT,48,underweight\n"
+    )
+    line = _one_error_line(
+        _run("db", "import", "industry_allocations_current", str(csv), "--store", store)
+    )
+    assert "120" in line and "--normalize-weights" in line
+    ok = _run(
+        "db",
+        "import",
+        "industry_allocations_current",
+        str(csv),
+        "--normalize-weights",
+        "--store",
+        store,
+    )
+    assert ok.exit_code == 0, ok.stderr
+    weights = open_store(store).read_table("industry_allocations_current")["weight_percentage"]
+    assert list(weights) == pytest.approx([60.0, 40.0])  # 72 and 48 scaled by 100/120

@@ -101,8 +101,11 @@ def test_duplicate_industries() -> None:
 
 
 def test_missing_columns_are_named() -> None:
-    with pytest.raises(DataError, match=r"lacks column\(s\) \['rating'\]"):
-        validate_table("industry_allocations_current", industries().drop(columns="rating"))
+    with pytest.raises(DataError, match=r"missing column\(s\) position_type, weight_percentage"):
+        validate_table(
+            "industry_allocations_current",
+            industries().drop(columns=["position_type", "weight_percentage"]),
+        )
 
 
 def test_empty_table() -> None:
@@ -125,7 +128,11 @@ def test_stock_data_is_typed() -> None:
 def test_symbol_without_industry() -> None:
     frame = stocks()
     frame.loc[1, "industry"] = " "
-    with pytest.raises(DataError, match=r"stock_data: row 2 \(BBB\) have no industry"):
+    with pytest.raises(
+        DataError,
+        match=r"stock_data: industry is required but row 2 is empty "
+        r"\(symbols without an industry: row 2 \(BBB\)\)",
+    ):
         validate_table("stock_data", frame)
 
 
@@ -133,9 +140,7 @@ def test_symbol_without_industry() -> None:
 def test_lot_size_must_be_a_positive_whole_number(lot: str) -> None:
     frame = stocks()
     frame.loc[0, "lot_size"] = lot
-    with pytest.raises(
-        DataError, match=r"lot_size (must be a positive whole number|is not a number)"
-    ):
+    with pytest.raises(DataError, match=r"lot_size must be a (positive whole )?number"):
         validate_table("stock_data", frame)
 
 
@@ -281,3 +286,60 @@ def test_normalized_weights_never_exceed_100_and_keep_proportions(weights: list[
         assert out.to_numpy() == pytest.approx([w * 100.0 / total for w in weights])
     else:
         assert out.tolist() == weights
+
+
+def test_optional_columns_may_be_absent_or_blank() -> None:
+    """Required columns need a value in every row; optional ones (nullable in the SQL store)
+    may be missing or blank and keep a missing value."""
+    frame = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BBB"],
+            "industry": ["Banks", "Power"],
+            "fno_stock": ["yes", ""],
+            "lot_size": ["250", None],
+        }
+    )
+    out = validate_table("stock_data", frame)
+    assert "sector" not in out.columns  # absent optional columns are not invented
+    assert str(out["fno_stock"].dtype) == "boolean" and pd.isna(out["fno_stock"].iloc[1])
+    assert str(out["lot_size"].dtype) == "Int64" and out["lot_size"].iloc[0] == 250
+    assert pd.isna(out["lot_size"].iloc[1])
+    with pytest.raises(DataError, match=r"missing column\(s\) industry"):
+        validate_table("stock_data", frame.drop(columns="industry"))
+
+
+def test_required_value_blank_names_rows() -> None:
+    frame = industries()
+    frame.loc[[0, 2], "weight_percentage"] = None
+    with pytest.raises(DataError, match=r"weight_percentage is required but rows 1, 3 are empty"):
+        validate_table("industry_allocations_current", frame)
+
+
+def test_legs_given_as_lists_or_json_text_come_back_as_lists() -> None:
+    legs = [{"kind": "put", "side": "sell", "strike": 100.0}]
+    frame = pd.DataFrame(
+        {
+            "stock_name": ["AAA", "BBB", "CCC"],
+            "strategy_name": ["Cash Secured Put"] * 3,
+            "total_score": [0.5, 0.6, 0.7],
+            "legs": pd.Series([legs, '[{"kind": "put", "side": "sell", "strike": 100.0}]', None]),
+        }
+    )
+    out = validate_table("strategies", frame)
+    assert out["legs"].iloc[0] == legs and out["legs"].iloc[1] == legs
+    assert out["legs"].iloc[2] is None
+
+
+def test_timestamps_keep_their_time_of_day() -> None:
+    frame = pd.DataFrame(
+        {
+            "symbol": ["NIFTY"],
+            "expiry": ["2024-06-27"],
+            "strike": [23500],
+            "kind": ["call"],
+            "as_of": ["2024-06-20 15:30"],
+        }
+    )
+    assert validate_table("option_chain_data", frame)["as_of"].iloc[0] == pd.Timestamp(
+        "2024-06-20 15:30"
+    )

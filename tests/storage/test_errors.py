@@ -74,3 +74,23 @@ def test_a_document_holding_the_password_is_refused(postgres_server, fresh_pg_ur
     assert postgres_server.password not in str(info.value)
     assert store.table_counts()["allocation_runs"] == 0
     store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_missing_column_is_named_and_db_init_adds_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'q.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_pg_url")
+    )
+    store = open_store(url)
+    store.init()
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.exec_driver_sql("alter table stock_rankings drop column market_cap_category")
+    with pytest.raises(StorageError, match=r"market_cap_category.*lacks a column.*db init"):
+        store.read_table("stock_rankings")
+    store.init()
+    assert store.read_table("stock_rankings").empty
+    store.close()

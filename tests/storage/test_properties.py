@@ -13,20 +13,25 @@ from hypothesis import strategies as st
 
 from quantalloc.storage import Store, open_store
 
-# PostgreSQL text cannot hold NUL; surrogates are not valid UTF-8. Everything else is fair.
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
-)
-_name = _text.filter(lambda s: s.strip() != "")
-_optional_text = st.one_of(st.none(), _name)
+# Cells the input-table rules accept (quantalloc.data.tables): text without surrounding blanks
+# (PostgreSQL text cannot hold NUL; surrogates are not UTF-8), one row per symbol, market-cap
+# categories from the fixed set. Within those rules the store must keep every value exactly.
+_name = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s == s.strip() and s.lower() != "nan")
+_cap = st.one_of(st.none(), st.sampled_from(["Large", "Mid", "Small", "Micro"]))
 _float = st.floats(allow_infinity=False, allow_nan=False, width=64)
 _optional_float = st.one_of(st.none(), _float)
 
 _rows = st.lists(
     st.tuples(
-        _name, _optional_text, _float, _optional_float, st.one_of(st.none(), st.integers(1, 10**6))
+        _name, _cap, _float, _optional_float, st.one_of(st.none(), st.integers(1, 10**6)), _name
     ),
+    min_size=1,
     max_size=8,
+    unique_by=lambda row: row[0].lower(),
 )
 
 
@@ -58,13 +63,15 @@ def test_input_frames_round_trip(property_store: Store, rows: list[tuple]) -> No
     stocks = pd.DataFrame(
         {
             "symbol": pd.Series([r[0] for r in rows], dtype="str"),
-            "industry": pd.Series([r[0][::-1] for r in rows], dtype="str"),
-            "sector": pd.Series([np.nan if r[1] is None else r[1] for r in rows], dtype="str"),
+            "industry": pd.Series([r[5] for r in rows], dtype="str"),
+            "sector": pd.Series([r[5] + " sector" for r in rows], dtype="str"),
             "fno_stock": pd.Series(
                 [None if r[3] is None else r[3] > 0 for r in rows], dtype="boolean"
             ),
             "lot_size": pd.Series([r[4] for r in rows], dtype="Int64"),
-            "market_cap_category": pd.Series([np.nan] * len(rows), dtype="str"),
+            "market_cap_category": pd.Series(
+                [np.nan if r[1] is None else r[1] for r in rows], dtype="str"
+            ),
         }
     )
     property_store.write_table("stock_data", stocks)

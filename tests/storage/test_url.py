@@ -115,3 +115,36 @@ def test_default_store_creates_its_folder(tmp_path: Path) -> None:
     assert store.init() == 1
     store.close()
     assert (tmp_path / "new" / "dir" / "q.db").is_file()
+
+
+def test_optuna_storage_url_is_the_same_store(tmp_path: Path) -> None:
+    import optuna
+
+    from quantalloc.storage import optuna_storage_url
+
+    assert optuna_storage_url("sqlite://") is None  # optuna's in-memory storage
+    assert optuna_storage_url("postgres://u:pw@h:5432/d") == "postgresql+psycopg://u:pw@h:5432/d"
+    with pytest.raises(ConfigError, match="direct connection string"):
+        optuna_storage_url(
+            "supabase://", {"SUPABASE_URL": "https://a.supabase.co", "SUPABASE_KEY": "k"}
+        )
+    url = optuna_storage_url(None, {"QUANTALLOC_DB": str(tmp_path / "q.db")})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=url, study_name="s")
+    study.optimize(lambda trial: trial.suggest_float("x", -1, 1) ** 2, n_trials=3)
+    assert len(optuna.load_study(study_name="s", storage=url).trials) == 3
+    store = open_store(None, env={"QUANTALLOC_DB": str(tmp_path / "q.db")})
+    assert store.init() == 1  # quantalloc's tables live beside optuna's in the same file
+    store.close()
+
+
+def test_supabase_host_in_the_url_and_protocol_conformance() -> None:
+    from quantalloc.storage import Store
+    from quantalloc.storage.supabase_store import SupabaseStore
+
+    target = resolve("supabase://abc.supabase.co", {"SUPABASE_KEY": "k"})
+    assert target.supabase_url == "https://abc.supabase.co"
+    assert isinstance(SupabaseStore(target), Store)
+    memory = open_store(":memory:")
+    assert isinstance(memory, Store) and memory.backend == "sqlite"
+    memory.close()
