@@ -3,8 +3,8 @@
 Every strategy module exposes ``NAME``, ``PARAMS`` (a frozen parameter dataclass whose
 instance with no arguments holds the defaults) and
 ``run(provider, start, end, capital, params) -> BacktestResult``. Modules are imported on first
-use, so a strategy that is not built yet (``allocator``, the replay of ``quantalloc.solve``)
-can be listed here and fail with a clear message until its module lands.
+use, so ``--help`` and the light strategies never pay for ``allocator`` (the replay of
+``quantalloc.solve``), which imports the whole allocation pipeline.
 """
 
 from __future__ import annotations
@@ -30,23 +30,15 @@ STRATEGIES: dict[str, str] = {
     "multi": "quantalloc.backtest.multi",
     "allocator": "quantalloc.backtest.strategies.allocator",
 }
-"""Strategy name -> module path (``allocator`` arrives with the solve pipeline)."""
+"""Strategy name -> module path."""
 
 
 def strategy_module(name: str) -> ModuleType:
-    """The module of strategy ``name``; ConfigError for an unknown or not-yet-built strategy."""
+    """The module of strategy ``name``; ConfigError for an unknown strategy."""
     path = STRATEGIES.get(name)
     if path is None:
         raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-    try:
-        return importlib.import_module(path)
-    except ModuleNotFoundError as exc:
-        if exc.name != path:
-            raise
-        raise ConfigError(
-            f"strategy {name!r} is not available in this build ({path} is not written yet); "
-            f"choose one of {', '.join(available())}"
-        ) from None
+    return importlib.import_module(path)
 
 
 def available() -> list[str]:

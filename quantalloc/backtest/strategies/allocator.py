@@ -1,0 +1,445 @@
+"""Allocator replay: re-run ``quantalloc.solve`` at each rebalance date and hold its picks to expiry.
+
+Rules (decisions and fills at a day's close):
+
+1. **Rebalance dates.** ``rebalance="days"``: the first day of the window and every
+   ``rebalance_days`` trading days after it. ``rebalance="expiry"``: the first day, then the
+   close at which the last open position settles (and any later close with nothing open).
+2. **Decision.** ``quantalloc.solve(as_of=day, data=provider, ...)`` with the strategy's risk
+   profile, model, market and tables, and ``capital`` = the account value at that close minus the
+   capital the solve booked for positions still open (so overlapping books stay inside the
+   account). The solve cuts every price series (symbols, index, vol index) at ``as_of``; it sees
+   nothing later. A solve that is infeasible or finds no candidate is noted and skipped (cash).
+3. **Entry** at the solve's leg prices (its Black-Scholes premiums at that close), plus
+   ``fee_per_contract`` per option contract and ``fee_per_share`` per share of a stock leg.
+4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
+   vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
+   scaled by vol index / 100 over the index's realized vol, on data up to that close), the
+   pipeline's put skew (:func:`quantalloc.pipeline.contracts.smile`, skew 1.0), the market's
+   risk-free rate, no dividend, calendar time to each leg's expiry; stock legs at the close.
+5. **Settlement** at the close of the last trading day on or before the position's (front)
+   expiry: options at intrinsic value, stock legs sold at the close (``fee_per_share``), legs
+   expiring later (a calendar's back month) sold at their mark (``fee_per_contract``).
+   A position still open at the end of the window is marked there (``exit_reason="end_of_data"``).
+
+Equity = cash + the marks of the open positions. Margin on short options is not modelled beyond
+the solve's own capital rule; early exercise is ignored (European pricing). The input tables
+(``stock_data``, ``industry_allocations_current``) are used as given at every date: they are not
+point-in-time, so a table written with hindsight leaks it into the replay.
+
+Each trade row is one position: ``entry_price``/``exit_price`` are the net debit/value per lot,
+``units`` the lots, ``pnl`` after fees; extra columns ``strategy_name``, ``expiry``, ``as_of``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantalloc.backtest.params import param, validate
+from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.errors import ConfigError, DataError, InfeasibleError
+from quantalloc.markets import MarketProfile, get_market
+
+NAME = "allocator"
+YEAR_DAYS = 365.0
+SKEW = 1.0  # the pipeline prices candidates with this skew (pipeline.build._candidates)
+HISTORY_DAYS = 200  # calendar days of closes before the window: vol_proxy needs 64 closes
+
+
+@dataclass(frozen=True)
+class AllocatorParams:
+    """Parameters of the allocator replay (defaults: small enough for a quick replay)."""
+
+    risk: str = param(
+        "moderate", choices=("conservative", "moderate", "aggressive"), help="risk profile"
+    )
+    model: str = param("industry_first", help="allocation model (models/NAME.toml)")
+    market: str = param("us", choices=("us", "in"), help="market profile of the solve")
+    rebalance: str = param("days", choices=("days", "expiry"), help="rebalance cadence")
+    rebalance_days: int = param(21, low=1, high=252, help="trading days between solves")
+    expiries: int = param(1, low=1, high=4, help="monthly expiries the solve may choose from")
+    max_industries: int = param(0, low=0, high=100, help="priority industries (0: the model's)")
+    n_scenarios: int = param(300, low=20, high=20000, help="scenarios per solve")
+    seed: int = param(20240601, low=0, high=2**31 - 1, help="scenario seed")
+    kelly_fraction: float = param(-1.0, low=-1.0, high=1.0, help="objective fraction (<0: model's)")
+    drawdown_alpha: float = param(-1.0, low=-1.0, high=0.999, help="RCK drawdown (<0: model's)")
+    drawdown_beta: float = param(-1.0, low=-1.0, high=0.999, help="RCK probability (<0: model's)")
+    max_strategy: float = param(-1.0, low=-1.0, high=1.0, help="cap per strategy (<0: model's)")
+    max_industry: float = param(-1.0, low=-1.0, high=1.0, help="cap per industry (<0: model's)")
+    min_pop: float = param(-1.0, low=-1.0, high=1.0, help="min probability of profit (<0: risk's)")
+    min_score: float = param(-1.0, low=-1.0, high=100.0, help="advanced: min score (<0: model's)")
+    fee_per_contract: float = param(0.65, low=0.0, high=100.0, help="fee per option contract")
+    fee_per_share: float = param(0.0, low=0.0, high=1.0, help="fee per share of a stock leg")
+    stock_data: str = param("", help="stock_data CSV (empty: the data source's universe)")
+    industry_allocations: str = param(
+        "", help="industry_allocations_current CSV (empty: the data source's table)"
+    )
+
+
+PARAMS = AllocatorParams
+
+Solver = Callable[..., Any]
+"""Signature of :func:`quantalloc.solve` (keyword arguments only)."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One leg of a held position: ``units`` signed shares (+ bought, - sold), all lots included."""
+
+    kind: str  # call, put or stock
+    strike: float
+    expiry: pd.Timestamp
+    units: float
+    price: float  # the solve's entry price per share
+    contracts: float  # option contracts (0 for stock)
+
+
+@dataclass
+class Position:
+    """A solve's allocation row as held by the replay."""
+
+    symbol: str
+    strategy_name: str
+    expiry: pd.Timestamp
+    lots: int
+    lot_size: int
+    legs: tuple[Leg, ...]
+    capital: float  # the solve's allocated capital (released at exit)
+    opened: pd.Timestamp
+    as_of: str
+    entry_value: float = 0.0  # net debit (+) / credit (-) paid at entry
+    fees: float = 0.0
+    settle_day: pd.Timestamp | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def positions_from(result: Any, day: pd.Timestamp, calendar: pd.DatetimeIndex) -> list[Position]:
+    """The held positions of a :class:`~quantalloc.pipeline.SolveResult` opened at ``day``."""
+    out = []
+    for row in result.allocations.to_dict(orient="records"):
+        lot_size = int(row["lot_size"])
+        legs = []
+        for leg in row["legs"]:
+            sign = 1.0 if leg["side"] == "buy" else -1.0
+            qty = float(leg["quantity"])  # contracts (or stock lots) in total, all lots included
+            kind = str(leg["kind"])
+            legs.append(
+                Leg(
+                    kind=kind,
+                    strike=float(leg["strike"]) if leg["strike"] is not None else 0.0,
+                    expiry=pd.Timestamp(leg.get("expiry") or row["expiry"]),
+                    units=sign * qty * lot_size,
+                    price=float(leg["price"]),
+                    contracts=qty if kind != "stock" else 0.0,
+                )
+            )
+        expiry = pd.Timestamp(row["expiry"])
+        on_or_before = calendar[calendar <= expiry]
+        settle = pd.Timestamp(on_or_before[-1]) if len(on_or_before) else None
+        if settle is not None and settle <= day:
+            settle = None  # expires before the next close: cannot be held (never chosen: 7d min)
+        if settle is not None and calendar[-1] < expiry and settle == calendar[-1]:
+            settle = None  # the expiry lies beyond the data: the position stays open
+        out.append(
+            Position(
+                symbol=str(row["symbol"]),
+                strategy_name=str(row["strategy_name"]),
+                expiry=expiry,
+                lots=int(row["lots"]),
+                lot_size=lot_size,
+                legs=tuple(legs),
+                capital=float(row["allocated_capital"]),
+                opened=day,
+                as_of=str(result.as_of),
+                settle_day=settle,
+            )
+        )
+    return out
+
+
+class Marker:
+    """Black-Scholes marks of held legs with the pipeline's vol proxy and skew, day by day.
+
+    ``closes`` holds each symbol's closes (loaded on demand), ``index_close`` and ``vix`` the
+    market index and vol index closes; every value at ``day`` uses data up to ``day`` only.
+    """
+
+    def __init__(
+        self,
+        provider: PriceProvider,
+        market: MarketProfile,
+        end: pd.Timestamp,
+        index_close: pd.Series,
+        vix: pd.Series,
+    ) -> None:
+        self.provider = provider
+        self.market = market
+        self.end = end
+        self.index_close = index_close
+        self.vix = vix
+        self.closes: dict[str, pd.Series] = {}
+        self._atm: dict[tuple[str, pd.Timestamp], float] = {}
+
+    def close_series(self, symbol: str) -> pd.Series:
+        """Closes of ``symbol`` up to the window's end."""
+        if symbol not in self.closes:
+            frame = self.provider.history(symbol, None, self.end)
+            self.closes[symbol] = frame["close"].dropna()
+        return self.closes[symbol]
+
+    def spot(self, symbol: str, day: pd.Timestamp) -> float:
+        """The last close of ``symbol`` on or before ``day``."""
+        series = self.close_series(symbol)
+        pos = int(series.index.searchsorted(day, side="right"))
+        if pos == 0:
+            raise DataError(f"{symbol}: no close on or before {day.date()}")
+        return float(series.iloc[pos - 1])
+
+    def atm_vol(self, symbol: str, day: pd.Timestamp) -> float:
+        """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``."""
+        key = (symbol, day)
+        if key not in self._atm:
+            from quantalloc.options.volatility import vol_proxy
+
+            series = self.close_series(symbol)
+            own = series.iloc[: int(series.index.searchsorted(day, side="right"))]
+            idx = self.index_close.iloc[: int(self.index_close.index.searchsorted(day, "right"))]
+            level = float(self.vix.iloc[int(self.vix.index.searchsorted(day, "right")) - 1])
+            self._atm[key] = vol_proxy(own, idx, level)
+        return self._atm[key]
+
+    def leg_values(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> np.ndarray:
+        """Per-share value of each leg at ``day``'s close (intrinsic for legs expiring by then)."""
+        from quantalloc.options import black_scholes
+        from quantalloc.pipeline.contracts import smile
+
+        spot = self.spot(pos.symbol, day)
+        out = np.empty(len(pos.legs))
+        for j, leg in enumerate(pos.legs):
+            if leg.kind == "stock":
+                out[j] = spot
+                continue
+            t = (leg.expiry - day).days / YEAR_DAYS
+            if t <= 0 or (settle and leg.expiry <= pos.expiry):
+                sign = 1.0 if leg.kind == "call" else -1.0
+                out[j] = max(sign * (spot - leg.strike), 0.0)
+                continue
+            atm = self.atm_vol(pos.symbol, day)
+            vol = float(smile(np.array([atm]), np.array([spot]), np.array([leg.strike]), SKEW)[0])
+            res = black_scholes(leg.kind, spot, leg.strike, t, self.market.risk_free_rate, vol)
+            out[j] = float(res.price)
+        return out
+
+    def value(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> float:
+        """Net value of the whole position at ``day`` (long legs +, short legs -)."""
+        units = np.array([leg.units for leg in pos.legs])
+        return float(units @ self.leg_values(pos, day, settle))
+
+
+def _tables(p: AllocatorParams) -> dict[str, pd.DataFrame]:
+    from quantalloc.data.tables import read_table_csv
+
+    out = {}
+    if p.stock_data:
+        out["stock_data"] = read_table_csv("stock_data", p.stock_data)
+    if p.industry_allocations:
+        out["industry_allocations_current"] = read_table_csv(
+            "industry_allocations_current", p.industry_allocations
+        )
+    return out
+
+
+def _spec(p: AllocatorParams) -> Any:
+    from quantalloc.modelspec import load_model
+
+    spec = load_model(p.model)
+    rep = dataclasses.replace
+    spec = rep(spec, candidates=rep(spec.candidates, expiries=p.expiries))
+    obj = {
+        k: v
+        for k, v in (
+            ("fraction", p.kelly_fraction),
+            ("drawdown_alpha", p.drawdown_alpha),
+            ("drawdown_beta", p.drawdown_beta),
+        )
+        if v >= 0
+    }
+    lim = {k: v for k, v in (("max_strategy", p.max_strategy), ("max_industry", p.max_industry))}
+    lim = {k: v for k, v in lim.items() if v >= 0}
+    spec = rep(spec, objective=rep(spec.objective, **obj), limits=rep(spec.limits, **lim))
+    if p.min_pop >= 0:
+        profile = rep(spec.profile(p.risk), min_probability_of_profit=p.min_pop)
+        spec = rep(spec, profiles={**spec.profiles, profile.name: profile})
+    if p.min_score >= 0 and spec.advanced is not None:
+        spec = rep(spec, advanced=rep(spec.advanced, min_total_score=p.min_score))
+    return spec
+
+
+def _same_market_provider(provider: PriceProvider, market: str) -> PriceProvider:
+    """The demo source is built per market: rebuild it when the replay's market differs."""
+    own = getattr(provider, "market", None)
+    if getattr(provider, "synthetic", False) and isinstance(own, MarketProfile):
+        if own.name != market:
+            from quantalloc.data.sources import get_provider
+
+            return get_provider("demo", market)
+    return provider
+
+
+def _exit_fees(pos: Position, p: AllocatorParams, settle: bool) -> float:
+    fee = 0.0
+    for leg in pos.legs:
+        if leg.kind == "stock":
+            fee += abs(leg.units) * p.fee_per_share
+        elif not settle or leg.expiry > pos.expiry:
+            fee += leg.contracts * p.fee_per_contract  # sold back (not expiring)
+    return fee
+
+
+def run(
+    provider: PriceProvider,
+    start: DateLike | None,
+    end: DateLike | None,
+    capital: float,
+    params: AllocatorParams | None = None,
+    *,
+    solver: Solver | None = None,
+) -> BacktestResult:
+    """Replay the options allocation between ``start`` and ``end`` from ``capital``.
+
+    ``solver`` replaces :func:`quantalloc.solve` (same keyword arguments; tests use it to keep a
+    single position).
+    """
+    p = params or AllocatorParams()
+    validate(p, NAME)
+    market = get_market(p.market)
+    provider = _same_market_provider(provider, market.name)
+    if solver is None:
+        from quantalloc.pipeline.core import solve
+
+        solver = solve
+    spec = _spec(p)
+    tables = _tables(p)
+    first = None if start is None else pd.Timestamp(start)
+    index = provider.history(market.index_symbol, None, end)
+    vix = provider.history(market.vol_index_symbol, None, end)["close"].dropna()
+    days = pd.DatetimeIndex(index.index)
+    days = days[days >= first] if first is not None else days[HISTORY_DAYS // 2 :]
+    days = days[days >= vix.index[0]]
+    if len(days) == 0:
+        raise DataError(
+            f"allocator: no {market.index_symbol} trading day in the window "
+            f"{start} .. {end}; pick dates inside the data"
+        )
+    marker = Marker(provider, market, pd.Timestamp(days[-1]), index["close"].dropna(), vix)
+    cash = float(capital)
+    open_pos: list[Position] = []
+    equity = np.empty(len(days))
+    held = np.zeros(len(days), dtype=bool)
+    carried = np.zeros(len(days), dtype=bool)
+    trades: list[dict[str, Any]] = []
+    notes: list[str] = []
+    solved = 0
+    last_error: Exception | None = None
+
+    def close(pos: Position, day: pd.Timestamp, reason: str) -> float:
+        settle = reason == "expiry"
+        value = marker.value(pos, day, settle=settle)
+        fee = _exit_fees(pos, p, settle) if reason != "end_of_data" else 0.0
+        pnl = value - pos.entry_value - pos.fees - fee
+        trades.append(
+            {
+                "symbol": pos.symbol,
+                "side": pos.strategy_name,
+                "entry_time": pos.opened,
+                "exit_time": day,
+                "entry_price": pos.entry_value / pos.lots,
+                "exit_price": value / pos.lots,
+                "units": pos.lots,
+                "pnl": pnl,
+                "fees": pos.fees + fee,
+                "exit_reason": reason,
+                "strategy_name": pos.strategy_name,
+                "expiry": pos.expiry.date().isoformat(),
+                "as_of": pos.as_of,
+            }
+        )
+        return value - fee
+
+    for i, day in enumerate(days):
+        day = pd.Timestamp(day)
+        held[i] = bool(open_pos)
+        # settle what expires at this close
+        still = []
+        for pos in open_pos:
+            if pos.settle_day is not None and pos.settle_day <= day:
+                cash += close(pos, day, "expiry")
+            else:
+                still.append(pos)
+        open_pos = still
+        due = (i % p.rebalance_days == 0) if p.rebalance == "days" else not open_pos
+        if due:
+            marks = sum(marker.value(pos, day) for pos in open_pos)
+            committed = sum(pos.capital for pos in open_pos)
+            free = cash + marks - committed
+            if free > 0:
+                try:
+                    result = solver(
+                        risk=p.risk,
+                        model=spec,
+                        market=market.name,
+                        capital=free,
+                        as_of=day,
+                        data=provider,
+                        tables=tables or None,
+                        max_industries=p.max_industries or None,
+                        n_scenarios=p.n_scenarios,
+                        seed=p.seed,
+                    )
+                except (InfeasibleError, DataError) as exc:
+                    last_error = exc
+                    notes.append(f"{day.date()}: no allocation ({str(exc).splitlines()[0]})")
+                else:
+                    solved += 1
+                    for pos in positions_from(result, day, days):
+                        pos.entry_value = sum(leg.units * leg.price for leg in pos.legs)
+                        pos.fees = sum(
+                            leg.contracts * p.fee_per_contract
+                            if leg.kind != "stock"
+                            else abs(leg.units) * p.fee_per_share
+                            for leg in pos.legs
+                        )
+                        cash -= pos.entry_value + pos.fees
+                        open_pos.append(pos)
+        equity[i] = cash + sum(marker.value(pos, day) for pos in open_pos)
+        held[i] = held[i] or bool(open_pos)
+        carried[i] = bool(open_pos)
+    for pos in open_pos:
+        close(pos, pd.Timestamp(days[-1]), "end_of_data")
+    if solved == 0 and last_error is not None:
+        kind = InfeasibleError if isinstance(last_error, InfeasibleError) else DataError
+        raise kind(
+            f"allocator: no solve in the window found an allocation; the last said: {last_error}"
+        ) from last_error
+    if solved == 0:
+        raise ConfigError(
+            "allocator: no rebalance date in the window had free capital; raise --capital"
+        )
+    frame = pd.DataFrame(trades) if trades else empty_trades()
+    return make_result(
+        NAME,
+        asdict(p),
+        capital,
+        pd.Series(equity, index=days),
+        frame,
+        pd.Series(held, index=days),
+        notes=tuple(notes),
+        open_at_close=pd.Series(carried, index=days),
+    )
