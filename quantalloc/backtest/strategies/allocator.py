@@ -1,10 +1,11 @@
-"""Allocator replay: re-run ``quantalloc.solve`` at each rebalance date and hold its picks to expiry.
+"""Allocator replay: re-run ``quantalloc.solve`` at each rebalance date, hold its picks to expiry.
 
 Rules (decisions and fills at a day's close):
 
 1. **Rebalance dates.** ``rebalance="days"``: the first day of the window and every
    ``rebalance_days`` trading days after it. ``rebalance="expiry"``: the first day, then the
-   close at which the last open position settles (and any later close with nothing open).
+   close at which the last open position settles (a solve that opens nothing is retried
+   ``rebalance_days`` later).
 2. **Decision.** ``quantalloc.solve(as_of=day, data=provider, ...)`` with the strategy's risk
    profile, model, market and tables, and ``capital`` = the account value at that close minus the
    capital the solve booked for positions still open (so overlapping books stay inside the
@@ -347,6 +348,7 @@ def run(
     trades: list[dict[str, Any]] = []
     notes: list[str] = []
     solved = 0
+    next_solve = 0
     last_error: Exception | None = None
 
     def close(pos: Position, day: pd.Timestamp, reason: str) -> float:
@@ -384,8 +386,9 @@ def run(
             else:
                 still.append(pos)
         open_pos = still
-        due = (i % p.rebalance_days == 0) if p.rebalance == "days" else not open_pos
+        due = i >= next_solve and (p.rebalance == "days" or not open_pos)
         if due:
+            next_solve = i + p.rebalance_days  # expiry mode: retry an empty solve this late
             marks = sum(marker.value(pos, day) for pos in open_pos)
             committed = sum(pos.capital for pos in open_pos)
             free = cash + marks - committed
@@ -418,6 +421,8 @@ def run(
                         )
                         cash -= pos.entry_value + pos.fees
                         open_pos.append(pos)
+                        if p.rebalance == "expiry":
+                            next_solve = i + 1
         equity[i] = cash + sum(marker.value(pos, day) for pos in open_pos)
         held[i] = held[i] or bool(open_pos)
         carried[i] = bool(open_pos)

@@ -1,0 +1,225 @@
+"""Allocator replay: no look-ahead, a hand-checked expiry P&L, entry marks equal the solve's premiums.
+
+Small scenario counts and short windows keep every solve near a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quantalloc.backtest.registry import run_strategy
+from quantalloc.backtest.strategies import allocator
+from quantalloc.data.demo import DemoProvider
+from quantalloc.markets import get_market
+
+START, CUT, LATER = "2023-06-01", "2023-07-14", "2023-08-31"
+FAST = {"n_scenarios": 120, "rebalance_days": 15, "fee_per_contract": 0.0}
+
+
+class CutProvider:
+    """A provider that knows nothing after ``cut`` (the tables are the source's, unchanged)."""
+
+    synthetic = True
+
+    def __init__(self, inner: DemoProvider, cut: str) -> None:
+        self.inner = inner
+        self.cut = pd.Timestamp(cut)
+        self.name = inner.name
+        self.market = inner.market
+
+    def history(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        stop = self.cut if end is None else min(pd.Timestamp(end), self.cut)
+        return self.inner.history(symbol, start, stop)
+
+    def symbols(self) -> list[str]:
+        return self.inner.symbols()
+
+    def universe(self) -> pd.DataFrame:
+        return self.inner.universe()
+
+    def industry_allocations(self) -> pd.DataFrame:
+        return self.inner.industry_allocations()
+
+
+class Recorder:
+    """Calls the real solve and keeps each result (optionally keeping only one position)."""
+
+    def __init__(self, keep_one: bool = False) -> None:
+        from quantalloc.pipeline.core import solve
+
+        self.solve = solve
+        self.keep_one = keep_one
+        self.results: list[Any] = []
+
+    def __call__(self, **kwargs: Any) -> Any:
+        result = self.solve(**kwargs)
+        if self.keep_one:
+            rows = result.allocations
+            if self.results:  # after the one position: nothing more
+                rows = rows.iloc[:0]
+            else:  # a position whose legs all expire together (its payoff is a closed form)
+                single = [
+                    i
+                    for i, legs in enumerate(rows["legs"])
+                    if len({leg["expiry"] for leg in legs}) == 1
+                    and any(leg["kind"] != "stock" for leg in legs)
+                ]
+                rows = rows.iloc[single[:1]]
+            result = dataclasses.replace(result, allocations=rows.reset_index(drop=True))
+        self.results.append(result)
+        return result
+
+
+@pytest.fixture(scope="module")
+def demo() -> DemoProvider:
+    return DemoProvider("us")
+
+
+@pytest.fixture(scope="module")
+def cut_run(demo: DemoProvider) -> tuple[Any, Recorder]:
+    rec = Recorder()
+    p = allocator.PARAMS(**FAST)  # type: ignore[arg-type]
+    res = allocator.run(CutProvider(demo, CUT), START, CUT, 1_000_000.0, p, solver=rec)
+    return res, rec
+
+
+@pytest.fixture(scope="module")
+def full_run(demo: DemoProvider) -> Any:
+    return run_strategy("allocator", demo, START, LATER, 1_000_000.0, FAST)
+
+
+def _entries(trades: pd.DataFrame, until: str) -> pd.DataFrame:
+    cols = ["entry_time", "symbol", "strategy_name", "expiry", "units", "entry_price"]
+    rows = trades.loc[trades["entry_time"] <= pd.Timestamp(until), cols]
+    return rows.sort_values(cols).reset_index(drop=True)
+
+
+def test_no_look_ahead_decisions_and_equity_ignore_later_data(cut_run: Any, full_run: Any) -> None:
+    cut, rec = cut_run
+    assert len(rec.results) >= 3  # three rebalances inside the cut window
+    before = _entries(cut.trades, CUT)
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(before, _entries(full_run.trades, CUT))
+    # the account value at every close up to the cut is the same with or without later bars
+    shared = cut.equity.index
+    np.testing.assert_allclose(full_run.equity.loc[shared], cut.equity, rtol=1e-12)
+    # and the full run went on trading after the cut
+    assert (full_run.trades["entry_time"] > pd.Timestamp(CUT)).any()
+
+
+def test_each_solve_saw_only_its_as_of(cut_run: Any) -> None:
+    cut, rec = cut_run
+    entry_days = sorted(set(cut.trades["entry_time"]))
+    assert [r.as_of for r in rec.results][: len(entry_days)] == [
+        d.date().isoformat() for d in entry_days
+    ]
+
+
+def test_entry_marks_equal_the_solves_premiums(demo: DemoProvider, cut_run: Any) -> None:
+    cut, rec = cut_run
+    market = get_market("us")
+    index = demo.history(market.index_symbol, None, CUT)
+    vix = demo.history(market.vol_index_symbol, None, CUT)["close"]
+    marker = allocator.Marker(demo, market, pd.Timestamp(CUT), index["close"], vix)
+    calendar = pd.DatetimeIndex(index.index)
+    checked = 0
+    for result in rec.results:
+        day = pd.Timestamp(result.as_of)
+        for pos in allocator.positions_from(result, day, calendar):
+            premium = sum(leg.units * leg.price for leg in pos.legs)  # the solve's leg prices
+            size = sum(abs(leg.units) for leg in pos.legs)
+            # the document rounds leg prices to 4 decimals: 0.5e-4 per share at most
+            assert marker.value(pos, day) == pytest.approx(premium, abs=0.5e-4 * size + 1e-9)
+            per_leg = marker.leg_values(pos, day)
+            for leg, v in zip(pos.legs, per_leg, strict=True):
+                assert v == pytest.approx(leg.price, abs=0.5e-4 + 1e-12)
+            checked += 1
+    assert checked >= 5
+    # fees are 0 here, so the first close's equity is the starting capital (cash + marks)
+    assert cut.equity.iloc[0] == pytest.approx(1_000_000.0, abs=1.0)
+
+
+def _payoff(legs: list[dict[str, Any]], lot_size: int, spot: float) -> float:
+    total = 0.0
+    for leg in legs:
+        sign = 1.0 if leg["side"] == "buy" else -1.0
+        units = sign * float(leg["quantity"]) * lot_size
+        if leg["kind"] == "stock":
+            value = spot
+        elif leg["kind"] == "call":
+            value = max(spot - float(leg["strike"]), 0.0)
+        else:
+            value = max(float(leg["strike"]) - spot, 0.0)
+        total += units * value
+    return total
+
+
+def test_single_position_pnl_is_payoff_minus_premium(demo: DemoProvider) -> None:
+    rec = Recorder(keep_one=True)
+    p = allocator.PARAMS(
+        n_scenarios=120, rebalance="expiry", rebalance_days=252, fee_per_contract=0.65
+    )
+    res = allocator.run(demo, START, LATER, 1_000_000.0, p, solver=rec)
+    row = rec.results[0].allocations.iloc[0]
+    expiry = pd.Timestamp(row["expiry"])
+    assert expiry < pd.Timestamp(LATER)
+    # settlement: the symbol's close on the last trading day on or before the expiry
+    closes = demo.history(str(row["symbol"]), START, LATER)["close"]
+    settle_day = closes.index[closes.index <= expiry][-1]
+    spot = float(closes.loc[settle_day])
+    legs = list(row["legs"])
+    lot = int(row["lot_size"])
+    premium = sum(
+        (1.0 if leg["side"] == "buy" else -1.0) * float(leg["quantity"]) * lot * float(leg["price"])
+        for leg in legs
+    )
+    contracts = sum(float(leg["quantity"]) for leg in legs if leg["kind"] != "stock")
+    expected = _payoff(legs, lot, spot) - premium - 0.65 * contracts
+    trades = res.trades
+    assert len(trades) == 1
+    trade = trades.iloc[0]
+    assert trade["exit_reason"] == "expiry" and trade["exit_time"] == settle_day
+    assert trade["strategy_name"] == row["strategy_name"]
+    assert trade["pnl"] == pytest.approx(expected, abs=1e-6)
+    # after settlement the account is all cash: capital + P&L
+    assert res.equity.iloc[-1] == pytest.approx(1_000_000.0 + expected, abs=1e-6)
+    # from the settlement close on, nothing is open: the equity stays flat
+    assert res.equity.loc[settle_day:].nunique() == 1
+
+
+def test_params_reach_the_solve() -> None:
+    p = allocator.PARAMS(max_industry=0.3, min_pop=0.55, kelly_fraction=0.4, expiries=2)
+    spec = allocator._spec(p)
+    assert spec.limits.max_industry == 0.3
+    assert spec.profile("moderate").min_probability_of_profit == 0.55
+    assert spec.objective.fraction == 0.4
+    assert spec.candidates.expiries == 2
+    default = allocator._spec(allocator.PARAMS())
+    from quantalloc.modelspec import load_model
+
+    model = load_model("industry_first")
+    assert default.limits == model.limits and default.objective == model.objective
+
+
+def test_bad_parameters_are_config_errors() -> None:
+    from quantalloc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="rebalance"):
+        run_strategy("allocator", DemoProvider("us"), START, CUT, 1e6, {"rebalance": "weekly"})
+    with pytest.raises(ConfigError, match="n_scenarios"):
+        run_strategy("allocator", DemoProvider("us"), START, CUT, 1e6, {"n_scenarios": "1"})
+
+
+def test_missing_table_file_is_a_data_error(tmp_path: Path) -> None:
+    from quantalloc.errors import DataError
+
+    with pytest.raises(DataError, match="not found"):
+        run_strategy(
+            "allocator", DemoProvider("us"), START, CUT, 1e6, {"stock_data": str(tmp_path / "x")}
+        )
