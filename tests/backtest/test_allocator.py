@@ -1,4 +1,4 @@
-"""Allocator replay: no look-ahead, a hand-checked expiry P&L, entry marks equal the solve's premiums.
+"""Allocator replay: no look-ahead, a hand-checked expiry P&L, entry marks = solve premiums.
 
 Small scenario counts and short windows keep every solve near a second.
 """

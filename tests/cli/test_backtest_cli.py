@@ -112,15 +112,6 @@ def test_symbols_option_narrows_orb(shared_data: Path, tmp_path: Path) -> None:
     assert symbols and symbols <= {"TSLA", "NVDA"}
 
 
-def test_allocator_is_named_but_refused_until_built(csv_dir: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("quantalloc.backtest.strategies.allocator") is not None:
-        pytest.skip("the allocator replay strategy exists now")
-    res = _run("allocator", "--data", f"csv:{csv_dir}")
-    assert res.exit_code == 2 and "not written yet" in res.output
-
-
 def test_bad_dates_exit_2_with_one_line(csv_dir: Path) -> None:
     res = _run("momentum", "--data", f"csv:{csv_dir}", "--start", "notadate")
     assert res.exit_code == 2 and "not a date" in res.output and "Traceback" not in res.output
