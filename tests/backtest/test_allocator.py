@@ -223,3 +223,20 @@ def test_missing_table_file_is_a_data_error(tmp_path: Path) -> None:
         run_strategy(
             "allocator", DemoProvider("us"), START, CUT, 1e6, {"stock_data": str(tmp_path / "x")}
         )
+
+
+def test_solve_as_of_ignores_prices_and_vol_index_after_it(demo: DemoProvider) -> None:
+    """The pipeline cuts symbols, the index and the vol index at as_of (checked directly)."""
+    from quantalloc.pipeline.core import solve
+
+    kwargs = {"risk": "moderate", "market": "us", "capital": 1e6, "n_scenarios": 120}
+    full = solve(data=demo, as_of=CUT, **kwargs)  # type: ignore[arg-type]
+    cut = solve(data=CutProvider(demo, CUT), as_of=CUT, **kwargs)  # type: ignore[arg-type]
+    a, b = full.to_document(), cut.to_document()
+    assert a["market"] == b["market"]  # regime state, vix level, scores
+    assert a["allocations"] == b["allocations"] and a["allocations"]
+    assert a["as_of"] == b["as_of"] == CUT
+    # and the vix the solve used is the vol index's close on the as-of date, not a later one
+    vix = demo.history("^VIX", None, None)["close"]
+    assert a["market"]["vix"] == pytest.approx(float(vix.loc[CUT]))
+    assert float(vix.loc[CUT]) != pytest.approx(float(vix.iloc[-1]))
