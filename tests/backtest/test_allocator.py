@@ -240,3 +240,25 @@ def test_solve_as_of_ignores_prices_and_vol_index_after_it(demo: DemoProvider) -
     vix = demo.history("^VIX", None, None)["close"]
     assert a["market"]["vix"] == pytest.approx(float(vix.loc[CUT]))
     assert float(vix.loc[CUT]) != pytest.approx(float(vix.iloc[-1]))
+
+
+def test_table_weights_over_100_name_the_param_that_rescales_them(tmp_path: Path) -> None:
+    from quantalloc.errors import DataError
+
+    path = tmp_path / "ind.csv"
+    pd.DataFrame(
+        {
+            "industry": ["A", "B", "C"],
+            "sector": ["A", "B", "C"],
+            "position_type": "NEUTRAL",
+            "weight_percentage": 33.37,  # 100.11% in all
+            "rating": "Neutral",
+        }
+    ).to_csv(path, index=False)
+    with pytest.raises(DataError, match="normalize_weights=true"):
+        allocator._tables(allocator.PARAMS(industry_allocations=str(path)))
+    tables = allocator._tables(
+        allocator.PARAMS(industry_allocations=str(path), normalize_weights=True)
+    )
+    weights = pd.to_numeric(tables["industry_allocations_current"]["weight_percentage"])
+    assert weights.sum() == pytest.approx(100.0)

@@ -82,6 +82,7 @@ class AllocatorParams:
     industry_allocations: str = param(
         "", help="industry_allocations_current CSV (empty: the data source's table)"
     )
+    normalize_weights: bool = param(False, help="rescale table weights that sum above 100%")
 
 
 PARAMS = AllocatorParams
@@ -251,9 +252,16 @@ def _tables(p: AllocatorParams) -> dict[str, pd.DataFrame]:
     if p.stock_data:
         out["stock_data"] = read_table_csv("stock_data", p.stock_data)
     if p.industry_allocations:
-        out["industry_allocations_current"] = read_table_csv(
-            "industry_allocations_current", p.industry_allocations
-        )
+        try:
+            out["industry_allocations_current"] = read_table_csv(
+                "industry_allocations_current",
+                p.industry_allocations,
+                normalize=p.normalize_weights,
+            )
+        except DataError as exc:
+            raise DataError(
+                str(exc).replace("--normalize-weights", "--param normalize_weights=true")
+            ) from None
     return out
 
 
