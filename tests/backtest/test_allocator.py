@@ -19,7 +19,7 @@ from quantalloc.data.demo import DemoProvider
 from quantalloc.markets import get_market
 
 START, CUT, LATER = "2023-06-01", "2023-07-14", "2023-08-31"
-FAST = {"n_scenarios": 120, "rebalance_days": 15, "fee_per_contract": 0.0}
+FAST = {"n_scenarios": 120, "rebalance_days": 15, "fee_per_contract": 0.0, "option_spread": 0.0}
 
 
 class CutProvider:
@@ -141,7 +141,7 @@ def test_entry_marks_equal_the_solves_premiums(demo: DemoProvider, cut_run: Any)
                 assert v == pytest.approx(leg.price, abs=0.5e-4 + 1e-12)
             checked += 1
     assert checked >= 5
-    # fees are 0 here, so the first close's equity is the starting capital (cash + marks)
+    # fees and spread are 0 here, so the first close's equity is the capital (cash + marks)
     assert cut.equity.iloc[0] == pytest.approx(1_000_000.0, abs=1.0)
 
 
@@ -163,7 +163,11 @@ def _payoff(legs: list[dict[str, Any]], lot_size: int, spot: float) -> float:
 def test_single_position_pnl_is_payoff_minus_premium(demo: DemoProvider) -> None:
     rec = Recorder(keep_one=True)
     p = allocator.PARAMS(
-        n_scenarios=120, rebalance="expiry", rebalance_days=252, fee_per_contract=0.65
+        n_scenarios=120,
+        rebalance="expiry",
+        rebalance_days=252,
+        fee_per_contract=0.65,
+        option_spread=0.02,
     )
     res = allocator.run(demo, START, LATER, 1_000_000.0, p, solver=rec)
     row = rec.results[0].allocations.iloc[0]
@@ -179,8 +183,11 @@ def test_single_position_pnl_is_payoff_minus_premium(demo: DemoProvider) -> None
         (1.0 if leg["side"] == "buy" else -1.0) * float(leg["quantity"]) * lot * float(leg["price"])
         for leg in legs
     )
-    contracts = sum(float(leg["quantity"]) for leg in legs if leg["kind"] != "stock")
-    expected = _payoff(legs, lot, spot) - premium - 0.65 * contracts
+    options = [leg for leg in legs if leg["kind"] != "stock"]
+    contracts = sum(float(leg["quantity"]) for leg in options)
+    # each option fill 2% of its price worse; options settle at intrinsic, with no spread
+    spread = sum(0.02 * float(leg["quantity"]) * lot * float(leg["price"]) for leg in options)
+    expected = _payoff(legs, lot, spot) - premium - spread - 0.65 * contracts
     trades = res.trades
     assert len(trades) == 1
     trade = trades.iloc[0]

@@ -82,15 +82,15 @@ def test_real_us_data_replay(shared_data: Path, tmp_path: Path) -> None:
         ["backtest", "allocator", "--data", f"csv:{shared_data / 'us'}", "--start", "2016-01-04",
          "--end", "2016-03-31", "--capital", "1000000", "-p", "market=us", "-p",
          "n_scenarios=120", "-p", "rebalance_days=30", "-p", "fee_per_contract=0", "-p",
-         f"stock_data={stock}", "-p", f"industry_allocations={industries}", "--output",
-         str(out)],
+         "option_spread=0", "-p", f"stock_data={stock}", "-p",
+         f"industry_allocations={industries}", "--output", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     symbols = set(pd.read_csv(stock)["symbol"])
     assert doc["trades"] and {t["symbol"] for t in doc["trades"]} <= symbols
     assert all(math.isfinite(v) for v in doc["equity"].values())
-    # marks at entry equal the premiums paid, so without fees the first close's equity is the
+    # marks at entry equal the premiums paid, so without costs the first close's equity is the
     # capital (the document's 4-decimal leg prices leave well under 50 of slack)
     first = min(doc["equity"])
     assert any(t["entry_time"][:10] == first for t in doc["trades"])

@@ -11,8 +11,9 @@ Rules (decisions and fills at a day's close):
    capital the solve booked for positions still open (so overlapping books stay inside the
    account). The solve cuts every price series (symbols, index, vol index) at ``as_of``; it sees
    nothing later. A solve that is infeasible or finds no candidate is noted and skipped (cash).
-3. **Entry** at the solve's leg prices (its Black-Scholes premiums at that close), plus
-   ``fee_per_contract`` per option contract and ``fee_per_share`` per share of a stock leg.
+3. **Entry** at the solve's leg prices (its Black-Scholes premiums at that close), each option
+   leg ``option_spread`` of its price worse (bought above, sold below), plus ``fee_per_contract``
+   per option contract and ``fee_per_share`` per share of a stock leg.
 4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
    vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
    scaled by vol index / 100 over the index's realized vol, on data up to that close), the
@@ -20,7 +21,8 @@ Rules (decisions and fills at a day's close):
    risk-free rate, no dividend, calendar time to each leg's expiry; stock legs at the close.
 5. **Settlement** at the close of the last trading day on or before the position's (front)
    expiry: options at intrinsic value, stock legs sold at the close (``fee_per_share``), legs
-   expiring later (a calendar's back month) sold at their mark (``fee_per_contract``).
+   expiring later (a calendar's back month) sold at their mark (less ``option_spread``, plus
+   ``fee_per_contract``).
    A position still open at the end of the window is marked there (``exit_reason="end_of_data"``).
 
 Equity = cash + the marks of the open positions. Margin on short options is not modelled beyond
@@ -76,6 +78,7 @@ class AllocatorParams:
     max_industry: float = param(-1.0, low=-1.0, high=1.0, help="cap per industry (<0: model's)")
     min_pop: float = param(-1.0, low=-1.0, high=1.0, help="min probability of profit (<0: risk's)")
     min_score: float = param(-1.0, low=-1.0, high=100.0, help="advanced: min score (<0: model's)")
+    option_spread: float = param(0.02, low=0.0, high=0.5, help="share of option price per fill")
     fee_per_contract: float = param(0.65, low=0.0, high=100.0, help="fee per option contract")
     fee_per_share: float = param(0.0, low=0.0, high=1.0, help="fee per share of a stock leg")
     stock_data: str = param("", help="stock_data CSV (empty: the data source's universe)")
@@ -116,7 +119,7 @@ class Position:
     capital: float  # the solve's allocated capital (released at exit)
     opened: pd.Timestamp
     as_of: str
-    entry_value: float = 0.0  # net debit (+) / credit (-) paid at entry
+    entry_value: float = 0.0  # net debit (+) / credit (-) paid at entry, spread included
     fees: float = 0.0
     settle_day: pd.Timestamp | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -302,14 +305,29 @@ def _same_market_provider(provider: PriceProvider, market: str) -> PriceProvider
     return provider
 
 
-def _exit_fees(pos: Position, p: AllocatorParams, settle: bool) -> float:
-    fee = 0.0
+def _entry_costs(pos: Position, p: AllocatorParams) -> tuple[float, float]:
+    """Net premium paid (with the spread) and the fees of opening ``pos``."""
+    paid = fees = 0.0
     for leg in pos.legs:
         if leg.kind == "stock":
-            fee += abs(leg.units) * p.fee_per_share
-        elif not settle or leg.expiry > pos.expiry:
-            fee += leg.contracts * p.fee_per_contract  # sold back (not expiring)
-    return fee
+            paid += leg.units * leg.price
+            fees += abs(leg.units) * p.fee_per_share
+        else:
+            paid += leg.units * leg.price + abs(leg.units) * leg.price * p.option_spread
+            fees += leg.contracts * p.fee_per_contract
+    return paid, fees
+
+
+def _exit_costs(pos: Position, values: np.ndarray, p: AllocatorParams) -> tuple[float, float]:
+    """Spread and fees of closing ``pos`` at expiry (``values`` per share, per leg)."""
+    spread = fees = 0.0
+    for leg, v in zip(pos.legs, values, strict=True):
+        if leg.kind == "stock":
+            fees += abs(leg.units) * p.fee_per_share
+        elif leg.expiry > pos.expiry:  # sold back at its mark (a calendar's back month)
+            spread += abs(leg.units) * float(v) * p.option_spread
+            fees += leg.contracts * p.fee_per_contract
+    return spread, fees
 
 
 def run(
@@ -361,8 +379,10 @@ def run(
 
     def close(pos: Position, day: pd.Timestamp, reason: str) -> float:
         settle = reason == "expiry"
-        value = marker.value(pos, day, settle=settle)
-        fee = _exit_fees(pos, p, settle) if reason != "end_of_data" else 0.0
+        values = marker.leg_values(pos, day, settle=settle)
+        value = float(np.array([leg.units for leg in pos.legs]) @ values)
+        spread, fee = _exit_costs(pos, values, p) if settle else (0.0, 0.0)
+        value -= spread  # what the position returns; an end_of_data row is only marked
         pnl = value - pos.entry_value - pos.fees - fee
         trades.append(
             {
@@ -420,13 +440,7 @@ def run(
                 else:
                     solved += 1
                     for pos in positions_from(result, day, days):
-                        pos.entry_value = sum(leg.units * leg.price for leg in pos.legs)
-                        pos.fees = sum(
-                            leg.contracts * p.fee_per_contract
-                            if leg.kind != "stock"
-                            else abs(leg.units) * p.fee_per_share
-                            for leg in pos.legs
-                        )
+                        pos.entry_value, pos.fees = _entry_costs(pos, p)
                         cash -= pos.entry_value + pos.fees
                         open_pos.append(pos)
                         if p.rebalance == "expiry":
