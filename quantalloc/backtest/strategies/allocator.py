@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ from quantalloc.markets import MarketProfile, get_market
 NAME = "allocator"
 YEAR_DAYS = 365.0
 SKEW = 1.0  # the pipeline prices candidates with this skew (pipeline.build._candidates)
-HISTORY_DAYS = 200  # calendar days of closes before the window: vol_proxy needs 64 closes
+WARMUP_BARS = 100  # with no start: begin this many bars in (the vol proxy needs 64 closes)
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,6 @@ class Position:
     entry_value: float = 0.0  # net debit (+) / credit (-) paid at entry, spread included
     fees: float = 0.0
     settle_day: pd.Timestamp | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def positions_from(result: Any, day: pd.Timestamp, calendar: pd.DatetimeIndex) -> list[Position]:
@@ -358,7 +357,7 @@ def run(
     index = provider.history(market.index_symbol, None, end)
     vix = provider.history(market.vol_index_symbol, None, end)["close"].dropna()
     days = pd.DatetimeIndex(index.index)
-    days = days[days >= first] if first is not None else days[HISTORY_DAYS // 2 :]
+    days = days[days >= first] if first is not None else days[WARMUP_BARS:]
     days = days[days >= vix.index[0]]
     if len(days) == 0:
         raise DataError(
