@@ -269,3 +269,10 @@ def test_table_weights_over_100_name_the_param_that_rescales_them(tmp_path: Path
     )
     weights = pd.to_numeric(tables["industry_allocations_current"]["weight_percentage"])
     assert weights.sum() == pytest.approx(100.0)
+
+
+def test_a_solve_that_allocates_nothing_is_noted(demo: DemoProvider) -> None:
+    # 5,000 of capital: every candidate's lot is too large, the account stays in cash
+    res = run_strategy("allocator", demo, START, "2023-06-09", 5_000.0, FAST)
+    assert res.trades.empty and (res.equity == 5_000.0).all()
+    assert any("allocated nothing" in n and "dropped" in n for n in res.notes)

@@ -438,6 +438,11 @@ def run(
                     notes.append(f"{day.date()}: no allocation ({str(exc).splitlines()[0]})")
                 else:
                     solved += 1
+                    if not len(result.allocations):
+                        why = "; ".join([n for n in result.notes if "dropped" in n][-2:])
+                        notes.append(
+                            f"{day.date()}: the solve allocated nothing ({why or 'no lot'})"
+                        )
                     for pos in positions_from(result, day, days):
                         pos.entry_value, pos.fees = _entry_costs(pos, p)
                         cash -= pos.entry_value + pos.fees
