@@ -124,6 +124,9 @@ class CandidateSpec:
     unbounded_loss: str = "stress"
     stress_move: float = 0.25
     max_candidates: int = 2000
+    dte_window: tuple[int, int] | None = None
+    """Days-to-expiry window replacing the market state's (None: the state's); set from code,
+    e.g. by the allocator replay's ``dte_min``/``dte_max``."""
 
 
 @dataclass(frozen=True, slots=True)

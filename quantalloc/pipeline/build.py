@@ -183,9 +183,8 @@ def _candidates(
         spot[s] = float(series.iloc[-1])
         atm[s] = vol_proxy(series, index_close, vix_level)
     lots = {s: market.lot_size(s, inputs.lot_sizes()) for s in symbols}
-    expiries = choose_expiries(
-        as_of, rules.dte_min, rules.dte_max, spec.candidates.expiries, market.name
-    )
+    dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
+    expiries = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
     uni = inputs.universe.set_index("symbol")
     requests: list[ContractRequest] = []
     info: dict[str, tuple[str, str, str]] = {}

@@ -276,3 +276,20 @@ def test_a_solve_that_allocates_nothing_is_noted(demo: DemoProvider) -> None:
     res = run_strategy("allocator", demo, START, "2023-06-09", 5_000.0, FAST)
     assert res.trades.empty and (res.equity == 5_000.0).all()
     assert any("allocated nothing" in n and "dropped" in n for n in res.notes)
+
+
+def test_dte_window_sets_the_horizon(demo: DemoProvider) -> None:
+    from quantalloc.errors import ConfigError
+    from quantalloc.pipeline.core import solve
+
+    spec = allocator._spec(allocator.PARAMS(dte_min=50, dte_max=80))
+    res = solve(model=spec, market="us", data=demo, as_of=START, capital=1e6, n_scenarios=120)
+    dte = [(pd.Timestamp(e) - pd.Timestamp(START)).days for e in res.allocations["expiry"]]
+    assert dte and all(50 <= d <= 80 for d in dte)
+    # the default (the market state's window) picks the nearer monthly expiry here
+    plain = solve(market="us", data=demo, as_of=START, capital=1e6, n_scenarios=120)
+    assert min(pd.Timestamp(e) for e in plain.allocations["expiry"]) < pd.Timestamp(START) + (
+        pd.Timedelta(days=50)
+    )
+    with pytest.raises(ConfigError, match="dte_min"):
+        allocator._spec(allocator.PARAMS(dte_max=40))

@@ -10,7 +10,9 @@ Rules (decisions and fills at a day's close):
    profile, model, market and tables, and ``capital`` = the account value at that close minus the
    capital the solve booked for positions still open (so overlapping books stay inside the
    account). The solve cuts every price series (symbols, index, vol index) at ``as_of``; it sees
-   nothing later. A solve that is infeasible or finds no candidate is noted and skipped (cash).
+   nothing later. Its contracts expire on the ``expiries`` monthly expiries nearest the DTE
+   window (the market state's, or ``dte_min``..``dte_max`` days: the horizon). A solve that is
+   infeasible or finds no candidate is noted and skipped (cash).
 3. **Entry** at the solve's leg prices (its Black-Scholes premiums at that close), each option
    leg ``option_spread`` of its price worse (bought above, sold below), plus ``fee_per_contract``
    per option contract and ``fee_per_share`` per share of a stock leg.
@@ -68,6 +70,8 @@ class AllocatorParams:
     rebalance: str = param("days", choices=("days", "expiry"), help="rebalance cadence")
     rebalance_days: int = param(21, low=1, high=252, help="trading days between solves")
     expiries: int = param(1, low=1, high=4, help="monthly expiries the solve may choose from")
+    dte_min: int = param(0, low=0, high=365, help="days to expiry, low end (0: the regime's)")
+    dte_max: int = param(0, low=0, high=730, help="days to expiry, high end (0: the regime's)")
     max_industries: int = param(0, low=0, high=100, help="priority industries (0: the model's)")
     n_scenarios: int = param(300, low=20, high=20000, help="scenarios per solve")
     seed: int = param(20240601, low=0, high=2**31 - 1, help="scenario seed")
@@ -272,7 +276,15 @@ def _spec(p: AllocatorParams) -> Any:
 
     spec = load_model(p.model)
     rep = dataclasses.replace
-    spec = rep(spec, candidates=rep(spec.candidates, expiries=p.expiries))
+    window = None
+    if p.dte_min or p.dte_max:
+        if not (0 < p.dte_min <= p.dte_max):
+            raise ConfigError(
+                f"allocator: dte_min {p.dte_min} and dte_max {p.dte_max} must both be set, "
+                "with 0 < dte_min <= dte_max (e.g. dte_min=20 dte_max=45)"
+            )
+        window = (p.dte_min, p.dte_max)
+    spec = rep(spec, candidates=rep(spec.candidates, expiries=p.expiries, dte_window=window))
     obj = {
         k: v
         for k, v in (
