@@ -167,3 +167,13 @@ def test_baseline_is_the_first_trial_of_a_new_study() -> None:
     assert enqueue_baseline(fresh, objective.space, {"sma_days": 5, "stop_loss": 0.05}) == {
         "stop_loss": 0.05
     }
+
+
+def test_a_study_keeps_its_settings() -> None:
+    from quantalloc.tuning.study import bind_settings
+
+    study = create_study(None, "settings", seed=0)
+    bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2015-01-01")})
+    bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2015-01-01")})  # same
+    with pytest.raises(ConfigError, match=r"other settings.*start"):
+        bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2016-01-01")})
