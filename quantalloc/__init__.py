@@ -1,4 +1,13 @@
-"""quantalloc: optimization-first allocation of options and trading strategies."""
+"""quantalloc: optimization-first allocation of options and trading strategies.
+
+``quantalloc.solve(risk="moderate", ...)`` runs the industry-first options allocation end to end
+and returns a :class:`~quantalloc.pipeline.SolveResult` (``.to_document()`` gives the JSON
+contract). It is imported on first use, so ``import quantalloc`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from quantalloc.errors import (
     ConfigError,
@@ -10,6 +19,10 @@ from quantalloc.errors import (
 )
 from quantalloc.markets import MarketProfile, get_market
 
+if TYPE_CHECKING:
+    from quantalloc.pipeline.core import solve
+    from quantalloc.pipeline.result import SolveResult
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -18,8 +31,22 @@ __all__ = [
     "InfeasibleError",
     "MarketProfile",
     "QuantallocError",
+    "SolveResult",
     "SolverError",
     "StorageError",
     "__version__",
     "get_market",
+    "solve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "solve":
+        from quantalloc.pipeline.core import solve
+
+        return solve
+    if name == "SolveResult":
+        from quantalloc.pipeline.result import SolveResult
+
+        return SolveResult
+    raise AttributeError(f"module 'quantalloc' has no attribute {name!r}")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from quantalloc.errors import ConfigError, DataError
 
@@ -251,24 +252,41 @@ def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray
     Stock legs are worth the scenario price; options expiring at the horizon their intrinsic
     value; options that still run are marked with Black-Scholes at their remaining time and vol.
     """
-    from quantalloc.options.pricing import black_scholes
-
     s_t = prices[:, book.symbol]
     sign = book.kind.astype(float)
     values = np.where(book.kind == 0, s_t, np.maximum(sign * (s_t - book.strike), 0.0))
     running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
     if running.size:
-        kinds = np.where(book.kind[running] > 0, "call", "put")
-        marked = black_scholes(
-            kinds,
+        values[:, running] = bs_price(
+            book.kind[running].astype(float),
             s_t[:, running],
             book.strike[running],
             book.remaining[running],
             rate,
             book.vol[running],
-        ).price
-        values[:, running] = marked
+        )
     out: np.ndarray = values
+    return out
+
+
+def bs_price(
+    sign: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    t: np.ndarray,
+    rate: float,
+    vol: np.ndarray,
+) -> np.ndarray:
+    """Black-Scholes price only (``sign`` +1 call, -1 put; no dividend), for marking many legs.
+
+    The same formula as :func:`quantalloc.options.black_scholes` without the Greeks, which
+    would cost five times as much over a scenarios x legs grid.
+    """
+    sd = vol * np.sqrt(t)
+    d1 = (np.log(spot / strike) + (rate + 0.5 * vol**2) * t) / sd
+    d2 = d1 - sd
+    disc = strike * np.exp(-rate * t)
+    out: np.ndarray = sign * (spot * ndtr(sign * d1) - disc * ndtr(sign * d2))
     return out
 
 

@@ -241,3 +241,66 @@ def test_zero_width_spreads_are_dropped() -> None:
         symbol_column={"AAA": 0},
     )
     assert p.table.empty
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bull_call_spread",
+        "bear_put_spread",
+        "bull_put_spread",
+        "iron_condor",
+        "iron_butterfly",
+        "long_call_butterfly",
+        "long_straddle",
+        "covered_call",
+        "cash_secured_put",
+        "collar",
+    ],
+)
+def test_contract_metrics_match_the_options_engines_strategy(name: str) -> None:
+    # the same legs through quantalloc.options.Strategy: an independent implementation of
+    # premium, Greeks, max loss/profit and probability of profit
+    from quantalloc.options import Direction, Leg, Strategy
+
+    p = _build([name], spot=101.0)
+    row = p.table.iloc[0]
+    t = (FRONT - AS_OF).days / 365
+    legs = []
+    for leg_i, leg in enumerate(p.legs[0]):
+        opt = leg["kind"] != "stock"
+        legs.append(
+            Leg(
+                kind=leg["kind"],
+                side=leg["side"],
+                strike=leg["strike"] if opt else 0.0,
+                price=leg["price"],
+                quantity=leg["quantity"],
+                t=t if opt else float("nan"),
+                vol=float(p.book.vol[leg_i]) if opt else float("nan"),
+            )
+        )
+    has_stock = any(leg["kind"] == "stock" for leg in p.legs[0])
+    ref = Strategy(
+        name=name,
+        display_name=name,
+        direction=Direction.NEUTRAL,
+        theta_positive=False,
+        capital_rule="stock" if has_stock else "debit",
+        legs=tuple(legs),
+        spot=101.0,
+        rate=RATE,
+        vol=0.25,
+        lot_size=100,
+    )
+    assert row.net_premium == pytest.approx(ref.entry_cost, rel=1e-12)
+    g = ref.greeks_display
+    for greek in ("delta", "gamma", "vega", "theta"):
+        assert row[greek] == pytest.approx(g[greek], rel=1e-9, abs=1e-9)
+    summary = ref.payoff
+    assert row.max_loss == pytest.approx(summary.max_loss, rel=1e-9)
+    if np.isfinite(summary.max_profit):
+        assert row.max_profit == pytest.approx(summary.max_profit, rel=1e-9)
+    else:
+        assert np.isinf(row.max_profit)
+    assert row.probability_of_profit == pytest.approx(summary.probability_of_profit, abs=2e-3)

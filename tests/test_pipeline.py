@@ -95,7 +95,7 @@ def in_tables(shared: Path) -> dict[str, pd.DataFrame]:
             (shared / "in" / "daily").glob(f"{sym}.csv")
         )
         last = float(pd.read_csv(files[0])["close"].iloc[-1]) if files else 1000.0
-        lots.append(max(25, int(round(750_000 / last / 25)) * 25))
+        lots.append(max(25, round(750_000 / last / 25) * 25))
     stock = pd.DataFrame(
         {
             "symbol": cons["symbol"],
@@ -108,7 +108,7 @@ def in_tables(shared: Path) -> dict[str, pd.DataFrame]:
     )
     alloc = pd.DataFrame(
         IN_ALLOCATION, columns=["industry", "position_type", "weight_percentage", "rating"]
-    )
+    ).assign(sector=lambda f: f["industry"])
     return {"stock_data": stock, "industry_allocations_current": alloc}
 
 
@@ -159,7 +159,7 @@ def check_document(doc: dict[str, Any]) -> None:
             assert row["weight"] <= lim[key] + TOL, (by, label, row)
             assert row["weight"] == pytest.approx(row["capital"] / budget)
             if "target_weight" in row:
-                tol = lim["industry_target_tolerance"]
+                tol = lim["industry_target_tolerance"]  # present whenever targets are
                 assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
     theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
     assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)
@@ -283,3 +283,115 @@ def test_stress_capped_max_loss_is_finite_in_the_document() -> None:
     doc = r.to_document()
     check_document(doc)
     assert all(np.isfinite(a["max_loss"]) for a in doc["allocations"])
+
+
+def _leg(kind: str, side: str, strike: float) -> dict[str, object]:
+    return {"kind": kind, "side": side, "strike": strike, "quantity": 1}
+
+
+def test_advanced_model_takes_scored_strategies(shared_data: Path) -> None:
+    tables = us_tables(shared_data)
+    legs = json.dumps([_leg("put", "sell", 150), _leg("put", "buy", 140)])
+    rows = [  # stock_name, industry, strategy, total_score, PoP, risk/reward
+        ("AAPL", "Information Technology", "Bull Put Spread", 0.8, 0.7, 0.4),
+        ("AAPL", "Information Technology", "Bear Call Spread", 0.5, 0.6, 0.5),  # AAPL is long
+        ("MSFT", "Information Technology", "bull_call_spread", 0.7, 0.5, 1.2),
+        ("JPM", "Financials", "iron_condor", 0.6, 0.6, 0.6),
+        ("XOM", "Energy", "bear_put_spread", 0.3, 0.5, 1.0),  # total score below 0.4
+        ("JNJ", "Health Care", "bull_put_spread", 0.9, 0.2, 0.3),  # probability below 0.35
+    ]
+    tables["strategies"] = pd.DataFrame(
+        [(*r, legs) for r in rows],
+        columns=[
+            "stock_name",
+            "industry",
+            "strategy_name",
+            "total_score",
+            "probability_of_profit",
+            "risk_reward_ratio",
+            "legs",
+        ],
+    )
+    result = solve(
+        risk="aggressive",
+        market="us",
+        model="advanced",
+        data=f"csv:{shared_data / 'us'}",
+        tables=tables,
+        n_scenarios=300,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    held = {(a["symbol"], a["strategy_name"]) for a in doc["allocations"]}
+    allowed = {("AAPL", "bull_put_spread"), ("MSFT", "bull_call_spread"), ("JPM", "iron_condor")}
+    assert held and held <= allowed
+    cap = doc["portfolio"]["by_market_cap"]["large"]
+    # every stock here is a large cap: its bucket holds its target share (bullish/neutral table)
+    assert abs(cap["weight"] - cap["target_weight"]) <= doc["limits"]["market_cap_tolerance"] + TOL
+
+
+def test_library_entry_point_is_quantalloc_solve() -> None:
+    import quantalloc
+
+    assert quantalloc.solve is solve
+    assert "solve" in quantalloc.__all__
+
+
+def test_vix_override_and_as_of_are_honoured(shared_data: Path) -> None:
+    # 30 June 2016: a week after the Brexit vote; the override puts the VIX at 45 (a spike level)
+    result = solve(
+        risk="aggressive",
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        as_of="2016-06-30",
+        vix=45.0,
+        n_scenarios=200,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert doc["as_of"] == "2016-06-30"
+    assert doc["market"]["vix"] == pytest.approx(45.0)
+    assert doc["market"]["state"].endswith("High_VIX")
+    for a in doc["allocations"]:  # expiries lie after the decision date
+        assert a["expiry"] > "2016-06-30"
+
+
+def test_objective_choices_of_the_model() -> None:
+    import dataclasses
+
+    from quantalloc.errors import ConfigError
+    from quantalloc.modelspec import load_model
+
+    base = load_model()
+    rck = dataclasses.replace(base, objective=dataclasses.replace(base.objective, kind="rck"))
+    doc = solve(model=rck, data="demo", n_scenarios=300).to_document()
+    check_document(doc)
+    assert doc["solver"]["objective"].startswith("rck")
+    drawdown = [c for c in doc["constraints"] if c["name"] == "drawdown"]
+    assert drawdown and drawdown[0]["value"] <= drawdown[0]["limit"] + 1e-6
+    frac = dataclasses.replace(
+        base, objective=dataclasses.replace(base.objective, kind="fractional_kelly")
+    )
+    with pytest.raises(ConfigError, match="enforce_targets"):
+        solve(model=frac, data="demo", n_scenarios=300)
+    loose = dataclasses.replace(
+        frac, industries=dataclasses.replace(frac.industries, enforce_targets=False)
+    )
+    half = solve(model=loose, data="demo", n_scenarios=300).to_document()
+    check_document(half)
+    assert half["solver"]["objective"].startswith("fractional_kelly")
+
+
+def test_max_candidates_caps_the_problem_size() -> None:
+    import dataclasses
+
+    from quantalloc.modelspec import load_model
+
+    base = load_model()
+    spec = dataclasses.replace(
+        base, candidates=dataclasses.replace(base.candidates, max_candidates=120)
+    )
+    result = solve(model=spec, data="demo", n_scenarios=300)
+    check_document(result.to_document())
+    assert result.solver["candidates"] == 120 < result.solver["candidates_built"]

@@ -148,3 +148,18 @@ def test_bad_vol_names_the_symbol() -> None:
     closes = _closes()
     with pytest.raises(DataError, match="S1"):
         build_scenarios(closes, closes.iloc[-1], [0.2, float("nan"), 0.2], 0.0, horizon_days=5)
+
+
+def test_price_only_marking_equals_the_options_engine() -> None:
+    from quantalloc.options import black_scholes
+    from quantalloc.scenarios import bs_price
+
+    rng = np.random.default_rng(9)
+    n = 500
+    sign = rng.choice([-1.0, 1.0], n)
+    spot, strike = rng.uniform(50, 150, n), rng.uniform(50, 150, n)
+    t, vol = rng.uniform(0.01, 2.0, n), rng.uniform(0.05, 1.0, n)
+    ref = black_scholes(np.where(sign > 0, "call", "put"), spot, strike, t, 0.03, vol).price
+    np.testing.assert_allclose(
+        bs_price(sign, spot, strike, t, 0.03, vol), ref, rtol=1e-12, atol=1e-12
+    )

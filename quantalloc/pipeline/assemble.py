@@ -127,8 +127,11 @@ def assemble(
         "min_probability_of_profit": max(
             profile.min_probability_of_profit, float(state.rules.probability_threshold)
         ),
-        "industry_target_tolerance": spec.industries.target_tolerance if targets else None,
     }
+    if targets:
+        limits["industry_target_tolerance"] = spec.industries.target_tolerance
+    if caps and spec.advanced is not None:
+        limits["market_cap_tolerance"] = spec.advanced.cap_tolerance
     constraints = outcome.constraints
     if len(constraints):
         constraints = constraints.loc[:, ["name", "limit", "value", "binding", "dual", "unit"]]

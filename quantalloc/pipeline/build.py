@@ -65,6 +65,7 @@ def run_allocation(
         progress("allocating", 0, 1)
     budget = profile.options_capital * capital
     targets = _targets(spec, industries, table, symbol, notes)
+    caps = _cap_targets(spec, state, table, symbol, notes)
     outcome = allocate(
         spec=spec,
         profile=profile,
@@ -75,6 +76,7 @@ def run_allocation(
         vega_limit=spec.limits.max_abs_vega(capital),
         limits=limits,
         timer=timer,
+        caps=caps,
     )
     if progress is not None:
         progress("allocating", 1, 1)
@@ -99,6 +101,7 @@ def run_allocation(
             timings=timer.stages,
             notes=notes,
             n_built=meta["built"],
+            caps=caps,
         )
     return result
 
@@ -337,6 +340,16 @@ def _filters(
         if dropped:
             notes.append(f"{dropped} of {len(table)} candidates dropped: {label}")
         keep &= ok
+    limit = spec.candidates.max_candidates
+    if keep.sum() > limit:
+        # the solve time grows with the count: keep the best contract of every (symbol,
+        # strategy) first, then the second best, ... (best = highest probability of profit)
+        ranked = table.loc[keep].sort_values("probability_of_profit", ascending=False)
+        depth = ranked.groupby(["symbol", "strategy_name"]).cumcount()
+        chosen = ranked.assign(_d=depth).sort_values("_d", kind="stable").index[:limit]
+        keep = np.zeros_like(keep)
+        keep[chosen] = True
+        notes.append(f"kept {limit} candidates: the best of each symbol and strategy first")
     if not keep.any():
         raise DataError(
             f"no candidate passed the {profile.name} filters ({len(table)} built in state "
@@ -458,6 +471,20 @@ def _targets(
     if lost:
         notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
     return {i.industry: i.target for i in kept}
+
+
+def _cap_targets(
+    spec: ModelSpec, state: Any, table: pd.DataFrame, symbol: str | None, notes: list[str]
+) -> dict[str, float]:
+    """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
+    if spec.advanced is None or symbol is not None:
+        return {}
+    shares = spec.advanced.cap_targets(str(state.direction), float(state.vix))
+    present = set(table["market_cap"])
+    lost = [b for b, v in shares.items() if v > 0 and b not in present]
+    if lost:
+        notes.append(f"no candidate in market-cap buckets {', '.join(lost)}; their share is free")
+    return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
 __all__ = ["run_allocation", "subset_book"]

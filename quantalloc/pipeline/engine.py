@@ -9,6 +9,7 @@ risk per trade (fraction of capital).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantalloc.errors import ConfigError
 from quantalloc.modelspec import ModelSpec, RiskProfile
 
 
@@ -161,9 +163,17 @@ def allocate(
 ) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
     from quantalloc.allocation import Allocator
+    from quantalloc.allocation.context import Settings
     from quantalloc.allocation.lots import LotRounding
-    from quantalloc.allocation.problem import row_value
+    from quantalloc.allocation.report import row_value
 
+    if spec.objective.kind == "fractional_kelly" and (targets or caps):
+        raise ConfigError(
+            f"model {spec.name}: fractional Kelly scales every weight by "
+            f"{spec.objective.fraction:g} and so breaks the target bands' lower sides; set "
+            "[industries] enforce_targets = false (and no market-cap targets) or use "
+            'objective kind = "kelly" or "rck"'
+        )
     with timer.stage("allocation: build"):
         data = engine_candidates(table, pnl)
         allocator = Allocator(
@@ -173,7 +183,10 @@ def allocate(
             rounding=LotRounding(method="mip", time_limit=10.0),
         )
     with timer.stage("allocation: solve + lots"):
-        result = allocator.solve(data, limits=dict(limits or {}))
+        overrides = dict(limits or {})
+        result = targets_last(allocator, data, overrides, profile.options_capital)
+        if result is None:
+            result = allocator.solve(data, limits=overrides)
     rounding = result.rounding
     lot_cost = table["capital"].to_numpy(dtype=float)
     if rounding is not None:
@@ -182,13 +195,12 @@ def allocate(
         lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
     weights = lots * lot_cost / capital
     # constraint values realised after rounding; binding and dual from the continuous optimum
-    compiled = allocator._compiled
-    settings = allocator.settings(compiled, capital, dict(limits or {})) if compiled else None
+    settings = Settings(capital=float(capital), budget=float(profile.options_capital))
     rows = []
     by_name = {r.name: r for r in result.constraints}
     for row in allocator.rows(data):
         cont = by_name.get(row.name)
-        value = row_value(row, weights, settings) if settings is not None else np.nan
+        value = row_value(row, weights, settings)
         if cont is None:
             continue
         limit = cont.upper if cont.upper is not None else cont.lower
@@ -206,12 +218,27 @@ def allocate(
                 "binding": bool(cont.binding),
                 "dual": float(cont.dual)
                 if cont.dual is not None and np.isfinite(cont.dual)
-                else None,
+                else 0.0,
                 "unit": cont.unit,
                 "lower": cont.lower,
                 "upper": cont.upper,
             }
         )
+    linear = {r["name"] for r in rows}
+    for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
+        if cont.name not in linear:
+            rows.append(
+                {
+                    "name": cont.name,
+                    "limit": float(cont.limit),
+                    "value": float(cont.value),
+                    "binding": bool(cont.binding),
+                    "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                    "unit": cont.unit,
+                    "lower": cont.lower,
+                    "upper": cont.upper,
+                }
+            )
     solver = {
         "name": result.solver,
         "status": result.status,
@@ -237,6 +264,91 @@ def allocate(
         constraints=pd.DataFrame(rows),
         solver=solver,
     )
+
+
+def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: float) -> Any | None:
+    """Solve with only the upper sides of the target bands first; keep that optimum when it
+    meets the lower sides too.
+
+    Adding constraints that the optimum already satisfies cannot change the optimum of a convex
+    problem, so when the solution with the bands' upper sides (caps) lies above every band's
+    lower side it is the solution of the full problem, and the lower sides' multipliers are 0.
+    The lower bounds are what makes the engine's working set grow slowly, so this is usually
+    much faster. Returns None (solve the full problem) when a lower side is missed or anything
+    does not fit.
+    """
+    from types import SimpleNamespace
+
+    from quantalloc.allocation import Allocator, GroupCap, GroupTarget
+    from quantalloc.allocation.atoms import effective_bounds
+    from quantalloc.allocation.context import Settings
+    from quantalloc.allocation.report import row_value, row_violation
+    from quantalloc.allocation.result import ConstraintRow
+    from quantalloc.errors import QuantallocError
+
+    bands = [c for c in allocator.constraints if isinstance(c, GroupTarget)]
+    if not bands or allocator.rounding is None:
+        return None
+    band_rows = [r for c in bands for r in c.rows(data)]
+    band_names = {r.name for r in band_rows} | {r.source for r in band_rows}
+    caps = [
+        GroupCap(
+            by=c.by,
+            limit={k: float(v) + c.tolerance for k, v in (c.targets or {}).items()},
+            unit=c.unit,
+            name=f"{c.name}__upper",
+        )
+        for c in bands
+    ]
+    free = Allocator(
+        objective=allocator.objective,
+        constraints=[
+            *(c for c in allocator.constraints if not isinstance(c, GroupTarget)),
+            *caps,
+        ],
+        capital=allocator.capital,
+    )
+    try:
+        first = free.solve(data, limits={k: v for k, v in limits.items() if k not in band_names})
+    except QuantallocError:
+        return None  # the full solve diagnoses
+    settings = Settings(capital=float(allocator.capital), budget=float(budget))
+    w = first.weights.to_numpy(dtype=float)
+    upper_dual = {
+        row.name.replace("__upper[", "[", 1): row.dual
+        for row in first.constraints
+        if "__upper[" in row.name
+    }
+    kept = tuple(row for row in first.constraints if "__upper[" not in row.name)
+    extra = []
+    for r in band_rows:
+        lower, upper = effective_bounds(r, limits)
+        value = row_value(r, w, settings)
+        if row_violation(r, (lower, upper), value) > 1e-9:
+            return None
+        tol = 1e-5 * max(1.0, abs(value))
+        near = (upper is not None and abs(upper - value) <= tol) or (
+            lower is not None and abs(value - lower) <= tol
+        )
+        extra.append(
+            ConstraintRow(
+                name=r.name,
+                kind="range",
+                limit=float(upper if upper is not None else lower or 0.0),
+                lower=lower,
+                upper=upper,
+                value=value,
+                binding=bool(near),
+                dual=float(upper_dual.get(r.name, 0.0)),
+                unit=r.unit,
+            )
+        )
+    result = dataclasses.replace(first, constraints=(*kept, *extra))
+    compiled = SimpleNamespace(rows=allocator.rows(data), soft_rows=[], conic=[])
+    try:
+        return allocator.rounding.apply(result, data, allocator, compiled, settings, limits)
+    except (AttributeError, TypeError):  # the engine's rounding needs more than we give it
+        return None
 
 
 __all__ = ["Outcome", "allocate", "candidate_names", "constraint_terms", "engine_candidates"]

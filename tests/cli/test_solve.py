@@ -166,3 +166,33 @@ def test_update_database_stores_the_run(tmp_path: Path) -> None:
     assert len(store.list_runs()) == 1
     stored = store.get_run(doc["run_id"])
     assert stored["allocations"] == doc["allocations"]
+
+
+def test_input_tables_come_from_the_store(shared_data: Path, tmp_path: Path) -> None:
+    from quantalloc.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'inputs.db'}"
+    store = open_store(url)
+    store.init()
+    for name, frame in us_tables(shared_data).items():
+        store.write_table(name, frame)
+    out = tmp_path / "run.json"
+    result = runner.invoke(
+        app,
+        [
+            "solve",
+            "--market",
+            "us",
+            "--data",
+            f"csv:{shared_data / 'us'}",
+            "--store",
+            url,
+            "--scenarios",
+            "200",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "stock_data from store" in result.output
+    check_document(json.loads(out.read_text()))
