@@ -395,3 +395,20 @@ def test_max_candidates_caps_the_problem_size() -> None:
     result = solve(model=spec, data="demo", n_scenarios=300)
     check_document(result.to_document())
     assert result.solver["candidates"] == 120 < result.solver["candidates_built"]
+
+
+def test_index_chain_feeds_the_options_flow(shared_data: Path) -> None:
+    # the SPY end-of-day chain of 5 Jan 2015, read on that date: PCR and flow score appear
+    result = solve(
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        as_of="2015-01-05",
+        chain=str(shared_data / "us" / "options" / "SPY_2015-01-05.csv"),
+        n_scenarios=200,
+        risk="aggressive",
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert doc["market"]["pcr"] is not None and doc["market"]["pcr"] > 0
+    assert doc["market"]["options_flow_score"] is not None

@@ -70,6 +70,14 @@ def solve(
             "(e.g. max_strategy=0.2, max_abs_vega=50000, target[IT]=0.3).",
         ),
     ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain",
+            help="The index's option chain file (CSV or Upstox JSON) for the put-call ratio "
+            "and options-flow score.",
+        ),
+    ] = None,
     output: OutputOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Do not store the run (the default).")
@@ -150,6 +158,7 @@ def solve(
             seed=seed,
             store=store,
             limits=overrides,
+            chain=chain,
             progress=progress,
         )
     if result.synthetic:

@@ -44,6 +44,7 @@ def run_allocation(
     timer: Any,
     run_id: str,
     progress: Progress | None = None,
+    chain: pd.DataFrame | None = None,
 ) -> SolveResult:
     """Everything after loading: see :func:`quantalloc.pipeline.solve`."""
     from quantalloc.pipeline.assemble import assemble
@@ -51,7 +52,7 @@ def run_allocation(
 
     notes = list(inputs.notes)
     with timer.stage("regime"):
-        state = _market_state(spec, market, inputs, vix)
+        state = _market_state(spec, market, inputs, vix, chain)
     with timer.stage("candidates"):
         industries = _industries(spec, inputs, symbol, max_industries)
         priced, meta = _candidates(spec, profile, market, capital, inputs, industries, state)
@@ -107,7 +108,11 @@ def run_allocation(
 
 
 def _market_state(
-    spec: ModelSpec, market: MarketProfile, inputs: MarketInputs, vix: float | None
+    spec: ModelSpec,
+    market: MarketProfile,
+    inputs: MarketInputs,
+    vix: float | None,
+    chain: pd.DataFrame | None = None,
 ) -> Any:
     from quantalloc.regime import load_regime_config, market_state
 
@@ -115,7 +120,7 @@ def _market_state(
     return market_state(
         inputs.index_prices,
         inputs.vol_index,
-        None,
+        chain,
         inputs.as_of,
         market=market.name,
         config=config,

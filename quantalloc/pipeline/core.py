@@ -57,6 +57,7 @@ def solve(
     seed: int | None = None,
     store: str | None = None,
     limits: Mapping[str, Any] | None = None,
+    chain: str | pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> SolveResult:
     """Run the whole allocation and return a frozen :class:`SolveResult`.
@@ -91,6 +92,9 @@ def solve(
         Store URL to read missing input tables from.
     limits
         Overrides of named constraint limits (``{"max_industry": 0.2}``), passed to the engine.
+    chain
+        The index's option chain (a file path or canonical frame) for the regime's options-flow
+        score and put-call ratio; without one that part is marked missing.
     """
     from quantalloc.pipeline.build import run_allocation
 
@@ -109,6 +113,10 @@ def solve(
         if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
             # auto picked a real source (yahoo) but nothing says what to trade: use the demo
             provider = _provider("demo", mkt.name)
+        if isinstance(chain, str):
+            from quantalloc.data import load_chain
+
+            chain = load_chain(chain)
         if tables:
             from quantalloc.data.tables import validate_table
 
@@ -139,6 +147,7 @@ def solve(
         limits=limits,
         timer=timer,
         run_id=uuid.uuid4().hex,
+        chain=chain,
         progress=progress,
     )
 
