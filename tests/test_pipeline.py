@@ -412,3 +412,72 @@ def test_index_chain_feeds_the_options_flow(shared_data: Path) -> None:
     check_document(doc)
     assert doc["market"]["pcr"] is not None and doc["market"]["pcr"] > 0
     assert doc["market"]["options_flow_score"] is not None
+
+
+def _gbm_csv(path: Path, dates: pd.DatetimeIndex, start: float, vol: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    close = start * np.exp(np.cumsum(rng.normal(0.0003, vol / np.sqrt(252), len(dates))))
+    frame = pd.DataFrame(
+        {
+            "Date": dates.strftime("%Y-%m-%d"),
+            "Open": close,
+            "High": close * 1.01,
+            "Low": close * 0.99,
+            "Close": close,
+            "Adj Close": close,
+            "Volume": 1e6,
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def test_a_symbol_with_too_little_history_is_left_out(tmp_path: Path) -> None:
+    dates = pd.bdate_range("2019-01-01", periods=800)
+    _gbm_csv(tmp_path / "SPY.csv", dates, 300.0, 0.15, 1)
+    vix = pd.DataFrame(
+        {"Date": dates.strftime("%Y-%m-%d"), "Close": 15.0 + np.sin(np.arange(800) / 40)}
+    )
+    vix.assign(Open=vix.Close, High=vix.Close, Low=vix.Close, Volume=0).to_csv(
+        tmp_path / "_VIX.csv", index=False
+    )
+    for i, sym in enumerate(["AAA", "BBB", "CCC"]):
+        _gbm_csv(tmp_path / f"{sym}.csv", dates, 100.0 + 20 * i, 0.3, 10 + i)
+    _gbm_csv(tmp_path / "NEW.csv", dates[-60:], 50.0, 0.3, 99)  # listed 60 days ago
+    stock = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BBB", "CCC", "NEW"],
+            "industry": ["X", "X", "Y", "Y"],
+            "sector": ["X", "X", "Y", "Y"],
+            "fno_stock": True,
+            "lot_size": 100,
+            "market_cap_category": "Large",
+        }
+    )
+    alloc = pd.DataFrame(
+        {
+            "industry": ["X", "Y"],
+            "sector": ["X", "Y"],
+            "position_type": ["LONG", "NEUTRAL"],
+            "weight_percentage": [30.0, 20.0],
+            "rating": ["Strong Overweight", "Neutral"],
+        }
+    )
+    import dataclasses
+
+    from quantalloc.modelspec import load_model
+
+    base = load_model()  # three symbols cannot meet 60% / 40% targets under 10% symbol caps
+    spec = dataclasses.replace(
+        base, industries=dataclasses.replace(base.industries, enforce_targets=False)
+    )
+    result = solve(
+        model=spec,
+        market="us",
+        data=f"csv:{tmp_path}",
+        risk="aggressive",
+        n_scenarios=200,
+        tables={"stock_data": stock, "industry_allocations_current": alloc},
+    )
+    check_document(result.to_document())
+    assert any("NEW" in note and "left out" in note for note in result.notes)
+    assert "NEW" not in {a["symbol"] for a in result.to_document()["allocations"]}

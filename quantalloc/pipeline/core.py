@@ -24,6 +24,7 @@ from quantalloc.pipeline.inputs import (
 from quantalloc.pipeline.result import SolveResult
 
 Progress = Callable[[str, int, int], None]
+MIN_SYMBOL_HISTORY = 126  # half a year of closes: less cannot inform the joint scenarios
 
 
 class Timer:
@@ -261,6 +262,14 @@ def load_inputs(
             raise DataError("the symbols' price histories share no date; check the data")
         end = min(end, pd.Timestamp(common.index[-1]).normalize())
     closes = closes.loc[closes.index <= end]
+    window = closes.iloc[-lookback:]
+    short = [str(c) for c in closes.columns if window[c].notna().sum() < MIN_SYMBOL_HISTORY]
+    if short and len(short) < closes.shape[1]:
+        notes.append(
+            f"fewer than {MIN_SYMBOL_HISTORY} closes before {end.date()} for "
+            f"{', '.join(short[:8])}: left out (the joint scenarios need a common history)"
+        )
+        closes = closes.drop(columns=short)
     return MarketInputs(
         provider_name=str(getattr(provider, "name", "data")),
         synthetic=bool(getattr(provider, "synthetic", False)),
