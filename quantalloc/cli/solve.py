@@ -67,7 +67,7 @@ def solve(
         typer.Option(
             "--limit",
             help="Override a limit, NAME=VALUE in the constraint's unit "
-            "(e.g. max_strategy=0.2, max_abs_vega=50000, target[IT]=0.3).",
+            "(e.g. max_strategy=0.2, max_industry[IT]=0.35, max_abs_vega=50000).",
         ),
     ] = None,
     chain: Annotated[
@@ -89,8 +89,8 @@ def solve(
         str | None,
         typer.Option(
             "--store",
-            help="Store URL for input tables and --update-database "
-            "(sqlite:///path, postgresql://...; default: the configured store).",
+            help="Store URL (sqlite:///path, postgresql://...) to read input tables from and "
+            "to save runs to; --update-database without it uses the configured store.",
         ),
     ] = None,
     verbose: VerboseOpt = False,
