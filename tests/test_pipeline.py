@@ -481,3 +481,48 @@ def test_a_symbol_with_too_little_history_is_left_out(tmp_path: Path) -> None:
     check_document(result.to_document())
     assert any("NEW" in note and "left out" in note for note in result.notes)
     assert "NEW" not in {a["symbol"] for a in result.to_document()["allocations"]}
+
+
+def test_option_chain_table_prices_its_symbol(shared_data: Path) -> None:
+    # a chain for AAPL the test writes (flat 60% implied vol, far above the ~20% proxy), as of
+    # the data's last date: AAPL legs are then priced at 60% and on the listed strikes
+    from quantalloc.options import implied_vol
+
+    strikes = np.arange(130.0, 211.0, 5.0)
+    rows = [
+        {
+            "symbol": "AAPL",
+            "expiry": exp,
+            "strike": k,
+            "kind": kind,
+            "implied_vol": 0.6,
+            "bid": 1.0,
+            "ask": 1.1,
+            "spot": 169.0,
+            "as_of": "2017-12-06",
+        }
+        for exp in ("2017-12-15", "2018-01-19", "2018-02-16")
+        for k in strikes
+        for kind in ("call", "put")
+    ]
+    tables = us_tables(shared_data)
+    tables["option_chain_data"] = pd.DataFrame(rows)
+    result = solve(
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=tables,
+        symbol="AAPL",
+        risk="aggressive",
+        n_scenarios=300,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    closes = pd.read_csv(shared_data / "us" / "daily" / "AAPL.csv", index_col="Date")
+    spot = float(closes.loc["2017-12-06", "Close"])
+    legs = [leg for a in doc["allocations"] for leg in a["legs"] if leg["kind"] != "stock"]
+    assert legs, "the view (+10% drift) should buy something"
+    for leg in legs:
+        assert leg["strike"] in set(strikes)
+        t = (pd.Timestamp(leg["expiry"]) - pd.Timestamp("2017-12-06")).days / 365
+        iv = implied_vol(leg["kind"], leg["price"], spot, leg["strike"], t, 0.04)
+        assert float(np.asarray(iv)) == pytest.approx(0.6, abs=1e-3)  # price rounded to 1e-4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from quantalloc.candidates import (
     monthly_expiry,
     priority_industries,
 )
-from quantalloc.errors import DataError
+from quantalloc.errors import DataError, QuantallocError
 from quantalloc.markets import MarketProfile
 from quantalloc.modelspec import ModelSpec, RiskProfile, normalize_strategy
 from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
@@ -26,6 +27,7 @@ from quantalloc.pipeline.result import SolveResult
 from quantalloc.scenarios import LegBook, build_scenarios, pnl_per_lot
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 def run_allocation(
@@ -188,6 +190,7 @@ def _candidates(
         spot[s] = float(series.iloc[-1])
         atm[s] = vol_proxy(series, index_close, vix_level)
     lots = {s: market.lot_size(s, inputs.lot_sizes()) for s in symbols}
+    surfaces, listed = _chain_surfaces(inputs, spot, atm)
     expiries = choose_expiries(
         as_of, rules.dte_min, rules.dte_max, spec.candidates.expiries, market.name
     )
@@ -226,7 +229,8 @@ def _candidates(
         as_of=as_of,
         spot=spot,
         atm_vol=atm,
-        skew=1.0,
+        surfaces=surfaces,
+        listed=listed,
         lot_size=lots,
         market=market.name,
         rate=market.risk_free_rate,
@@ -246,6 +250,38 @@ def _candidates(
     table["atm_vol"] = table["symbol"].map(atm)
     keep, notes = _filters(spec, profile, capital, table, rules, market.risk_free_rate, priced)
     return priced, {"keep": keep, "notes": notes, "built": len(table)}
+
+
+def _chain_surfaces(
+    inputs: MarketInputs, spot: dict[str, float], atm: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, tuple[float, ...]]]:
+    """Vol surfaces and listed strikes from the ``option_chain_data`` table, per symbol.
+
+    A symbol with a usable chain is priced at the chain's implied vols (and its ATM vol, used
+    for the scenarios and the probability of profit, is the chain's 30-day ATM vol); the rest
+    use the vol-index proxy with the options engine's skew.
+    """
+    from quantalloc.options.volatility import ChainVolSurface
+
+    chains = inputs.option_chains
+    if chains is None or not len(chains) or "symbol" not in chains:
+        return {}, {}
+    surfaces: dict[str, Any] = {}
+    listed: dict[str, tuple[float, ...]] = {}
+    for sym, rows in chains.groupby(chains["symbol"].astype(str)):
+        if sym not in spot:
+            continue
+        try:
+            surface = ChainVolSurface.from_chain(
+                rows.drop(columns=["symbol"]), spot=spot[sym], as_of=inputs.as_of
+            )
+        except QuantallocError as exc:
+            log.warning("option chain of %s not used: %s", sym, exc)
+            continue
+        surfaces[sym] = surface.vol
+        atm[sym] = float(surface.vol(np.array([spot[sym]]), 30 / 365)[0])
+        listed[sym] = tuple(sorted(float(k) for k in pd.unique(rows["strike"])))
+    return surfaces, listed
 
 
 def _uses_otm(strategy: str) -> bool:

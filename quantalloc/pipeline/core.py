@@ -190,6 +190,7 @@ def load_inputs(
     uni_raw, uni_src = resolve_table("stock_data", tables, reader, provider)
     alloc_raw, alloc_src = resolve_table("industry_allocations_current", tables, reader, provider)
     strategies, _ = resolve_table("strategies", tables, reader, provider)
+    option_chains, _ = resolve_table("option_chain_data", tables, reader, provider)
     if uni_raw is None:
         raise DataError(
             f"no stock_data table (symbol, industry, sector, fno_stock, lot_size, "
@@ -281,6 +282,7 @@ def load_inputs(
         index_prices=index.loc[index.index <= end],
         vol_index=vol_index.loc[vol_index.index <= end],
         notes=tuple(notes),
+        option_chains=option_chains,
     )
 
 
