@@ -49,6 +49,13 @@ def render(doc: dict[str, Any]) -> str:
             f"| walk-forward selection Sharpe (best-in-training per fold: trials "
             f"{', '.join(map(str, wf['chosen_trials']))}) | {fmt(wf['sharpe'])} |"
         )
+    base = doc.get("baseline")
+    if base and base.get("out_of_sample"):
+        b = base["out_of_sample"]
+        lines.append(
+            f"| untuned defaults (trial #{base['trial']}): out-of-sample Sharpe / CAGR / max DD | "
+            f"{fmt(b['sharpe'])} / {fmt(b['cagr'], True)} / {fmt(b['max_drawdown'], True)} |"
+        )
     if dsr:
         lines.append(
             f"| deflated Sharpe ratio (N = {dsr['n_trials']}, SR* = "

@@ -7,7 +7,8 @@ Public API::
                           {"sma_days": 200})
     result.metrics["sharpe"], result.equity, result.trades
 
-Batch evaluation for tuning: ``quantalloc.backtest.strategies.momentum.run_batch``.
+Batch evaluation for tuning: ``run_batch(name, provider, start, end, capital, [params, ...])``
+(one compiled call for momentum and orb exit parameters; one run per set otherwise).
 """
 
 from quantalloc.backtest.engine import Costs, simulate
@@ -16,6 +17,7 @@ from quantalloc.backtest.registry import (
     STRATEGIES,
     make_params,
     params_class,
+    run_batch,
     run_strategy,
     strategy_module,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "Costs",
     "make_params",
     "params_class",
+    "run_batch",
     "run_strategy",
     "simulate",
     "strategy_module",

@@ -107,3 +107,22 @@ def align(frame: pd.DataFrame, index: pd.DatetimeIndex, symbol: str) -> pd.DataF
     if out["close"].isna().all():
         raise DataError(f"{symbol}: no prices on the dates of the other series; check the range")
     return out
+
+
+def session_end_flags(index: pd.DatetimeIndex) -> np.ndarray:
+    """True on each session's last bar (for ``simulate(force_exit=...)``: flat at the close).
+
+    The last bar of a day is known to be last from the session clock (its bar ends at 16:00),
+    or, for a day cut short, from the next bar's date; the final bar of the data counts as a
+    session end only when it ends the regular session.
+    """
+    idx = pd.DatetimeIndex(index)
+    flags = np.zeros(len(idx), dtype=bool)
+    if not len(idx):
+        return flags
+    days = idx.normalize()
+    flags[:-1] = np.asarray(days[1:] != days[:-1])
+    step = idx[1] - idx[0] if len(idx) > 1 else pd.Timedelta(minutes=5)
+    ends = (idx + step).time
+    flags |= np.array([t >= SESSION_CLOSE or t == time(0, 0) for t in ends])
+    return flags

@@ -2,7 +2,8 @@
 
 A signal decided on bar ``t`` (from data up to and including ``t``'s close) fills at bar
 ``t + 1``'s open by default, or at ``t``'s own close with ``fill="close"``. While a position is
-open, its stop-loss and take-profit are checked against each later bar's range: a bar opening
+open, its stop-loss and take-profit (set from the entry price) are checked against the range of
+every bar from the entry bar on (from the next bar for a fill at a close): a bar opening
 beyond a level fills at that open (a gap through the stop is not filled at the stop price), a
 bar whose range reaches a level fills at the level, and when one bar reaches both, the stop is
 assumed to have come first. ``force_exit`` closes any position at that bar's close (the end of
@@ -14,8 +15,8 @@ higher, sells lower). A long position invests ``size`` times the equity, in frac
 ``whole_units`` is set.
 
 The loop is compiled with numba (serial: on a shared 2-core machine threads cost more than they
-save) and runs over the columns of a ``(bars, n)`` signal matrix, so
-tuning evaluates hundreds of parameter sets in one call (see :func:`simulate`).
+save) and runs over the columns of a ``(bars, n)`` signal matrix, so tuning evaluates hundreds
+of parameter sets in one call (see :func:`simulate`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class SimOutput:
     """``(bars, n)`` mark-to-market equity at each bar's close."""
     in_position: np.ndarray
     """``(bars, n)`` bool: a position was held at some point of the bar."""
+    held_at_close: np.ndarray
+    """``(bars, n)`` bool: a position is carried past the bar's close."""
     trades: np.ndarray
     """``(n,)`` closed trades per column."""
     wins: np.ndarray
@@ -172,15 +175,22 @@ def simulate(
     cost_arr = np.array([cst.fee_per_trade, cst.fee_per_unit, cst.fee_pct, cst.slippage])
     max_rec = (n_bars + 1) if record_trades else 0
     # one contiguous row per parameter set: each column's loop reads and writes sequentially
-    equity_t, inpos_t, trades, wins, recs, nrec = _kernel(
+    equity_t, inpos_t, held_t, trades, wins, recs, nrec = _kernel(
         o, h, lo, c, np.ascontiguousarray(ent.T), np.ascontiguousarray(ext.T), sl, tp, fx,
         float(capital), cost_arr, fill == "close", float(size), bool(whole_units), max_rec,
     )  # fmt: skip
-    equity, inpos = equity_t.T, inpos_t.T
+    equity, inpos, held = equity_t.T, inpos_t.T, held_t.T
     records = None
     if record_trades:
         records = np.concatenate([recs[j, : nrec[j]] for j in range(n)], axis=0)
-    return SimOutput(equity=equity, in_position=inpos, trades=trades, wins=wins, records=records)
+    return SimOutput(
+        equity=equity,
+        in_position=inpos,
+        held_at_close=held,
+        trades=trades,
+        wins=wins,
+        records=records,
+    )
 
 
 @nb.njit(cache=True)
@@ -200,6 +210,7 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
     n, n_bars = ent.shape
     equity = np.empty((n, n_bars))
     inpos = np.zeros((n, n_bars), dtype=np.bool_)
+    held = np.zeros((n, n_bars), dtype=np.bool_)
     trades = np.zeros(n, dtype=np.int64)
     wins = np.zeros(n, dtype=np.int64)
     recs = np.zeros((n, max_rec, 9))
@@ -301,6 +312,7 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 else:
                     pending = 1
             equity[j, t] = cash + units * c[t]
+            held[j, t] = units > 0.0
         # a position still open at the end is recorded as an open trade marked at the last close
         if units > 0.0 and max_rec > 0:
             k = nrec[j]
@@ -314,4 +326,4 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
             recs[j, k, 7] = entry_fees
             recs[j, k, 8] = 4
             nrec[j] = k + 1
-    return equity, inpos, trades, wins, recs, nrec
+    return equity, inpos, held, trades, wins, recs, nrec

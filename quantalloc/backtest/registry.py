@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
+
 from quantalloc.backtest.params import coerce_params
-from quantalloc.backtest.result import BacktestResult
+from quantalloc.backtest.result import BacktestResult, BatchResult
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import ConfigError
 
@@ -88,4 +91,57 @@ def run_strategy(
     p = make_params(name, params)
     if not (isinstance(capital, int | float) and capital > 0):
         raise ConfigError(f"capital must be a positive number, got {capital!r}")
-    return module.run(provider, start, end, float(capital), p)
+    first, last = _date(start, "start"), _date(end, "end")
+    if first is not None and last is not None and first > last:
+        raise ConfigError(f"start {first.date()} is after end {last.date()}; swap them")
+    return module.run(provider, first, last, float(capital), p)
+
+
+def _date(value: DateLike | None, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        out = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD") from None
+    if out is pd.NaT:
+        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD")
+    return out
+
+
+def run_batch(
+    name: str,
+    provider: PriceProvider,
+    start: DateLike | None,
+    end: DateLike | None,
+    capital: float,
+    params: Sequence[Mapping[str, Any] | Any],
+) -> BatchResult:
+    """Backtest many parameter sets of strategy ``name`` over one window.
+
+    Strategies with a compiled batch path (``momentum``: ``sma_days``, ``stop_loss``,
+    ``take_profit``; ``orb``: ``take_profit_atr``, ``stop_atr``) run it in one call when the sets
+    differ only in those; otherwise each set runs on its own. Row ``k`` of the metrics and
+    column ``k`` of the equity belong to ``params[k]``.
+    """
+    import numpy as np
+
+    from quantalloc.backtest.metrics import METRIC_NAMES
+
+    module = strategy_module(name)
+    sets = [make_params(name, p) for p in params]
+    if not sets:
+        raise ConfigError("run_batch needs at least one parameter set")
+    first, last = _date(start, "start"), _date(end, "end")
+    if hasattr(module, "run_batch"):
+        try:
+            return module.run_batch(provider, first, last, float(capital), sets)
+        except ConfigError as exc:
+            if "must be the same" not in str(exc) and "may differ only" not in str(exc):
+                raise
+    runs = [module.run(provider, first, last, float(capital), p) for p in sets]
+    equity = pd.concat([r.equity.rename(k) for k, r in enumerate(runs)], axis=1)
+    table = pd.DataFrame(
+        {m: np.array([r.metrics[m] for r in runs], dtype=float) for m in METRIC_NAMES}
+    )
+    return BatchResult(name, tuple(sets), float(capital), equity, table)

@@ -51,6 +51,16 @@ class BacktestResult:
     metrics: dict[str, float]
     in_position: pd.Series
     notes: tuple[str, ...] = field(default=())
+    open_at_close: pd.Series | None = None
+    """Daily booleans: a position is carried past the close, so its capital cannot be moved
+    then (None: same as ``in_position``). The multi-strategy allocator locks on it."""
+    weights: pd.DataFrame | None = None
+    """Multi-strategy runs: each strategy's share of the capital after each close."""
+
+    @property
+    def locked(self) -> pd.Series:
+        """Days whose close finds a position open (``open_at_close``, else ``in_position``)."""
+        return self.in_position if self.open_at_close is None else self.open_at_close
 
     @property
     def drawdown(self) -> pd.Series:
@@ -73,6 +83,16 @@ class BacktestResult:
             "equity": {_day(k): round(float(v), 6) for k, v in self.equity.items()},
             "trades": _jsonable(trades.to_dict(orient="records")),
             "notes": list(self.notes),
+            **(
+                {}
+                if self.weights is None
+                else {
+                    "weights": {
+                        _day(k): {c: round(float(v), 6) for c, v in row.items()}
+                        for k, row in self.weights.iterrows()
+                    }
+                }
+            ),
         }
 
     def write_json(self, path: str | Path) -> None:
@@ -88,6 +108,8 @@ def make_result(
     trades: pd.DataFrame,
     in_position: pd.Series,
     notes: tuple[str, ...] = (),
+    open_at_close: pd.Series | None = None,
+    weights: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Build a :class:`BacktestResult`, computing returns and metrics from ``equity``."""
     equity = equity.astype(float).rename("equity")
@@ -109,6 +131,8 @@ def make_result(
         metrics=metrics,
         in_position=in_position.astype(bool).rename("in_position"),
         notes=tuple(notes),
+        open_at_close=None if open_at_close is None else open_at_close.astype(bool),
+        weights=weights,
     )
 
 

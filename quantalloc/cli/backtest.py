@@ -111,11 +111,11 @@ def _print_summary(result: Any) -> None:
     from quantalloc.backtest.plot import format_metric
 
     eq = result.equity
-    table = Table(
-        title=f"{result.strategy}: {eq.index[0].date()} .. {eq.index[-1].date()}, "
-        f"capital {result.capital:,.0f} -> {eq.iloc[-1]:,.0f}",
-        show_header=True,
+    console.print(
+        f"[bold]{result.strategy}[/]  {eq.index[0].date()} .. {eq.index[-1].date()}  "
+        f"capital {result.capital:,.0f} -> {eq.iloc[-1]:,.0f}"
     )
+    table = Table(show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name in METRIC_NAMES:

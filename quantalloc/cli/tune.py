@@ -234,11 +234,13 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
          timeout: float | None) -> tuple[Any, Any]:  # fmt: skip
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from quantalloc.tuning.evaluators import strategy_fields
     from quantalloc.tuning.storage import normalize_url
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
         create_study,
+        enqueue_baseline,
         optimize,
         run_workers,
         split_trials,
@@ -249,6 +251,8 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     normalize_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
     study = create_study(url, study_name, objective.directions, seed)
+    defaults = {f["name"]: f["default"] for f in strategy_fields(recipe.strategy)}
+    enqueue_baseline(study, objective.space, {**defaults, **objective.space.fixed})
     before = len(study.get_trials(deepcopy=False, states=FINISHED))
     progress = Progress(
         "[progress.description]{task.description}",
@@ -321,6 +325,6 @@ def _print_report(doc: dict[str, Any]) -> None:
     if doc.get("at_search_bounds"):
         err_console.print(
             f"[yellow]note:[/] best {', '.join(doc['at_search_bounds'])} on the edge of the "
-            "search space; widen it with a [space] table in --config",
+            "search space; widen it with a \\[space] table in --config",
             markup=True,
         )

@@ -16,7 +16,7 @@ import math
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,28 @@ def create_study(
             "pick another --study name or the same metric"
         )
     return study
+
+
+def enqueue_baseline(
+    study: optuna.Study, space: Any, defaults: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Make the strategy's default parameters the first trial of a new study.
+
+    The tuned result is then never judged without the untuned rule beside it in the same study.
+    Only tuned parameters whose default lies inside the search range are enqueued; returns the
+    enqueued values, or None when the study already has trials or no default fits.
+    """
+    if study.get_trials(deepcopy=False):
+        return None
+    values = {
+        p.name: defaults[p.name]
+        for p in space.params
+        if p.name in defaults and p.contains(defaults[p.name])
+    }
+    if not values:
+        return None
+    study.enqueue_trial(values, user_attrs={"baseline": True}, skip_if_exists=True)
+    return values
 
 
 def optimize(
@@ -224,6 +246,7 @@ class TuningReport:
     pbo: dict[str, float | int] | None
     walk_forward: dict[str, Any] | None
     pareto: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (the ``--output`` document)."""
@@ -321,6 +344,18 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
             ).to_dict()
         except QuantallocError:
             pbo = None
+    baseline = None
+    for t in complete:
+        if t.user_attrs.get("baseline"):
+            rec = obj.wf_attrs(t)
+            r = np.asarray(rec.get(obj.ATTR_OOS_RETURNS, []), dtype=float)
+            baseline = {
+                "trial": t.number,
+                "params": dict(t.params),
+                "value": list(t.values) if multi else t.value,
+                "out_of_sample": obj.window_metrics(r) if r.size else {},
+            }
+            break
     return TuningReport(
         study_name=study.study_name,
         metric=metric,
@@ -337,6 +372,7 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
         pbo=pbo,
         walk_forward=_walk_forward_selection(complete),
         pareto=pareto,
+        baseline=baseline,
     )
 
 
@@ -344,6 +380,7 @@ __all__ = [
     "TuningReport",
     "WorkerSpec",
     "create_study",
+    "enqueue_baseline",
     "make_pruner",
     "make_sampler",
     "optimize",

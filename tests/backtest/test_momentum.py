@@ -51,14 +51,16 @@ def test_enter_at_month_end_stop_out_reenter_next_month_end_exit_below_sma() -> 
 
 
 def test_same_bar_close_fill_enters_on_the_month_end_itself() -> None:
-    res = run_strategy("momentum", _market(), "2020-01-01", "2020-04-30", 10_000,
-                       {**NO_COSTS, "fill": "close"})  # fmt: skip
+    res = run_strategy(
+        "momentum", _market(), "2020-01-01", "2020-04-30", 10_000, {**NO_COSTS, "fill": "close"}
+    )
     assert res.trades["entry_time"].iloc[0] == pd.Timestamp("2020-01-31")
 
 
 def test_no_stop_holds_through_the_dip() -> None:
-    res = run_strategy("momentum", _market(), "2020-01-01", "2020-04-30", 10_000,
-                       {**NO_COSTS, "stop_loss": 0.0})  # fmt: skip
+    res = run_strategy(
+        "momentum", _market(), "2020-01-01", "2020-04-30", 10_000, {**NO_COSTS, "stop_loss": 0.0}
+    )
     assert len(res.trades) == 1 and res.trades.loc[0, "exit_reason"] == "signal"
 
 
@@ -135,3 +137,22 @@ def test_real_spy_spxl_entries_fill_on_a_month_s_first_trading_day(shared_data) 
     # a stop fills at most 5% below the entry plus both fills' 5 bp slippage, or lower on a gap
     assert (ratio <= 0.95 / 1.0005 * (1 - 0.0005) + 1e-9).all()
     assert res.metrics["trades"] >= 5
+
+
+def test_registry_run_batch_compiled_and_looped_paths_agree() -> None:
+    from quantalloc.backtest import run_batch
+
+    prov = _random_market(4)
+    idx = prov.frames["SPY"].index
+    sets = [{"sma_days": 30, "stop_loss": 0.03}, {"sma_days": 60, "stop_loss": 0.0}]
+    fast = run_batch("momentum", prov, idx[100], idx[-1], 1e5, sets)  # one compiled call
+    for k, s in enumerate(sets):
+        one = run_strategy("momentum", prov, idx[100], idx[-1], 1e5, s)
+        assert fast.metrics.loc[k, "total_return"] == pytest.approx(one.metrics["total_return"])
+    # sets differing in fill cannot share a compiled call: each runs on its own
+    mixed = run_batch(
+        "momentum", prov, idx[100], idx[-1], 1e5, [sets[0], {**sets[1], "fill": "close"}]
+    )
+    one = run_strategy("momentum", prov, idx[100], idx[-1], 1e5, {**sets[1], "fill": "close"})
+    np.testing.assert_allclose(mixed.equity[1].to_numpy(), one.equity.to_numpy())
+    np.testing.assert_allclose(mixed.equity[0].to_numpy(), fast.equity[0].to_numpy())

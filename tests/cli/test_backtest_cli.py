@@ -100,3 +100,31 @@ def test_unknown_strategy_and_bad_plot_suffix(csv_dir: Path) -> None:
     assert res.exit_code == 2 and "unknown strategy 'nosuch'" in res.output
     res = _run("momentum", "--data", f"csv:{csv_dir}", "--plot", "chart.svg")
     assert res.exit_code == 2 and ".png or .html" in res.output
+
+
+def test_symbols_option_narrows_orb(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "orb.json"
+    res = _run("orb", "--data", f"csv:{shared_data / 'us_intraday' / '5min'}", "--symbols",
+               "TSLA,NVDA", "-p", "min_atr_pct=0.02", "--start", "2025-09-01", "--end",
+               "2025-10-31", "--output", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    symbols = {t["symbol"] for t in json.loads(out.read_text())["trades"]}
+    assert symbols and symbols <= {"TSLA", "NVDA"}
+
+
+def test_allocator_is_named_but_refused_until_built(csv_dir: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("quantalloc.backtest.strategies.allocator") is not None:
+        pytest.skip("the allocator replay strategy exists now")
+    res = _run("allocator", "--data", f"csv:{csv_dir}")
+    assert res.exit_code == 2 and "not written yet" in res.output
+
+
+def test_bad_dates_exit_2_with_one_line(csv_dir: Path) -> None:
+    res = _run("momentum", "--data", f"csv:{csv_dir}", "--start", "notadate")
+    assert res.exit_code == 2 and "not a date" in res.output and "Traceback" not in res.output
+    res = _run(
+        "momentum", "--data", f"csv:{csv_dir}", "--start", "2016-01-01", "--end", "2015-06-01"
+    )
+    assert res.exit_code == 2 and "after end" in res.output

@@ -61,3 +61,23 @@ def test_builtin_spaces_match_the_strategies_parameters() -> None:
     assert "momentum" in checked
     for name in checked:
         check_against_strategy(SPACES[name], strategy_fields(name))
+
+
+@pytest.mark.slow
+def test_tune_with_two_worker_processes(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.json"
+    args = ["tune", "momentum", "--data", f"csv:{shared_data / 'us'}", "--start", "2011-01-01",
+            "--end", "2017-12-29", "--trials", "6", "--workers", "2", "--storage",
+            f"journal:{tmp_path}/w.journal", "--study", "w", "--output", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["n_trials"] == 6 == doc["n_complete"] + doc["n_pruned"] + doc["n_failed"]
+
+
+def test_workers_need_a_shared_storage(shared_data: Path) -> None:
+    args = ["tune", "momentum", "--data", f"csv:{shared_data / 'us'}", "--start", "2011-01-01",
+            "--end", "2017-12-29", "--trials", "4", "--workers", "2",
+            "--storage", "memory"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "share" in result.output

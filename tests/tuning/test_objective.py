@@ -141,3 +141,29 @@ def test_split_trials() -> None:
     assert split_trials(2, 4) == [1, 1]
     with pytest.raises(ConfigError):
         split_trials(5, 0)
+
+
+def test_baseline_is_the_first_trial_of_a_new_study() -> None:
+    from quantalloc.tuning.study import enqueue_baseline
+
+    study = create_study(None, "base", seed=0)
+    objective = SyntheticObjective()()
+    defaults = {"sma_days": 200, "stop_loss": 0.05, "take_profit": 0.0, "unused": 1}
+    assert enqueue_baseline(study, objective.space, defaults) == {
+        "sma_days": 200,
+        "stop_loss": 0.05,
+        "take_profit": 0.0,
+    }
+    optimize(study, objective, 3)
+    first = study.trials[0]
+    assert first.params == {"sma_days": 200, "stop_loss": 0.05, "take_profit": 0.0}
+    assert first.user_attrs["baseline"] is True
+    assert enqueue_baseline(study, objective.space, defaults) is None  # not twice
+    rep = summarize(study)
+    assert rep.baseline is not None and rep.baseline["trial"] == 0
+    assert rep.baseline["out_of_sample"]["sharpe"] == pytest.approx(first.value)
+    # a default outside the search range is left to the sampler
+    fresh = create_study(None, "base2", seed=0)
+    assert enqueue_baseline(fresh, objective.space, {"sma_days": 5, "stop_loss": 0.05}) == {
+        "stop_loss": 0.05
+    }

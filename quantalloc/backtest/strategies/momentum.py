@@ -148,7 +148,8 @@ def run(
     equity = pd.Series(out.equity[:, 0], index=d.index)
     trades = trades_from_records(out.records, d.index, d.trade_symbol)
     inpos = pd.Series(out.in_position[:, 0], index=d.index)
-    return make_result(NAME, asdict(p), capital, equity, trades, inpos)
+    held = pd.Series(out.held_at_close[:, 0], index=d.index)
+    return make_result(NAME, asdict(p), capital, equity, trades, inpos, open_at_close=held)
 
 
 def run_batch(

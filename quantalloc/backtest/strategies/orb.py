@@ -351,7 +351,8 @@ def run(
     notes: tuple[str, ...] = ()
     if not rows:
         notes = (f"no day had a symbol with ATR/price >= {p.min_atr_pct:g}; lower min_atr_pct",)
-    return make_result(NAME, asdict(p), capital, eq, trades, inpos, notes)
+    flat = pd.Series(False, index=d.days)  # flat at every close
+    return make_result(NAME, asdict(p), capital, eq, trades, inpos, notes, open_at_close=flat)
 
 
 def _fees(trades: pd.DataFrame, p: OrbParams) -> pd.Series:

@@ -22,7 +22,6 @@ lost per fill) and ``fee_per_contract``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,16 +34,7 @@ from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
-
-
-def _options_engine() -> tuple[Any, Any]:
-    """``black_scholes`` and ``SkewModel`` of ``quantalloc.options`` (a stand-in until it lands)."""
-    module = importlib.import_module("quantalloc.options")
-    if hasattr(module, "black_scholes") and hasattr(module, "SkewModel"):
-        return module.black_scholes, module.SkewModel
-    standin = importlib.import_module("quantalloc.backtest.strategies._options_standin")
-    return standin.black_scholes, standin.SkewModel
-
+from quantalloc.options import SkewModel, black_scholes
 
 NAME = "wheel"
 MULTIPLIER = 100
@@ -57,6 +47,7 @@ class WheelParams:
 
     symbol: str = param("SPY", help="underlying")
     vol_symbol: str = param("^VIX", help="vol index whose close / 100 is the ATM vol")
+    vol_data: str = param("", help="data source of the vol index (empty: the same as --data)")
     put_otm: float = param(0.016, low=0.0, high=0.3, help="put strike below the close")
     call_otm: float = param(0.016, low=0.0, high=0.3, help="call strike above the close")
     min_dte: int = param(10, low=1, high=120, help="minimum calendar days to expiry")
@@ -102,14 +93,13 @@ class _Option:
 class _Pricer:
     def __init__(self, p: WheelParams) -> None:
         self.p = p
-        self.black_scholes, skew_model = _options_engine()
-        self.skew = skew_model(put_slope=p.put_slope, call_slope=p.call_slope)
+        self.skew = SkewModel(put_slope=p.put_slope, call_slope=p.call_slope)
 
     def price(self, kind: str, spot: float, strike: float, t: float, atm: float) -> float:
         if t <= 0:
             return max(0.0, strike - spot) if kind == "put" else max(0.0, spot - strike)
         vol = float(self.skew.vol(atm, spot, strike, t))
-        res = self.black_scholes(kind, spot, strike, t, self.p.rate, vol, self.p.dividend_yield)
+        res = black_scholes(kind, spot, strike, t, self.p.rate, vol, self.p.dividend_yield)
         return float(res.price)
 
 
@@ -117,7 +107,18 @@ def _load(
     provider: PriceProvider, p: WheelParams, start: DateLike | None, end: DateLike | None
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     under = bars.as_daily(provider.history(p.symbol, start, end))
-    vix = bars.as_daily(bars.load_with_warmup(provider, p.vol_symbol, start, end, 10))
+    vol_provider = provider
+    if p.vol_data:
+        from quantalloc.data.sources import get_provider
+
+        vol_provider = get_provider(p.vol_data, "us")
+    try:
+        vix = bars.as_daily(bars.load_with_warmup(vol_provider, p.vol_symbol, start, end, 10))
+    except DataError as exc:
+        raise DataError(
+            f"wheel needs the vol index {p.vol_symbol}: {exc} (or take it from another source "
+            "with --param vol_data=csv:DIR --param vol_symbol=NAME)"
+        ) from exc
     vix_close = vix["close"].reindex(under.index, method="ffill")
     if vix_close.isna().any():
         first = vix_close.index[vix_close.isna()][0].date()
@@ -154,8 +155,10 @@ def run(
     opt: _Option | None = None
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
+    fresh_put = np.zeros(len(days), dtype=bool)  # a new put sized from cash at this close
     trades: list[dict[str, Any]] = []
     daily_rate = p.rate / YEAR_DAYS
+    mark = 0.0
 
     def close_option(day: pd.Timestamp, value: float, reason: str) -> float:
         assert opt is not None
@@ -194,6 +197,7 @@ def run(
             if expiry_day:
                 t = 0.0
             value = pricer.price(opt.kind, spot, opt.strike, t, atm[i])
+            mark = value
             if expiry_day:
                 # settled at intrinsic value; an assignment then trades the shares at the close,
                 # which together is buying (put) or selling (call) them at the strike
@@ -239,15 +243,14 @@ def run(
                 contracts = int(cash // (strike * MULTIPLIER)) if strike > 0 else 0
             if contracts > 0 and strike > 0:
                 value = pricer.price(kind, spot, strike, t, atm[i])
+                mark = value
                 premium = value * (1.0 - p.option_spread)
                 fees = contracts * p.fee_per_contract
                 cash += premium * contracts * MULTIPLIER - fees
                 opt = _Option(kind, strike, expiry, contracts, premium, day, fees)
-        liability = 0.0
-        if opt is not None:
-            t = max((opt.expiry - day).days, 0) / YEAR_DAYS
-            liability = pricer.price(opt.kind, spot, opt.strike, t, atm[i]) * opt.contracts
-            liability *= MULTIPLIER
+                fresh_put[i] = kind == "put"
+        # the open option (if any) was priced at this close above: its mark is its liability
+        liability = mark * opt.contracts * MULTIPLIER if opt is not None else 0.0
         equity[i] = cash + shares * spot - liability
         held[i] = opt is not None or shares > 0
     if opt is not None:
@@ -265,5 +268,11 @@ def run(
         )  # fmt: skip
     frame = pd.DataFrame(trades) if trades else empty_trades()
     return make_result(
-        NAME, asdict(p), capital, pd.Series(equity, index=days), frame, pd.Series(held, index=days)
+        NAME,
+        asdict(p),
+        capital,
+        pd.Series(equity, index=days),
+        frame,
+        pd.Series(held, index=days),
+        open_at_close=pd.Series(held & ~fresh_put, index=days),
     )
