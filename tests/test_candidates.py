@@ -17,7 +17,6 @@ from quantalloc.candidates import (
     priority_industries,
 )
 from quantalloc.modelspec import STRATEGY_NAMES, load_model
-from quantalloc.options.volatility import FLAT, SkewModel
 from quantalloc.pipeline.contracts import ContractRequest, build_contracts
 from quantalloc.pipeline.inputs import clean_allocations, clean_universe
 from quantalloc.scenarios import leg_costs, pnl_per_lot
@@ -35,7 +34,7 @@ def _build(strategies, spot=100.0, vol=0.25, flat=False, otm=0.03, lot=100):  # 
         as_of=AS_OF,
         spot={"AAA": spot},
         atm_vol={"AAA": vol},
-        skew=FLAT if flat else SkewModel(),
+        skew=0.0 if flat else 1.0,
         lot_size={"AAA": lot},
         market="us",
         rate=RATE,

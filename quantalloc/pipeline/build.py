@@ -229,6 +229,7 @@ def _candidates(
         as_of=as_of,
         spot=spot,
         atm_vol=atm,
+        skew=spec.candidates.skew,
         surfaces=surfaces,
         listed=listed,
         lot_size=lots,

@@ -34,7 +34,6 @@ from scipy.special import ndtri
 
 from quantalloc.options.pricing import black_scholes
 from quantalloc.options.strikes import StrikeGrid, strike_step
-from quantalloc.options.volatility import SkewModel
 from quantalloc.scenarios import LegBook, horizon_values
 
 NAKED_MARGIN = 0.20
@@ -104,7 +103,7 @@ def build_contracts(
     as_of: date,
     spot: dict[str, float],
     atm_vol: dict[str, float],
-    skew: SkewModel | None = None,
+    skew: float = 1.0,
     surfaces: Mapping[str, VolFn] | None = None,
     listed: Mapping[str, tuple[float, ...]] | None = None,
     lot_size: dict[str, int],
@@ -165,7 +164,7 @@ def build_contracts(
     t_leg = np.array([(e - as_of).days / 365.0 for e in expiry])
     is_opt = code != 0
     k_safe = np.where(is_opt, strike, s_leg)
-    vol_leg = leg_vols(sym, atm, s_leg, k_safe, t_leg, skew or SkewModel(), surfaces or {})
+    vol_leg = leg_vols(sym, atm, s_leg, k_safe, t_leg, skew, surfaces or {})
     bs = black_scholes(np.where(code >= 0, "call", "put"), s_leg, k_safe, t_leg, rate, vol_leg)
     price = np.where(is_opt, bs.price, s_leg)
     units = qty * lots
@@ -228,12 +227,17 @@ def leg_vols(
     spot: np.ndarray,
     strike: np.ndarray,
     t: np.ndarray,
-    skew: SkewModel,
+    skew: float,
     surfaces: Mapping[str, VolFn],
 ) -> np.ndarray:
     """Implied vol of every leg: the symbol's chain surface when it has one, else the ATM vol
-    times the options engine's skew (:class:`quantalloc.options.SkewModel`), strike by strike,
-    so calls and puts at one strike and expiry share a vol and put-call parity holds."""
+    with a put skew, ``vol(K) = atm * (1 + skew * max(0, ln(S / K)))``, strike by strike, so
+    calls and puts at one strike and expiry share a vol and put-call parity holds.
+
+    The skew is in plain log-moneyness on purpose: a time-normalised skew (as
+    :class:`quantalloc.options.SkewModel`) is so steep at two-week expiries for volatile names
+    that a put spread costs almost nothing, and Kelly then bets on the artefact.
+    """
     out = np.empty(len(strike))
     groups: dict[tuple[str, float], list[int]] = {}
     for i, key in enumerate(zip(symbols.tolist(), t.tolist(), strict=True)):
@@ -243,7 +247,7 @@ def leg_vols(
         if sym in surfaces:
             out[idx] = surfaces[sym](strike[idx], tt)
         else:
-            out[idx] = atm[idx] * skew.factor(float(spot[idx[0]]), strike[idx], tt)
+            out[idx] = atm[idx] * (1.0 + skew * np.maximum(0.0, np.log(spot[idx] / strike[idx])))
     return out
 
 
