@@ -187,76 +187,77 @@ def allocate(
         result = targets_last(allocator, data, overrides, profile.options_capital)
         if result is None:
             result = allocator.solve(data, limits=overrides)
-    rounding = result.rounding
-    lot_cost = table["capital"].to_numpy(dtype=float)
-    if rounding is not None:
-        lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
-    else:
-        lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
-    settings = Settings(capital=float(capital), budget=float(profile.options_capital))
-    lots = repair_upper_rows(allocator.rows(data), lots, lot_cost / capital, settings, limits)
-    weights = lots * lot_cost / capital
-    # constraint values realised after rounding; binding and dual from the continuous optimum
-    rows = []
-    by_name = {r.name: r for r in result.constraints}
-    for row in allocator.rows(data):
-        cont = by_name.get(row.name)
-        value = row_value(row, weights, settings)
-        if cont is None:
-            continue
-        limit = cont.upper if cont.upper is not None else cont.lower
-        if (
-            cont.lower is not None
-            and cont.upper is not None
-            and value < (cont.lower + cont.upper) / 2
-        ):
-            limit = cont.lower
-        rows.append(
-            {
-                "name": row.name,
-                "limit": float(limit if limit is not None else cont.limit),
-                "value": float(value),
-                "binding": bool(cont.binding),
-                "dual": float(cont.dual)
-                if cont.dual is not None and np.isfinite(cont.dual)
-                else 0.0,
-                "unit": cont.unit,
-                "lower": cont.lower,
-                "upper": cont.upper,
-            }
-        )
-    linear = {r["name"] for r in rows}
-    for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
-        if cont.name not in linear:
+    with timer.stage("allocation: lots check + rows"):
+        rounding = result.rounding
+        lot_cost = table["capital"].to_numpy(dtype=float)
+        if rounding is not None:
+            lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
+        else:
+            lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
+        settings = Settings(capital=float(capital), budget=float(profile.options_capital))
+        lots = repair_upper_rows(allocator.rows(data), lots, lot_cost / capital, settings, limits)
+        weights = lots * lot_cost / capital
+        # constraint values realised after rounding; binding and dual from the continuous optimum
+        rows = []
+        by_name = {r.name: r for r in result.constraints}
+        for row in allocator.rows(data):
+            cont = by_name.get(row.name)
+            value = row_value(row, weights, settings)
+            if cont is None:
+                continue
+            limit = cont.upper if cont.upper is not None else cont.lower
+            if (
+                cont.lower is not None
+                and cont.upper is not None
+                and value < (cont.lower + cont.upper) / 2
+            ):
+                limit = cont.lower
             rows.append(
                 {
-                    "name": cont.name,
-                    "limit": float(cont.limit),
-                    "value": float(cont.value),
+                    "name": row.name,
+                    "limit": float(limit if limit is not None else cont.limit),
+                    "value": float(value),
                     "binding": bool(cont.binding),
-                    "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                    "dual": float(cont.dual)
+                    if cont.dual is not None and np.isfinite(cont.dual)
+                    else 0.0,
                     "unit": cont.unit,
                     "lower": cont.lower,
                     "upper": cont.upper,
                 }
             )
-    solver = {
-        "name": result.solver,
-        "status": result.status,
-        "objective": result.objective_name,
-        "objective_value": float(result.objective_value),
-        "compile_seconds": float(result.compile_seconds),
-        "solve_seconds": float(result.solve_seconds),
-        "rounding": None
-        if rounding is None
-        else {
-            "method": rounding.method,
-            "status": rounding.status,
-            "objective_value": float(rounding.objective_value),
-            "objective_lost": float(rounding.objective_lost),
-            "seconds": float(rounding.seconds),
-        },
-    }
+        linear = {r["name"] for r in rows}
+        for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
+            if cont.name not in linear:
+                rows.append(
+                    {
+                        "name": cont.name,
+                        "limit": float(cont.limit),
+                        "value": float(cont.value),
+                        "binding": bool(cont.binding),
+                        "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                        "unit": cont.unit,
+                        "lower": cont.lower,
+                        "upper": cont.upper,
+                    }
+                )
+        solver = {
+            "name": result.solver,
+            "status": result.status,
+            "objective": result.objective_name,
+            "objective_value": float(result.objective_value),
+            "compile_seconds": float(result.compile_seconds),
+            "solve_seconds": float(result.solve_seconds),
+            "rounding": None
+            if rounding is None
+            else {
+                "method": rounding.method,
+                "status": rounding.status,
+                "objective_value": float(rounding.objective_value),
+                "objective_lost": float(rounding.objective_lost),
+                "seconds": float(rounding.seconds),
+            },
+        }
     return Outcome(
         names=list(data.names),
         lots=lots,
