@@ -115,6 +115,7 @@ def constraint_terms(
 def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
     """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
     from quantalloc.allocation import Candidates
+    from quantalloc.options import theta_positive_strategies
 
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
@@ -136,7 +137,7 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
             "sector": table["sector"].astype(str).to_numpy(),
             "market_cap": table["market_cap"].astype(str).to_numpy(),
             "position_type": table["position_type"].astype(str).to_numpy(),
-            "theta_positive": (table["theta"].to_numpy(dtype=float) > 0),
+            "theta_positive": table["strategy_name"].isin(theta_positive_strategies()).to_numpy(),
         },
         index=names,
     )
