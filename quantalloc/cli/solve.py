@@ -168,9 +168,15 @@ def solve(
         path = result.write_json(output)
         console.print(f"wrote {path}")
     if update_database:
-        from quantalloc.storage import open_store
+        from quantalloc.storage import default_db_path, open_store, select_url
 
-        saved = open_store(store, env=os.environ).save_run(result.to_document())
+        target = open_store(store, env=os.environ)
+        if (
+            store is None
+            and select_url(None, os.environ) == f"sqlite:///{default_db_path(os.environ)}"
+        ):
+            target.init()  # the embedded default store is created on first use
+        saved = target.save_run(result.to_document())
         console.print(f"stored run {result.run_id}" if saved else "run already stored")
     if result.synthetic:
         synthetic_banner(result)
