@@ -531,3 +531,14 @@ def test_option_chain_table_prices_its_symbol(shared_data: Path) -> None:
         t = (pd.Timestamp(leg["expiry"]) - pd.Timestamp("2017-12-06")).days / 365
         iv = implied_vol(leg["kind"], leg["price"], spot, leg["strike"], t, 0.04)
         assert float(np.asarray(iv)) == pytest.approx(0.6, abs=1e-3)  # price rounded to 1e-4
+
+
+def test_advanced_model_on_the_demo_market_keeps_the_cap_distribution() -> None:
+    result = solve(risk="moderate", data="demo", model="advanced", n_scenarios=300)
+    doc = result.to_document()
+    check_document(doc)
+    tol = doc["limits"]["market_cap_tolerance"]
+    buckets = doc["portfolio"]["by_market_cap"]
+    assert len(buckets) >= 2
+    for row in buckets.values():
+        assert abs(row["weight"] - row["target_weight"]) <= tol + TOL

@@ -333,14 +333,14 @@ def _advanced_requests(
     cap = inputs.universe.set_index("symbol")["market_cap_category"].str.lower()
     frame["bucket"] = frame["symbol"].map(cap).fillna("large")
     frame = frame.groupby("bucket", group_keys=False).head(adv.max_positions_per_bucket)
-    out = []
-    for r in frame.itertuples(index=False):
-        for exp in expiries:
-            back = _next_monthly(exp, market)
-            out.append(
-                ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
-            )
-    return out
+    # one contract per scored row (the nearest expiry to the state's window), so a bucket's
+    # at most ``max_positions_per_bucket`` rows give at most that many positions
+    exp = expiries[0]
+    back = _next_monthly(exp, market)
+    return [
+        ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
+        for r in frame.itertuples(index=False)
+    ]
 
 
 def _filters(
