@@ -119,6 +119,8 @@ def portfolio_panel(result: SolveResult) -> Group:
             "-" if target is None else f"{target:.1%}",
             f"{result.limits['max_industry']:.0%}",
         )
+    if not p["by_industry"]:
+        return Group(Panel(head, title="Portfolio", expand=False))
     return Group(Panel(head, title="Portfolio", expand=False), ind)
 
 
@@ -143,10 +145,14 @@ def render(result: SolveResult, console: Console) -> None:
     if len(result.allocations):
         console.print(allocation_table(result))
     else:
-        console.print("[yellow]no position: nothing passed the filters with a positive size[/]")
+        console.print(
+            "[yellow]no position: no candidate adds expected log growth within the limits[/]"
+        )
     console.print(portfolio_panel(result))
-    if len(result.constraints):
+    if len(result.binding_constraints()):
         console.print(constraints_table(result))
+    else:
+        console.print("no constraint binds at the optimum")
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
 
