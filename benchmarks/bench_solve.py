@@ -151,7 +151,7 @@ def main() -> None:
     for name in stages[0]:
         vals = [s.get(name, 0.0) for s in stages]
         med = statistics.median(vals)
-        print(f"  {name:<28} {med:7.3f}  {100 * med / statistics.median(totals):5.1f}%")
+        print(f"  {name:<31} {med:7.3f}  {100 * med / statistics.median(totals):5.1f}%")
     best, med = min(totals), statistics.median(totals)
     verdict = "meets" if med <= 5.0 else "misses"
     print(

@@ -124,6 +124,7 @@ class CandidateSpec:
     unbounded_loss: str = "stress"
     stress_move: float = 0.25
     max_candidates: int = 2000
+    skew: float = 1.0
     dte_window: tuple[int, int] | None = None
     """Days-to-expiry window replacing the market state's (None: the state's); set from code,
     e.g. by the allocator replay's ``dte_min``/``dte_max``."""
@@ -435,6 +436,7 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         unbounded_loss=cand.text("unbounded_loss", "stress", choices=("filter", "stress")),
         stress_move=cand.number("stress_move", 0.25, lo=0.01, hi=1.0),
         max_candidates=cand.integer("max_candidates", 2000, lo=1),
+        skew=cand.number("skew", 1.0, lo=0.0, hi=10.0),
     )
     scen = r.table("scenarios")
     scenarios = ScenarioSpec(

@@ -44,43 +44,54 @@ def market_panel(result: SolveResult) -> Panel:
     return Panel("\n".join(lines), title="Market", expand=False)
 
 
-def allocation_table(result: SolveResult) -> Table:
-    """One row per position."""
+WIDE_TABLE_COLUMNS = 140
+"""Consoles at least this wide get one column per field; narrower ones a two-line compact table."""
+
+
+def allocation_table(result: SolveResult, width: int = WIDE_TABLE_COLUMNS) -> Table:
+    """One row per position; on a console narrower than WIDE_TABLE_COLUMNS, a compact layout."""
     cur = result.currency
-    t = Table(title=f"Allocations ({len(result.allocations)} positions)", show_lines=False)
-    for col, justify in [
-        ("symbol", "left"),
-        ("industry", "left"),
-        ("strategy", "left"),
-        ("expiry", "left"),
-        ("legs", "left"),
-        ("lots", "right"),
-        (f"capital {cur}", "right"),
-        (f"max loss {cur}", "right"),
-        ("PoP", "right"),
-        ("delta", "right"),
-        ("gamma", "right"),
-        ("vega", "right"),
-        ("theta", "right"),
-    ]:
+    wide = width >= WIDE_TABLE_COLUMNS
+    t = Table(title=f"Allocations ({len(result.allocations)} positions)", show_lines=not wide)
+    columns = (
+        [
+            ("symbol", "left"),
+            ("industry", "left"),
+            ("strategy", "left"),
+            ("expiry", "left"),
+            ("legs", "left"),
+        ]
+        if wide
+        else [("position / expiry and legs", "left")]
+    )
+    columns += [("lots", "right"), (f"capital {cur}", "right")]
+    columns += [(f"max loss {cur}", "right")] if wide else []
+    columns += [("PoP", "right"), ("delta", "right")]
+    columns += [("gamma", "right")] if wide else []
+    columns += [("vega", "right"), ("theta", "right")]
+    for col, justify in columns:
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in result.allocations.to_dict(orient="records"):
         legs = " ".join(_leg_text(leg) for leg in row["legs"])
-        t.add_row(
-            escape(row["symbol"]),
-            escape(row["industry"]),
-            escape(row["strategy_name"]),
-            str(row["expiry"]),
-            escape(legs),
-            str(row["lots"]),
-            _num(row["allocated_capital"], 0),
-            _num(row["max_loss"], 0),
-            f"{row['probability_of_profit']:.0%}",
-            _num(row["delta"], 0),
-            _num(row["gamma"], 1),
-            _num(row["vega"], 0),
-            _num(row["theta"], 0),
-        )
+        if wide:
+            head = [
+                escape(row["symbol"]),
+                escape(row["industry"]),
+                escape(row["strategy_name"]),
+                str(row["expiry"]),
+                escape(legs),
+            ]
+        else:
+            head = [
+                f"[bold]{escape(row['symbol'])}[/] {escape(row['strategy_name'])}\n"
+                f"{row['expiry']} {escape(legs)}"
+            ]
+        cells = [*head, str(row["lots"]), _num(row["allocated_capital"], 0)]
+        cells += [_num(row["max_loss"], 0)] if wide else []
+        cells += [f"{row['probability_of_profit']:.0%}", _num(row["delta"], 0)]
+        cells += [_num(row["gamma"], 1)] if wide else []
+        cells += [_num(row["vega"], 0), _num(row["theta"], 0)]
+        t.add_row(*cells)
     return t
 
 
@@ -119,6 +130,8 @@ def portfolio_panel(result: SolveResult) -> Group:
             "-" if target is None else f"{target:.1%}",
             f"{result.limits['max_industry']:.0%}",
         )
+    if not p["by_industry"]:
+        return Group(Panel(head, title="Portfolio", expand=False))
     return Group(Panel(head, title="Portfolio", expand=False), ind)
 
 
@@ -141,12 +154,16 @@ def render(result: SolveResult, console: Console) -> None:
     """Print the whole report."""
     console.print(market_panel(result))
     if len(result.allocations):
-        console.print(allocation_table(result))
+        console.print(allocation_table(result, console.width))
     else:
-        console.print("[yellow]no position: nothing passed the filters with a positive size[/]")
+        console.print(
+            "[yellow]no position: no candidate adds expected log growth within the limits[/]"
+        )
     console.print(portfolio_panel(result))
-    if len(result.constraints):
+    if len(result.binding_constraints()):
         console.print(constraints_table(result))
+    else:
+        console.print("no constraint binds at the optimum")
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
 

@@ -27,14 +27,14 @@ BACK = date(2024, 3, 15)
 RATE = 0.04
 
 
-def _build(strategies, spot=100.0, vol=0.25, skew=1.0, otm=0.03, lot=100):  # type: ignore[no-untyped-def]
+def _build(strategies, spot=100.0, vol=0.25, flat=False, otm=0.03, lot=100):  # type: ignore[no-untyped-def]
     reqs = [ContractRequest("AAA", s, FRONT, BACK, otm) for s in strategies]
     return build_contracts(
         reqs,
         as_of=AS_OF,
         spot={"AAA": spot},
         atm_vol={"AAA": vol},
-        skew=skew,
+        skew=0.0 if flat else 1.0,
         lot_size={"AAA": lot},
         market="us",
         rate=RATE,
@@ -182,7 +182,7 @@ def test_straddle_legs_obey_put_call_parity() -> None:
 
 def test_long_call_pop_matches_the_lognormal_closed_form() -> None:
     # P(S_T > K + c) under risk-neutral GBM = N(d2) with strike K + c (Hull, ch. 15)
-    p = _build(["long_call"], skew=0.0)
+    p = _build(["long_call"], flat=True)
     r = _row(p, "long_call")
     k = p.legs[0][0]["strike"] + r.net_premium / 100
     t = (FRONT - AS_OF).days / 365
@@ -191,12 +191,12 @@ def test_long_call_pop_matches_the_lognormal_closed_form() -> None:
 
 
 def test_strategy_delta_matches_a_finite_difference() -> None:
-    # Black-Scholes delta holds vol fixed, so the smile is switched off (skew 0) for the check
+    # Black-Scholes delta holds vol fixed, so the smile is switched off (flat) for the check
     h = 1e-3
     names = ["iron_condor", "collar", "bull_call_spread", "long_strangle"]
-    base = _build(names, spot=100.2, skew=0.0)
-    up = _build(names, spot=100.2 + h, skew=0.0)
-    down = _build(names, spot=100.2 - h, skew=0.0)
+    base = _build(names, spot=100.2, flat=True)
+    up = _build(names, spot=100.2 + h, flat=True)
+    down = _build(names, spot=100.2 - h, flat=True)
     for name in names:
         fd = (_row(up, name).net_premium - _row(down, name).net_premium) / (2 * h)
         assert _row(base, name).delta == pytest.approx(fd, rel=1e-5, abs=1e-6)
@@ -233,7 +233,6 @@ def test_zero_width_spreads_are_dropped() -> None:
         as_of=AS_OF,
         spot={"AAA": 3.0},
         atm_vol={"AAA": 0.3},
-        skew=1.0,
         lot_size={"AAA": 100},
         market="in",
         rate=RATE,
@@ -304,3 +303,27 @@ def test_contract_metrics_match_the_options_engines_strategy(name: str) -> None:
     else:
         assert np.isinf(row.max_profit)
     assert row.probability_of_profit == pytest.approx(summary.probability_of_profit, abs=2e-3)
+
+
+def test_chain_surface_and_listed_strikes_are_used() -> None:
+    from quantalloc.options import black_scholes
+
+    reqs = [ContractRequest("AAA", "long_call", FRONT, BACK, 0.03)]
+    p = build_contracts(
+        reqs,
+        as_of=AS_OF,
+        spot={"AAA": 100.0},
+        atm_vol={"AAA": 0.25},
+        surfaces={"AAA": lambda k, t: np.full(np.shape(k), 0.5)},
+        listed={"AAA": (95.0, 100.0, 107.0)},
+        lot_size={"AAA": 100},
+        market="us",
+        rate=RATE,
+        wing=0.05,
+        symbol_column={"AAA": 0},
+    )
+    leg = p.legs[0][0]
+    assert leg["strike"] == 100.0  # 103 is nearest the listed 100
+    t = (FRONT - AS_OF).days / 365
+    ref = black_scholes("call", 100.0, 100.0, t, RATE, 0.5).price
+    assert leg["price"] == pytest.approx(float(ref), rel=1e-12)  # priced at the chain's vol

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from quantalloc.errors import DataError, InfeasibleError
+from quantalloc.options import theta_positive_strategies
 from quantalloc.pipeline import solve
 from quantalloc.pipeline.result import (
     ALLOCATION_KEYS,
@@ -161,7 +162,11 @@ def check_document(doc: dict[str, Any]) -> None:
             if "target_weight" in row:
                 tol = lim["industry_target_tolerance"]  # present whenever targets are
                 assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
-    theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
+    sellers = set(theta_positive_strategies())  # the strategies the cap counts
+    theta_pos = sum(
+        a["allocated_capital"] for a in doc["allocations"] if a["strategy_name"] in sellers
+    )
+    assert all(a["theta_positive"] == (a["strategy_name"] in sellers) for a in doc["allocations"])
     assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)
     assert abs(port["vega"]) <= lim["max_abs_vega"] * (1 + TOL) + 1e-6
     assert port["vega"] == pytest.approx(sum(a["vega"] for a in doc["allocations"]))
@@ -395,3 +400,145 @@ def test_max_candidates_caps_the_problem_size() -> None:
     result = solve(model=spec, data="demo", n_scenarios=300)
     check_document(result.to_document())
     assert result.solver["candidates"] == 120 < result.solver["candidates_built"]
+
+
+def test_index_chain_feeds_the_options_flow(shared_data: Path) -> None:
+    # the SPY end-of-day chain of 5 Jan 2015, read on that date: PCR and flow score appear
+    result = solve(
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=us_tables(shared_data),
+        as_of="2015-01-05",
+        chain=str(shared_data / "us" / "options" / "SPY_2015-01-05.csv"),
+        n_scenarios=200,
+        risk="aggressive",
+    )
+    doc = result.to_document()
+    check_document(doc)
+    assert doc["market"]["pcr"] is not None and doc["market"]["pcr"] > 0
+    assert doc["market"]["options_flow_score"] is not None
+
+
+def _gbm_csv(path: Path, dates: pd.DatetimeIndex, start: float, vol: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    close = start * np.exp(np.cumsum(rng.normal(0.0003, vol / np.sqrt(252), len(dates))))
+    frame = pd.DataFrame(
+        {
+            "Date": dates.strftime("%Y-%m-%d"),
+            "Open": close,
+            "High": close * 1.01,
+            "Low": close * 0.99,
+            "Close": close,
+            "Adj Close": close,
+            "Volume": 1e6,
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def test_a_symbol_with_too_little_history_is_left_out(tmp_path: Path) -> None:
+    dates = pd.bdate_range("2019-01-01", periods=800)
+    _gbm_csv(tmp_path / "SPY.csv", dates, 300.0, 0.15, 1)
+    vix = pd.DataFrame(
+        {"Date": dates.strftime("%Y-%m-%d"), "Close": 15.0 + np.sin(np.arange(800) / 40)}
+    )
+    vix.assign(Open=vix.Close, High=vix.Close, Low=vix.Close, Volume=0).to_csv(
+        tmp_path / "_VIX.csv", index=False
+    )
+    for i, sym in enumerate(["AAA", "BBB", "CCC"]):
+        _gbm_csv(tmp_path / f"{sym}.csv", dates, 100.0 + 20 * i, 0.3, 10 + i)
+    _gbm_csv(tmp_path / "NEW.csv", dates[-60:], 50.0, 0.3, 99)  # listed 60 days ago
+    stock = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BBB", "CCC", "NEW"],
+            "industry": ["X", "X", "Y", "Y"],
+            "sector": ["X", "X", "Y", "Y"],
+            "fno_stock": True,
+            "lot_size": 100,
+            "market_cap_category": "Large",
+        }
+    )
+    alloc = pd.DataFrame(
+        {
+            "industry": ["X", "Y"],
+            "sector": ["X", "Y"],
+            "position_type": ["LONG", "NEUTRAL"],
+            "weight_percentage": [30.0, 20.0],
+            "rating": ["Strong Overweight", "Neutral"],
+        }
+    )
+    import dataclasses
+
+    from quantalloc.modelspec import load_model
+
+    base = load_model()  # three symbols cannot meet 60% / 40% targets under 10% symbol caps
+    spec = dataclasses.replace(
+        base, industries=dataclasses.replace(base.industries, enforce_targets=False)
+    )
+    result = solve(
+        model=spec,
+        market="us",
+        data=f"csv:{tmp_path}",
+        risk="aggressive",
+        n_scenarios=200,
+        tables={"stock_data": stock, "industry_allocations_current": alloc},
+    )
+    check_document(result.to_document())
+    assert any("NEW" in note and "left out" in note for note in result.notes)
+    assert "NEW" not in {a["symbol"] for a in result.to_document()["allocations"]}
+
+
+def test_option_chain_table_prices_its_symbol(shared_data: Path) -> None:
+    # a chain for AAPL the test writes (flat 60% implied vol, far above the ~20% proxy), as of
+    # the data's last date: AAPL legs are then priced at 60% and on the listed strikes
+    from quantalloc.options import implied_vol
+
+    strikes = np.arange(130.0, 211.0, 5.0)
+    rows = [
+        {
+            "symbol": "AAPL",
+            "expiry": exp,
+            "strike": k,
+            "kind": kind,
+            "implied_vol": 0.6,
+            "bid": 1.0,
+            "ask": 1.1,
+            "spot": 169.0,
+            "as_of": "2017-12-06",
+        }
+        for exp in ("2017-12-15", "2018-01-19", "2018-02-16")
+        for k in strikes
+        for kind in ("call", "put")
+    ]
+    tables = us_tables(shared_data)
+    tables["option_chain_data"] = pd.DataFrame(rows)
+    result = solve(
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=tables,
+        symbol="AAPL",
+        risk="aggressive",
+        n_scenarios=300,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    closes = pd.read_csv(shared_data / "us" / "daily" / "AAPL.csv", index_col="Date")
+    spot = float(closes.loc["2017-12-06", "Close"])
+    legs = [leg for a in doc["allocations"] for leg in a["legs"] if leg["kind"] != "stock"]
+    assert legs, "the view (+10% drift) should buy something"
+    for leg in legs:
+        assert leg["strike"] in set(strikes)
+        t = (pd.Timestamp(leg["expiry"]) - pd.Timestamp("2017-12-06")).days / 365
+        iv = implied_vol(leg["kind"], leg["price"], spot, leg["strike"], t, 0.04)
+        assert float(np.asarray(iv)) == pytest.approx(0.6, abs=1e-3)  # price rounded to 1e-4
+
+
+def test_advanced_model_on_the_demo_market_keeps_the_cap_distribution() -> None:
+    result = solve(risk="moderate", data="demo", model="advanced", n_scenarios=300)
+    doc = result.to_document()
+    check_document(doc)
+    tol = doc["limits"]["market_cap_tolerance"]
+    buckets = doc["portfolio"]["by_market_cap"]
+    assert len(buckets) >= 2
+    for row in buckets.values():
+        assert abs(row["weight"] - row["target_weight"]) <= tol + TOL

@@ -81,3 +81,20 @@ def test_a_binding_upper_side_keeps_its_dual() -> None:
     full_row = full.constraint("target[A]")
     assert fast_row.binding and fast_row.value == pytest.approx(0.3, abs=1e-6)
     assert fast_row.dual == pytest.approx(full_row.dual, rel=1e-3, abs=1e-6)
+
+
+def test_repair_takes_lots_off_the_position_breaking_a_cap() -> None:
+    from quantalloc.allocation.constraints import Row
+    from quantalloc.allocation.context import Settings
+    from quantalloc.pipeline.engine import repair_upper_rows
+
+    settings = Settings(capital=1.0, budget=1.0)
+    vega = Row("max_abs_vega", np.array([3.0, -1.0, 0.5]), None, 10.0, "capital", True)
+    budget = Row("budget", np.ones(3), None, 100.0, "capital")
+    unit = np.ones(3)
+    # 4*3 - 1*1 + 2*0.5 = 12 > 10: one lot of the first position (3 per lot) fixes it
+    fixed = repair_upper_rows([vega, budget], np.array([4, 1, 2]), unit, settings, {})
+    np.testing.assert_array_equal(fixed, [3, 1, 2])
+    # already within every cap: untouched
+    ok = repair_upper_rows([vega, budget], np.array([1, 1, 1]), unit, settings, {})
+    np.testing.assert_array_equal(ok, [1, 1, 1])

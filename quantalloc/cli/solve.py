@@ -67,7 +67,15 @@ def solve(
         typer.Option(
             "--limit",
             help="Override a limit, NAME=VALUE in the constraint's unit "
-            "(e.g. max_strategy=0.2, max_abs_vega=50000, target[IT]=0.3).",
+            "(e.g. max_strategy=0.2, max_industry[IT]=0.35, max_abs_vega=50000).",
+        ),
+    ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain",
+            help="The index's option chain file (CSV or Upstox JSON) for the put-call ratio "
+            "and options-flow score.",
         ),
     ] = None,
     output: OutputOpt = None,
@@ -81,8 +89,8 @@ def solve(
         str | None,
         typer.Option(
             "--store",
-            help="Store URL for input tables and --update-database "
-            "(sqlite:///path, postgresql://...; default: the configured store).",
+            help="Store URL (sqlite:///path, postgresql://...) to read input tables from and "
+            "to save runs to; --update-database without it uses the configured store.",
         ),
     ] = None,
     verbose: VerboseOpt = False,
@@ -150,6 +158,7 @@ def solve(
             seed=seed,
             store=store,
             limits=overrides,
+            chain=chain,
             progress=progress,
         )
     if result.synthetic:
@@ -159,9 +168,15 @@ def solve(
         path = result.write_json(output)
         console.print(f"wrote {path}")
     if update_database:
-        from quantalloc.storage import open_store
+        from quantalloc.storage import default_db_path, open_store, select_url
 
-        saved = open_store(store, env=os.environ).save_run(result.to_document())
+        target = open_store(store, env=os.environ)
+        if (
+            store is None
+            and select_url(None, os.environ) == f"sqlite:///{default_db_path(os.environ)}"
+        ):
+            target.init()  # the embedded default store is created on first use
+        saved = target.save_run(result.to_document())
         console.print(f"stored run {result.run_id}" if saved else "run already stored")
     if result.synthetic:
         synthetic_banner(result)

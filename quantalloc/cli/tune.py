@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
             data=str(source),
             start=str(first),
             end=str(last),
-            market=str(cfg.get("market", market)),
+            market=market if market != "us" else str(cfg.get("market", "us")),
             capital=float(_pick(capital, cfg, "capital", 100_000.0)),
             metric=metric_name,
             n_folds=int(_pick(folds, cfg, "folds", 3)),
@@ -239,6 +239,7 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
+        bind_settings,
         create_study,
         enqueue_baseline,
         optimize,
@@ -251,6 +252,18 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     normalize_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
     study = create_study(url, study_name, objective.directions, seed)
+    bind_settings(
+        study,
+        {
+            "strategy": recipe.strategy,
+            "data": recipe.data,
+            "market": recipe.market,
+            "capital": recipe.capital,
+            "metric": recipe.metric,
+            "folds": [f.to_dict() for f in objective.folds],
+            "space": objective.space.to_dict(),
+        },
+    )
     defaults = {f["name"]: f["default"] for f in strategy_fields(recipe.strategy)}
     enqueue_baseline(study, objective.space, {**defaults, **objective.space.fixed})
     before = len(study.get_trials(deepcopy=False, states=FINISHED))

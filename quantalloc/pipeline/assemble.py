@@ -39,6 +39,9 @@ def assemble(
     caps: Mapping[str, float] | None = None,
 ) -> SolveResult:
     """The frozen result of a solve."""
+    from quantalloc.options import theta_positive_strategies
+
+    theta_positive = set(theta_positive_strategies())
     lots = outcome.lots
     held = np.flatnonzero(lots > 0)
     rows = []
@@ -74,9 +77,11 @@ def assemble(
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,
                 "theta": float(r["theta"]) * n,
+                "theta_positive": str(r["strategy_name"]) in theta_positive,
             }
         )
-    allocations = pd.DataFrame(rows, columns=list(ALLOCATION_KEYS))
+    allocations = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
+    allocations["theta_positive"] = allocations["theta_positive"].astype(bool)
     book_pnl = pnl[:, held] @ lots[held].astype(float) if len(held) else np.zeros(pnl.shape[0])
     growth = float(np.mean(np.log1p(book_pnl / capital)))
     portfolio = {
@@ -93,7 +98,7 @@ def assemble(
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
         "by_symbol": _breakdown(allocations, "symbol", budget, {}),
         "theta_positive_capital": float(
-            allocations.loc[allocations["theta"] > 0, "allocated_capital"].sum()
+            allocations.loc[allocations["theta_positive"], "allocated_capital"].sum()
         ),
     }
     if caps:

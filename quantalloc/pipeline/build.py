@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from quantalloc.candidates import (
     monthly_expiry,
     priority_industries,
 )
-from quantalloc.errors import DataError
+from quantalloc.errors import DataError, QuantallocError
 from quantalloc.markets import MarketProfile
 from quantalloc.modelspec import ModelSpec, RiskProfile, normalize_strategy
 from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
@@ -26,6 +27,7 @@ from quantalloc.pipeline.result import SolveResult
 from quantalloc.scenarios import LegBook, build_scenarios, pnl_per_lot
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 def run_allocation(
@@ -44,6 +46,7 @@ def run_allocation(
     timer: Any,
     run_id: str,
     progress: Progress | None = None,
+    chain: pd.DataFrame | None = None,
 ) -> SolveResult:
     """Everything after loading: see :func:`quantalloc.pipeline.solve`."""
     from quantalloc.pipeline.assemble import assemble
@@ -51,7 +54,7 @@ def run_allocation(
 
     notes = list(inputs.notes)
     with timer.stage("regime"):
-        state = _market_state(spec, market, inputs, vix)
+        state = _market_state(spec, market, inputs, vix, chain)
     with timer.stage("candidates"):
         industries = _industries(spec, inputs, symbol, max_industries)
         priced, meta = _candidates(spec, profile, market, capital, inputs, industries, state)
@@ -107,7 +110,11 @@ def run_allocation(
 
 
 def _market_state(
-    spec: ModelSpec, market: MarketProfile, inputs: MarketInputs, vix: float | None
+    spec: ModelSpec,
+    market: MarketProfile,
+    inputs: MarketInputs,
+    vix: float | None,
+    chain: pd.DataFrame | None = None,
 ) -> Any:
     from quantalloc.regime import load_regime_config, market_state
 
@@ -115,7 +122,7 @@ def _market_state(
     return market_state(
         inputs.index_prices,
         inputs.vol_index,
-        None,
+        chain,
         inputs.as_of,
         market=market.name,
         config=config,
@@ -183,6 +190,7 @@ def _candidates(
         spot[s] = float(series.iloc[-1])
         atm[s] = vol_proxy(series, index_close, vix_level)
     lots = {s: market.lot_size(s, inputs.lot_sizes()) for s in symbols}
+    surfaces, listed = _chain_surfaces(inputs, spot, atm)
     dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
     expiries = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
     uni = inputs.universe.set_index("symbol")
@@ -220,7 +228,9 @@ def _candidates(
         as_of=as_of,
         spot=spot,
         atm_vol=atm,
-        skew=1.0,
+        skew=spec.candidates.skew,
+        surfaces=surfaces,
+        listed=listed,
         lot_size=lots,
         market=market.name,
         rate=market.risk_free_rate,
@@ -240,6 +250,38 @@ def _candidates(
     table["atm_vol"] = table["symbol"].map(atm)
     keep, notes = _filters(spec, profile, capital, table, rules, market.risk_free_rate, priced)
     return priced, {"keep": keep, "notes": notes, "built": len(table)}
+
+
+def _chain_surfaces(
+    inputs: MarketInputs, spot: dict[str, float], atm: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, tuple[float, ...]]]:
+    """Vol surfaces and listed strikes from the ``option_chain_data`` table, per symbol.
+
+    A symbol with a usable chain is priced at the chain's implied vols (and its ATM vol, used
+    for the scenarios and the probability of profit, is the chain's 30-day ATM vol); the rest
+    use the vol-index proxy with the options engine's skew.
+    """
+    from quantalloc.options.volatility import ChainVolSurface
+
+    chains = inputs.option_chains
+    if chains is None or not len(chains) or "symbol" not in chains:
+        return {}, {}
+    surfaces: dict[str, Any] = {}
+    listed: dict[str, tuple[float, ...]] = {}
+    for sym, rows in chains.groupby(chains["symbol"].astype(str)):
+        if sym not in spot:
+            continue
+        try:
+            surface = ChainVolSurface.from_chain(
+                rows.drop(columns=["symbol"]), spot=spot[sym], as_of=inputs.as_of
+            )
+        except QuantallocError as exc:
+            log.warning("option chain of %s not used: %s", sym, exc)
+            continue
+        surfaces[sym] = surface.vol
+        atm[sym] = float(surface.vol(np.array([spot[sym]]), 30 / 365)[0])
+        listed[sym] = tuple(sorted(float(k) for k in pd.unique(rows["strike"])))
+    return surfaces, listed
 
 
 def _uses_otm(strategy: str) -> bool:
@@ -290,14 +332,14 @@ def _advanced_requests(
     cap = inputs.universe.set_index("symbol")["market_cap_category"].str.lower()
     frame["bucket"] = frame["symbol"].map(cap).fillna("large")
     frame = frame.groupby("bucket", group_keys=False).head(adv.max_positions_per_bucket)
-    out = []
-    for r in frame.itertuples(index=False):
-        for exp in expiries:
-            back = _next_monthly(exp, market)
-            out.append(
-                ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
-            )
-    return out
+    # one contract per scored row (the nearest expiry to the state's window), so a bucket's
+    # at most ``max_positions_per_bucket`` rows give at most that many positions
+    exp = expiries[0]
+    back = _next_monthly(exp, market)
+    return [
+        ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
+        for r in frame.itertuples(index=False)
+    ]
 
 
 def _filters(

@@ -24,6 +24,7 @@ Per lot (``units`` = quantity x lot size):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,12 +33,14 @@ import pandas as pd
 from scipy.special import ndtri
 
 from quantalloc.options.pricing import black_scholes
-from quantalloc.options.strikes import strike_step
+from quantalloc.options.strikes import StrikeGrid, strike_step
 from quantalloc.scenarios import LegBook, horizon_values
 
 NAKED_MARGIN = 0.20
 POP_GRID = 1000
 _Z = ndtri((np.arange(POP_GRID) + 0.5) / POP_GRID)
+
+VolFn = Callable[[np.ndarray, float], np.ndarray]
 
 # (kind, quantity per lot, moneyness as a function of (otm, wing), expiry slot 0 front / 1 back)
 Leg = tuple[str, float, float, int]
@@ -100,7 +103,9 @@ def build_contracts(
     as_of: date,
     spot: dict[str, float],
     atm_vol: dict[str, float],
-    skew: float,
+    skew: float = 1.0,
+    surfaces: Mapping[str, VolFn] | None = None,
+    listed: Mapping[str, tuple[float, ...]] | None = None,
     lot_size: dict[str, int],
     market: str,
     rate: float,
@@ -117,10 +122,10 @@ def build_contracts(
     seen: set[tuple[object, ...]] = set()
     for req in requests:
         s = spot[req.symbol]
-        step = strike_step(s, market, req.symbol)
+        grid = StrikeGrid(strike_step(s, market, req.symbol), (listed or {}).get(req.symbol, ()))
         legs = []
         for leg_kind, leg_qty, money, slot in _legs(req.strategy, req.otm, wing):
-            k = 0.0 if leg_kind == "stock" else max(round(s * money / step), 1) * step
+            k = 0.0 if leg_kind == "stock" else grid.round(s * money)
             legs.append((leg_kind, leg_qty, float(k), req.back if slot else req.front))
         if not _valid(legs):
             continue
@@ -159,7 +164,7 @@ def build_contracts(
     t_leg = np.array([(e - as_of).days / 365.0 for e in expiry])
     is_opt = code != 0
     k_safe = np.where(is_opt, strike, s_leg)
-    vol_leg = smile(atm, s_leg, k_safe, skew)
+    vol_leg = leg_vols(sym, atm, s_leg, k_safe, t_leg, skew, surfaces or {})
     bs = black_scholes(np.where(code >= 0, "call", "put"), s_leg, k_safe, t_leg, rate, vol_leg)
     price = np.where(is_opt, bs.price, s_leg)
     units = qty * lots
@@ -216,13 +221,33 @@ def build_contracts(
     return PricedContracts(table, book, legs_out)
 
 
-def smile(atm: np.ndarray, spot: np.ndarray, strike: np.ndarray, skew: float) -> np.ndarray:
-    """Implied vol by strike: the ATM vol raised by ``skew`` per unit of log-moneyness below spot.
+def leg_vols(
+    symbols: np.ndarray,
+    atm: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    t: np.ndarray,
+    skew: float,
+    surfaces: Mapping[str, VolFn],
+) -> np.ndarray:
+    """Implied vol of every leg: the symbol's chain surface when it has one, else the ATM vol
+    with a put skew, ``vol(K) = atm * (1 + skew * max(0, ln(S / K)))``, strike by strike, so
+    calls and puts at one strike and expiry share a vol and put-call parity holds.
 
-    ``vol(K) = atm * (1 + skew * max(0, ln(S / K)))``: a put skew (strikes below spot trade at
-    higher vols, calls and puts alike, so put-call parity holds strike by strike).
+    The skew is in plain log-moneyness on purpose: a time-normalised skew (as
+    :class:`quantalloc.options.SkewModel`) is so steep at two-week expiries for volatile names
+    that a put spread costs almost nothing, and Kelly then bets on the artefact.
     """
-    out: np.ndarray = atm * (1.0 + skew * np.maximum(0.0, np.log(spot / strike)))
+    out = np.empty(len(strike))
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, key in enumerate(zip(symbols.tolist(), t.tolist(), strict=True)):
+        groups.setdefault((str(key[0]), float(key[1])), []).append(i)
+    for (sym, tt), members in groups.items():
+        idx = np.asarray(members)
+        if sym in surfaces:
+            out[idx] = surfaces[sym](strike[idx], tt)
+        else:
+            out[idx] = atm[idx] * (1.0 + skew * np.maximum(0.0, np.log(spot[idx] / strike[idx])))
     return out
 
 
@@ -332,6 +357,6 @@ __all__ = [
     "ContractRequest",
     "PricedContracts",
     "build_contracts",
-    "smile",
+    "leg_vols",
     "stress_loss",
 ]

@@ -24,6 +24,7 @@ from quantalloc.pipeline.inputs import (
 from quantalloc.pipeline.result import SolveResult
 
 Progress = Callable[[str, int, int], None]
+MIN_SYMBOL_HISTORY = 126  # half a year of closes: less cannot inform the joint scenarios
 
 
 class Timer:
@@ -57,6 +58,7 @@ def solve(
     seed: int | None = None,
     store: str | None = None,
     limits: Mapping[str, Any] | None = None,
+    chain: str | pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> SolveResult:
     """Run the whole allocation and return a frozen :class:`SolveResult`.
@@ -91,6 +93,9 @@ def solve(
         Store URL to read missing input tables from.
     limits
         Overrides of named constraint limits (``{"max_industry": 0.2}``), passed to the engine.
+    chain
+        The index's option chain (a file path or canonical frame) for the regime's options-flow
+        score and put-call ratio; without one that part is marked missing.
     """
     from quantalloc.pipeline.build import run_allocation
 
@@ -109,6 +114,10 @@ def solve(
         if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
             # auto picked a real source (yahoo) but nothing says what to trade: use the demo
             provider = _provider("demo", mkt.name)
+        if isinstance(chain, str):
+            from quantalloc.data import load_chain
+
+            chain = load_chain(chain)
         if tables:
             from quantalloc.data.tables import validate_table
 
@@ -139,6 +148,7 @@ def solve(
         limits=limits,
         timer=timer,
         run_id=uuid.uuid4().hex,
+        chain=chain,
         progress=progress,
     )
 
@@ -180,6 +190,7 @@ def load_inputs(
     uni_raw, uni_src = resolve_table("stock_data", tables, reader, provider)
     alloc_raw, alloc_src = resolve_table("industry_allocations_current", tables, reader, provider)
     strategies, _ = resolve_table("strategies", tables, reader, provider)
+    option_chains, _ = resolve_table("option_chain_data", tables, reader, provider)
     if uni_raw is None:
         raise DataError(
             f"no stock_data table (symbol, industry, sector, fno_stock, lot_size, "
@@ -252,6 +263,14 @@ def load_inputs(
             raise DataError("the symbols' price histories share no date; check the data")
         end = min(end, pd.Timestamp(common.index[-1]).normalize())
     closes = closes.loc[closes.index <= end]
+    window = closes.iloc[-lookback:]
+    short = [str(c) for c in closes.columns if window[c].notna().sum() < MIN_SYMBOL_HISTORY]
+    if short and len(short) < closes.shape[1]:
+        notes.append(
+            f"fewer than {MIN_SYMBOL_HISTORY} closes before {end.date()} for "
+            f"{', '.join(short[:8])}: left out (the joint scenarios need a common history)"
+        )
+        closes = closes.drop(columns=short)
     return MarketInputs(
         provider_name=str(getattr(provider, "name", "data")),
         synthetic=bool(getattr(provider, "synthetic", False)),
@@ -263,6 +282,7 @@ def load_inputs(
         index_prices=index.loc[index.index <= end],
         vol_index=vol_index.loc[vol_index.index <= end],
         notes=tuple(notes),
+        option_chains=option_chains,
     )
 
 

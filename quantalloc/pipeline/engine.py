@@ -115,6 +115,7 @@ def constraint_terms(
 def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
     """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
     from quantalloc.allocation import Candidates
+    from quantalloc.options import theta_positive_strategies
 
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
@@ -136,7 +137,7 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
             "sector": table["sector"].astype(str).to_numpy(),
             "market_cap": table["market_cap"].astype(str).to_numpy(),
             "position_type": table["position_type"].astype(str).to_numpy(),
-            "theta_positive": (table["theta"].to_numpy(dtype=float) > 0),
+            "theta_positive": table["strategy_name"].isin(theta_positive_strategies()).to_numpy(),
         },
         index=names,
     )
@@ -187,75 +188,77 @@ def allocate(
         result = targets_last(allocator, data, overrides, profile.options_capital)
         if result is None:
             result = allocator.solve(data, limits=overrides)
-    rounding = result.rounding
-    lot_cost = table["capital"].to_numpy(dtype=float)
-    if rounding is not None:
-        lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
-    else:
-        lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
-    weights = lots * lot_cost / capital
-    # constraint values realised after rounding; binding and dual from the continuous optimum
-    settings = Settings(capital=float(capital), budget=float(profile.options_capital))
-    rows = []
-    by_name = {r.name: r for r in result.constraints}
-    for row in allocator.rows(data):
-        cont = by_name.get(row.name)
-        value = row_value(row, weights, settings)
-        if cont is None:
-            continue
-        limit = cont.upper if cont.upper is not None else cont.lower
-        if (
-            cont.lower is not None
-            and cont.upper is not None
-            and value < (cont.lower + cont.upper) / 2
-        ):
-            limit = cont.lower
-        rows.append(
-            {
-                "name": row.name,
-                "limit": float(limit if limit is not None else cont.limit),
-                "value": float(value),
-                "binding": bool(cont.binding),
-                "dual": float(cont.dual)
-                if cont.dual is not None and np.isfinite(cont.dual)
-                else 0.0,
-                "unit": cont.unit,
-                "lower": cont.lower,
-                "upper": cont.upper,
-            }
-        )
-    linear = {r["name"] for r in rows}
-    for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
-        if cont.name not in linear:
+    with timer.stage("allocation: lots check + rows"):
+        rounding = result.rounding
+        lot_cost = table["capital"].to_numpy(dtype=float)
+        if rounding is not None:
+            lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
+        else:
+            lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
+        settings = Settings(capital=float(capital), budget=float(profile.options_capital))
+        lots = repair_upper_rows(allocator.rows(data), lots, lot_cost / capital, settings, limits)
+        weights = lots * lot_cost / capital
+        # constraint values realised after rounding; binding and dual from the continuous optimum
+        rows = []
+        by_name = {r.name: r for r in result.constraints}
+        for row in allocator.rows(data):
+            cont = by_name.get(row.name)
+            value = row_value(row, weights, settings)
+            if cont is None:
+                continue
+            limit = cont.upper if cont.upper is not None else cont.lower
+            if (
+                cont.lower is not None
+                and cont.upper is not None
+                and value < (cont.lower + cont.upper) / 2
+            ):
+                limit = cont.lower
             rows.append(
                 {
-                    "name": cont.name,
-                    "limit": float(cont.limit),
-                    "value": float(cont.value),
+                    "name": row.name,
+                    "limit": float(limit if limit is not None else cont.limit),
+                    "value": float(value),
                     "binding": bool(cont.binding),
-                    "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                    "dual": float(cont.dual)
+                    if cont.dual is not None and np.isfinite(cont.dual)
+                    else 0.0,
                     "unit": cont.unit,
                     "lower": cont.lower,
                     "upper": cont.upper,
                 }
             )
-    solver = {
-        "name": result.solver,
-        "status": result.status,
-        "objective": result.objective_name,
-        "objective_value": float(result.objective_value),
-        "compile_seconds": float(result.compile_seconds),
-        "solve_seconds": float(result.solve_seconds),
-        "rounding": None
-        if rounding is None
-        else {
-            "method": rounding.method,
-            "status": rounding.status,
-            "objective_value": float(rounding.objective_value),
-            "objective_lost": float(rounding.objective_lost),
-            "seconds": float(rounding.seconds),
-        },
-    }
+        linear = {r["name"] for r in rows}
+        for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
+            if cont.name not in linear:
+                rows.append(
+                    {
+                        "name": cont.name,
+                        "limit": float(cont.limit),
+                        "value": float(cont.value),
+                        "binding": bool(cont.binding),
+                        "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
+                        "unit": cont.unit,
+                        "lower": cont.lower,
+                        "upper": cont.upper,
+                    }
+                )
+        solver = {
+            "name": result.solver,
+            "status": result.status,
+            "objective": result.objective_name,
+            "objective_value": float(result.objective_value),
+            "compile_seconds": float(result.compile_seconds),
+            "solve_seconds": float(result.solve_seconds),
+            "rounding": None
+            if rounding is None
+            else {
+                "method": rounding.method,
+                "status": rounding.status,
+                "objective_value": float(rounding.objective_value),
+                "objective_lost": float(rounding.objective_lost),
+                "seconds": float(rounding.seconds),
+            },
+        }
     return Outcome(
         names=list(data.names),
         lots=lots,
@@ -264,6 +267,50 @@ def allocate(
         constraints=pd.DataFrame(rows),
         solver=solver,
     )
+
+
+def repair_upper_rows(
+    rows: list[Any],
+    lots: np.ndarray,
+    unit: np.ndarray,
+    settings: Any,
+    limits: Mapping[str, Any] | None,
+    max_steps: int = 1000,
+) -> np.ndarray:
+    """Take lots off, one at a time, while a cap (upper or absolute row) is exceeded.
+
+    The engine's integer rounding keeps the rows within the MIP solver's feasibility tolerance,
+    which for a currency limit scaled to weights can still leave a few currency units over
+    (seen: 0.45 over a 3,333 vega limit). Each step removes one lot of the position pushing the
+    first exceeded row hardest. Lower bounds are not repaired (they hold in practice with
+    whole lots of the sizes seen); a row still exceeded after ``max_steps`` is left as is.
+    """
+    from quantalloc.allocation.atoms import effective_bounds
+    from quantalloc.allocation.report import row_value
+
+    lots = lots.copy()
+    caps = []
+    for r in rows:
+        upper = effective_bounds(r, dict(limits or {}))[1]
+        if upper is not None:
+            caps.append((r, upper))
+    for _ in range(max_steps):
+        w = lots * unit
+        over = next(
+            ((r, up) for r, up in caps if row_value(r, w, settings) > up * (1 + 1e-9) + 1e-12),
+            None,
+        )
+        if over is None:
+            break
+        row, _up = over
+        raw = float(row.coeffs @ w)
+        push = row.coeffs * unit * (np.sign(raw) if row.absolute else 1.0)
+        push = np.where(lots > 0, push, -np.inf)
+        i = int(np.argmax(push))
+        if push[i] <= 0:
+            break
+        lots[i] -= 1
+    return lots
 
 
 def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: float) -> Any | None:

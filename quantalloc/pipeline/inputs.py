@@ -33,6 +33,7 @@ class MarketInputs:
     index_prices: pd.DataFrame
     vol_index: pd.DataFrame
     notes: tuple[str, ...] = ()
+    option_chains: pd.DataFrame | None = None
 
     @property
     def symbols(self) -> list[str]:

@@ -1,4 +1,33 @@
-"""The result of a solve and its JSON document (the contract in DESIGN.md section 3)."""
+"""The result of a solve and its JSON document (the contract in DESIGN.md section 3).
+
+Units and conventions of the document (every key the contract names is always present; a few
+extra keys add detail):
+
+- ``capital`` is the account; ``budget`` the options capital (the risk profile's share of it).
+- ``limits``: ``max_symbol``, ``max_strategy``, ``max_industry``, ``max_theta_positive`` are
+  fractions of ``budget``; ``max_abs_vega`` is currency per vol point (absolute);
+  ``max_risk_per_trade`` a fraction of ``capital``. Extra: ``min_probability_of_profit`` (the
+  stricter of the profile's and the market state's), ``industry_target_tolerance`` (when
+  industry targets are in force), ``market_cap_tolerance`` (advanced model).
+- ``allocations[]``: ``lots`` whole lots of ``lot_size`` units; ``legs[].quantity`` is the
+  position's quantity of that leg in lots (per-lot quantity x lots), ``legs[].price`` the
+  model price per unit at entry, ``legs[].strike`` null for a stock leg; extra
+  ``legs[].expiry``. ``allocated_capital`` and ``max_loss`` are currency for the position;
+  ``max_loss`` of a strategy with unbounded loss is its loss in a stress move (the model's
+  ``stress_move``) or the worst scenario, whichever is larger. ``probability_of_profit`` is at
+  the strategy's expiry under the pricing distribution; ``expected_return`` is the mean scenario
+  P&L over the capital, at the common horizon (``solver.horizon_days``), net of costs.
+  Extra ``theta_positive``: the strategy is a premium seller (the options engine's
+  ``theta_positive_strategies``), which the ``max_theta_positive`` cap counts.
+  Greeks are position totals: delta in currency per 1 point of the underlying, gamma in delta
+  per point, vega in currency per vol point, theta in currency per calendar day.
+- ``portfolio``: sums of the positions; ``expected_log_growth`` is E[log(1 + P&L / capital)]
+  over the scenarios with the whole lots; ``by_*`` give ``capital``, ``weight`` (of budget) and
+  ``target_weight`` where a target exists.
+- ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
+  objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
+  (``budget``, ``capital`` or ``currency``) says what ``limit`` and ``value`` measure.
+"""
 
 from __future__ import annotations
 
@@ -127,7 +156,7 @@ class SolveResult:
             "solver": dict(self.solver),
             "limits": dict(self.limits),
             "allocations": [
-                {k: row[k] for k in ALLOCATION_KEYS}
+                {k: row[k] for k in (*ALLOCATION_KEYS, "theta_positive") if k in row}
                 for row in self.allocations.to_dict(orient="records")
             ],
             "portfolio": dict(self.portfolio),

@@ -12,6 +12,7 @@ training window, scored on the test window).
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing as mp
 import os
@@ -76,6 +77,27 @@ def create_study(
             "pick another --study name or the same metric"
         )
     return study
+
+
+def bind_settings(study: optuna.Study, settings: Mapping[str, Any]) -> None:
+    """Record what a study tunes (strategy, data, window, folds, metric, space) or check it.
+
+    A study's trials are only comparable when they share these settings: the deflated Sharpe
+    ratio and PBO would mix windows otherwise. A new study stores ``settings``; an existing one
+    must match them, else ConfigError.
+    """
+    plain = json.loads(json.dumps(dict(settings), default=str))
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", plain)
+        return
+    diff = sorted(k for k in set(stored) | set(plain) if stored.get(k) != plain.get(k))
+    if diff:
+        shown = ", ".join(f"{k}: {stored.get(k)!r} -> {plain.get(k)!r}" for k in diff[:3])
+        raise ConfigError(
+            f"study {study.study_name!r} was created with other settings ({shown}); its trials "
+            "would not be comparable: pass a new --study name or the same settings"
+        )
 
 
 def enqueue_baseline(
@@ -379,6 +401,7 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
 __all__ = [
     "TuningReport",
     "WorkerSpec",
+    "bind_settings",
     "create_study",
     "enqueue_baseline",
     "make_pruner",

@@ -126,7 +126,8 @@ def test_entry_marks_equal_the_solves_premiums(demo: DemoProvider, cut_run: Any)
     market = get_market("us")
     index = demo.history(market.index_symbol, None, CUT)
     vix = demo.history(market.vol_index_symbol, None, CUT)["close"]
-    marker = allocator.Marker(demo, market, pd.Timestamp(CUT), index["close"], vix)
+    skew = allocator._spec(allocator.PARAMS()).candidates.skew
+    marker = allocator.Marker(demo, market, pd.Timestamp(CUT), index["close"], vix, skew)
     calendar = pd.DatetimeIndex(index.index)
     checked = 0
     for result in rec.results:

@@ -196,3 +196,18 @@ def test_input_tables_come_from_the_store(shared_data: Path, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "stock_data from store" in result.output
     check_document(json.loads(out.read_text()))
+
+
+def test_update_database_creates_the_default_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quantalloc.storage import open_store
+
+    db = tmp_path / "default.db"
+    monkeypatch.setenv("QUANTALLOC_DB", str(db))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = runner.invoke(
+        app, ["solve", "--data", "demo", "--scenarios", "300", "--update-database"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(open_store(f"sqlite:///{db}").list_runs()) == 1

@@ -50,6 +50,11 @@ def test_tune_momentum_then_backtest_the_exported_model(shared_data: Path, tmp_p
     again = runner.invoke(app, [*args[:9], "4", *args[10:]])
     assert again.exit_code == 0, again.output
     assert json.loads(out.read_text())["n_trials"] == 12
+    # ... but not with another window: those trials would not be comparable
+    other = [*args]
+    other[args.index("--start") + 1] = "2012-01-01"
+    clash = runner.invoke(app, other)
+    assert clash.exit_code == 2 and "other settings" in clash.output
 
 
 def test_builtin_spaces_match_the_strategies_parameters() -> None:

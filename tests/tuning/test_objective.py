@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.tuning import objective as obj
@@ -167,3 +170,36 @@ def test_baseline_is_the_first_trial_of_a_new_study() -> None:
     assert enqueue_baseline(fresh, objective.space, {"sma_days": 5, "stop_loss": 0.05}) == {
         "stop_loss": 0.05
     }
+
+
+def test_a_study_keeps_its_settings() -> None:
+    from quantalloc.tuning.study import bind_settings
+
+    study = create_study(None, "settings", seed=0)
+    bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2015-01-01")})
+    bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2015-01-01")})  # same
+    with pytest.raises(ConfigError, match=r"other settings.*start"):
+        bind_settings(study, {"strategy": "momentum", "start": pd.Timestamp("2016-01-01")})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(min_value=date(2000, 1, 1), max_value=date(2020, 1, 1)),
+    days=st.integers(200, 6000),
+    n_folds=st.integers(1, 6),
+    train_chunks=st.integers(1, 4),
+    anchored=st.booleans(),
+)
+def test_fold_properties(
+    start: date, days: int, n_folds: int, train_chunks: int, anchored: bool
+) -> None:
+    end = pd.Timestamp(start) + pd.Timedelta(days=days)
+    folds = make_folds(start, end, n_folds, train_chunks, anchored)
+    assert len(folds) == n_folds
+    assert folds[-1].test_end == end
+    for f in folds:
+        assert pd.Timestamp(start) <= f.train_start <= f.train_end < f.test_start <= f.test_end
+    for a, b in itertools.pairwise(folds):
+        assert a.test_end + pd.Timedelta(days=1) == b.test_start  # disjoint, no gap
+    lengths = [(f.test_end - f.test_start).days for f in folds]
+    assert max(lengths) - min(lengths) <= 2  # equal chunks up to rounding

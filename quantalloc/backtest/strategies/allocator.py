@@ -19,8 +19,10 @@ Rules (decisions and fills at a day's close):
 4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
    vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
    scaled by vol index / 100 over the index's realized vol, on data up to that close), the
-   pipeline's put skew (:func:`quantalloc.pipeline.contracts.smile`, skew 1.0), the market's
-   risk-free rate, no dividend, calendar time to each leg's expiry; stock legs at the close.
+   pipeline's put skew (:func:`quantalloc.pipeline.contracts.leg_vols` with the model's
+   ``[candidates] skew``; the replay passes the solve no option chain, so it prices the same
+   way), the market's risk-free rate, no dividend, calendar time to each leg's expiry; stock
+   legs at the close.
 5. **Settlement** at the close of the last trading day on or before the position's (front)
    expiry: options at intrinsic value, stock legs sold at the close (``fee_per_share``), legs
    expiring later (a calendar's back month) sold at their mark (less ``option_spread``, plus
@@ -54,7 +56,6 @@ from quantalloc.markets import MarketProfile, get_market
 
 NAME = "allocator"
 YEAR_DAYS = 365.0
-SKEW = 1.0  # the pipeline prices candidates with this skew (pipeline.build._candidates)
 WARMUP_BARS = 100  # with no start: begin this many bars in (the vol proxy needs 64 closes)
 
 
@@ -186,8 +187,10 @@ class Marker:
         end: pd.Timestamp,
         index_close: pd.Series,
         vix: pd.Series,
+        skew: float,
     ) -> None:
         self.provider = provider
+        self.skew = skew
         self.market = market
         self.end = end
         self.index_close = index_close
@@ -226,7 +229,7 @@ class Marker:
     def leg_values(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> np.ndarray:
         """Per-share value of each leg at ``day``'s close (intrinsic for legs expiring by then)."""
         from quantalloc.options import black_scholes
-        from quantalloc.pipeline.contracts import smile
+        from quantalloc.pipeline.contracts import leg_vols
 
         spot = self.spot(pos.symbol, day)
         out = np.empty(len(pos.legs))
@@ -240,7 +243,17 @@ class Marker:
                 out[j] = max(sign * (spot - leg.strike), 0.0)
                 continue
             atm = self.atm_vol(pos.symbol, day)
-            vol = float(smile(np.array([atm]), np.array([spot]), np.array([leg.strike]), SKEW)[0])
+            vol = float(
+                leg_vols(
+                    np.array([pos.symbol]),
+                    np.array([atm]),
+                    np.array([spot]),
+                    np.array([leg.strike]),
+                    np.array([t]),
+                    self.skew,
+                    {},
+                )[0]
+            )
             res = black_scholes(leg.kind, spot, leg.strike, t, self.market.risk_free_rate, vol)
             out[j] = float(res.price)
         return out
@@ -376,7 +389,14 @@ def run(
             f"allocator: no {market.index_symbol} trading day in the window "
             f"{start} .. {end}; pick dates inside the data"
         )
-    marker = Marker(provider, market, pd.Timestamp(days[-1]), index["close"].dropna(), vix)
+    marker = Marker(
+        provider,
+        market,
+        pd.Timestamp(days[-1]),
+        index["close"].dropna(),
+        vix,
+        skew=spec.candidates.skew,
+    )
     cash = float(capital)
     open_pos: list[Position] = []
     equity = np.empty(len(days))
