@@ -12,7 +12,7 @@ import copy
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
@@ -62,6 +62,7 @@ class Compiled:
     seconds: float
     soft_names: set[str]
     atom_duals: np.ndarray | None = None
+    conic_defaults: list[float | None] = field(default_factory=list)
 
 
 class Allocator:
@@ -214,6 +215,7 @@ class Allocator:
             budget_rows=budget_rows,
             seconds=time.perf_counter() - start,
             soft_names=set(self.soft),
+            conic_defaults=[_adjustable(c) for c, _ in conic],
         )
 
     # ------------------------------------------------------------------ solving
@@ -251,10 +253,12 @@ class Allocator:
                 f"limits= names no constraint: {sorted(unknown)}; known: {sorted(known)[:8]}"
             )
         settings = self.settings(compiled, self.capital if capital is None else capital, limits)
-        for c, _ in compiled.conic:
-            if c.name in limits and hasattr(c, "limit"):
+        for (c, _), default in zip(compiled.conic, compiled.conic_defaults, strict=True):
+            if c.name in limits:
                 value = limits[c.name]
-                c.limit = float(value if not isinstance(value, tuple) else value[1])  # type: ignore[arg-type]
+                c.set_limit(float(value if not isinstance(value, tuple) else value[1]))  # type: ignore[arg-type]
+            elif default is not None:  # overrides last one solve only
+                c.set_limit(default)
         compiled.ctx.refresh(candidates, settings)
         if compiled.h_hard is not None:
             compiled.h_hard.value = compiled.hard.rhs(compiled.rows, limits, settings)
@@ -396,6 +400,13 @@ class Allocator:
             metrics=metrics,
             attempts=tuple(outcome.attempts),
         )
+
+
+def _adjustable(c: ConicConstraint) -> float | None:
+    try:
+        return c.adjustable()
+    except ConfigError:
+        return None
 
 
 def _source(alloc: Allocator, row: Row) -> object:

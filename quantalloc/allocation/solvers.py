@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,17 +62,28 @@ def solve_with_fallback(
     start = time.perf_counter()
     for name in order:
         try:
-            problem.solve(solver=name, warm_start=warm_start, **options)
+            with warnings.catch_warnings():  # inaccurate results are handled by status below
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=name, warm_start=warm_start, **options)
             status = str(problem.status)
         except cp.error.SolverError as exc:
             status = f"error ({str(exc).splitlines()[0][:80]})"
         attempts.append((name, status))
         if status in OK or status in (cp.INFEASIBLE, cp.UNBOUNDED):
             return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
-    # nothing conclusive: accept an "inaccurate" infeasible/unbounded verdict, else fail
+    # nothing conclusive: accept an "inaccurate" verdict (the result's status says so), else fail
     for name, status in attempts:
         if status in INFEASIBLE or status in UNBOUNDED:
             return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
+    for name, status in attempts:
+        if status == cp.OPTIMAL_INACCURATE:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=name, warm_start=warm_start, **options)
+            if problem.status == cp.OPTIMAL_INACCURATE or problem.status in OK:
+                return SolveOutcome(
+                    name, str(problem.status), time.perf_counter() - start, tuple(attempts)
+                )
     tried = ", ".join(f"{n}: {s}" for n, s in attempts)
     raise SolverError(
         f"no solver reached an optimal allocation ({tried}); try fewer scenarios or candidates, "
