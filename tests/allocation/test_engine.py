@@ -236,5 +236,5 @@ def test_solver_fallback_records_attempts_and_moves_on() -> None:
     ).solve(data)
     assert result.solver == "CLARABEL"
     assert result.attempts[0][0] == "SCIPY" and result.attempts[0][1].startswith("error")
-    with pytest.raises(SolverError, match="SCIPY: error.*try"):
+    with pytest.raises(SolverError, match=r"SCIPY: error.*try"):
         Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], solver="SCIPY").solve(data)
