@@ -164,7 +164,8 @@ def _feasible(
     settings: Settings,
     order: list[str],
 ) -> bool:
-    return _elastic(data, rows, limits, conic, settings, order, set()) is not None
+    # first solver only: a fallback such as SCS can take minutes on a near-infeasible exp cone
+    return _elastic(data, rows, limits, conic, settings, order[:1], set()) is not None
 
 
 def _conic_step(

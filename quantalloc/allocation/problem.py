@@ -57,12 +57,13 @@ class Compiled:
     penalty: cp.Parameter | None
     lin_con: cp.Constraint | None
     soft_slack: cp.Variable | None
-    conic: list[tuple[ConicConstraint, cp.Constraint]]
+    conic: list[tuple[ConicConstraint, cp.Constraint | None]]
     budget_rows: list[int]
     seconds: float
     soft_names: set[str]
     atom_duals: np.ndarray | None = None
     conic_defaults: list[float | None] = field(default_factory=list)
+    conic_duals: dict[str, float] = field(default_factory=dict)
 
 
 class Allocator:
@@ -182,7 +183,7 @@ class Allocator:
             slack = cp.Variable(soft.G.shape[0], nonneg=True, name="soft_slack")
             cons.append(soft.G @ w <= h_soft + slack)
             objective = objective - penalty @ slack
-        conic = []
+        conic: list[tuple[ConicConstraint, cp.Constraint | None]] = []
         for c in (copy.deepcopy(c) for c in self._conic()):
             if c.name in self.soft:
                 s = cp.Variable(nonneg=True)
@@ -300,18 +301,24 @@ class Allocator:
         return self._finish(candidates, compiled, settings, limits, w, outcome)
 
     def _use_working_set(self, data: Candidates) -> bool:
-        from quantalloc.allocation.objectives import FractionalKelly, Kelly
+        from quantalloc.allocation.objectives import FractionalKelly, Kelly, RiskConstrainedKelly
 
         if self.method not in ("auto", "direct", "working_set"):
             raise ConfigError(
                 f"method must be 'auto', 'direct' or 'working_set'; got {self.method!r}"
             )
-        applies = type(self.objective) in (Kelly, FractionalKelly) and not self._conic()
-        applies = applies and not self.soft
+        objective = self.objective
+        plain = type(objective) in (Kelly, FractionalKelly) and not self._conic()
+        rck = (
+            type(objective) is RiskConstrainedKelly
+            and not objective.quadratic
+            and not [c for c in self.constraints if isinstance(c, ConicConstraint)]
+        )
+        applies = (plain or rck) and not self.soft
         if self.method == "working_set" and not applies:
             raise ConfigError(
-                "method='working_set' handles plain or fractional Kelly with linear hard "
-                "constraints only; use method='direct' for this objective"
+                "method='working_set' handles Kelly, fractional Kelly and exact risk-constrained "
+                "Kelly with linear hard constraints only; use method='direct' for this objective"
             )
         if self.method == "auto":
             return applies and data.n_candidates * data.n_scenarios >= 200_000
