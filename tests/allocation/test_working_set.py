@@ -114,3 +114,28 @@ def test_working_set_equals_direct_on_random_problems(
     fast = Allocator(objective=Kelly(), constraints=cons, method="working_set").solve(data)
     assert fast.objective_value == pytest.approx(direct.objective_value, abs=1e-7)
     assert (fast.constraint_table["violation"] <= 1e-7).all()
+
+
+def test_barrier_matches_the_conic_form() -> None:
+    import math
+
+    from quantalloc.allocation.barrier import rck_barrier
+
+    data = make_candidates(n=30, scenarios=500, seed=14)
+    cons = [Budget(limit=1.0), GroupCap(by="industry", limit=0.6), CandidateBounds(upper=0.5)]
+    alloc = Allocator(objective=Kelly(), constraints=cons)
+    rows = alloc.rows(data)
+    atoms = Atoms.from_rows(rows, data.n_candidates)
+    h = atoms.rhs(rows, {}, Settings(capital=1.0, budget=1.0))
+    for alpha, beta in ((0.95, 0.01), (0.9, 0.1)):
+        lam = math.log(beta) / math.log(alpha)
+        w, y, nu, obj = rck_barrier(data.r, data.p, atoms.G.toarray(), h, lam)
+        direct = Allocator(
+            objective=RiskConstrainedKelly(alpha=alpha, beta=beta),
+            constraints=cons,
+            method="direct",
+        ).solve(data)
+        # same optimum (the barrier's duality gap is < 1e-10) and the same drawdown dual
+        assert obj == pytest.approx(direct.objective_value, abs=1e-7)
+        assert data.p @ (1 + data.r @ w) ** -lam <= 1 + 1e-9
+        assert nu == pytest.approx(direct.constraint("drawdown").dual, rel=1e-3, abs=1e-6)
