@@ -129,7 +129,7 @@ def test_barrier_matches_the_conic_form() -> None:
     h = atoms.rhs(rows, {}, Settings(capital=1.0, budget=1.0))
     for alpha, beta in ((0.95, 0.01), (0.9, 0.1)):
         lam = math.log(beta) / math.log(alpha)
-        w, y, nu, obj = rck_barrier(data.r, data.p, atoms.G.toarray(), h, lam)
+        w, _, nu, obj = rck_barrier(data.r, data.p, atoms.G.toarray(), h, lam)
         direct = Allocator(
             objective=RiskConstrainedKelly(alpha=alpha, beta=beta),
             constraints=cons,
