@@ -280,7 +280,14 @@ class Allocator:
         capital: float | None = None,
         limits: Mapping[str, Limit] | None = None,
     ) -> AllocationResult:
-        """Solve for ``candidates``; ``capital``, ``limits`` (name -> limit) override per call."""
+        """Solve for ``candidates``; ``capital`` and ``limits`` override for this call only.
+
+        ``limits`` maps a row name (``max_industry[Energy]``) or a constraint name (``max_industry``,
+        ``target``, ``budget``, ``drawdown``) to a number, which replaces the upper limit (the lower
+        one for lower-only rows; beta for ``drawdown``), or to a ``(lower, upper)`` pair.
+        Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
+        SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
+        """
         if self._use_working_set(candidates):
             from quantalloc.allocation.fast import solve_working_set
 
