@@ -282,9 +282,10 @@ class Allocator:
     ) -> AllocationResult:
         """Solve for ``candidates``; ``capital`` and ``limits`` override for this call only.
 
-        ``limits`` maps a row name (``max_industry[Energy]``) or a constraint name (``max_industry``,
-        ``target``, ``budget``, ``drawdown``) to a number, which replaces the upper limit (the lower
-        one for lower-only rows; beta for ``drawdown``), or to a ``(lower, upper)`` pair.
+        ``limits`` maps a row name (``max_industry[Energy]``) or a constraint name
+        (``max_industry``, ``target``, ``budget``, ``drawdown``) to a number, which replaces the
+        upper limit (the lower one for lower-only rows; beta for ``drawdown``), or to a
+        ``(lower, upper)`` pair.
         Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
         SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
         """
