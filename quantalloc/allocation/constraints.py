@@ -71,6 +71,8 @@ def amount_text(value: float, unit: str) -> str:
     """A relaxation amount in words: percentage points for fractions, plain numbers for currency."""
     if unit == "currency":
         return f"{value:,.6g}"
+    if unit == "beta":
+        return f"{value:.3g} (in beta)"
     return f"{100 * value:.3g} points"
 
 

@@ -9,6 +9,8 @@ gives the relaxation that would suffice on its own.
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -19,9 +21,9 @@ import numpy as np
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Row, amount_text
 from quantalloc.allocation.context import BuildContext, Settings
-from quantalloc.allocation.risk import ConicConstraint
+from quantalloc.allocation.risk import ConicConstraint, CVaRCap, DrawdownRisk
 from quantalloc.allocation.solvers import OK, solve_with_fallback
-from quantalloc.errors import InfeasibleError
+from quantalloc.errors import InfeasibleError, SolverError
 
 TOL = 1e-7
 
@@ -138,11 +140,13 @@ def _elastic(
             con = c.build(ctx)
         cons.append(con)
         dual_of.setdefault(c.name, []).append(con)
-    if not cost:
-        return None
     ctx.refresh(data, settings)
-    problem = cp.Problem(cp.Minimize(cp.sum(cp.hstack(cost))), [*ctx.constraints, *cons])
-    outcome = solve_with_fallback(problem, order)
+    objective = cp.sum(cp.hstack(cost)) if cost else cp.Constant(0.0)
+    problem = cp.Problem(cp.Minimize(objective), [*ctx.constraints, *cons])
+    try:
+        outcome = solve_with_fallback(problem, order)
+    except SolverError:  # no verdict: treat as not shown feasible
+        return None
     if outcome.status not in OK:
         return None
     slacks = {k: max(float(np.asarray(v.value)), 0.0) for k, v in slack_of.items()}
@@ -150,6 +154,54 @@ def _elastic(
     for name, cs in dual_of.items():
         duals[name] = sum(abs(float(np.sum(c.dual_value))) for c in cs if c.dual_value is not None)
     return outcome.status, slacks, duals
+
+
+def _feasible(
+    data: Candidates,
+    rows: Sequence[Row],
+    limits: Mapping[str, object],
+    conic: Sequence[ConicConstraint],
+    settings: Settings,
+    order: list[str],
+) -> bool:
+    # first solver only: a fallback such as SCS can take minutes on a near-infeasible exp cone
+    return _elastic(data, rows, limits, conic, settings, order[:1], set()) is not None
+
+
+def _conic_step(
+    data: Candidates,
+    rows: Sequence[Row],
+    limits: Mapping[str, object],
+    others: Sequence[ConicConstraint],
+    c: ConicConstraint,
+    settings: Settings,
+    order: list[str],
+    slack: float,
+) -> float:
+    """How far ``c``'s adjustable limit must move so it can hold with everything else hard.
+
+    A CVaR cap moves by the slack itself (in its unit); a drawdown bound's beta is found by
+    bisection (the feasible set grows as beta grows, since lambda shrinks).
+    """
+    if isinstance(c, CVaRCap):
+        scale = {"budget": settings.budget, "capital": 1.0, "currency": 1.0 / settings.capital}
+        return slack / scale[c.unit]
+    if not isinstance(c, DrawdownRisk):
+        return slack
+    base = c.beta
+    trial = copy.deepcopy(c)
+    lo, hi = base, 1.0 - 1e-9
+    trial.beta = hi
+    if not _feasible(data, rows, limits, [*others, trial], settings, order):
+        return math.inf
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        trial.beta = mid
+        if _feasible(data, rows, limits, [*others, trial], settings, order):
+            hi = mid
+        else:
+            lo = mid
+    return hi - base
 
 
 def diagnose(
@@ -163,9 +215,10 @@ def diagnose(
     """Explain why the hard constraints cannot all hold."""
     describe = {r.name: r.describe() for r in rows}
     describe |= {c.name: c.describe(settings) for c in conic}
-    units = {r.name: r.unit for r in rows} | {c.name: "raw" for c in conic}
+    units: dict[str, str] = {r.name: r.unit for r in rows}
+    units |= {c.name: c.unit if isinstance(c, CVaRCap) else "beta" for c in conic}
     bounds: dict[str, object] = {r.name: _bounds(r, limits) for r in rows}
-    bounds |= {c.name: (None, c.limit_value(settings)) for c in conic}
+    bounds |= {c.name: (None, c.adjustable()) for c in conic}
     joint_run = _elastic(data, rows, limits, conic, settings, order, None)
     if joint_run is None:
         message = (
@@ -174,11 +227,29 @@ def diagnose(
         )
         return Diagnosis((), (), (), message, bounds)
     _, slacks, duals = joint_run
-    joint = tuple(
+    by_name = {c.name: c for c in conic}
+    linear_joint = [
         Relaxation(name, side, amount, units[name], describe[name])
         for (name, side), amount in slacks.items()
-        if amount > TOL
-    )
+        if amount > TOL and name not in by_name
+    ]
+    joint_list = list(linear_joint)
+    relaxed_rows = Diagnosis((), tuple(linear_joint), (), "", bounds).relaxed_limits()
+    for (name, _side), amount in slacks.items():
+        if amount > TOL and name in by_name:
+            others = [c for c in conic if c.name != name]
+            step = _conic_step(
+                data,
+                rows,
+                {**limits, **relaxed_rows},
+                others,
+                by_name[name],
+                settings,
+                order,
+                amount,
+            )
+            joint_list.append(Relaxation(name, "upper", step, units[name], describe[name]))
+    joint = tuple(joint_list)
     if not joint:
         message = (
             "the constraints can all hold, but every allocation that satisfies them loses all "
@@ -196,6 +267,12 @@ def diagnose(
             continue
         amounts = {k: v for k, v in run[1].items() if v > TOL}
         for (nm, side), amount in amounts.items():
+            if nm in by_name:
+                others = [c for c in conic if c.name != nm]
+                amount = _conic_step(
+                    data, rows, limits, others, by_name[nm], settings, order, amount
+                )
+                side = "upper"
             alone.append(Relaxation(nm, side, amount, units[nm], describe[nm]))
     return Diagnosis(
         tuple(conflict), joint, tuple(alone), _message(conflict, joint, alone, describe), bounds
@@ -223,12 +300,7 @@ def _message(
             f"{r.name} by >= {amount_text(r.amount, r.unit)}" for r in alone
         )
     else:
-        fix = "relax " + " and ".join(
-            f"{r.name} by >= {amount_text(r.amount, r.unit)}" for r in joint
-        )
-    extra = ""
-    if not alone:
-        extra = "; together: " + ", ".join(
+        fix = "no single one suffices; relax together " + ", ".join(
             f"{r.name} by {amount_text(r.amount, r.unit)}" for r in joint
         )
-    return f"{head} {verb}: {fix}{extra}"
+    return f"{head} {verb}: {fix}"

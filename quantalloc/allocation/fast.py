@@ -33,6 +33,7 @@ def solve_working_set(
     limits_d = dict(limits or {})
     rows = alloc.rows(data)
     known = {r.name for r in rows} | {r.source for r in rows}
+    known |= {c.name for c in alloc.objective.extra_constraints()}
     if set(limits_d) - known:
         raise ConfigError(
             f"limits= names no constraint: {sorted(set(limits_d) - known)}; "
@@ -51,14 +52,25 @@ def solve_working_set(
     h = atoms.rhs(rows, limits_d, settings)
     g = atoms.G.toarray()
     built = time.perf_counter() - start
+    from quantalloc.allocation.risk import DrawdownRisk
+
+    conic = alloc.objective.extra_constraints()  # RiskConstrainedKelly brings its drawdown bound
+    lam = None
+    if conic:
+        drawdown = conic[0]
+        assert isinstance(drawdown, DrawdownRisk) and not drawdown.quadratic
+        if drawdown.name in limits_d:
+            value = limits_d[drawdown.name]
+            drawdown.set_limit(float(value if not isinstance(value, tuple) else value[1]))  # type: ignore[arg-type]
+        lam = drawdown.lam
     try:
-        w, y, _, info = kelly_working_set(data.r, data.p, g, h)
+        w, y, nu, _, info = kelly_working_set(data.r, data.p, g, h, lam=lam)
     except InfeasibleError as exc:
         from quantalloc.allocation.diagnosis import diagnose
         from quantalloc.allocation.solvers import solver_order
 
         raise diagnose(
-            data, rows, limits_d, [], settings, solver_order(alloc.solver)
+            data, rows, limits_d, conic, settings, solver_order(alloc.solver)
         ).error() from exc
     ctx = BuildContext(data=data, w=cp.Variable(data.n_candidates), parametrize_scenarios=False)
     compiled = Compiled(
@@ -74,16 +86,17 @@ def solve_working_set(
         penalty=None,
         lin_con=None,
         soft_slack=None,
-        conic=[],
+        conic=[(c, None) for c in conic],
         budget_rows=budget_rows,
         seconds=built,
         soft_names=set(),
         atom_duals=y,
+        conic_duals={c.name: nu for c in conic},
     )
     outcome = SolveOutcome(
-        solver=f"CLARABEL (working set: {info.iterations} rounds, {info.final_size} columns)",
+        solver=f"{info.engine} (working set: {info.iterations} rounds, {info.final_size} columns)",
         status="optimal",
         seconds=info.seconds,
-        attempts=(("CLARABEL", "optimal"),),
+        attempts=((info.engine, "optimal"),),
     )
     return compiled, settings, limits_d, w, outcome

@@ -12,7 +12,7 @@ import copy
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
@@ -57,11 +57,13 @@ class Compiled:
     penalty: cp.Parameter | None
     lin_con: cp.Constraint | None
     soft_slack: cp.Variable | None
-    conic: list[tuple[ConicConstraint, cp.Constraint]]
+    conic: list[tuple[ConicConstraint, cp.Constraint | None]]
     budget_rows: list[int]
     seconds: float
     soft_names: set[str]
     atom_duals: np.ndarray | None = None
+    conic_defaults: list[float | None] = field(default_factory=list)
+    conic_duals: dict[str, float] = field(default_factory=dict)
 
 
 class Allocator:
@@ -181,7 +183,7 @@ class Allocator:
             slack = cp.Variable(soft.G.shape[0], nonneg=True, name="soft_slack")
             cons.append(soft.G @ w <= h_soft + slack)
             objective = objective - penalty @ slack
-        conic = []
+        conic: list[tuple[ConicConstraint, cp.Constraint | None]] = []
         for c in (copy.deepcopy(c) for c in self._conic()):
             if c.name in self.soft:
                 s = cp.Variable(nonneg=True)
@@ -214,6 +216,7 @@ class Allocator:
             budget_rows=budget_rows,
             seconds=time.perf_counter() - start,
             soft_names=set(self.soft),
+            conic_defaults=[_adjustable(c) for c, _ in conic],
         )
 
     # ------------------------------------------------------------------ solving
@@ -251,10 +254,12 @@ class Allocator:
                 f"limits= names no constraint: {sorted(unknown)}; known: {sorted(known)[:8]}"
             )
         settings = self.settings(compiled, self.capital if capital is None else capital, limits)
-        for c, _ in compiled.conic:
-            if c.name in limits and hasattr(c, "limit"):
+        for (c, _), default in zip(compiled.conic, compiled.conic_defaults, strict=True):
+            if c.name in limits:
                 value = limits[c.name]
-                c.limit = float(value if not isinstance(value, tuple) else value[1])  # type: ignore[arg-type]
+                c.set_limit(float(value if not isinstance(value, tuple) else value[1]))  # type: ignore[arg-type]
+            elif default is not None:  # overrides last one solve only
+                c.set_limit(default)
         compiled.ctx.refresh(candidates, settings)
         if compiled.h_hard is not None:
             compiled.h_hard.value = compiled.hard.rhs(compiled.rows, limits, settings)
@@ -275,7 +280,15 @@ class Allocator:
         capital: float | None = None,
         limits: Mapping[str, Limit] | None = None,
     ) -> AllocationResult:
-        """Solve for ``candidates``; ``capital``, ``limits`` (name -> limit) override per call."""
+        """Solve for ``candidates``; ``capital`` and ``limits`` override for this call only.
+
+        ``limits`` maps a row name (``max_industry[Energy]``) or a constraint name
+        (``max_industry``, ``target``, ``budget``, ``drawdown``) to a number, which replaces the
+        upper limit (the lower one for lower-only rows; beta for ``drawdown``), or to a
+        ``(lower, upper)`` pair.
+        Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
+        SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
+        """
         if self._use_working_set(candidates):
             from quantalloc.allocation.fast import solve_working_set
 
@@ -296,18 +309,24 @@ class Allocator:
         return self._finish(candidates, compiled, settings, limits, w, outcome)
 
     def _use_working_set(self, data: Candidates) -> bool:
-        from quantalloc.allocation.objectives import FractionalKelly, Kelly
+        from quantalloc.allocation.objectives import FractionalKelly, Kelly, RiskConstrainedKelly
 
         if self.method not in ("auto", "direct", "working_set"):
             raise ConfigError(
                 f"method must be 'auto', 'direct' or 'working_set'; got {self.method!r}"
             )
-        applies = type(self.objective) in (Kelly, FractionalKelly) and not self._conic()
-        applies = applies and not self.soft
+        objective = self.objective
+        plain = type(objective) in (Kelly, FractionalKelly) and not self._conic()
+        rck = (
+            type(objective) is RiskConstrainedKelly
+            and not objective.quadratic
+            and not [c for c in self.constraints if isinstance(c, ConicConstraint)]
+        )
+        applies = (plain or rck) and not self.soft
         if self.method == "working_set" and not applies:
             raise ConfigError(
-                "method='working_set' handles plain or fractional Kelly with linear hard "
-                "constraints only; use method='direct' for this objective"
+                "method='working_set' handles Kelly, fractional Kelly and exact risk-constrained "
+                "Kelly with linear hard constraints only; use method='direct' for this objective"
             )
         if self.method == "auto":
             return applies and data.n_candidates * data.n_scenarios >= 200_000
@@ -396,6 +415,13 @@ class Allocator:
             metrics=metrics,
             attempts=tuple(outcome.attempts),
         )
+
+
+def _adjustable(c: ConicConstraint) -> float | None:
+    try:
+        return c.adjustable()
+    except ConfigError:
+        return None
 
 
 def _source(alloc: Allocator, row: Row) -> object:

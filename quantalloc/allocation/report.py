@@ -94,8 +94,11 @@ def report_rows(
     for c, con in compiled.conic:
         value = c.evaluate(w, data, settings)
         limit = c.limit_value(settings)
-        dual = con.dual_value
-        dual_f = float(np.asarray(dual).ravel()[0]) if dual is not None else 0.0
+        if con is None:  # solved outside cvxpy (working set): dual recorded by name
+            dual_f = compiled.conic_duals.get(c.name, 0.0)
+        else:
+            dual = con.dual_value
+            dual_f = float(np.asarray(dual).ravel()[0]) if dual is not None else 0.0
         tol = 1e-4 * max(1.0, abs(limit))
         out.append(
             ConstraintRow(

@@ -35,6 +35,14 @@ class ConicConstraint:
     def describe(self, settings: Settings) -> str:
         return f"<= {self.limit_value(settings):.4g}"
 
+    def set_limit(self, value: float) -> None:
+        """Apply a per-solve override from ``limits=``."""
+        raise ConfigError(f"{self.name} has no adjustable limit")
+
+    def adjustable(self) -> float:
+        """The number ``limits={name: ...}`` sets (the diagnosis relaxes it)."""
+        raise ConfigError(f"{self.name} has no adjustable limit")
+
 
 @dataclass(eq=False, kw_only=True)
 class DrawdownRisk(ConicConstraint):
@@ -65,17 +73,19 @@ class DrawdownRisk(ConicConstraint):
         return math.log(self.beta) / math.log(self.alpha)
 
     def build(self, ctx: BuildContext, slack: cp.Expression | float = 0.0) -> cp.Constraint:
-        lam = self.lam
+        # lambda enters through parameters, so a new beta (limits={"drawdown": beta}) re-solves
+        # without recompiling
         if self.quadratic:
             g = ctx.parameter(
                 (min(ctx.data.n_scenarios, ctx.data.n_candidates), ctx.data.n_candidates),
-                lambda d, s: math.sqrt((lam + 1) / 2) * moment_factor(d),
+                lambda d, s: math.sqrt((self.lam + 1) / 2) * moment_factor(d),
             )
             return cp.sum_squares(g @ ctx.w) <= ctx.mean_return() @ ctx.w + slack
         # scaled by the scenario count so exp() arguments stay O(1) with many scenarios:
         # log sum_s exp(log(S p_s) - lam t_s) <= log S  is the same constraint
         n_scen = ctx.data.n_scenarios
         log_sp = ctx.parameter(n_scen, lambda d, s: np.log(np.maximum(d.p * n_scen, 1e-300)))
+        lam = ctx.parameter((), lambda d, s: self.lam, nonneg=True)
         return cp.log_sum_exp(log_sp - lam * ctx.log_wealth()) <= math.log(n_scen) + slack
 
     def limit_value(self, settings: Settings) -> float:
@@ -93,6 +103,15 @@ class DrawdownRisk(ConicConstraint):
 
     def describe(self, settings: Settings) -> str:
         return f"Prob(wealth < {self.alpha:g}) <= {self.beta:g}"
+
+    def set_limit(self, value: float) -> None:
+        """``limits={"drawdown": beta}`` sets a new beta."""
+        if not 0 < value < 1:
+            raise ConfigError(f"drawdown beta must be in (0, 1); got {value}")
+        self.beta = float(value)
+
+    def adjustable(self) -> float:
+        return self.beta
 
 
 @dataclass(eq=False, kw_only=True)
@@ -127,3 +146,9 @@ class CVaRCap(ConicConstraint):
 
     def describe(self, settings: Settings) -> str:
         return f"CVaR{self.confidence:g} <= {_fmt(self.limit, self.unit)}"
+
+    def set_limit(self, value: float) -> None:
+        self.limit = float(value)
+
+    def adjustable(self) -> float:
+        return self.limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,21 +55,26 @@ def solve_with_fallback(
 ) -> SolveOutcome:
     """Solve with the first solver that reaches an optimal, infeasible or unbounded verdict.
 
-    An inaccurate or failed attempt moves to the next solver; when all fail, SolverError names
-    every attempt and what to try.
+    A failed attempt (error, iteration limit) moves to the next solver; an inaccurate optimum is
+    returned as such (status ``optimal_inaccurate``); when all fail, SolverError names every attempt
+    and what to try.
     """
     attempts: list[tuple[str, str]] = []
     start = time.perf_counter()
     for name in order:
         try:
-            problem.solve(solver=name, warm_start=warm_start, **options)
+            with warnings.catch_warnings():  # inaccurate results are handled by status below
+                warnings.simplefilter("ignore", UserWarning)
+                problem.solve(solver=name, warm_start=warm_start, **options)
             status = str(problem.status)
         except cp.error.SolverError as exc:
             status = f"error ({str(exc).splitlines()[0][:80]})"
         attempts.append((name, status))
-        if status in OK or status in (cp.INFEASIBLE, cp.UNBOUNDED):
+        # a verdict, even an inaccurate optimum (the result's status says so), ends the search:
+        # measured, SCS took 6 s per call to improve on Clarabel's "optimal_inaccurate"
+        if status in OK or status in (cp.INFEASIBLE, cp.UNBOUNDED, cp.OPTIMAL_INACCURATE):
             return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
-    # nothing conclusive: accept an "inaccurate" infeasible/unbounded verdict, else fail
+    # nothing conclusive: accept an "inaccurate" verdict (the result's status says so), else fail
     for name, status in attempts:
         if status in INFEASIBLE or status in UNBOUNDED:
             return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))

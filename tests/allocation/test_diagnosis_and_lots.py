@@ -191,3 +191,26 @@ def test_random_infeasible_problems_are_diagnosed(seed: int, n: int, kind: str, 
     # relaxing the named constraints by the stated amounts makes the problem feasible
     result = alloc.solve(data, limits=diagnosis.relaxed_limits())
     assert result.status == "optimal"
+
+
+def test_drawdown_conflict_is_diagnosed_in_beta() -> None:
+    from quantalloc.allocation import RiskConstrainedKelly
+
+    data = make_candidates(n=6, seed=4)
+    alloc = Allocator(
+        objective=RiskConstrainedKelly(alpha=0.9, beta=0.05),
+        constraints=[Budget(limit=1.0), CandidateBounds(lower={"c0": 0.9}, unit="capital")],
+    )
+    with pytest.raises(ConstraintConflict) as info:
+        alloc.solve(data)
+    diagnosis = info.value.diagnosis
+    assert {"drawdown", "min_weight[c0]"} <= set(diagnosis.conflict)
+    assert "relax drawdown by >= " in str(info.value) and "(in beta)" in str(info.value)
+    for relaxation in diagnosis.alone:  # raising beta, or lowering the minimum, each suffices
+        result = alloc.solve(data, limits=diagnosis.relaxed_limits([relaxation]))
+        assert result.status in ("optimal", "optimal_inaccurate")
+        assert result.constraint("drawdown").value <= 1 + 1e-5
+    # an override lasts one solve: without it the conflict is back
+    with pytest.raises(ConstraintConflict):
+        alloc.solve(data)
+    assert alloc.compile_count == 1

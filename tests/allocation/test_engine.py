@@ -226,3 +226,15 @@ def test_bad_inputs_raise_teaching_errors() -> None:
     sure = Candidates(returns=pd.DataFrame({"a": [0.1, 0.2]}))
     with pytest.raises(SolverError, match="unbounded"):
         Allocator(objective=Kelly()).solve(sure)
+
+
+def test_solver_fallback_records_attempts_and_moves_on() -> None:
+    data = make_candidates(n=5, seed=9)
+    # SCIPY cannot take exponential cones: the attempt is recorded and Clarabel finishes the job
+    result = Allocator(
+        objective=Kelly(), constraints=[Budget(limit=1.0)], solver=["SCIPY", "CLARABEL"]
+    ).solve(data)
+    assert result.solver == "CLARABEL"
+    assert result.attempts[0][0] == "SCIPY" and result.attempts[0][1].startswith("error")
+    with pytest.raises(SolverError, match=r"SCIPY: error.*try"):
+        Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], solver="SCIPY").solve(data)
