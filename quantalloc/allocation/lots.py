@@ -63,10 +63,30 @@ def _sides(
 def _mip(
     target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray, time_limit: float
 ) -> np.ndarray | None:
+    """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b``.
+
+    First within one lot above the continuous optimum (small and fast); when tight caps and
+    floors leave no lattice point there, again with only ``lots >= 0``.
+    """
+    for upper in (np.ceil(target / unit) + 1, None):
+        lots = _mip_within(target, unit, a, b, time_limit, upper)
+        if lots is not None:
+            return lots
+    return None
+
+
+def _mip_within(
+    target: np.ndarray,
+    unit: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    time_limit: float,
+    upper: np.ndarray | None,
+) -> np.ndarray | None:
     n = target.shape[0]
     lots = cp.Variable(n, integer=True)
     w = cp.multiply(unit, lots)
-    cons = [lots >= 0, lots <= np.ceil(target / unit) + 1]
+    cons = [lots >= 0] + ([lots <= upper] if upper is not None else [])
     if a.shape[0]:
         tol = FEAS_TOL * np.maximum(1.0, np.abs(b))
         cons.append(a @ w <= b + tol)
