@@ -13,27 +13,10 @@ from typing import Any
 
 from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
+from quantalloc.options.builders import strategy_names
 
-STRATEGY_NAMES: tuple[str, ...] = (
-    "long_call",
-    "long_put",
-    "bull_call_spread",
-    "bear_put_spread",
-    "bull_put_spread",
-    "bear_call_spread",
-    "iron_condor",
-    "iron_butterfly",
-    "long_call_butterfly",
-    "long_straddle",
-    "short_straddle",
-    "long_strangle",
-    "short_strangle",
-    "covered_call",
-    "cash_secured_put",
-    "protective_put",
-    "collar",
-    "calendar_spread",
-)
+STRATEGY_NAMES: tuple[str, ...] = strategy_names()
+"""Strategy identifiers the options builders know (one registry: quantalloc.options)."""
 RISK_PROFILES: tuple[str, ...] = ("conservative", "moderate", "aggressive")
 POSITION_TYPES: tuple[str, ...] = ("LONG", "SHORT", "NEUTRAL")
 OBJECTIVES: tuple[str, ...] = ("kelly", "rck", "fractional_kelly")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
 from pathlib import Path
 
+from quantalloc.atomic import write_atomic
 from quantalloc.backtest.metrics import METRIC_NAMES
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.errors import ConfigError
@@ -96,12 +95,4 @@ def write_plot(result: BacktestResult, path: str | Path) -> None:
         raise ConfigError(f"--plot {path}: the file must end in .png or .html")
     png = _png_bytes(result)
     data = png if suffix == ".png" else _html(result, png).encode("utf-8")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantalloc.atomic import write_atomic
 from quantalloc.backtest import metrics as m
 
 TRADE_COLUMNS: tuple[str, ...] = (
@@ -162,17 +161,7 @@ def _jsonable(value: Any) -> Any:
 
 def write_json_atomic(path: str | Path, payload: Any) -> None:
     """Write ``payload`` as JSON to ``path`` through a temp file and ``os.replace``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from quantalloc.atomic import write_atomic
 from quantalloc.cli.console import console, fail, handles_errors
 from quantalloc.cli.options import VerboseOpt
 
@@ -184,16 +185,7 @@ def export(
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    import tempfile
-
     folder = path.resolve().parent
     if not folder.is_dir():
         fail(f"cannot write {path}: folder {folder} does not exist")
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, make_parents=False)

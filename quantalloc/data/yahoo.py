@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
-import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from quantalloc.atomic import atomic_path
 from quantalloc.data.base import DateLike, clip_dates, to_timestamp
 from quantalloc.data.validation import validate_ohlcv
 from quantalloc.errors import DataError
@@ -296,14 +295,8 @@ def _write_cache(path: Path, frame: pd.DataFrame, **meta: str) -> None:
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), _META_KEY: json.dumps(info).encode()}
     )
-    tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".parquet.tmp")
-        os.close(fd)
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
     except OSError as exc:  # a cache that cannot be written costs a refetch, nothing more
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         log.warning("could not write the price cache %s: %s", path, exc)

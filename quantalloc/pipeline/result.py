@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantalloc.atomic import write_atomic
 from quantalloc.errors import DataError
 
 TOP_LEVEL_KEYS: tuple[str, ...] = (
@@ -180,24 +179,6 @@ class SolveResult:
     def binding_constraints(self) -> pd.DataFrame:
         """Rows of the constraints that hold with equality at the optimum."""
         return self.constraints.loc[self.constraints["binding"].astype(bool)]
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file and ``os.replace`` (never a half-written file)."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def plain(value: Any, where: str) -> Any:

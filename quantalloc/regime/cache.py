@@ -7,15 +7,13 @@ counts as a miss.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from quantalloc.atomic import write_atomic
 from quantalloc.errors import StorageError
 
 
@@ -65,16 +63,7 @@ class ResultCache:
         entry = {"stored_at": time.time() if now is None else now, "value": value}
         path = self._path(key)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(entry, fh)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_atomic(path, json.dumps(entry), fsync=False)
         except OSError as exc:
             raise StorageError(
                 f"cannot write the regime cache in {self.directory}: {exc}; "

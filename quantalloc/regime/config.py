@@ -9,6 +9,7 @@ from typing import Any
 
 from quantalloc.config import load_toml
 from quantalloc.errors import ConfigError
+from quantalloc.options.builders import strategy_names
 
 DIRECTIONS: tuple[str, ...] = ("bullish", "neutral", "bearish")
 VOL_LEVELS: tuple[str, ...] = ("low", "normal", "high")
@@ -17,28 +18,7 @@ STATE_NAMES: tuple[str, ...] = tuple(
 )
 """The 9 market states, e.g. ``Bullish_Low_VIX``."""
 
-STRATEGY_NAMES: frozenset[str] = frozenset(
-    {
-        "long_call",
-        "long_put",
-        "bull_call_spread",
-        "bear_put_spread",
-        "bull_put_spread",
-        "bear_call_spread",
-        "iron_condor",
-        "iron_butterfly",
-        "long_call_butterfly",
-        "long_straddle",
-        "short_straddle",
-        "long_strangle",
-        "short_strangle",
-        "covered_call",
-        "cash_secured_put",
-        "protective_put",
-        "collar",
-        "calendar_spread",
-    }
-)
+STRATEGY_NAMES: frozenset[str] = frozenset(strategy_names())
 """Strategy identifiers the options builders know; the state table may only name these."""
 
 IV_PREFERENCES = ("buy", "sell", "neutral")

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quantalloc.atomic import write_atomic
 from quantalloc.errors import ConfigError
 
 
@@ -53,18 +52,6 @@ def code_version() -> str:
     return f"{__version__}+{out}" if out else str(__version__)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _clean(value: Any) -> Any:
     """JSON-safe copy: non-finite floats become None, numpy scalars plain Python."""
     if isinstance(value, Mapping):
@@ -81,7 +68,7 @@ def _clean(value: Any) -> Any:
 def write_json(path: str | Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` as indented JSON, atomically (temp file + rename)."""
     text = json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n"
-    _atomic_write(Path(path), text)
+    write_atomic(Path(path), text)
 
 
 def _toml_value(value: Any) -> str:
@@ -161,7 +148,7 @@ def write_model_toml(
         + _toml_table("provenance", prov)
     )
     tomllib.loads(text)  # never leave a file that cannot be read back
-    _atomic_write(path, text)
+    write_atomic(path, text)
     return path
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from quantalloc.atomic import write_atomic
 from quantalloc.errors import ConfigError, DataError, QuantallocError
 from quantalloc.tuning import objective as obj
 from quantalloc.tuning.overfitting import (
@@ -170,10 +170,7 @@ def _worker_main(spec: WorkerSpec, worker_id: int) -> None:
     study = create_study(spec.storage, spec.study_name, objective.directions, seed)
     ran = optimize(study, objective, spec.n_trials, spec.timeout)
     if spec.result_path:
-        tmp = f"{spec.result_path}.{worker_id}.tmp"
-        with open(tmp, "w") as fh:
-            fh.write("\n".join(str(n) for n in ran))
-        os.replace(tmp, f"{spec.result_path}.{worker_id}")
+        write_atomic(f"{spec.result_path}.{worker_id}", "\n".join(str(n) for n in ran))
 
 
 def split_trials(n_trials: int, workers: int) -> list[int]:
