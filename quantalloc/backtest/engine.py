@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from quantalloc.backtest.params import param
 from quantalloc.errors import ConfigError
 
 FILL_MODES = ("next_open", "close")
@@ -55,6 +56,25 @@ class Costs:
                 raise ConfigError(f"cost {name} must be a finite number >= 0, got {value}")
         if self.fee_pct >= 1 or self.slippage >= 1:
             raise ConfigError("fee_pct and slippage are fractions of the price and must be < 1")
+
+
+@dataclass(frozen=True)
+class CostParams:
+    """Fee and slippage parameters a strategy's parameter dataclass inherits (tunable, bounded)."""
+
+    fee_per_trade: float = param(0.0, low=0.0, help="fixed fee per fill")
+    fee_per_unit: float = param(0.0, low=0.0, help="fee per share")
+    fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
+    slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
+
+    def costs(self) -> Costs:
+        """The cost model of these parameters."""
+        return Costs(
+            fee_per_trade=self.fee_per_trade,
+            fee_per_unit=self.fee_per_unit,
+            fee_pct=self.fee_pct,
+            slippage=self.slippage,
+        )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from quantalloc.backtest import bars
 from quantalloc.backtest import metrics as m
-from quantalloc.backtest.engine import Costs, simulate
+from quantalloc.backtest.engine import CostParams, simulate
 from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import (
     BacktestResult,
@@ -41,7 +41,7 @@ NAME = "momentum"
 
 
 @dataclass(frozen=True)
-class MomentumParams:
+class MomentumParams(CostParams):
     """Parameters of the momentum strategy (defaults: the original rule)."""
 
     signal_symbol: str = param("SPY", help="symbol whose close is compared with its SMA")
@@ -51,19 +51,6 @@ class MomentumParams:
     take_profit: float = param(0.0, low=0.0, high=10.0, help="take profit above entry (0 = none)")
     fill: str = param("next_open", choices=("next_open", "close"), help="when signals fill")
     adjusted: bool = param(True, help="trade total-return adjusted prices")
-    fee_per_trade: float = param(0.0, low=0.0, help="fixed fee per fill")
-    fee_per_unit: float = param(0.0, low=0.0, help="fee per share")
-    fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
-    slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
-
-    def costs(self) -> Costs:
-        """The cost model of these parameters."""
-        return Costs(
-            fee_per_trade=self.fee_per_trade,
-            fee_per_unit=self.fee_per_unit,
-            fee_pct=self.fee_pct,
-            slippage=self.slippage,
-        )
 
 
 PARAMS = MomentumParams

@@ -31,7 +31,7 @@ import pandas as pd
 
 from quantalloc.backtest import bars
 from quantalloc.backtest import metrics as m
-from quantalloc.backtest.engine import Costs
+from quantalloc.backtest.engine import CostParams
 from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import BacktestResult, BatchResult, make_result
 from quantalloc.data.base import DateLike, PriceProvider
@@ -43,7 +43,7 @@ _DIRECTIONS = ("both", "long", "short")
 
 
 @dataclass(frozen=True)
-class OrbParams:
+class OrbParams(CostParams):
     """Parameters of the opening-range breakout (defaults: the original rules)."""
 
     symbols: str = param("", help="comma-separated symbols to scan (empty: all the source has)")
@@ -54,10 +54,6 @@ class OrbParams:
     stop_atr: float = param(0.50, low=0.01, high=10.0, help="stop-loss, in ATRs")
     direction: str = param("both", choices=_DIRECTIONS, help="which breaks to trade")
     size: float = param(1.0, low=0.01, high=1.0, help="fraction of equity per trade")
-    fee_per_trade: float = param(0.0, low=0.0, help="fixed fee per fill")
-    fee_per_unit: float = param(0.0, low=0.0, help="fee per share")
-    fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
-    slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
 
     def __post_init__(self) -> None:
         if self.range_minutes % 5:
@@ -70,15 +66,6 @@ class OrbParams:
     def range_bars(self) -> int:
         """Bars in the opening range."""
         return self.range_minutes // 5
-
-    def costs(self) -> Costs:
-        """The cost model of these parameters."""
-        return Costs(
-            fee_per_trade=self.fee_per_trade,
-            fee_per_unit=self.fee_per_unit,
-            fee_pct=self.fee_pct,
-            slippage=self.slippage,
-        )
 
 
 PARAMS = OrbParams
