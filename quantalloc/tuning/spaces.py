@@ -277,7 +277,9 @@ SPACES: dict[str, SearchSpace] = {
         "allocator",
         (
             _f("kelly_fraction", 0.1, 1.0, help="fraction of the Kelly growth-optimal bet"),
-            _f("drawdown_alpha", 0.05, 0.5, help="drawdown level of the RCK constraint"),
+            _f(
+                "drawdown_alpha", 0.5, 0.95, help="RCK: wealth level (share of start) to stay above"
+            ),
             _f("drawdown_beta", 0.01, 0.3, help="probability bound of that drawdown"),
             _f("max_strategy", 0.1, 0.6, help="cap on one strategy's weight"),
             _f("max_industry", 0.15, 0.6, help="cap on one industry's weight"),

@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quantalloc.backtest.params import coerce_params
 from quantalloc.backtest.registry import run_strategy
 from quantalloc.backtest.strategies import allocator
 from quantalloc.data.demo import DemoProvider
+from quantalloc.errors import ConfigError
 from quantalloc.markets import get_market
 
 START, CUT, LATER = "2023-06-01", "2023-07-14", "2023-08-31"
@@ -213,6 +215,16 @@ def test_params_reach_the_solve() -> None:
 
     model = load_model("industry_first")
     assert default.limits == model.limits and default.objective == model.objective
+
+
+def test_objective_param_switches_the_objective_so_drawdown_limits_act() -> None:
+    # the model's default objective is exact Kelly, where alpha and beta play no part: the tuner
+    # can only move them usefully once the objective is the risk-constrained one
+    spec = allocator._spec(allocator.PARAMS(objective="rck", drawdown_alpha=0.8, drawdown_beta=0.2))
+    assert (spec.objective.kind, spec.objective.drawdown_alpha) == ("rck", 0.8)
+    assert spec.objective.drawdown_beta == 0.2
+    with pytest.raises(ConfigError, match="objective"):
+        coerce_params(allocator.PARAMS, {"objective": "sharpe"}, "allocator")
 
 
 def test_bad_parameters_are_config_errors() -> None:

@@ -76,6 +76,11 @@ class AllocatorParams:
     max_industries: int = param(0, low=0, high=100, help="priority industries (0: the model's)")
     n_scenarios: int = param(300, low=20, high=20000, help="scenarios per solve")
     seed: int = param(20240601, low=0, high=2**31 - 1, help="scenario seed")
+    objective: str = param(
+        "",
+        choices=("", "kelly", "rck", "fractional_kelly"),
+        help="objective of each solve (empty: the model's); fraction and drawdown act through it",
+    )
     kelly_fraction: float = param(-1.0, low=-1.0, high=1.0, help="objective fraction (<0: model's)")
     drawdown_alpha: float = param(-1.0, low=-1.0, high=0.999, help="RCK drawdown (<0: model's)")
     drawdown_beta: float = param(-1.0, low=-1.0, high=0.999, help="RCK probability (<0: model's)")
@@ -298,7 +303,7 @@ def _spec(p: AllocatorParams) -> Any:
             )
         window = (p.dte_min, p.dte_max)
     spec = rep(spec, candidates=rep(spec.candidates, expiries=p.expiries, dte_window=window))
-    obj = {
+    obj: dict[str, float | str] = {
         k: v
         for k, v in (
             ("fraction", p.kelly_fraction),
@@ -307,6 +312,8 @@ def _spec(p: AllocatorParams) -> Any:
         )
         if v >= 0
     }
+    if p.objective:
+        obj["kind"] = p.objective
     lim = {k: v for k, v in (("max_strategy", p.max_strategy), ("max_industry", p.max_industry))}
     lim = {k: v for k, v in lim.items() if v >= 0}
     spec = rep(spec, objective=rep(spec.objective, **obj), limits=rep(spec.limits, **lim))
