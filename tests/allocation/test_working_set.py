@@ -139,3 +139,26 @@ def test_barrier_matches_the_conic_form() -> None:
         assert obj == pytest.approx(direct.objective_value, abs=1e-7)
         assert data.p @ (1 + data.r @ w) ** -lam <= 1 + 1e-9
         assert nu == pytest.approx(direct.constraint("drawdown").dual, rel=1e-3, abs=1e-6)
+
+
+def test_auto_falls_back_to_the_direct_form_when_the_working_set_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the RCK barrier can find no strictly feasible start when industry floors bind; "auto" must
+    # then solve the direct conic form instead of failing, while an explicit method still fails
+    import quantalloc.allocation.fast as fast
+    from quantalloc.errors import SolverError
+
+    def stops(*args: object, **kwargs: object) -> None:
+        raise SolverError("no strictly feasible start for the barrier method")
+
+    monkeypatch.setattr(fast, "solve_working_set", stops)
+    data = make_candidates(n=6, scenarios=40, seed=3)
+    auto = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="auto")
+    monkeypatch.setattr(Allocator, "_use_working_set", lambda self, d: self.method != "direct")
+    result = auto.solve(data)
+    direct = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="direct")
+    assert result.objective_value == pytest.approx(direct.solve(data).objective_value, abs=1e-7)
+    forced = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="working_set")
+    with pytest.raises(SolverError, match="strictly feasible"):
+        forced.solve(data)
