@@ -25,3 +25,7 @@ python -m quantalloc tune --config "$tmp/config.toml" --data "csv:$data/us" \
     --storage "journal:$tmp/study.log" --study allocator-wf --workers "${WORKERS:-2}" \
     --output "$here/results/summary.json"
 python experiments/render.py "$here/results/summary.json" > "$here/results/summary.md"
+# Baseline: the model's defaults replayed over the same out-of-sample span.
+python -m quantalloc backtest allocator --data "csv:$data/us" --start 2016-12-19 --end 2017-11-30 \
+    --capital 1000000 -p market=us -p stock_data="$tmp/stock_data.csv" \
+    -p industry_allocations="$tmp/industries.csv" --output "$here/results/baseline.json" > /dev/null
