@@ -10,6 +10,7 @@ gives the relaxation that would suffice on its own.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,11 +214,18 @@ def diagnose(
     order: list[str],
 ) -> Diagnosis:
     """Explain why the hard constraints cannot all hold."""
-    describe = {r.name: r.describe() for r in rows}
+    row_bounds = {r.name: _bounds(r, limits) for r in rows}
+    # describe the limits in force (a run's overrides included), not the declared ones
+    describe = {
+        r.name: dataclasses.replace(
+            r, lower=row_bounds[r.name][0], upper=row_bounds[r.name][1]
+        ).describe()
+        for r in rows
+    }
     describe |= {c.name: c.describe(settings) for c in conic}
     units: dict[str, str] = {r.name: r.unit for r in rows}
     units |= {c.name: c.unit if isinstance(c, CVaRCap) else "beta" for c in conic}
-    bounds: dict[str, object] = {r.name: _bounds(r, limits) for r in rows}
+    bounds: dict[str, object] = dict(row_bounds)
     bounds |= {c.name: (None, c.adjustable()) for c in conic}
     joint_run = _elastic(data, rows, limits, conic, settings, order, None)
     if joint_run is None:

@@ -49,6 +49,26 @@ def test_issue_example_message() -> None:
     alloc.solve(data, limits=diagnosis.relaxed_limits())
 
 
+def test_message_states_the_overridden_limit_in_force() -> None:
+    # a run's override (--limit max_industry=0.35) must show as the limit, and the relaxation
+    # is measured from it: 45% - 5% - 35% = 5 points
+    data = make_candidates(n=9, seed=1)
+    alloc = Allocator(
+        objective=Kelly(),
+        constraints=[
+            Budget(limit=1.0),
+            GroupCap(by="industry", limit=0.3),
+            GroupTarget(by="industry", targets={"Energy": 0.45}, tolerance=0.05),
+        ],
+    )
+    with pytest.raises(ConstraintConflict) as info:
+        alloc.solve(data, limits={"max_industry": 0.35})
+    assert str(info.value).startswith(
+        "max_industry[Energy] (<= 35% of budget) and target[Energy] (45% +- 5% of budget) cannot "
+        "both hold: relax one by >= 5 points"
+    ), str(info.value)
+
+
 def test_budget_versus_minimum_weights() -> None:
     data = make_candidates(n=4, seed=2)
     alloc = Allocator(
