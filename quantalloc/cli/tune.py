@@ -149,6 +149,9 @@ def register(app: typer.Typer) -> None:
         name = _pick(strategy, cfg, "strategy", None)
         if not name:
             raise ConfigError("name the strategy to tune, e.g. `quantalloc tune momentum`")
+        from quantalloc.tuning.spaces import get_space
+
+        get_space(str(name))  # an unknown strategy is named before anything else is asked for
         n_trials = int(_pick(trials, cfg, "trials", 50))
         n_workers = int(_pick(workers, cfg, "workers", 1))
         metric_name = str(_pick(metric, cfg, "metric", "sharpe"))

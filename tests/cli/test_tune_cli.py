@@ -53,6 +53,7 @@ runner = CliRunner()
             "--workers",
         ),
         (["tune", "--config", "/nonexistent.toml"], "does not exist"),
+        (["tune", "nope"], "no search space for strategy 'nope'"),  # named before the window
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
