@@ -32,7 +32,7 @@ def _allocator(tolerance: float, targets: dict[str, float]) -> Allocator:
             GroupTarget(by="industry", targets=targets, tolerance=tolerance, unit="budget"),
         ],
         capital=1_000_000.0,
-        rounding=LotRounding(method="mip", time_limit=10.0),
+        rounding=LotRounding(method="mip"),
     )
 
 

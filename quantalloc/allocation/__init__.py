@@ -21,7 +21,7 @@ Example::
                      GroupTarget(by="industry", targets={"Energy": 0.25}, tolerance=0.05),
                      ExposureLimit(attribute="vega", max_abs=0.05),
                      FlaggedCap(flag="theta_positive", limit=0.6), MaxLoss(limit=0.02)],
-        capital=1_000_000, rounding=LotRounding(method="mip", time_limit=5))
+        capital=1_000_000, rounding=LotRounding(method="mip"))
     result = allocator.solve(data)               # ConstraintConflict if the limits conflict
     result.lots, result.constraint_table         # whole lots; name/limit/value/binding/dual
     allocator.solve(data, capital=2e6, limits={"max_industry": 0.25})   # no recompilation

@@ -2,7 +2,8 @@
 
 The exact method is a mixed-integer program solved with HiGHS: integer lots ``n_i >= 0``, weights
 ``w_i = n_i * lot_cost_i / capital``, every hard linear row, and the smallest L1 distance to the
-continuous weights. When HiGHS is missing, hits its time limit without a solution or fails, a greedy
+continuous weights. HiGHS stops at a node limit (work, not wall-clock time, so the lots do not
+depend on the machine's load) and keeps its best point; when it has none or fails, a greedy
 rounding (floor, then add lots that keep every row, closest first) takes over. Conic constraints
 (drawdown, CVaR cap) are not part of the integer program; they are re-evaluated and any violation
 is reported in ``Rounding.violations``.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -61,7 +63,7 @@ def _sides(
 
 
 def _mip(
-    target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray, time_limit: float
+    target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray, max_nodes: int
 ) -> np.ndarray | None:
     """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b``.
 
@@ -69,7 +71,7 @@ def _mip(
     floors leave no lattice point there, again with only ``lots >= 0``.
     """
     for upper in (np.ceil(target / unit) + 1, None):
-        lots = _mip_within(target, unit, a, b, time_limit, upper)
+        lots = _mip_within(target, unit, a, b, max_nodes, upper)
         if lots is not None:
             return lots
     return None
@@ -80,7 +82,7 @@ def _mip_within(
     unit: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
-    time_limit: float,
+    max_nodes: int,
     upper: np.ndarray | None,
 ) -> np.ndarray | None:
     n = target.shape[0]
@@ -92,7 +94,10 @@ def _mip_within(
         cons.append(a @ w <= b + tol)
     problem = cp.Problem(cp.Minimize(cp.norm1(w - target)), cons)
     try:
-        problem.solve(solver="HIGHS", time_limit=float(time_limit))
+        with warnings.catch_warnings():
+            # a node-limited incumbent is expected and accepted ("user_limit"); not a warning
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(solver="HIGHS", mip_max_nodes=int(max_nodes))
     except (cp.error.SolverError, ValueError):
         return None
     if lots.value is None or problem.status not in (
@@ -155,18 +160,20 @@ class LotRounding:
     ----------
     method
         ``"mip"`` (exact, HiGHS, greedy fallback) or ``"greedy"``.
-    time_limit
-        Seconds allowed to the MIP before falling back.
+    max_nodes
+        Branch-and-bound nodes allowed to the MIP; its best point so far is kept at the limit.
+        A limit by work, never by wall-clock time, so the result does not depend on the
+        machine's load.
     """
 
     method: str = "mip"
-    time_limit: float = 10.0
+    max_nodes: int = 1000
 
     def __post_init__(self) -> None:
         if self.method not in ("mip", "greedy"):
             raise ConfigError(f"rounding method must be 'mip' or 'greedy'; got {self.method!r}")
-        if not self.time_limit > 0:
-            raise ConfigError(f"rounding time_limit must be > 0 seconds; got {self.time_limit}")
+        if not self.max_nodes >= 1:
+            raise ConfigError(f"rounding max_nodes must be >= 1; got {self.max_nodes}")
 
     def apply(
         self,
@@ -193,7 +200,7 @@ class LotRounding:
         lots = None
         method = self.method
         if method == "mip":
-            lots = _mip(target, unit, a, b, self.time_limit)
+            lots = _mip(target, unit, a, b, self.max_nodes)
             if lots is None:
                 method = "greedy (mip fallback)"
         if lots is None:

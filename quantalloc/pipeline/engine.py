@@ -181,7 +181,7 @@ def allocate(
             objective=objective_term(spec),
             constraints=constraint_terms(spec, profile, targets, vega_limit, caps),
             capital=capital,
-            rounding=LotRounding(method="mip", time_limit=10.0),
+            rounding=LotRounding(method="mip"),
         )
     with timer.stage("allocation: solve + lots"):
         overrides = dict(limits or {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,7 +168,7 @@ def test_random_feasible_problems_hold_and_round(seed: int, n: int, scenarios: i
         objective=Kelly(),
         constraints=cons,
         capital=1e6,  # type: ignore[arg-type]
-        rounding=LotRounding(method="mip", time_limit=5),
+        rounding=LotRounding(method="mip"),
     )
     result = alloc.solve(data)
     table = result.constraint_table
@@ -237,3 +239,23 @@ def test_drawdown_conflict_is_diagnosed_in_beta() -> None:
     with pytest.raises(ConstraintConflict):
         alloc.solve(data)
     assert alloc.compile_count == 1
+
+
+def test_mip_is_limited_by_work_not_time() -> None:
+    # a wall-clock limit made the lots depend on the machine's load (a replay test flaked on a
+    # loaded machine); the node limit is the only stop, and it must be a positive count
+    with pytest.raises(ConfigError, match="max_nodes"):
+        LotRounding(max_nodes=0)
+    assert "time_limit" not in {f.name for f in dataclasses.fields(LotRounding)}
+    data = make_candidates(n=12, seed=9)
+    cons = [Budget(limit=0.9), GroupCap(by="industry", limit=0.4), CandidateBounds(upper=0.2)]
+    runs = [
+        Allocator(
+            objective=Kelly(), constraints=cons, capital=500_000, rounding=LotRounding(max_nodes=1)
+        ).solve(data)
+        for _ in range(2)
+    ]
+    first, second = (r.rounding for r in runs)
+    assert first is not None and second is not None
+    assert first.violations == ()
+    pd.testing.assert_series_equal(first.lots, second.lots)
