@@ -183,6 +183,16 @@ def summary(
     return out
 
 
+def curve_returns(returns: np.ndarray) -> np.ndarray:
+    """The returns the metrics measure: the equity curve's own (``equity.pct_change()``).
+
+    The first close is the curve's starting point, not a session's return, so the first row
+    (measured against the starting capital) is left out, as empyrical does on a returns series
+    made from an equity curve; counting it would add a zero-return day to every CAGR and Sharpe.
+    """
+    return returns[1:] if len(returns) > 1 else returns
+
+
 def returns_from_equity(equity: pd.Series, capital: float) -> pd.Series:
     """Simple returns of ``equity``; the first one is measured against the starting ``capital``."""
     prev = equity.shift(1)

@@ -31,6 +31,27 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+def params_text(result: BacktestResult) -> str:
+    """The run's data source and parameters in one line (symbols included), for titles."""
+    shown = ", ".join(f"{k}={v}" for k, v in result.params.items() if v is not None)
+    source = f"data {result.data_source}" if result.data_source else ""
+    if result.synthetic:
+        source += " (SYNTHETIC)"
+    return "; ".join(p for p in (source, shown) if p)
+
+
+def currency_of(result: BacktestResult) -> str:
+    """The currency of the run's money, from its market parameter (US dollars by default)."""
+    market = str(result.params.get("market", "us") or "us").lower()
+    return "INR" if market == "in" else "USD"
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)[:3])
+
+
 def _png_bytes(result: BacktestResult) -> bytes:
     import matplotlib
 
@@ -52,10 +73,15 @@ def _png_bytes(result: BacktestResult) -> bytes:
         f"{result.strategy}: total {format_metric('total_return', mt['total_return'])}, "
         f"CAGR {format_metric('cagr', mt['cagr'])}, "
         f"Sharpe {format_metric('sharpe', mt['sharpe'])}, "
-        f"max drawdown {format_metric('max_drawdown', mt['max_drawdown'])}",
-        fontsize=11,
+        f"max drawdown {format_metric('max_drawdown', mt['max_drawdown'])}\n"
+        + _wrap(params_text(result), 120),
+        fontsize=10,
     )
-    ax_eq.set_ylabel("equity")
+    from matplotlib.ticker import FuncFormatter
+
+    currency = currency_of(result)
+    ax_eq.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax_eq.set_ylabel(f"equity ({currency})" if currency else "equity")
     ax_eq.grid(alpha=0.3)
     ax_eq.legend(loc="upper left", fontsize=8, frameon=False)
     dd = 100 * result.drawdown
@@ -77,9 +103,11 @@ def _html(result: BacktestResult, png: bytes) -> str:
     img = base64.b64encode(png).decode("ascii")
     start, end = result.equity.index[0].date(), result.equity.index[-1].date()
     title = html.escape(f"{result.strategy} backtest {start} .. {end}")
+    title += "<br><small>" + html.escape(params_text(result)) + "</small>"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        f"<title>{html.escape(result.strategy)} backtest</title>"
+        "<style>body{font-family:sans-serif;margin:2em}"
         "table{border-collapse:collapse}td{padding:2px 12px;border-bottom:1px solid #ddd}"
         "td:last-child{text-align:right}</style></head><body>"
         f"<h2>{title}</h2><img alt='equity and drawdown' src='data:image/png;base64,{img}'>"
@@ -92,7 +120,7 @@ def write_plot(result: BacktestResult, path: str | Path) -> None:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in PLOT_SUFFIXES:
-        raise ConfigError(f"--plot {path}: the file must end in .png or .html")
+        raise ConfigError(f"plot path {path}: the file must end in .png or .html")
     png = _png_bytes(result)
     data = png if suffix == ".png" else _html(result, png).encode("utf-8")
-    write_atomic(target, data)
+    write_atomic(target, data, make_parents=False)

@@ -8,6 +8,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 try:  # typer >= 0.2x ships its own copy of click; its context is the one commands run in
     from typer._click import exceptions as click_exceptions
@@ -27,9 +28,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def print_error(message: str) -> None:
+    """Print ``message`` as one ``error:`` line on stderr; its text is never read as markup."""
+    one_line = " ".join(str(message).split())
+    err_console.print(f"[bold red]error:[/] {escape(one_line)}", markup=True, highlight=False)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``message`` as one line on stderr and exit with ``code`` (2: bad input)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -57,8 +64,19 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             if is_verbose():
                 raise
             fail(str(exc))
+        except OSError as exc:  # a path the user named cannot be read or written
+            if is_verbose():
+                raise
+            fail(describe_os_error(exc))
 
     return wrapper
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an operating-system error on a file: which file, why, what to do."""
+    reason = exc.strerror or type(exc).__name__
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot use{where}: {reason}; check the path, its folder and their permissions"
 
 
 def synthetic_banner(source: Any) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 db = typer.Typer(
     help="The store of input tables and solve runs: init, import, export, status.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 StoreOpt = Annotated[

@@ -55,7 +55,7 @@ ENV_DATA = "QUANTALLOC_DATA"
 ENV_CACHE_DIR = "QUANTALLOC_CACHE_DIR"
 
 
-def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
+def open_provider(data: str, market: str | None, *, max_ffill: int = 0, banner: bool = True) -> Any:
     """The provider for ``--data``/``--market``, with the user's environment applied.
 
     ``$QUANTALLOC_DATA`` is the configured source that ``--data auto`` prefers;
@@ -66,13 +66,19 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
 
     from quantalloc.cli.console import synthetic_banner
     from quantalloc.data import get_provider
+    from quantalloc.errors import ConfigError, QuantallocError
 
-    provider = get_provider(
-        data,
-        market,
-        configured=os.environ.get(ENV_DATA) or None,
-        cache_dir=os.environ.get(ENV_CACHE_DIR) or None,
-        max_ffill=max_ffill,
-    )
-    synthetic_banner(provider)
+    configured = os.environ.get(ENV_DATA) or None
+    cache_dir = os.environ.get(ENV_CACHE_DIR) or None
+    if configured and data.strip().lower() == "auto":  # name the variable the source came from
+        try:
+            provider = get_provider(configured, market, cache_dir=cache_dir, max_ffill=max_ffill)
+        except QuantallocError as exc:
+            raise ConfigError(
+                f"{ENV_DATA}={configured!r} (used by --data auto): {exc}; fix or unset {ENV_DATA}"
+            ) from exc
+    else:
+        provider = get_provider(data, market, cache_dir=cache_dir, max_ffill=max_ffill)
+    if banner:
+        synthetic_banner(provider)
     return provider

@@ -13,6 +13,7 @@ from quantalloc.cli.options import VerboseOpt
 runs = typer.Typer(
     help="Solve runs kept in the store (`solve --update-database` writes them).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

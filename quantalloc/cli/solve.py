@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, fail, handles_errors, synthetic_banner
+from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
 from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, OutputOpt, TableOpt, VerboseOpt
 
 RISK_CHOICES = ("conservative", "moderate", "aggressive")
@@ -101,32 +101,36 @@ def solve(
     priority industries' symbols, sizes them by Kelly within the model's limits, rounds to whole
     lots, and prints (or writes with --output) the result.
     """
+    from quantalloc.errors import ConfigError
+
     if risk.strip().lower() not in RISK_CHOICES:
-        fail(f"--risk {risk!r} is not a risk profile; choose one of {', '.join(RISK_CHOICES)}")
+        raise ConfigError(
+            f"--risk {risk!r} is not a risk profile; choose one of {', '.join(RISK_CHOICES)}"
+        )
     if dry_run and update_database:
-        fail("--dry-run and --update-database exclude each other; pass one of them")
+        raise ConfigError("--dry-run and --update-database exclude each other; pass one of them")
 
     import os
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from quantalloc.data import get_provider
+    from quantalloc.cli.options import open_provider
+    from quantalloc.cli.paths import output_file
     from quantalloc.data.tables import parse_table_args
     from quantalloc.pipeline import solve as run_solve
+    from quantalloc.pipeline.requests import check_levels, check_limits
     from quantalloc.report import render
 
+    if output:
+        output_file(output, "--output", (".json",))
+    overrides = _flag_errors(lambda: check_limits(_parse_limits(limit)))
+    _flag_errors(lambda: check_levels(capital=capital, vix=vix, n_scenarios=scenarios))
     tables = parse_table_args(table, normalize=normalize_weights)
-    overrides = _parse_limits(limit)
-    provider = get_provider(
-        data,
-        market,
-        configured=os.environ.get("QUANTALLOC_DATA"),
-        cache_dir=os.environ.get("QUANTALLOC_CACHE_DIR"),
-    )
+    provider = open_provider(data, market, banner=False)
     if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
         given = {"stock_data", "industry_allocations_current"} <= set(tables)
         if not given and store is None:
-            provider = get_provider("demo", market)
+            provider = open_provider("demo", market, banner=False)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -182,7 +186,27 @@ def solve(
         synthetic_banner(result)
 
 
+_FLAGS = {"capital": "--capital", "vix": "--vix", "n_scenarios": "--scenarios", "limits": "--limit"}
+
+
+def _flag_errors(check: Any) -> Any:
+    """Run a library check; its message names the parameter, the CLI's names the flag."""
+    from quantalloc.errors import ConfigError
+
+    try:
+        return check()
+    except ConfigError as exc:
+        text = str(exc)
+        for param, option in _FLAGS.items():
+            if text.startswith(f"{param}:") or text.startswith(f"{param} "):
+                text = option + text[len(param) :]
+                break
+        raise ConfigError(text) from exc
+
+
 def _parse_limits(items: list[str] | None) -> dict[str, float]:
+    from quantalloc.errors import ConfigError
+
     out: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
@@ -191,6 +215,6 @@ def _parse_limits(items: list[str] | None) -> dict[str, float]:
         except ValueError:
             number = float("nan")
         if not sep or not name.strip() or number != number:
-            fail(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
+            raise ConfigError(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
         out[name.strip()] = number
     return out

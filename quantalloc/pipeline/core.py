@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from quantalloc.errors import ConfigError, DataError
@@ -21,6 +20,7 @@ from quantalloc.pipeline.inputs import (
     load_histories,
     resolve_table,
 )
+from quantalloc.pipeline.requests import check_levels, check_limits
 from quantalloc.pipeline.result import SolveResult
 
 Progress = Callable[[str, int, int], None]
@@ -105,10 +105,8 @@ def solve(
         profile = spec.profile(risk)
         mkt = get_market(market)
         cap = float(capital if capital is not None else mkt.default_capital)
-        if not np.isfinite(cap) or cap <= 0:
-            raise ConfigError(f"--capital must be a positive amount, got {capital}")
-        if vix is not None and not (np.isfinite(vix) and vix > 0):
-            raise ConfigError(f"--vix must be a positive level (e.g. 18.5), got {vix}")
+        check_levels(capital=cap, vix=vix, n_scenarios=n_scenarios)
+        limits = check_limits(limits)
         provider = _provider(data, mkt.name)
         auto = isinstance(data, str) and data.strip().lower() == "auto"
         if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
@@ -209,6 +207,10 @@ def load_inputs(
 
     as_of_ts = None if as_of is None else _timestamp(as_of)
     index = provider.history(mkt.index_symbol, None, as_of_ts)
+    if as_of_ts is not None:  # a date after the data is named as such, before any symbol is read
+        from quantalloc.regime.inputs import resolve_as_of
+
+        resolve_as_of(pd.DatetimeIndex(index.index), as_of_ts, mkt.index_symbol)
     try:
         vol_index = provider.history(mkt.vol_index_symbol, None, as_of_ts)
     except DataError as exc:

@@ -44,11 +44,11 @@ class MarketInputs:
         """Lot size per symbol from the universe table (where it has one)."""
         if "lot_size" not in self.universe.columns:
             return {}
-        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce")
+        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce").astype("float64")
         return {
             str(s): int(v)
-            for s, v in zip(self.universe["symbol"], sizes, strict=True)
-            if np.isfinite(v)
+            for s, v in zip(self.universe["symbol"], sizes.to_numpy(), strict=True)
+            if np.isfinite(v) and v > 0
         }
 
 
