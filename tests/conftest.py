@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,20 @@ def postgres_server():  # type: ignore[no-untyped-def]
         pytest.skip("PostgreSQL is not installed (initdb/pg_ctl not found); .ci/run installs it")
     with running_postgres() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the CLI bad-input suite's count (tests/cli/test_bad_input_suite.py)."""
+    key = "test_bad_input_suite.py::test_bad_input_is_one_line_exit_2_and_writes_nothing"
+    counts = {
+        outcome: sum(
+            key in getattr(r, "nodeid", "") for r in terminalreporter.stats.get(outcome, [])
+        )
+        for outcome in ("passed", "failed")
+    }
+    total = counts["passed"] + counts["failed"]
+    if total:
+        terminalreporter.write_line(
+            f"CLI bad-input suite: {total} cases, {counts['passed']} passed, "
+            f"{counts['failed']} failed (exit code 2, one error line, no traceback, no file)"
+        )

@@ -128,7 +128,17 @@ def import_(
     store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Load an input table from a CSV file (validated; all or nothing)."""
+    """Load an input table from a CSV file (validated; all or nothing).
+
+    Tables and their columns (names match without regard to case):
+    industry_allocations_current: industry, position_type, weight_percentage; optional sector,
+    rating. sector_allocations_current: sector, weight_percentage; optional position_type,
+    rating. stock_data: symbol, industry; optional sector, fno_stock, lot_size,
+    market_cap_category. stock_rankings: symbol, score; optional market_cap_category.
+    strategies: stock_name, strategy_name, total_score; optional industry,
+    probability_of_profit, risk_reward_ratio, legs. option_chain_data: symbol, expiry, strike,
+    kind; optional bid, ask, last, volume, open_interest, implied_vol, spot, as_of.
+    """
     import pandas as pd
 
     from quantalloc.data.tables import validate_table
@@ -170,6 +180,10 @@ def export(
     from quantalloc.storage.schema import check_input_table, columns_of
 
     check_input_table(table)
+    if output is not None:
+        from quantalloc.cli.paths import output_file
+
+        output_file(output, "--output")
     opened = open_cli_store(store)
     try:
         frame = opened.read_table(table)

@@ -20,12 +20,27 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Decide with the data known at this date (YYYY-MM-DD)."),
 ]
+TABLE_COLUMNS = {  # kept equal to data/tables.py's TABLE_SPECS by tests/cli/test_help.py
+    "industry_allocations_current": "industry, position_type, weight_percentage; "
+    "optional sector, rating",
+    "sector_allocations_current": "sector, weight_percentage; optional position_type, rating",
+    "stock_data": "symbol, industry; optional sector, fno_stock, lot_size, market_cap_category",
+    "stock_rankings": "symbol, score; optional market_cap_category",
+    "strategies": "stock_name, strategy_name, total_score; optional industry, "
+    "probability_of_profit, risk_reward_ratio, legs",
+    "option_chain_data": "symbol, expiry, strike, kind; optional bid, ask, last, volume, "
+    "open_interest, implied_vol, spot, as_of",
+}
+"""Each input table's columns, as the help texts list them."""
+
+TABLES_HELP = "; ".join(f"{name} ({cols})" for name, cols in TABLE_COLUMNS.items())
+
 TableOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--table",
-        help="Input table from a CSV file, as NAME=FILE.csv "
-        "(e.g. industry_allocations_current=ind.csv).",
+        metavar="NAME=FILE.csv",
+        help="Input table from a CSV file, repeatable. Tables and their columns: " + TABLES_HELP,
     ),
 ]
 OutputOpt = Annotated[

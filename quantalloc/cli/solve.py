@@ -8,6 +8,7 @@ import typer
 
 from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
 from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, OutputOpt, TableOpt, VerboseOpt
+from quantalloc.pipeline.requests import LIMIT_UNITS
 
 RISK_CHOICES = ("conservative", "moderate", "aggressive")
 
@@ -66,8 +67,10 @@ def solve(
         list[str] | None,
         typer.Option(
             "--limit",
-            help="Override a limit, NAME=VALUE in the constraint's unit "
-            "(e.g. max_strategy=0.2, max_industry[IT]=0.35, max_abs_vega=50000).",
+            metavar="NAME=VALUE",
+            help="Override a limit for this run, repeatable. Names: "
+            + "; ".join(f"{k} ({v})" for k, v in LIMIT_UNITS.items())
+            + ". A bracket picks one row: max_industry[IT]=0.35.",
         ),
     ] = None,
     chain: Annotated[

@@ -192,6 +192,7 @@ def register(app: typer.Typer) -> None:
         n_folds = int(_pick(folds, cfg, "folds", 3))
         stop_after = _pick(timeout, cfg, "timeout", None)
         _check_numbers(n_trials, n_workers, n_folds, start_capital, stop_after)
+        _check_words(metric_name, study, int(_pick(seed, cfg, "seed", 0)), first, last)
         if output:
             output_file(output, "--output", (".json",))
         if export:
@@ -283,6 +284,33 @@ def _check_numbers(
         raise ConfigError(f"--capital must be a positive amount, got {capital:g}")
     if timeout is not None and not (math.isfinite(float(timeout)) and float(timeout) > 0):
         raise ConfigError(f"--timeout must be a number of seconds > 0, got {timeout}")
+
+
+def _check_words(metric: str, study: str | None, seed: int, first: Any, last: Any) -> None:
+    """The metric, study name, seed and window dates, checked before any data is read."""
+    import pandas as pd
+
+    from quantalloc.errors import ConfigError
+    from quantalloc.tuning.objective import METRICS
+
+    if metric not in METRICS:
+        raise ConfigError(f"--metric {metric!r} is not one of {', '.join(METRICS)}")
+    if study is not None and not study.strip():
+        raise ConfigError("--study needs a name, e.g. --study momentum-v1")
+    if seed < 0:
+        raise ConfigError(f"--seed must be a whole number >= 0, got {seed}")
+    days: dict[str, Any] = {}
+    for flag, value in (("--start", first), ("--end", last)):
+        if value is None:
+            continue
+        try:
+            days[flag] = pd.Timestamp(str(value))
+        except (ValueError, TypeError):
+            days[flag] = pd.NaT
+        if days[flag] is pd.NaT:
+            raise ConfigError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD")
+    if len(days) == 2 and days["--end"] <= days["--start"]:
+        raise ConfigError(f"--end {last} is not after --start {first}; swap them")
 
 
 def _export_target(target: str, force: bool) -> Path:

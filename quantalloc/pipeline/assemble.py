@@ -108,6 +108,8 @@ def assemble(
     market_doc = state.to_dict()
     market_doc = {**{k: market_doc.get(k) for k in MARKET_KEYS}, **market_doc}
     market_doc["synthetic"] = inputs.synthetic
+    if inputs.skipped:  # symbols the run wanted but could not read: kept with the run
+        market_doc["skipped_symbols"] = dict(inputs.skipped)
     market_doc["data_source"] = inputs.provider_name
     market_doc["preferred_strategies"] = list(state.rules.preferred)
     market_doc["avoided_strategies"] = list(state.rules.avoided)

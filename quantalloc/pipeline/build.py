@@ -106,6 +106,13 @@ def run_allocation(
             n_built=meta["built"],
             caps=caps,
         )
+    if symbol is not None and not len(result.allocations):
+        from dataclasses import replace
+
+        from quantalloc.pipeline.verdicts import symbol_verdict
+
+        verdict = symbol_verdict(symbol, priced.table, meta["rejected"])
+        result = replace(result, notes=(*result.notes, verdict))
     return result
 
 
@@ -248,8 +255,10 @@ def _candidates(
     table["market_cap"] = table["symbol"].map(lambda s: info[s][2].lower())
     table["position_type"] = table["strategy_name"].map(STRATEGY_DIRECTION)
     table["atm_vol"] = table["symbol"].map(atm)
-    keep, notes = _filters(spec, profile, capital, table, rules, market.risk_free_rate, priced)
-    return priced, {"keep": keep, "notes": notes, "built": len(table)}
+    keep, notes, rejected = _filters(
+        spec, profile, capital, table, rules, market.risk_free_rate, priced
+    )
+    return priced, {"keep": keep, "notes": notes, "built": len(table), "rejected": rejected}
 
 
 def _chain_surfaces(
@@ -350,8 +359,9 @@ def _filters(
     rules: Any,
     rate: float,
     priced: PricedContracts,
-) -> tuple[np.ndarray, list[str]]:
-    """Mask of candidates passing the profile's and state's filters, and notes on what failed."""
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Mask of candidates passing the profile's and state's filters, notes on what failed, and
+    per candidate the first filter it failed ("" when it passed them all)."""
     from quantalloc.pipeline.contracts import stress_loss
 
     budget = profile.options_capital * capital
@@ -376,10 +386,13 @@ def _filters(
         "non-positive capital": table["capital"].to_numpy() > 0,
     }
     keep = np.ones(len(table), dtype=bool)
+    rejected = [""] * len(table)
     for label, ok in checks.items():
-        dropped = int((keep & ~ok).sum())
-        if dropped:
-            notes.append(f"{dropped} of {len(table)} candidates dropped: {label}")
+        failed = keep & ~ok
+        if failed.any():
+            notes.append(f"{int(failed.sum())} of {len(table)} candidates dropped: {label}")
+            for i in np.flatnonzero(failed):
+                rejected[i] = label
         keep &= ok
     limit = spec.candidates.max_candidates
     if keep.sum() > limit:
@@ -391,12 +404,14 @@ def _filters(
         keep = np.zeros_like(keep)
         keep[chosen] = True
         notes.append(f"kept {limit} candidates: the best of each symbol and strategy first")
+        for i in np.flatnonzero(~keep):
+            rejected[i] = rejected[i] or f"beyond the {limit} candidates kept"
     if not keep.any():
         raise DataError(
             f"no candidate passed the {profile.name} filters ({len(table)} built in state "
             f"{rules.state}): " + "; ".join(notes) + "; try --risk aggressive or more capital"
         )
-    return keep, notes
+    return keep, notes, rejected
 
 
 def subset_book(book: LegBook, keep: np.ndarray) -> LegBook:

@@ -18,6 +18,7 @@ from quantalloc.pipeline.inputs import (
     clean_allocations,
     clean_universe,
     load_histories,
+    require_daily,
     resolve_table,
 )
 from quantalloc.pipeline.requests import check_levels, check_limits
@@ -185,6 +186,7 @@ def load_inputs(
 
         reader = open_store(store).read_table
     notes: list[str] = []
+    unread: dict[str, str] = {}
     uni_raw, uni_src = resolve_table("stock_data", tables, reader, provider)
     alloc_raw, alloc_src = resolve_table("industry_allocations_current", tables, reader, provider)
     strategies, _ = resolve_table("strategies", tables, reader, provider)
@@ -206,7 +208,8 @@ def load_inputs(
     notes.append(f"tables: stock_data from {uni_src}, industry allocations from {alloc_src}")
 
     as_of_ts = None if as_of is None else _timestamp(as_of)
-    index = provider.history(mkt.index_symbol, None, as_of_ts)
+    index = require_daily(provider.history(mkt.index_symbol, None, as_of_ts), mkt.index_symbol,
+                          provider.name)  # fmt: skip
     if as_of_ts is not None:  # a date after the data is named as such, before any symbol is read
         from quantalloc.regime.inputs import resolve_as_of
 
@@ -242,6 +245,11 @@ def load_inputs(
             wanted += industry_symbols(
                 universe, ind.industry, listed, spec.industries.max_symbols_per_industry
             )
+            unlisted = industry_symbols(
+                universe, ind.industry, set(universe["symbol"]) - listed, len(universe)
+            )
+            for sym in unlisted:  # in the table, but the source serves no prices for it
+                unread[sym] = f"not among the symbols {provider.name} serves"
     if not wanted:
         raise DataError(
             "no symbol to trade: no priority industry has an F&O symbol with prices "
@@ -257,8 +265,12 @@ def load_inputs(
 
     tick.done = 0  # type: ignore[attr-defined]
     closes, skipped = load_histories(provider, wanted, end, lookback, tick)
-    if skipped:
-        notes.append(f"no price data for {len(skipped)} symbols, skipped: {', '.join(skipped[:8])}")
+    unread.update(skipped)
+    if unread:
+        shown = ", ".join(list(unread)[:8]) + (
+            f" (+{len(unread) - 8} more)" if len(unread) > 8 else ""
+        )
+        notes.append(f"no price data for {len(unread)} symbols, skipped: {shown}")
     if as_of_ts is None:
         common = closes.dropna(how="any")
         if common.empty:
@@ -285,6 +297,7 @@ def load_inputs(
         vol_index=vol_index.loc[vol_index.index <= end],
         notes=tuple(notes),
         option_chains=option_chains,
+        skipped=tuple(unread.items()),
     )
 
 

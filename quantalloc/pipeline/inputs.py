@@ -34,6 +34,8 @@ class MarketInputs:
     vol_index: pd.DataFrame
     notes: tuple[str, ...] = ()
     option_chains: pd.DataFrame | None = None
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Symbols the solve wanted but could not read, each with the reason."""
 
     @property
     def symbols(self) -> list[str]:
@@ -154,19 +156,20 @@ def load_histories(
     as_of: pd.Timestamp | None,
     lookback_days: int,
     progress: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Close prices of ``symbols`` up to ``as_of`` (columns), and the symbols that had no data."""
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Close prices of ``symbols`` up to ``as_of`` (columns), and the symbols that had no data
+    (with the reason)."""
     start = None if as_of is None else as_of - pd.Timedelta(days=int(lookback_days * 1.6) + 30)
     closes: dict[str, pd.Series] = {}
-    skipped: list[str] = []
+    skipped: dict[str, str] = {}
     for sym in symbols:
         if progress:
             progress(sym)
         try:
-            frame = provider.history(sym, start, as_of)
+            frame = require_daily(provider.history(sym, start, as_of), sym, provider.name)
         except DataError as exc:
-            log.warning("skipping %s: %s", sym, exc)
-            skipped.append(sym)
+            log.info("skipping %s: %s", sym, exc)
+            skipped[sym] = str(exc)
             continue
         closes[sym] = frame["close"]
     if not closes:
@@ -175,6 +178,18 @@ def load_histories(
             f"(first: {symbols[:3]}); check --data and the stock_data table"
         )
     return pd.DataFrame(closes).sort_index(), skipped
+
+
+def require_daily(frame: pd.DataFrame, symbol: str, source: str) -> pd.DataFrame:
+    """``frame`` when it holds one bar per day; a DataError when it holds intraday bars."""
+    days = pd.DatetimeIndex(frame.index).normalize()
+    if days.has_duplicates:
+        per_day = int(pd.Series(days).value_counts().max())
+        raise DataError(
+            f"{symbol}: {source} serves intraday bars (up to {per_day} a day); a solve reads "
+            "daily closes: point --data at a folder of daily files"
+        )
+    return frame
 
 
 def default_as_of(provider: PriceProvider, market: MarketProfile) -> pd.Timestamp:
@@ -189,5 +204,6 @@ __all__ = [
     "clean_universe",
     "default_as_of",
     "load_histories",
+    "require_daily",
     "resolve_table",
 ]
