@@ -10,6 +10,7 @@ import base64
 import html
 import io
 from pathlib import Path
+from typing import Any
 
 from quantalloc.atomic import write_atomic
 from quantalloc.backtest.metrics import METRIC_NAMES
@@ -53,6 +54,17 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _png_bytes(result: BacktestResult) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig = figure(result)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def figure(result: BacktestResult) -> Any:
+    """The matplotlib figure: equity (money axis with separators) over drawdown."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,10 +101,7 @@ def _png_bytes(result: BacktestResult) -> bytes:
     ax_dd.set_ylabel("drawdown %")
     ax_dd.grid(alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 def _html(result: BacktestResult, png: bytes) -> str:

@@ -116,7 +116,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         study: Annotated[
             str | None,
-            typer.Option("--study", help="Study name; processes naming it share the study."),
+            typer.Option(
+                "--study",
+                help="Study name; processes naming it share the study (default: "
+                "STRATEGY-METRIC-START-END).",
+            ),
         ] = None,
         workers: Annotated[
             int | None,
@@ -202,10 +206,11 @@ def register(app: typer.Typer) -> None:
             _check_storage_folder(url)
         if source.strip().lower() == "auto" and os.environ.get(ENV_DATA):
             source = os.environ[ENV_DATA]
-        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}"
         if not (first and last):
             first, last = _default_window(str(name), source, the_market, start_capital,
                                           fixed_cfg, first, last, n_folds)  # fmt: skip
+        # the default name carries the window: another window is another study, not a clash
+        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}-{first}-{last}"
         recipe = StrategyObjective(
             strategy=name,
             data=str(source),

@@ -141,7 +141,10 @@ def assemble(
         limits["market_cap_tolerance"] = spec.advanced.cap_tolerance
     constraints = outcome.constraints
     if len(constraints):
-        constraints = constraints.loc[:, ["name", "limit", "value", "binding", "dual", "unit"]]
+        shown = ["name", "limit", "value", "binding", "dual", "unit", "lower", "upper"]
+        constraints = constraints.loc[
+            :, [*shown, *(["before_lots"] if "before_lots" in constraints else [])]
+        ]
     else:
         constraints = pd.DataFrame(columns=["name", "limit", "value", "binding", "dual", "unit"])
     return SolveResult(

@@ -225,6 +225,7 @@ def allocate(
                     "unit": cont.unit,
                     "lower": cont.lower,
                     "upper": cont.upper,
+                    "before_lots": float(cont.value),
                 }
             )
         linear = {r["name"] for r in rows}
@@ -240,6 +241,7 @@ def allocate(
                         "unit": cont.unit,
                         "lower": cont.lower,
                         "upper": cont.upper,
+                        "before_lots": float(cont.value),
                     }
                 )
         solver = {

@@ -68,6 +68,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("backtest", ["backtest", "orb", "--symbols", "NOPE", "--data", US], "NOPE"),
     ("backtest", ["backtest", "momentum", "--output", "/nonexistent/b.json"], "does not exist"),
     ("backtest", ["backtest", "momentum", "--plot", "chart.gif"], "must end in .png or .html"),
+    ("backtest", ["backtest", "momentum", "--plot", "/nonexistent/dir/p.png"], "does not exist"),
     ("backtest", ["backtest", "momentum", "--verbose=1"], "does not take a value"),
     # tune
     ("tune", ["tune", "nope"], "no search space for strategy 'nope'"),
@@ -88,6 +89,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("tune", ["tune", "--config", "/nonexistent.toml"], "does not exist"),
     ("tune", ["tune", "momentum", "--output", "/nonexistent/t.json"], "does not exist"),
     ("tune", ["tune", "momentum", "--export", "industry_first"], "never overwritten"),
+    ("tune", ["tune", "momentum", "--export", "/nonexistent/dir/m.toml"], "does not exist"),
     ("tune", ["tune", "momentum", "--force=1"], "does not take a value"),
     ("tune", ["tune", "momentum", "--verbose=1"], "does not take a value"),
     # data
@@ -245,3 +247,4 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert len(lines) == 1 and lines[0].startswith("error:"), err
     assert words in lines[0], lines[0]
     assert _files(tmp_path) - before <= {"cache", "db"}, "a bad input wrote a file"
+    assert not Path("/nonexistent").exists(), "a bad input created a folder"
