@@ -145,7 +145,9 @@ class PortfolioBook:
             )
         rows = conn.execute(select(t.strategies).order_by(t.strategies.c.strategy_name))
         return [
-            Sleeve(r["strategy_name"], r["symbol"], float(r["cash"]), held.get(r["strategy_name"], {}))
+            Sleeve(
+                r["strategy_name"], r["symbol"], float(r["cash"]), held.get(r["strategy_name"], {})
+            )
             for r in rows.mappings()
         ]
 
