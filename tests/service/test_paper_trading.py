@@ -83,3 +83,33 @@ def test_paper_orb_through_the_api_equals_the_backtest(
     assert len(orders) == 2 * len(backtest["trades"])
     assert {o["source"] for o in orders} == {"trade"}
     assert momentum["cash"] == pytest.approx(100_000)  # the other sleeve is untouched
+
+
+def test_paper_momentum_on_daily_bars_equals_the_backtest(shared_data: Path) -> None:
+    """The same for momentum on the daily ETFs (stops, take-profits, signals, one open trade
+    at the end), booked in a memory ledger: the API path is the one the ORB test covers."""
+    import numpy as np
+
+    from quantalloc.backtest.registry import run_strategy
+    from quantalloc.data import get_provider
+    from quantalloc.service.trading.ledger import MemoryLedger
+    from quantalloc.service.trading.session import paper
+
+    provider = get_provider(f"csv:{shared_data / 'us'}", "us")
+    params = {"sma_days": "100", "fee_per_trade": "1", "stop_loss": "0.08", "take_profit": "0.3"}
+    window = ("2012-01-01", "2017-12-29")
+    bt = run_strategy("momentum", provider, *window, 100_000.0, params)
+    ledger = MemoryLedger(100_000.0)
+    pp = paper("momentum", provider, *window, ledger, params)
+    reasons = set(bt.trades["exit_reason"])
+    assert reasons == {"stop", "take_profit", "signal", "end_of_data"}  # every exit exercised
+    assert len(pp.trades) == len(bt.trades)
+    for key in ("entry_time", "exit_time", "exit_reason"):
+        assert list(pp.trades[key].astype(str)) == list(bt.trades[key].astype(str)), key
+    for key in ("entry_price", "exit_price", "units", "pnl", "fees"):
+        np.testing.assert_allclose(pp.trades[key].astype(float), bt.trades[key].astype(float),
+                                   rtol=1e-9, err_msg=key)  # fmt: skip
+    assert pp.equity.index.equals(bt.equity.index)
+    np.testing.assert_allclose(pp.equity.to_numpy(), bt.equity.to_numpy(), rtol=1e-9)
+    assert (pp.locked == bt.locked).all() and (pp.in_position == bt.in_position).all()
+    assert len(ledger.fills) == 2 * len(bt.trades) - 1  # the last trade is still open

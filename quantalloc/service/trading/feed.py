@@ -8,7 +8,7 @@ feed would deliver (all symbols' bars of one timestamp together).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -93,12 +93,15 @@ def replay(
     end: DateLike,
     warmup_days: int,
     book: BarBook,
+    traded: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None,
 ) -> Iterator[list[Bar]]:
     """Stored bars of ``symbols`` as a live feed would deliver them, from ``start`` to ``end``.
 
     ``book`` receives ``warmup_days`` calendar days before ``start`` as already received
     (indicators need them); the iterator yields each timestamp's bars from ``start`` on and
-    moves the book's ``now`` forward before handing them out.
+    moves the book's ``now`` forward before handing them out. ``traded(symbol, frame)`` gives
+    the prices the bars carry when they differ from the stored ones (total-return adjusted,
+    as the backtest trades them); the book keeps the stored frames.
     """
     frames = {s: b.load_with_warmup(provider, s, start, end, warmup_days) for s in symbols}
     book.load(frames)
@@ -106,7 +109,7 @@ def replay(
     for symbol, frame in frames.items():
         ends = session_ends(frame)
         keep = frame.index >= pd.Timestamp(start)
-        part = frame.loc[keep]
+        part = (traded(symbol, frame) if traded is not None else frame).loc[keep]
         values = part[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)
         for time, (o, h, lo, c, v), last in zip(part.index, values, ends[keep], strict=True):
             rows.append(Bar(symbol, pd.Timestamp(time), o, h, lo, c, v, bool(last)))

@@ -105,11 +105,10 @@ class IBBroker:
     def _place_children(self, parent: Order, fill: Fill) -> None:
         sign = 1.0 if parent.side == "buy" else -1.0
         for k, child in enumerate(parent.children):
-            toward = -1.0 if child.kind == "stop" else 1.0
             order = Order(
                 order_id=f"{parent.order_id}:{k}", symbol=parent.symbol,
                 side="sell" if sign > 0 else "buy", kind=child.kind, quantity=fill.quantity,
-                price=round(fill.price + toward * sign * child.distance, 2),
+                price=round(child.level(fill.price, parent.side), 2),
                 oca=f"{parent.order_id}:exits", reason=child.reason,
             )  # fmt: skip
             self._parents[order.order_id] = parent.order_id

@@ -50,6 +50,15 @@ class Child:
     distance: float
     reason: str
     """Exit reason it stands for (``stop``, ``take_profit``)."""
+    relative: bool = False
+    """``distance`` is a fraction of the parent's price (0.05: 5% away), not a price step."""
+
+    def level(self, price: float, parent_side: str) -> float:
+        """The leg's price around a parent filled at ``price`` (pre-slippage)."""
+        sign = 1.0 if parent_side == "buy" else -1.0
+        toward = -1.0 if self.kind == "stop" else 1.0
+        step = self.distance * price if self.relative else self.distance
+        return price + toward * sign * step
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,9 @@ class PaperBroker:
         self._new = []
         mine = [o for o in self._orders.values() if o.symbol == bar.symbol]
         for order in [o for o in mine if o.kind == "market"]:
-            self._fill(order, bar.open, bar.time)
+            fill = self._fill(order, bar.open, bar.time)
+            if fill is not None and order.children:
+                self._place_children(order, fill, bar)
         exits = [o for o in mine if o.order_id in self._exits]
         self._trigger(exits, bar, is_exit=True)
         entries = [o for o in mine if o.kind in ("stop", "limit") and o.order_id not in self._exits]
@@ -109,14 +111,13 @@ class PaperBroker:
         group = f"{parent.order_id}:exits"
         children = []
         for k, child in enumerate(parent.children):
-            toward = -1.0 if child.kind == "stop" else 1.0
             order = Order(
                 order_id=f"{parent.order_id}:{k}",
                 symbol=parent.symbol,
                 side=exit_side,
                 kind=child.kind,
                 quantity=fill.quantity,
-                price=fill.raw_price + toward * sign * child.distance,
+                price=child.level(fill.raw_price, parent.side),
                 oca=group,
                 reason=child.reason,
             )

@@ -91,5 +91,6 @@ def paper(
     broker = PaperBroker(p.costs() if p is not None else None)
     book = BarBook()
     trader = make_trader(strategy, params, broker, ledger, book)
-    feed = replay(provider, trader.symbols(provider), start, end, trader.warmup_days, book)
+    traded = getattr(trader, "traded_prices", None)
+    feed = replay(provider, trader.symbols(provider), start, end, trader.warmup_days, book, traded)
     return run(trader, feed, broker)
