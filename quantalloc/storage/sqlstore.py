@@ -123,13 +123,11 @@ class SqlStore:
 
     # -- errors --------------------------------------------------------------------------------
 
-    def _scrub(self, text: str) -> str:
-        secret = self._target.secret
-        return text.replace(secret, "***") if secret else text
-
     def _translate(self, exc: SQLAlchemyError, table: str | None) -> StorageError:
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        detail = self._scrub(str(orig).strip().splitlines()[0] if str(orig).strip() else repr(orig))
+        detail = self._target.scrub(
+            str(orig).strip().splitlines()[0] if str(orig).strip() else repr(orig)
+        )
         low = detail.lower()
         url = self._target.sqlalchemy_url
         where = f"{url.host}:{url.port or 5432}" if url is not None and url.host else self.display
