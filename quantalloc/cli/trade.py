@@ -65,9 +65,11 @@ def trade(
 
     from quantalloc.backtest.params import parse_kv
     from quantalloc.service.trading.ledger import ApiLedger
+    from quantalloc.service.trading.session import check_tradeable
 
     if mode not in MODES:
         fail(f"--mode {mode!r} is not a trading mode; choose paper or live")
+    check_tradeable(strategy)
     key = os.environ.get("QUANTALLOC_API_KEY", "")
     if not key:
         fail("$QUANTALLOC_API_KEY is not set; export the key the API was started with")

@@ -259,3 +259,31 @@ def test_regime_backtest_and_study_equal_the_library_and_the_cli(
     assert missing.status_code == 404 and "s1" in missing.json()["detail"]
     bad = http.post("/backtest", json={"strategy": "momentum", "params": {"sma_days": "x"}})
     assert bad.status_code == 422 and "sma_days" in bad.json()["detail"]
+
+
+def test_rebalance_without_metrics_measures_each_strategy_by_its_backtest(
+    http: httpx.Client, shared_data: Path
+) -> None:
+    from quantalloc.backtest.registry import run_strategy
+    from quantalloc.data import get_provider
+
+    strategies = [{"name": "momentum", "symbol": "SPXL"}, {"name": "wheel", "symbol": "SPY"}]
+    http.post("/portfolio/initialize", json={"capital": 50_000, "strategies": strategies,
+                                             "min_weight": 0.2, "max_weight": 0.8})  # fmt: skip
+    window = {"start": "2015-01-01", "end": "2017-12-29"}
+    r = http.post("/portfolio/rebalance", json={**window, "min_weight": 0.2, "max_weight": 0.8})
+    assert r.status_code == 200, r.text
+    provider = get_provider(f"csv:{shared_data / 'us'}", "us")
+    expected = {}
+    for name in ("momentum", "wheel"):  # the same backtests, run here side by side
+        m = run_strategy(name, provider, window["start"], window["end"], 100_000.0).metrics
+        expected[name] = float(score(m["sharpe"], m["total_return"], m["max_drawdown"]))
+    rows = {a["strategy_name"]: a for a in r.json()["allocations"]}
+    assert {k: v["score"] for k, v in rows.items()} == pytest.approx(expected, rel=1e-12)
+    best = max(expected, key=lambda k: expected[k])
+    assert rows[best]["weight"] == pytest.approx(0.8, abs=1e-6)  # the LP puts the cap on it
+    orb_only = http.post("/portfolio/initialize", json={"capital": 1_000, "strategies": [
+        {"name": "mine", "symbol": "SPY"}], "min_weight": 1, "max_weight": 1})  # fmt: skip
+    assert orb_only.status_code == 200
+    unknown = http.post("/portfolio/rebalance", json=window)
+    assert unknown.status_code == 422 and "pass metrics for it" in unknown.json()["detail"]

@@ -41,6 +41,16 @@ class Trader(Protocol):
         ...
 
 
+def check_tradeable(strategy: str) -> None:
+    """ConfigError unless ``strategy`` has a bar-by-bar trader."""
+    if strategy not in TRADEABLE:
+        raise ConfigError(
+            f"strategy {strategy!r} cannot trade bar by bar; choose one of {', '.join(TRADEABLE)}"
+            + (" (the wheel trades options, which no broker adapter here places yet)"
+               if strategy == "wheel" else "")
+        )  # fmt: skip
+
+
 def make_trader(
     strategy: str,
     params: Mapping[str, Any] | None,
@@ -51,12 +61,7 @@ def make_trader(
     """The trader of ``strategy`` with ``params`` (the backtest's parameter names)."""
     from quantalloc.backtest.registry import make_params
 
-    if strategy not in TRADEABLE:
-        raise ConfigError(
-            f"strategy {strategy!r} cannot trade bar by bar; choose one of {', '.join(TRADEABLE)}"
-            + (" (the wheel trades options, which no broker adapter here places yet)"
-               if strategy == "wheel" else "")
-        )  # fmt: skip
+    check_tradeable(strategy)
     p = make_params(strategy, dict(params or {}))
     if strategy == "orb":
         from quantalloc.service.trading.orb import OrbTrader
