@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
@@ -139,7 +140,7 @@ def _bound(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
 
 
-def constraint_cells(row: dict[str, Any]) -> tuple[str, str, str, str]:
+def constraint_cells(row: Mapping[Any, Any]) -> tuple[str, str, str, str]:
     """Target, band, value before lots and value after lots of one constraint row.
 
     A target band (``lower`` and ``upper``) shows its midpoint as the target; a cap shows

@@ -175,9 +175,9 @@ def register(app: typer.Typer) -> None:
         study of the same --study name in the same --storage is resumed (and said so).
         """
         from quantalloc.errors import ConfigError
+        from quantalloc.storage.url import default_study_url, redact
         from quantalloc.tuning.evaluators import StrategyObjective
         from quantalloc.tuning.export import write_json, write_model_toml
-        from quantalloc.tuning.storage import default_storage_url, redact
 
         cfg, space_cfg, fixed_cfg = _read_config(config)
         name = _pick(strategy, cfg, "strategy", None)
@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
             output_file(output, "--output", (".json",))
         if export:
             _export_target(export, force)
-        url = _pick(storage, cfg, "storage", None) or default_storage_url()
+        url = _pick(storage, cfg, "storage", None) or default_study_url()
         if storage or cfg.get("storage"):
             _check_storage_folder(url)
         if source.strip().lower() == "auto" and os.environ.get(ENV_DATA):
@@ -331,9 +331,9 @@ def _export_target(target: str, force: bool) -> Path:
 def _check_storage_folder(url: str) -> None:
     """A study file's folder must exist (the user's data folder is the one folder made)."""
     from quantalloc.errors import ConfigError
-    from quantalloc.tuning.storage import normalize_url
+    from quantalloc.storage.url import study_url
 
-    canonical = normalize_url(url)
+    canonical = study_url(url)
     for prefix in ("sqlite:///", "journal:"):
         if canonical.startswith(prefix):
             path = Path(canonical[len(prefix) :]).expanduser()
@@ -386,8 +386,8 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     )
 
     from quantalloc.errors import QuantallocError
+    from quantalloc.storage.url import redact, study_url
     from quantalloc.tuning.evaluators import strategy_fields
-    from quantalloc.tuning.storage import normalize_url, redact
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
@@ -404,7 +404,7 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     )
 
     split_trials(n_trials, workers)  # validates both counts
-    normalize_url(url)  # and the storage URL, before any backtest runs
+    study_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
     defaults = {f["name"]: f["default"] for f in strategy_fields(recipe.strategy)}
     try:  # one backtest outside the study: a bad input stops here, no failed trial is stored

@@ -1,7 +1,13 @@
-"""Market data: price providers behind one Protocol, validation, and input tables."""
+"""Market data: price providers and chain sources behind one Protocol each, validation, tables."""
 
 from quantalloc.data.base import OHLCV_COLUMNS, PriceProvider
-from quantalloc.data.chains import CHAIN_COLUMNS, load_chain
+from quantalloc.data.chain_source import (
+    ChainSnapshot,
+    ChainSource,
+    chain_symbol,
+    get_chain_source,
+)
+from quantalloc.data.chains import CHAIN_COLUMNS, load_chain, validate_chain
 from quantalloc.data.csv_provider import CsvProvider
 from quantalloc.data.demo import DemoProvider
 from quantalloc.data.sources import get_provider
@@ -13,14 +19,19 @@ __all__ = [
     "CHAIN_COLUMNS",
     "INPUT_TABLES",
     "OHLCV_COLUMNS",
+    "ChainSnapshot",
+    "ChainSource",
     "CsvProvider",
     "DemoProvider",
     "PriceProvider",
     "YahooProvider",
+    "chain_symbol",
+    "get_chain_source",
     "get_provider",
     "load_chain",
     "parse_table_args",
     "read_table_csv",
+    "validate_chain",
     "validate_ohlcv",
     "validate_table",
 ]

@@ -1,77 +1,85 @@
-"""Option-chain loaders: every supported file layout into one canonical frame.
+"""The canonical option-chain frame: load a chain file in any known layout, validate a frame.
 
 The canonical chain frame has one row per contract and exactly the columns of
 :data:`CHAIN_COLUMNS`:
 
 ========================  ======================================================================
+``symbol``                underlying as the source names it (``NIFTY``, ``RELIANCE``, ``SPX``);
+                          empty where the file does not say
+``root``                  the contract class (``SPX`` AM-settled monthlies vs ``SPXW``); the
+                          symbol where the source has one class
 ``expiry``                expiry date (``datetime64``, normalized to midnight)
 ``strike``                strike price (float)
 ``kind``                  ``"call"`` or ``"put"``
-``bid, ask, last``        quotes in the underlying's currency (float; NaN where missing)
-``volume``                contracts traded that day (float; NaN where missing)
+``bid, ask``              quotes in the underlying's currency (float; NaN where missing)
+``last``                  the session's last or closing trade price (NaN where missing, and on
+                          contracts known not to have traded that session: a stale close is
+                          never passed on)
+``settlement``            the exchange's settlement price (NSE ``SttlmPric``; NaN elsewhere)
+``volume``                contracts traded that session (float; NaN where missing)
 ``open_interest``         open contracts (float; NaN where missing)
 ``implied_vol``           implied volatility as a fraction (0.2 = 20%); NaN where the source has
                           none or gives zero
 ``spot``                  underlying price the chain was quoted against (NaN if unknown)
+``lot_size``              units per contract where the source lists it (NSE ``NewBrdLotQty``)
 ``as_of``                 quote date (``datetime64``; NaT if unknown)
 ========================  ======================================================================
 
-Rows are sorted by ``expiry, strike, kind`` with a fresh ``RangeIndex``.
+Rows are sorted by ``symbol, root, expiry, strike, kind`` with a fresh ``RangeIndex``. File
+layouts live in :mod:`quantalloc.data.chain_layouts`.
 
-Layouts (see ``../shared/data/README.md``):
-
-- ``yfinance``: ``ticker,expiry,option_type,strike,lastPrice,bid,ask,volume,openInterest,
-  impliedVolatility,...,S,spot_date,...`` (spot from ``S``, as-of from ``spot_date``).
-- ``eod``: an end-of-day vendor layout with spaces after the commas of its header:
-  ``date, symbol, under, expiration, strike, put/call, bid, ask, price, volume, open interest,
-  implied vol, ...``. ``under`` is the underlying's *ticker*, not its price, so ``spot`` is NaN.
-  Non-standard (adjusted-deliverable) contracts, whose OCC root differs from ``under`` (``SPY7``
-  against ``SPY``), are dropped: they duplicate standard strikes with unrelated prices.
-- ``upstox``: the Upstox option-chain JSON ``{"status", "data": [{"expiry", "strike_price",
-  "underlying_spot_price", "call_options": {"market_data", "option_greeks"}, "put_options":
-  ...}]}``; its ``iv`` is in percent and is divided by 100. It carries no quote date.
-
-In every layout, contracts that expired before ``as_of`` (when known) are dropped.
+Validation (:func:`validate_chain`) stops at a structural fault (missing or non-positive
+strikes, rows without an expiry, unknown kinds, repeated contracts) with one line naming the
+source, and drops the rows a pricer must not read (negative quotes, crossed quotes with the bid
+above the ask, contracts that expired before the quote date), saying how many in one line kept
+in ``frame.attrs["notes"]``.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from quantalloc.data.chain_layouts import KNOWN_LAYOUTS, read_chain_file
 from quantalloc.errors import DataError
 
+log = logging.getLogger(__name__)
+
 CHAIN_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "root",
     "expiry",
     "strike",
     "kind",
     "bid",
     "ask",
     "last",
+    "settlement",
     "volume",
     "open_interest",
     "implied_vol",
     "spot",
+    "lot_size",
     "as_of",
 )
-KNOWN_LAYOUTS: tuple[str, ...] = ("yfinance", "eod", "upstox")
+CONTRACT_KEY: tuple[str, ...] = ("symbol", "root", "expiry", "strike", "kind")
+"""Columns that name one listed contract."""
 
-_FLOAT_COLUMNS = ("strike", "bid", "ask", "last", "volume", "open_interest", "implied_vol", "spot")
-_YF_REQUIRED = {"expiry", "option_type", "strike", "bid", "ask", "impliedvolatility"}
-_EOD_REQUIRED = {"expiration", "strike", "put/call", "bid", "ask", "implied vol"}
-_KIND_CODES = {"c": "call", "call": "call", "p": "put", "put": "put"}
-
-
-def _layout_help() -> str:
-    return (
-        "known layouts: yfinance CSV (ticker,expiry,option_type,strike,...,impliedVolatility), "
-        "end-of-day CSV (date, symbol, under, expiration, strike, put/call, ...), "
-        "Upstox option-chain JSON ({'data': [{'strike_price', 'call_options', 'put_options'}]})"
-    )
+_FLOAT_COLUMNS = (
+    "bid",
+    "ask",
+    "last",
+    "settlement",
+    "volume",
+    "open_interest",
+    "implied_vol",
+    "spot",
+    "lot_size",
+)
+_KIND_CODES = {"c": "call", "call": "call", "ce": "call", "p": "put", "put": "put", "pe": "put"}
 
 
 def load_chain(path: str | Path) -> pd.DataFrame:
@@ -80,34 +88,33 @@ def load_chain(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path
-        A ``.csv`` (yfinance or end-of-day layout) or ``.json`` (Upstox) file.
+        A ``.csv`` / ``.csv.gz`` file (NSE bhavcopy, vendor, Cboe, yfinance or end-of-day
+        layout) or a ``.json`` file (Upstox).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`CHAIN_COLUMNS`, sorted by expiry, strike, kind.
+        Columns :data:`CHAIN_COLUMNS`, sorted by symbol, root, expiry, strike, kind.
 
     Raises
     ------
     DataError
-        The file is missing or unreadable, or its layout is none of :data:`KNOWN_LAYOUTS`.
+        The file is missing or unreadable, its layout is none of :data:`KNOWN_LAYOUTS`, or
+        it has a structural fault (see :func:`validate_chain`).
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"option chain file {p} does not exist; check the path")
-    if p.suffix.lower() == ".json":
-        frame = _read_upstox(p)
-    else:
-        frame = _read_csv_chain(p)
+    frame, _ = read_chain_file(p)
     return validate_chain(frame, source=str(p))
 
 
 def validate_chain(frame: pd.DataFrame, source: str = "chain") -> pd.DataFrame:
     """Check and normalise a chain frame to the canonical columns, types and order.
 
-    Missing optional columns (``bid, ask, last, volume, open_interest, implied_vol, spot``)
-    are filled with NaN and ``as_of`` with NaT (a hand-made chain needs only expiry, strike, kind).
-    Zero implied vols become NaN; expired contracts (``expiry < as_of``) are dropped.
+    Missing optional columns are filled with NaN (``as_of`` with NaT, ``symbol`` with an
+    empty string), so a hand-made chain needs only expiry, strike and kind. Zero implied vols
+    become NaN; the rows listed in the module notes are dropped and counted.
     """
     missing = [c for c in ("expiry", "strike", "kind") if c not in frame.columns]
     if missing:
@@ -116,6 +123,9 @@ def validate_chain(frame: pd.DataFrame, source: str = "chain") -> pd.DataFrame:
             "a chain needs at least expiry, strike and kind"
         )
     out = pd.DataFrame(index=range(len(frame)))
+    out["symbol"] = _text(frame, "symbol", "")
+    out["root"] = _text(frame, "root", "")
+    out.loc[out["root"] == "", "root"] = out["symbol"]
     try:
         out["expiry"] = pd.to_datetime(frame["expiry"].to_numpy()).normalize().astype("M8[ns]")
     except (ValueError, TypeError) as exc:
@@ -127,129 +137,76 @@ def validate_chain(frame: pd.DataFrame, source: str = "chain") -> pd.DataFrame:
         bad = sorted(set(kinds[mapped.isna()]))[:5]
         raise DataError(f"{source}: unknown option kind(s) {bad}; expected call/put (or C/P)")
     out["kind"] = mapped.astype(object).to_numpy()
-    for col in ("bid", "ask", "last", "volume", "open_interest", "implied_vol", "spot"):
+    for col in _FLOAT_COLUMNS:
         if col in frame.columns:
             values = pd.to_numeric(frame[col].to_numpy(), errors="coerce").astype(float)
         else:
             values = np.full(len(frame), np.nan)
         out[col] = values
     out.loc[out["implied_vol"] <= 0, "implied_vol"] = np.nan
-    if "as_of" in frame.columns:
-        as_of = pd.to_datetime(frame["as_of"].to_numpy()).normalize()
-    else:
-        as_of = pd.DatetimeIndex([pd.NaT] * len(frame))
-    out["as_of"] = np.asarray(as_of, dtype="M8[ns]")
-    if out["strike"].isna().any() or (out["strike"] <= 0).any():
-        raise DataError(f"{source}: option chain has missing or non-positive strikes")
+    as_of = frame["as_of"] if "as_of" in frame.columns else pd.Series(pd.NaT, index=frame.index)
+    try:
+        stamps = pd.to_datetime(pd.Series(as_of.to_numpy()))
+        out["as_of"] = stamps.dt.normalize().to_numpy(dtype="M8[ns]")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{source}: unparseable quote dates in option chain: {exc}") from exc
+    bad_strikes = out["strike"].isna() | (out["strike"] <= 0)
+    if bad_strikes.any():
+        raise DataError(
+            f"{source}: option chain has {int(bad_strikes.sum())} missing or non-positive strikes "
+            f"(first: {frame['strike'].iloc[int(np.flatnonzero(bad_strikes)[0])]}); a strike is "
+            "a positive price, fix the file"
+        )
     if out["expiry"].isna().any():
-        raise DataError(f"{source}: option chain has rows without an expiry date")
+        raise DataError(
+            f"{source}: option chain has {int(out['expiry'].isna().sum())} rows without an "
+            "expiry date; fix the file"
+        )
+    out, notes = _drop_faulty(out, source)
+    out = out.sort_values(list(CONTRACT_KEY), kind="mergesort").reset_index(drop=True)
+    repeated = out.duplicated(list(CONTRACT_KEY))
+    if repeated.any():
+        first = out.loc[repeated].iloc[0]
+        raise DataError(
+            f"{source}: contract {first['symbol'] or '?'} {first['expiry'].date()} "
+            f"{first['strike']:g} {first['kind']} appears more than once; a chain lists each "
+            "contract once (split the file by quote date or root)"
+        )
+    out = out.loc[:, list(CHAIN_COLUMNS)]
+    out.attrs["notes"] = notes
+    return out
+
+
+def _text(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), default, dtype=object)
+    values = pd.Series(frame[column].to_numpy(), dtype=object)
+    return values.where(values.notna(), default).astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _drop_faulty(out: pd.DataFrame, source: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Drop rows with negative or crossed quotes and expired contracts; one note says how many."""
+    quotes = out[["bid", "ask", "last", "settlement"]]
+    negative = (quotes < 0).any(axis=1)
+    crossed = ~negative & (out["bid"] > out["ask"])
     expired = out["as_of"].notna() & (out["expiry"] < out["as_of"])
-    out = out.loc[~expired]
-    out = out.sort_values(["expiry", "strike", "kind"], kind="mergesort").reset_index(drop=True)
-    return out.loc[:, list(CHAIN_COLUMNS)]
+    stale = (out["volume"] == 0) & out["last"].notna()
+    out.loc[stale, "last"] = np.nan  # an untraded contract's close repeats an older one
+    drop = negative | crossed | expired
+    parts = [
+        f"{int(n)} {what}"
+        for n, what in (
+            (negative.sum(), "with a negative price"),
+            (crossed.sum(), "with the bid above the ask"),
+            (expired.sum(), "expired before the quote date"),
+        )
+        if n
+    ]
+    if not parts:
+        return out, ()
+    note = f"{source}: dropped {int(drop.sum())} of {len(out)} contracts: {', '.join(parts)}"
+    log.info(note)
+    return out.loc[~drop], (note,)
 
 
-def _read_csv_chain(path: Path) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(path, skipinitialspace=True)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read option chain {path}: {exc}") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
-    lower = {c.lower(): c for c in raw.columns}
-    if _YF_REQUIRED <= set(lower):
-        return _from_yfinance(raw, lower)
-    if _EOD_REQUIRED <= set(lower):
-        return _from_eod(raw, lower)
-    raise DataError(
-        f"option chain {path} has an unknown layout (columns {list(raw.columns)[:12]}); "
-        + _layout_help()
-    )
-
-
-def _col(raw: pd.DataFrame, lower: dict[str, str], name: str) -> Any:
-    key = lower.get(name)
-    if key is None:
-        return np.nan
-    return raw[key].to_numpy()
-
-
-def _from_yfinance(raw: pd.DataFrame, lower: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "expiry": _col(raw, lower, "expiry"),
-            "strike": _col(raw, lower, "strike"),
-            "kind": _col(raw, lower, "option_type"),
-            "bid": _col(raw, lower, "bid"),
-            "ask": _col(raw, lower, "ask"),
-            "last": _col(raw, lower, "lastprice"),
-            "volume": _col(raw, lower, "volume"),
-            "open_interest": _col(raw, lower, "openinterest"),
-            "implied_vol": _col(raw, lower, "impliedvolatility"),
-            "spot": _col(raw, lower, "s"),
-            "as_of": _col(raw, lower, "spot_date") if "spot_date" in lower else pd.NaT,
-        }
-    )
-
-
-def _from_eod(raw: pd.DataFrame, lower: dict[str, str]) -> pd.DataFrame:
-    if "symbol" in lower and "under" in lower:
-        root = raw[lower["symbol"]].astype(str).str.split().str[0]
-        raw = raw.loc[root.to_numpy() == raw[lower["under"]].astype(str).str.strip().to_numpy()]
-    return pd.DataFrame(
-        {
-            "expiry": _col(raw, lower, "expiration"),
-            "strike": _col(raw, lower, "strike"),
-            "kind": _col(raw, lower, "put/call"),
-            "bid": _col(raw, lower, "bid"),
-            "ask": _col(raw, lower, "ask"),
-            "last": _col(raw, lower, "price"),
-            "volume": _col(raw, lower, "volume"),
-            "open_interest": _col(raw, lower, "open interest"),
-            "implied_vol": _col(raw, lower, "implied vol"),
-            "spot": np.nan,
-            "as_of": _col(raw, lower, "date") if "date" in lower else pd.NaT,
-        }
-    )
-
-
-def _read_upstox(path: Path) -> pd.DataFrame:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read option chain {path}: {exc}") from exc
-    rows = doc.get("data") if isinstance(doc, dict) else None
-    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
-        raise DataError(f"option chain {path} has an unknown layout; " + _layout_help())
-    records: list[dict[str, Any]] = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or "strike_price" not in row or "expiry" not in row:
-            raise DataError(
-                f"option chain {path}: entry {i} has no strike_price/expiry; " + _layout_help()
-            )
-        for kind, key in (("call", "call_options"), ("put", "put_options")):
-            side = row.get(key)
-            if not isinstance(side, dict):
-                continue
-            md = side.get("market_data") or {}
-            greeks = side.get("option_greeks") or {}
-            iv = greeks.get("iv")
-            records.append(
-                {
-                    "expiry": row["expiry"],
-                    "strike": row["strike_price"],
-                    "kind": kind,
-                    "bid": md.get("bid_price"),
-                    "ask": md.get("ask_price"),
-                    "last": md.get("ltp"),
-                    "volume": md.get("volume"),
-                    "open_interest": md.get("oi"),
-                    "implied_vol": None if iv is None else float(iv) / 100.0,
-                    "spot": row.get("underlying_spot_price"),
-                }
-            )
-    if not records:
-        raise DataError(f"option chain {path} lists strikes but no call_options/put_options")
-    return pd.DataFrame.from_records(records)
-
-
-__all__ = ["CHAIN_COLUMNS", "KNOWN_LAYOUTS", "load_chain", "validate_chain"]
+__all__ = ["CHAIN_COLUMNS", "CONTRACT_KEY", "KNOWN_LAYOUTS", "load_chain", "validate_chain"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantalloc.data.chains import CHAIN_COLUMNS, load_chain, validate_chain
+from quantalloc.data.chains import CHAIN_COLUMNS, CONTRACT_KEY, load_chain, validate_chain
 from quantalloc.errors import DataError
 
 
@@ -19,12 +19,14 @@ def _check_canonical(chain: pd.DataFrame) -> None:
     assert chain["as_of"].dtype == np.dtype("M8[ns]")
     assert (chain["expiry"] == chain["expiry"].dt.normalize()).all()
     assert set(chain["kind"].unique()) <= {"call", "put"}
-    for col in ("strike", "bid", "ask", "last", "volume", "open_interest", "implied_vol", "spot"):
+    for col in ("strike", "bid", "ask", "last", "settlement", "volume", "open_interest"):
         assert chain[col].dtype == np.float64, col
-    ordered = chain.sort_values(["expiry", "strike", "kind"], kind="mergesort")
+    for col in ("implied_vol", "spot", "lot_size"):
+        assert chain[col].dtype == np.float64, col
+    ordered = chain.sort_values(list(CONTRACT_KEY), kind="mergesort")
     assert ordered.index.tolist() == list(range(len(chain)))
     assert not (chain["implied_vol"] <= 0).any()
-    assert not chain.duplicated(["expiry", "strike", "kind"]).any()
+    assert not chain.duplicated(list(CONTRACT_KEY)).any()
 
 
 # ---- real files (skipped without ../shared/data) ----------------------------------------------
