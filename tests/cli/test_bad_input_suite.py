@@ -150,6 +150,32 @@ CASES: list[tuple[str, list[str], str]] = [
     ),
     ("db export", ["db", "export", "stock_data", "--store", STORE], "mysql"),
     ("db export", ["db", "export", "stock_data", "--verbose=1"], "does not take a value"),
+    # serve (the API key is set for these; uvicorn.run is replaced so no server ever starts)
+    ("serve", ["serve", "--host", " "], "--host needs an address"),
+    ("serve", ["serve", "--port", "70000"], "--port"),
+    ("serve", ["serve", "--store", STORE], "mysql"),
+    ("serve", ["serve", "--data", "bogus"], "unknown data source 'bogus'"),
+    ("serve", ["serve", "--studies", STORE], "unsupported study storage"),
+    ("serve", ["serve", "--verbose=1"], "does not take a value"),
+    # trade (checked before the portfolio API is called; none runs here)
+    ("trade", ["trade", "wheel"], "cannot trade bar by bar"),
+    ("trade", ["trade", "orb", "--mode", "dream"], "not a trading mode"),
+    ("trade", ["trade", "orb", "--api", "ftp://x"], "not an http(s) URL"),
+    ("trade", ["trade", "orb", "--name", " "], "--name needs a name"),
+    (
+        "trade",
+        ["trade", "orb", "--data", "bogus", "--start", "2025-06-02", "--end", "2025-06-03"],
+        "unknown data source 'bogus'",
+    ),
+    ("trade", ["trade", "orb", "--start", "notadate", "--end", "2025-06-03"], "not a date"),
+    ("trade", ["trade", "orb", "--start", "2025-06-03", "--end", "2025-06-02"], "swap them"),
+    ("trade", ["trade", "orb", "--param", "bogus=1"], "bogus"),
+    ("trade", ["trade", "orb", "--symbols", "", "--param", "x=1"], "x"),
+    ("trade", ["trade", "orb", "--mode", "live", "--ib-host", " "], "--ib-host needs"),
+    ("trade", ["trade", "orb", "--ib-port", "0"], "--ib-port"),
+    ("trade", ["trade", "orb", "--ib-client-id", "-1"], "--ib-client-id"),
+    ("trade", ["trade", "orb", "--output", "/nonexistent/dir/t.json"], "does not exist"),
+    ("trade", ["trade", "orb", "--verbose=1"], "does not take a value"),
     # runs
     ("runs list", ["runs", "list", "--limit", "0"], "--limit"),
     ("runs list", ["runs", "list", "--store", STORE], "mysql"),
@@ -229,6 +255,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     monkeypatch.setenv("QUANTALLOC_DB", str(tmp_path / "db" / "q.db"))
     for name in ("QUANTALLOC_DATA", "DATABASE_URL", "SUPABASE_URL", "SUPABASE_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QUANTALLOC_API_KEY", "a-test-key")  # serve and trade get past it
+    import uvicorn
+
+    def no_server(*_a: object, **_k: object) -> None:
+        raise AssertionError("a bad input started the server")
+
+    monkeypatch.setattr(uvicorn, "run", no_server)
     work = tmp_path / "work"
     work.mkdir()
     (work / "blank_lot.csv").write_text(
