@@ -56,9 +56,17 @@ def store_env() -> dict[str, str]:
 
 def open_cli_store(store: str | None) -> Store:
     """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
-    from quantalloc.storage import open_store
+    from quantalloc.errors import ConfigError
+    from quantalloc.storage import open_store, redact
 
-    return open_store(store, env=store_env())
+    env = store_env()
+    try:
+        return open_store(store, env=env)
+    except ConfigError as exc:
+        given = env.get("DATABASE_URL", "").strip()
+        if store is None and given:  # the URL came from the environment: name the variable
+            raise ConfigError(f"DATABASE_URL={redact(given)!r}: {exc}") from exc
+        raise
 
 
 @db.command("init")

@@ -113,8 +113,6 @@ def solve(
     if dry_run and update_database:
         raise ConfigError("--dry-run and --update-database exclude each other; pass one of them")
 
-    import os
-
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from quantalloc.cli.options import open_provider
@@ -129,11 +127,13 @@ def solve(
     overrides = _flag_errors(lambda: check_limits(_parse_limits(limit)))
     _flag_errors(lambda: check_levels(capital=capital, vix=vix, n_scenarios=scenarios))
     tables = parse_table_args(table, normalize=normalize_weights)
+    tables.update(_store_tables(store, tables))
     provider = open_provider(data, market, banner=False)
-    if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
-        given = {"stock_data", "industry_allocations_current"} <= set(tables)
-        if not given and store is None:
+    if not {"stock_data", "industry_allocations_current"} <= set(tables):
+        if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
             provider = open_provider("demo", market, banner=False)
+        if hasattr(provider, "universe"):
+            err_console.print(f"input tables from {provider.name}", markup=False)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -163,7 +163,6 @@ def solve(
             max_industries=max_industries,
             n_scenarios=scenarios,
             seed=seed,
-            store=store,
             limits=overrides,
             chain=chain,
             progress=progress,
@@ -175,18 +174,76 @@ def solve(
         path = result.write_json(output)
         console.print(f"wrote {path}")
     if update_database:
-        from quantalloc.storage import default_db_path, open_store, select_url
+        from quantalloc.cli.db import open_cli_store, store_env
+        from quantalloc.storage import default_db_path, select_url
 
-        target = open_store(store, env=os.environ)
-        if (
-            store is None
-            and select_url(None, os.environ) == f"sqlite:///{default_db_path(os.environ)}"
-        ):
-            target.init()  # the embedded default store is created on first use
-        saved = target.save_run(result.to_document())
-        console.print(f"stored run {result.run_id}" if saved else "run already stored")
+        env = store_env()
+        target = open_cli_store(store)
+        try:
+            if store is None and select_url(None, env) == f"sqlite:///{default_db_path(env)}":
+                target.init()  # the embedded default store is created on first use
+            saved = target.save_run(result.to_document())
+        finally:
+            target.close()
+        console.print(
+            f"stored run {result.run_id} in {target.display}" if saved else "run already stored",
+            markup=False,
+        )
     if result.synthetic:
         synthetic_banner(result)
+
+
+STORE_TABLES = ("stock_data", "industry_allocations_current", "strategies", "option_chain_data")
+"""The input tables a solve reads from the store in force when --table does not give them."""
+
+
+def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The input tables the store in force holds, for those --table does not give.
+
+    The store is the one every command uses: --store, else DATABASE_URL (environment or
+    .env), else the default SQLite file (used when it holds the tables, after `db import`).
+    A store named by --store or DATABASE_URL must be readable: an unreachable one is an
+    error, never skipped. Where the tables come from is said on stderr.
+    """
+    from quantalloc.cli.db import open_cli_store, store_env
+    from quantalloc.storage import default_db_path
+
+    wanted = [name for name in STORE_TABLES if name not in given]
+    env = store_env()
+    configured = store is not None or bool(env.get("DATABASE_URL", "").strip())
+    if not configured and not default_db_path(env).is_file():
+        return {}
+    if not configured and not {"stock_data", "industry_allocations_current"} - set(given):
+        return {}
+    opened = open_cli_store(store)
+    try:
+        if not configured and opened.schema_version() == 0:
+            return {}
+        found = {name: frame for name in wanted if len(frame := opened.read_table(name))}
+        for frame in found.values():
+            frame.attrs["origin"] = f"the store {opened.display}"
+    finally:
+        opened.close()
+    missing = [
+        name
+        for name in ("stock_data", "industry_allocations_current")
+        if name not in given and name not in found
+    ]
+    if missing:  # the data source's own tables (the demo market's), said by the caller
+        if configured:
+            err_console.print(
+                f"the store {opened.display} holds no {' and no '.join(missing)} rows",
+                markup=False,
+                highlight=False,
+            )
+        return {}
+    err_console.print(
+        f"input tables from the store {opened.display}: "
+        + ", ".join(f"{name} ({len(frame)} rows)" for name, frame in found.items()),
+        markup=False,
+        highlight=False,
+    )
+    return found
 
 
 _FLAGS = {"capital": "--capital", "vix": "--vix", "n_scenarios": "--scenarios", "limits": "--limit"}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.data.base import PriceProvider
-from quantalloc.errors import DataError, QuantallocError
+from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,10 @@ def resolve_table(
     provider: Any,
 ) -> tuple[pd.DataFrame | None, str]:
     """Table ``name`` from ``--table``, else the store, else the demo provider; with its origin."""
-    if name in given:
-        return given[name], "--table"
-    if store_reader is not None:
-        try:
-            frame = store_reader(name)
-        except QuantallocError as exc:
-            log.info("store has no table %s: %s", name, exc)
-            frame = None
+    if name in given:  # a caller may say where a given table came from (frame.attrs)
+        return given[name], str(given[name].attrs.get("origin", "--table"))
+    if store_reader is not None:  # a store that cannot be read is an error, never skipped
+        frame = store_reader(name)
         if frame is not None and len(frame):
             return frame, "store"
     method = {"stock_data": "universe", "industry_allocations_current": "industry_allocations"}.get(
