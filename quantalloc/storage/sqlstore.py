@@ -191,6 +191,15 @@ class SqlStore:
         except SQLAlchemyError as exc:
             raise self._translate(exc, table) from None
 
+    def transaction(self, *, write: bool = True, table: str | None = None) -> Any:
+        """A connection in one transaction (committed at the end of the ``with`` block).
+
+        With ``write`` the SQLite write lock is taken at once (``BEGIN IMMEDIATE``); database
+        errors come out as StorageError naming ``table``. For modules that keep their own
+        tables in this store (the portfolio book).
+        """
+        return self._connect(write=write, table=table)
+
     def _require_schema(self) -> None:
         if self._schema_checked:
             return
