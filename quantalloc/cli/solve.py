@@ -124,8 +124,8 @@ def solve(
 
     if output:
         output_file(output, "--output", (".json",))
-    overrides = _flag_errors(lambda: check_limits(_parse_limits(limit)))
-    _flag_errors(lambda: check_levels(capital=capital, vix=vix, n_scenarios=scenarios))
+    overrides = check_limits(_parse_limits(limit))
+    check_levels(capital=capital, vix=vix, n_scenarios=scenarios)
     tables = parse_table_args(table, normalize=normalize_weights)
     tables.update(_store_tables(store, tables))
     provider = open_provider(data, market, banner=False)
@@ -244,24 +244,6 @@ def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
         highlight=False,
     )
     return found
-
-
-_FLAGS = {"capital": "--capital", "vix": "--vix", "n_scenarios": "--scenarios", "limits": "--limit"}
-
-
-def _flag_errors(check: Any) -> Any:
-    """Run a library check; its message names the parameter, the CLI's names the flag."""
-    from quantalloc.errors import ConfigError
-
-    try:
-        return check()
-    except ConfigError as exc:
-        text = str(exc)
-        for param, option in _FLAGS.items():
-            if text.startswith(f"{param}:") or text.startswith(f"{param} "):
-                text = option + text[len(param) :]
-                break
-        raise ConfigError(text) from exc
 
 
 def _parse_limits(items: list[str] | None) -> dict[str, float]:

@@ -319,13 +319,9 @@ def _check_words(metric: str, study: str | None, seed: int, first: Any, last: An
 
 
 def _export_target(target: str, force: bool) -> Path:
-    from quantalloc.errors import ConfigError
     from quantalloc.tuning.export import check_export_target
 
-    try:
-        return check_export_target(target, force=force)
-    except ConfigError as exc:
-        raise ConfigError(f"--{exc}") from exc
+    return check_export_target(target, force=force)
 
 
 def _check_storage_folder(url: str) -> None:

@@ -46,8 +46,9 @@ def check_limits(limits: Mapping[str, Any] | None) -> dict[str, Any]:
         source = str(name).split("[", 1)[0].strip()
         if source not in LIMIT_UNITS or ("[" in str(name) and not str(name).endswith("]")):
             raise ConfigError(
-                f"limits: no limit named {name!r}; known: {', '.join(LIMIT_UNITS)} "
-                "(a bracket picks one row, e.g. max_industry[IT])"
+                f"`limits`: no limit named {name!r}; known: {', '.join(LIMIT_UNITS)} "
+                "(a bracket picks one row, e.g. max_industry[IT])",
+                params="limits",
             )
         parts = value if isinstance(value, tuple) else (value,)
         for part in parts:
@@ -60,7 +61,8 @@ def check_limits(limits: Mapping[str, Any] | None) -> dict[str, Any]:
             within = number >= 0 and (source == "max_abs_vega" or number <= 1)
             if not (math.isfinite(number) and within):
                 raise ConfigError(
-                    f"limits: {name}={part!r} is out of range; {source} is {LIMIT_UNITS[source]}"
+                    f"`limits` {name}={part!r} is out of range; {source} is {LIMIT_UNITS[source]}",
+                    params="limits",
                 )
         checked[str(name)] = value
     return checked
@@ -70,20 +72,23 @@ def check_levels(*, capital: float | None, vix: float | None, n_scenarios: int |
     """Capital, the volatility index level and the scenario count, each within its range."""
     if capital is not None and not (math.isfinite(capital) and 0 < capital <= MAX_CAPITAL):
         raise ConfigError(
-            f"capital must be a positive amount up to {MAX_CAPITAL:.0e}, got {capital:g}"
+            f"`capital` must be a positive amount up to {MAX_CAPITAL:.0e}, got {capital:g}",
+            params="capital",
         )
     if vix is not None and not (math.isfinite(vix) and 0 < vix <= MAX_VOL_INDEX):
         raise ConfigError(
-            f"vix must be a volatility index level in (0, {MAX_VOL_INDEX:g}] (e.g. 18.5), "
-            f"got {vix:g}"
+            f"`vix` must be a volatility index level in (0, {MAX_VOL_INDEX:g}] (e.g. 18.5), "
+            f"got {vix:g}",
+            params="vix",
         )
     if n_scenarios is not None:
         most = max_scenarios()
         if not 50 <= n_scenarios <= most:
             raise ConfigError(
-                f"n_scenarios must be in [50, {most:,}] (about {SCENARIO_BYTES // 1000} kB of "
+                f"`n_scenarios` must be in [50, {most:,}] (about {SCENARIO_BYTES // 1000} kB of "
                 f"memory each, {available_memory() / 2**30:.1f} GiB available), got "
-                f"{n_scenarios:,}; the models use 2,000"
+                f"{n_scenarios:,}; the models use 2,000",
+                params="n_scenarios",
             )
 
 

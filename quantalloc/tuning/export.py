@@ -123,7 +123,7 @@ def check_export_target(target: str, *, force: bool = False) -> Path:
     from quantalloc.config import shipped_models_dirs, user_models_dir
 
     if not str(target).strip():
-        raise ConfigError("export needs a model name, e.g. momentum_tuned")
+        raise ConfigError("`export` needs a model name, e.g. momentum_tuned", params="export")
     path = model_file_path(str(target))
     shipped = {d.resolve() for d in shipped_models_dirs()}
     names = {p.stem for d in shipped for p in d.glob("*.toml")}
@@ -131,18 +131,25 @@ def check_export_target(target: str, *, force: bool = False) -> Path:
         path.parent == user_models_dir() and path.stem in names
     ):
         raise ConfigError(
-            f"export {target}: {path.stem} is a model shipped with quantalloc, never overwritten; "
-            f"export under another name (it is written to {user_models_dir()})"
+            f"`export` {target}: {path.stem} is a model shipped with quantalloc, never "
+            f"overwritten; export under another name (it is written to {user_models_dir()})",
+            params="export",
         )
     if path.parent != user_models_dir() and not path.parent.is_dir():
         raise ConfigError(
-            f"export {target}: folder {path.parent} does not exist; create it first or give a "
-            "bare NAME for your model folder"
+            f"`export` {target}: folder {path.parent} does not exist; create it first or give a "
+            "bare NAME for your model folder",
+            params="export",
         )
     if path.is_dir():
-        raise ConfigError(f"export {target}: {path} is a folder; give a file name")
+        raise ConfigError(
+            f"`export` {target}: {path} is a folder; give a file name", params="export"
+        )
     if path.exists() and not force:
-        raise ConfigError(f"export {target}: {path} exists; pass --force to replace it")
+        raise ConfigError(
+            f"`export` {target}: {path} exists; replace it with `force=True`",
+            params=("export", "force"),
+        )
     return path
 
 

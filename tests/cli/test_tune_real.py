@@ -53,7 +53,7 @@ def test_tune_momentum_then_backtest_the_exported_model(shared_data: Path, tmp_p
     )
     # the export never replaces a file silently
     refused = runner.invoke(app, [*args[:9], "4", *args[10:]])
-    assert refused.exit_code == 2 and "exists; pass --force" in refused.output
+    assert refused.exit_code == 2 and "exists; replace it with --force" in refused.output
     # a second run on the same storage and study adds to it, and says so
     again = runner.invoke(app, [*args[:9], "4", *args[10:], "--force"])
     assert again.exit_code == 0, again.output

@@ -64,7 +64,7 @@ def test_export_refuses_an_existing_file_unless_forced(tmp_path: Path) -> None:
     target = tmp_path / "mine.toml"
     assert check_export_target(str(target)) == target
     target.write_text("x = 1\n")
-    with pytest.raises(ConfigError, match="exists; pass --force"):
+    with pytest.raises(ConfigError, match="exists; replace it with"):
         check_export_target(str(target))
     assert check_export_target(str(target), force=True) == target
     with pytest.raises(ConfigError, match="does not exist"):
