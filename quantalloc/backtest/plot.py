@@ -41,6 +41,29 @@ def params_text(result: BacktestResult) -> str:
     return "; ".join(p for p in (source, shown) if p)
 
 
+def position_spans(result: BacktestResult) -> list[tuple[Any, Any]]:
+    """(entry, exit) times of the run's trades, merged where they overlap; [] without times.
+
+    Intraday strategies record times to the bar, so the shading shows the minutes held, not
+    the whole day the daily ``in_position`` flag marks.
+    """
+    import pandas as pd
+
+    trades = result.trades
+    if not len(trades) or not {"entry_time", "exit_time"} <= set(trades.columns):
+        return []
+    start = pd.to_datetime(trades["entry_time"], errors="coerce")
+    end = pd.to_datetime(trades["exit_time"], errors="coerce")
+    pairs = sorted((a, b) for a, b in zip(start, end, strict=True) if a == a and b == b)
+    merged: list[tuple[Any, Any]] = []
+    for a, b in pairs:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def currency_of(result: BacktestResult) -> str:
     """The currency of the run's money, from its market parameter (US dollars by default)."""
     market = str(result.params.get("market", "us") or "us").lower()
@@ -76,10 +99,16 @@ def figure(result: BacktestResult) -> Any:
     eq = result.equity
     ax_eq.plot(eq.index, eq.to_numpy(), color="#1f5fa8", lw=1.4, label="equity")
     ax_eq.axhline(result.capital, color="grey", lw=0.8, ls="--", label="starting capital")
-    held = result.in_position.reindex(eq.index).fillna(False).to_numpy(dtype=bool)
-    lo, hi = float(eq.min()), float(eq.max())
-    ax_eq.fill_between(eq.index, lo, hi, where=held, color="#1f5fa8", alpha=0.07, step="mid",
-                       label="in position")  # fmt: skip
+    spans = position_spans(result)
+    if spans:  # each trade from its entry to its exit, to the bar (a 30-minute trade is thin)
+        for k, (start, end) in enumerate(spans):
+            ax_eq.axvspan(start, end, color="#1f5fa8", alpha=0.07, lw=0,
+                          label="in position" if k == 0 else None)  # fmt: skip
+    else:
+        held = result.in_position.reindex(eq.index).fillna(False).to_numpy(dtype=bool)
+        lo, hi = float(eq.min()), float(eq.max())
+        ax_eq.fill_between(eq.index, lo, hi, where=held, color="#1f5fa8", alpha=0.07,
+                           step="mid", label="in position")  # fmt: skip
     mt = result.metrics
     ax_eq.set_title(
         f"{result.strategy}: total {format_metric('total_return', mt['total_return'])}, "

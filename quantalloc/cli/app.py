@@ -53,6 +53,9 @@ def root(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # a driver's own warnings (psycopg's "error ignored in rollback" when a server goes away)
+    # would print before the one error line that says what happened and what to do
+    logging.getLogger("psycopg").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 for _module in (solve, regime, backtest, tune, data, db, runs, serve, trade):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from quantalloc.cli.console import console, err_console, handles_errors
 from quantalloc.cli.options import (
@@ -106,15 +107,44 @@ def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
     )
     items: list[Any] = [head, "", parts, "", plan]
     notes = list(result.get("notes", []))
+    if result.get("data_source"):
+        used = f"data {result['data_source']}"
+        for key in ("index", "vol_index"):
+            if result.get(f"{key}_symbol"):
+                where = result.get(f"{key}_file")
+                used += f"; {result[f'{key}_symbol']}" + (f" from {where}" if where else "")
+        notes.insert(
+            0, used + ("  (SYNTHETIC: the demo market)" if result.get("synthetic") else "")
+        )
     if cached_at is not None:
         notes.append(
             f"cached result from {datetime.fromtimestamp(cached_at):%Y-%m-%d %H:%M:%S} "
             "(--no-cache to recompute)"
         )
     if notes:
-        items += ["", *(f"[dim]- {n}[/]" for n in notes)]
+        items += ["", *(f"[dim]- {escape(str(n))}[/]" for n in notes)]
     title = f"Market regime  {result['market'].upper()}  as of {result['as_of']}"
+    if result.get("synthetic"):
+        title += "  [bold yellow](synthetic)[/]"
     return Panel(Group(*items), title=title, title_align="left", expand=False)
+
+
+def _sources(provider: Any, profile: Any, index: str | None) -> dict[str, Any]:
+    """Which data the state was read from: the source, and the index and vol-index files."""
+    out: dict[str, Any] = {
+        "data_source": str(getattr(provider, "name", "")),
+        "synthetic": bool(getattr(provider, "synthetic", False)),
+    }
+    path_of = getattr(provider, "path_of", None)
+    for key, symbol in (("index", index or profile.index_symbol), ("vol_index", None)):
+        symbol = symbol or profile.vol_index_symbol
+        out[f"{key}_symbol"] = symbol
+        if path_of is not None:
+            try:
+                out[f"{key}_file"] = str(path_of(symbol))
+            except Exception:  # the state was computed, so the file exists; never fail on it
+                out[f"{key}_file"] = None
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -203,7 +233,7 @@ def register(app: typer.Typer) -> None:
                 index_symbol=index,
                 config=cfg,
             )
-            result = state.to_dict()
+            result = {**state.to_dict(), **_sources(provider, profile, index)}
             if ttl > 0:
                 try:
                     cache.put(key, result)

@@ -132,8 +132,6 @@ def solve(
     if not {"stock_data", "industry_allocations_current"} <= set(tables):
         if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
             provider = open_provider("demo", market, banner=False)
-        if hasattr(provider, "universe"):
-            err_console.print(f"input tables from {provider.name}", markup=False)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -203,7 +201,7 @@ def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
     The store is the one every command uses: --store, else DATABASE_URL (environment or
     .env), else the default SQLite file (used when it holds the tables, after `db import`).
     A store named by --store or DATABASE_URL must be readable: an unreachable one is an
-    error, never skipped. Where the tables come from is said on stderr.
+    error, never skipped. The report's "tables:" note says where each table came from.
     """
     from quantalloc.cli.db import open_cli_store, store_env
     from quantalloc.storage import default_db_path
@@ -232,18 +230,12 @@ def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
     if missing:  # the data source's own tables (the demo market's), said by the caller
         if configured:
             err_console.print(
-                f"the store {opened.display} holds no {' and no '.join(missing)} rows",
+                f"note: the store {opened.display} holds no {' and no '.join(missing)} rows",
                 markup=False,
                 highlight=False,
             )
         return {}
-    err_console.print(
-        f"input tables from the store {opened.display}: "
-        + ", ".join(f"{name} ({len(frame)} rows)" for name, frame in found.items()),
-        markup=False,
-        highlight=False,
-    )
-    return found
+    return found  # the report's "tables:" note names the store they came from
 
 
 def _parse_limits(items: list[str] | None) -> dict[str, float]:

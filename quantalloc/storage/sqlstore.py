@@ -182,6 +182,21 @@ class SqlStore:
             )
         if "unable to open database file" in low:
             return StorageError(f"cannot open the SQLite file {self.display} ({detail})")
+        if self.backend == "postgresql" and any(
+            s in low
+            for s in (
+                "server closed the connection",
+                "terminating connection",
+                "consuming input failed",
+                "the connection is lost",
+                "connection is closed",
+            )
+        ):
+            return StorageError(
+                f"the PostgreSQL server at {where} closed the connection mid-transaction "
+                f"({detail}); nothing of that change was written: check that the server is "
+                "running, then run the command again"
+            )
         if "database is locked" in low:
             return StorageError(
                 f"the SQLite file {self.display} is locked by another writer (waited up to "

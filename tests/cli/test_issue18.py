@@ -97,11 +97,11 @@ def test_greedy_rounding_ends_when_lots_are_tiny() -> None:
 def test_library_checks_name_their_parameters() -> None:
     from quantalloc.pipeline.requests import check_levels, check_limits
 
-    with pytest.raises(ConfigError, match=r"^capital must be a positive amount up to 1e\+13"):
+    with pytest.raises(ConfigError, match=r"^`capital` must be a positive amount up to 1e\+13"):
         check_levels(capital=1e30, vix=None, n_scenarios=None)
-    with pytest.raises(ConfigError, match=r"^vix must be"):
+    with pytest.raises(ConfigError, match=r"^`vix` must be"):
         check_levels(capital=None, vix=1e6, n_scenarios=None)
-    with pytest.raises(ConfigError, match=r"^n_scenarios must be in \[50, "):
+    with pytest.raises(ConfigError, match=r"^`n_scenarios` must be in \[50, "):
         check_levels(capital=None, vix=None, n_scenarios=20_000_000)
     with pytest.raises(ConfigError, match=r"max_symbol=-0\.1 is out of range"):
         check_limits({"max_symbol": -0.1})
@@ -333,3 +333,20 @@ def test_binding_table_shows_target_band_and_values_before_and_after_lots() -> N
     assert constraint_cells(cap) == ("-", "<= 0.1000", "0.1000", "0.0925")
     band = {"limit": 0.06, "value": 0.0635, "lower": 0.06, "upper": 0.26, "before_lots": 0.06}
     assert constraint_cells(band) == ("0.1600", "0.0600 .. 0.2600", "0.0600", "0.0635")
+
+
+def test_intraday_shading_is_to_the_bar(shared_data: Path) -> None:
+    # orb holds positions for minutes: the shading follows each trade's entry and exit time,
+    # not the whole day the daily in_position flag marks
+    from quantalloc.backtest import run_strategy
+    from quantalloc.backtest.plot import position_spans
+    from quantalloc.data.csv_provider import CsvProvider
+
+    result = run_strategy(
+        "orb", CsvProvider(shared_data / "us_intraday" / "5min"), None, None, 100_000
+    )
+    spans = position_spans(result)
+    assert spans and len(spans) <= len(result.trades)
+    assert all(a < b for a, b in spans)
+    assert all(b - a < pd.Timedelta(hours=7) for a, b in spans)  # within a session
+    assert all(spans[k][1] < spans[k + 1][0] for k in range(len(spans) - 1))  # merged, sorted

@@ -63,3 +63,25 @@ def test_two_tune_processes_on_an_empty_database(
                key=lambda d: d["n_trials"])  # fmt: skip
     assert last["n_distinct"] == last["n_complete"] + last["n_pruned"]
     assert last["deflated_sharpe"]["n_trials"] == last["n_distinct"]
+
+
+@pytest.mark.postgres
+def test_a_refused_password_is_one_short_line_without_it(
+    postgres_server,  # type: ignore[no-untyped-def]
+    shared_data: Path,
+) -> None:
+    # issue 18: PostgreSQL errors in tune printed ~300 characters of raw driver text
+    from typer.testing import CliRunner
+
+    from quantalloc.cli.app import app
+
+    s = postgres_server
+    url = f"postgresql://{s.user}:wrong-pw-123@{s.host}:{s.port}/{s.database}"
+    result = CliRunner().invoke(
+        app, ["tune", "momentum", "--data", f"csv:{shared_data / 'us'}", "--start", "2015-01-01",
+              "--end", "2017-12-29", "--storage", url],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: cannot open study storage") and "password" in line
+    assert "wrong-pw-123" not in result.output and len(line) < 300
