@@ -8,6 +8,7 @@ must end as the flag expects. Nothing creates missing parent folders on the user
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from quantalloc.errors import ConfigError
@@ -41,11 +42,14 @@ def output_file(
         raise ConfigError(
             f"{flag} {path}: folder {folder} does not exist; create it first or pick another path"
         )
-    if not os.access(folder, os.W_OK | os.X_OK):
+    try:  # a real probe: permission bits say nothing to root or about a read-only mount
+        fd, probe = tempfile.mkstemp(prefix=".quantalloc-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
         raise ConfigError(
-            f"{flag} {path}: folder {folder} is not writable (read-only or no permission); "
-            "pick another path"
-        )
+            f"{flag} {path}: folder {folder} is not writable ({exc.strerror}); pick another path"
+        ) from exc
     if target.exists():
         if not force:
             raise ConfigError(f"{flag} {path} exists; pass --force to replace it")

@@ -50,6 +50,10 @@ def list_(
     opened = open_cli_store(store)
     try:
         frame = opened.list_runs(limit=limit)
+        synthetic = {  # the demo market's runs are marked, as their reports are
+            str(run_id): bool((opened.get_run(str(run_id)).get("market") or {}).get("synthetic"))
+            for run_id in frame["run_id"]
+        }
     finally:
         opened.close()
     if frame.empty:
@@ -61,7 +65,8 @@ def list_(
             f"[bold]{escape(str(row.run_id))}[/]  created {_date(row.created_at)[:16]} UTC  as of "
             f"{_date(row.as_of)}  {_num(row.model)}/{_num(row.risk)}  "
             f"{_num(row.market_state)}  {row.n_allocations} positions  capital "
-            f"{_num(row.capital)}{currency}  allocated {_num(row.allocated_capital)}",
+            f"{_num(row.capital)}{currency}  allocated {_num(row.allocated_capital)}"
+            + ("  [bold yellow](synthetic)[/]" if synthetic.get(str(row.run_id)) else ""),
             soft_wrap=True,
             highlight=False,
         )

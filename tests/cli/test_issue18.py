@@ -151,12 +151,14 @@ def test_stored_markup_never_breaks_or_renders_in_runs(
     doc = sample_document()
     doc["model"] = "x[/]"
     doc["allocations"][0]["symbol"] = "[link=https://example.invalid]SAFE[/link]"
+    doc["market"]["synthetic"] = True  # a demo-market run: marked in the list and the show
     assert store.save_run(doc)
     store.close()
     code, out, err = _main(["runs", "list", "--store", url], capsys)
-    assert code == 0 and "x[/]" in out, err
+    assert code == 0 and "x[/]" in out and "(synthetic)" in out, err
     code, out, err = _main(["runs", "show", "latest", "--store", url], capsys)
     assert code == 0 and "[link=https://example.invalid]SAFE[/link]" in out, err
+    assert "(SYNTHETIC demo data)" in out
     code, _, err = _main(["runs", "show", "[/]", "--store", url], capsys)
     assert code == 2 and "no run '[/]'" in err
 
@@ -350,3 +352,117 @@ def test_intraday_shading_is_to_the_bar(shared_data: Path) -> None:
     assert all(a < b for a, b in spans)
     assert all(b - a < pd.Timedelta(hours=7) for a, b in spans)  # within a session
     assert all(spans[k][1] < spans[k + 1][0] for k in range(len(spans) - 1))  # merged, sorted
+
+
+# --- the store every command uses -------------------------------------------------------------
+
+
+def test_plain_solve_uses_the_default_store_after_db_import_and_saves_there(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 18: after `db import`, a plain solve still used the demo tables; and a DATABASE_URL
+    # in .env was ignored by `solve --update-database`
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    db = tmp_path / "default.db"
+    monkeypatch.setenv("QUANTALLOC_DB", str(db))
+    c = pd.read_csv(shared_data / "us" / "constituents.csv")
+    sectors = sorted(c.sector.unique())
+    pd.DataFrame(
+        {"symbol": c.symbol, "industry": c.sector, "fno_stock": True, "lot_size": 100}
+    ).to_csv(work / "stock_data.csv", index=False)
+    pd.DataFrame(
+        {"industry": sectors, "position_type": "NEUTRAL", "weight_percentage": 9.0}
+    ).to_csv(work / "industries.csv", index=False)
+    assert runner.invoke(app, ["db", "init"]).exit_code == 0
+    for table, file in (("stock_data", "stock_data.csv"), ("industry_allocations_current",
+                                                           "industries.csv")):  # fmt: skip
+        assert runner.invoke(app, ["db", "import", table, file]).exit_code == 0
+    elsewhere = tmp_path / "env.db"
+    (work / ".env").write_text(f"DATABASE_URL=sqlite:///{elsewhere}\n")
+    assert runner.invoke(app, ["db", "init"]).exit_code == 0  # .env's store, as db commands do
+    for table, file in (("stock_data", "stock_data.csv"), ("industry_allocations_current",
+                                                           "industries.csv")):  # fmt: skip
+        assert runner.invoke(app, ["db", "import", table, file]).exit_code == 0
+    result = runner.invoke(
+        app, ["solve", "--market", "us", "--data", f"csv:{shared_data / 'us'}", "--scenarios",
+              "200", "--update-database"], terminal_width=200,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    tight = "".join(result.output.split())  # paths wrap at the console's width
+    assert f"stock_datafromthestoresqlite:///{elsewhere}" in tight  # .env's DATABASE_URL
+    assert "stored run" in flat and str(elsewhere) in tight
+    listed = runner.invoke(app, ["runs", "list"])
+    assert listed.exit_code == 0 and "positions" in listed.output
+    (work / ".env").unlink()  # now the default file: it holds the imported tables too
+    result = runner.invoke(
+        app, ["solve", "--market", "us", "--data", f"csv:{shared_data / 'us'}", "--scenarios",
+              "200"], terminal_width=200,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"stock_datafromthestoresqlite:///{db}" in "".join(result.output.split())
+
+
+def test_an_unreachable_store_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    # issue 18: `solve --store postgresql://qa:x@127.0.0.1:55499/x --output f.json` exited 0 on
+    # the demo tables
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "f.json"
+    result = runner.invoke(
+        app, ["solve", "--store", f"postgresql://qa:x@127.0.0.1:{port}/x", "--output", str(out)]
+    )
+    assert result.exit_code == 2 and "cannot reach the PostgreSQL server" in result.output
+    assert not out.exists() and ":x@" not in result.output
+
+
+def test_every_credential_form_is_hidden() -> None:
+    from quantalloc.storage.url import redact, resolve, study_url
+
+    for url in (
+        "postgresql://qa@127.0.0.1:5432/x?password=s3cret-q",
+        "postgresql://qa:s3cret@q@127.0.0.1:5432/x",  # an unencoded @ in the password
+        "postgresql://qa:s3cret/q@127.0.0.1:5432/x",  # an unencoded /
+    ):
+        target = resolve(url)
+        assert "s3cret" not in target.display and target.sqlalchemy_url.host == "127.0.0.1"
+        assert target.secret is not None and target.secret.startswith("s3cret")
+        assert "s3cret" not in redact(url) and "s3cret" not in redact(study_url(url))
+
+
+def test_garbage_store_url_is_refused_and_creates_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "garbage")
+    code, _, err = _main(["db", "status"], capsys)
+    assert code == 2 and "DATABASE_URL='garbage'" in err and "is not a URL" in err
+    monkeypatch.delenv("DATABASE_URL")
+    code, _, err = _main(["db", "status", "--store", "garbage"], capsys)
+    assert code == 2 and "is not a URL" in err
+    assert not (tmp_path / "garbage").exists()
+
+
+def test_read_only_places_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /proc is a read-only file system everywhere these tests run (root included)
+    monkeypatch.setenv("QUANTALLOC_DB", "/proc/quantalloc-test/q.db")
+    code, _, err = _main(["runs", "list"], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    code, _, err = _main(["solve", "--output", "/proc/run.json"], capsys)
+    assert code == 2 and "not writable" in err
+
+
+def test_the_demo_market_names_a_real_source_for_what_it_lacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = _main(["backtest", "momentum", "--data", "demo"], capsys)
+    assert code == 2 and "SPXL: not in the demo market 'us'" in err
+    assert "use --data yahoo or --data csv:DIR" in err
