@@ -466,3 +466,19 @@ def test_the_demo_market_names_a_real_source_for_what_it_lacks(
     code, _, err = _main(["backtest", "momentum", "--data", "demo"], capsys)
     assert code == 2 and "SPXL: not in the demo market 'us'" in err
     assert "use --data yahoo or --data csv:DIR" in err
+
+
+def test_tune_progress_shows_percent_eta_and_the_best_so_far() -> None:
+    import optuna
+    from rich.progress import TaskProgressColumn, TimeRemainingColumn
+
+    from quantalloc.cli import tune
+
+    study = optuna.create_study(direction="maximize")
+    assert tune._best_so_far(study) == ""  # nothing finished yet
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for x in (0.25, 0.75):
+        study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions=dist, value=x))
+    assert tune._best_so_far(study) == "best 0.75 (#1)"
+    source = Path(tune.__file__).read_text()
+    assert TaskProgressColumn.__name__ in source and TimeRemainingColumn.__name__ in source

@@ -22,6 +22,8 @@ def test_tune_momentum_then_backtest_the_exported_model(shared_data: Path, tmp_p
             "--study", "t", "--output", str(out), "--export", str(model)]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # the report explains its two out-of-sample Sharpes
+    assert "is optimistic" in flat and "walk-forward selection Sharpe is the honest one" in flat
     doc = json.loads(out.read_text())
     assert doc["n_trials"] == 8 and doc["strategy"] == "momentum"
     assert set(doc["best_params"]) >= {"sma_days", "stop_loss", "take_profit"}
@@ -88,6 +90,8 @@ def test_tune_with_two_worker_processes(shared_data: Path, tmp_path: Path) -> No
             f"journal:{tmp_path}/w.journal", "--study", "w", "--output", str(out)]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # the report explains its two out-of-sample Sharpes
+    assert "is optimistic" in flat and "walk-forward selection Sharpe is the honest one" in flat
     doc = json.loads(out.read_text())
     assert doc["n_trials"] == 6 == doc["n_complete"] + doc["n_pruned"] + doc["n_failed"]
 
