@@ -16,9 +16,11 @@ SHARED_DATA = Path(os.environ.get("QUANTALLOC_SHARED_DATA", REPO_ROOT.parent / "
 def private_data_folder(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Each test gets its own user data folder (default store, studies, user models)."""
+    """Each test gets its own user data and cache folders (default store, studies, user
+    models, cached regime results)."""
     folder = tmp_path_factory.mktemp("xdg-data")
     monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder / "cache"))  # and its own cache folder
     return folder
 
 

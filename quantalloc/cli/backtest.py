@@ -63,8 +63,6 @@ def backtest(
     verbose: VerboseOpt = False,
 ) -> None:
     """Backtest a trading strategy and print its metrics (total return, CAGR, Sharpe, ...)."""
-    from dataclasses import replace
-
     from quantalloc.backtest.params import parse_kv
     from quantalloc.backtest.registry import make_params, run_strategy
     from quantalloc.cli.paths import output_file
@@ -82,11 +80,6 @@ def backtest(
     params = make_params(name, values)
     provider = open_provider(data, market)
     result = run_strategy(name, provider, start, end, capital, params)
-    result = replace(
-        result,
-        data_source=str(getattr(provider, "name", data)),
-        synthetic=bool(getattr(provider, "synthetic", False)),
-    )
     _print_summary(result)
     if output:
         result.write_json(output)

@@ -42,8 +42,10 @@ def _signed(value: Any) -> str:
     return f"[{colour}]{v:+.3f}[/]"
 
 
-def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
-    """A rich renderable of a ``MarketState.to_dict()`` result."""
+def render_panel(
+    result: dict[str, Any], cached_at: float | None = None, sources: dict[str, Any] | None = None
+) -> Any:
+    """A rich renderable of a ``MarketState.to_dict()`` result (and the data it was read from)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
@@ -107,15 +109,15 @@ def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
     )
     items: list[Any] = [head, "", parts, "", plan]
     notes = list(result.get("notes", []))
-    if result.get("data_source"):
-        used = f"data {result['data_source']}"
+    sources = sources or {}
+    if sources.get("data_source"):
+        used = f"data {sources['data_source']}"
         for key in ("index", "vol_index"):
-            if result.get(f"{key}_symbol"):
-                where = result.get(f"{key}_file")
-                used += f"; {result[f'{key}_symbol']}" + (f" from {where}" if where else "")
-        notes.insert(
-            0, used + ("  (SYNTHETIC: the demo market)" if result.get("synthetic") else "")
-        )
+            if sources.get(f"{key}_symbol"):
+                where = sources.get(f"{key}_file")
+                used += f"; {sources[f'{key}_symbol']}" + (f" from {where}" if where else "")
+        synthetic = "  (SYNTHETIC: the demo market)" if sources.get("synthetic") else ""
+        notes.insert(0, used + synthetic)
     if cached_at is not None:
         notes.append(
             f"cached result from {datetime.fromtimestamp(cached_at):%Y-%m-%d %H:%M:%S} "
@@ -124,7 +126,7 @@ def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
     if notes:
         items += ["", *(f"[dim]- {escape(str(n))}[/]" for n in notes)]
     title = f"Market regime  {result['market'].upper()}  as of {result['as_of']}"
-    if result.get("synthetic"):
+    if sources.get("synthetic"):
         title += "  [bold yellow](synthetic)[/]"
     return Panel(Group(*items), title=title, title_align="left", expand=False)
 
@@ -233,13 +235,13 @@ def register(app: typer.Typer) -> None:
                 index_symbol=index,
                 config=cfg,
             )
-            result = {**state.to_dict(), **_sources(provider, profile, index)}
+            result = state.to_dict()
             if ttl > 0:
                 try:
                     cache.put(key, result)
                 except Exception as exc:  # a cache that cannot be written must not fail the run
                     err_console.print(f"[yellow]warning:[/] {exc}")
-        if as_json:
+        if as_json:  # the library's dict, as the API serves it
             typer.echo(json.dumps(result, indent=2))
         else:
-            console.print(render_panel(result, cached_at))
+            console.print(render_panel(result, cached_at, _sources(provider, profile, index)))
