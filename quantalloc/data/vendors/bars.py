@@ -76,6 +76,7 @@ def bars_frame(
         index = index.tz_convert(timezone).tz_localize(None)
     if daily:
         index = index.normalize()
+    index = index.as_unit("us")  # the unit pandas gives dates parsed from text (CSV files)
     data = {
         c: pd.to_numeric(pd.Series(list(columns.get(c, []))), errors="coerce")
         for c in OHLCV_COLUMNS

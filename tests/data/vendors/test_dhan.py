@@ -29,19 +29,19 @@ from tests.data.vendors.fakes import (
 )
 
 IST = "Asia/Kolkata"
-SCRIP_COLUMNS = [
-    "SEM_EXM_EXCH_ID", "SEM_SEGMENT", "SEM_SMST_SECURITY_ID", "SEM_INSTRUMENT_NAME",
-    "SEM_EXPIRY_CODE", "SEM_TRADING_SYMBOL", "SEM_LOT_UNITS", "SEM_CUSTOM_SYMBOL",
-    "SEM_EXPIRY_DATE", "SEM_STRIKE_PRICE", "SEM_OPTION_TYPE", "SEM_TICK_SIZE",
-    "SEM_EXPIRY_FLAG", "SEM_EXCH_INSTRUMENT_TYPE", "SEM_SERIES", "SM_SYMBOL_NAME",
-]  # fmt: skip
-SCRIP_ROWS = [
-    ["NSE", "I", "13", "INDEX", "", "NIFTY", "1", "Nifty 50", "", "", "", "", "", "INDEX", "", "NIFTY"],
-    ["NSE", "I", "21", "INDEX", "", "INDIA VIX", "1", "India VIX", "", "", "", "", "", "INDEX", "", "INDIA VIX"],
-    ["NSE", "E", "2885", "EQUITY", "", "RELIANCE", "1", "Reliance Industries", "", "", "", "10", "", "ES", "EQ", "RELIANCE"],
-    ["NSE", "D", "43962", "OPTIDX", "", "NIFTY-Jun2024-20150-CE", "25", "NIFTY 20 JUN 20150 CALL", "2024-06-20 14:30:00", "20150", "CE", "5", "W", "OP", "", "NIFTY"],
-    ["NSE", "D", "44010", "OPTIDX", "", "NIFTY-Jun2024-23000-PE", "25", "NIFTY 27 JUN 23000 PUT", "2024-06-27 14:30:00", "23000", "PE", "5", "M", "OP", "", "NIFTY"],
-]  # fmt: skip
+SCRIP_MASTER = """\
+SEM_EXM_EXCH_ID,SEM_SEGMENT,SEM_SMST_SECURITY_ID,SEM_INSTRUMENT_NAME,SEM_EXPIRY_CODE,\
+SEM_TRADING_SYMBOL,SEM_LOT_UNITS,SEM_CUSTOM_SYMBOL,SEM_EXPIRY_DATE,SEM_STRIKE_PRICE,\
+SEM_OPTION_TYPE,SEM_TICK_SIZE,SEM_EXPIRY_FLAG,SEM_EXCH_INSTRUMENT_TYPE,SEM_SERIES,SM_SYMBOL_NAME
+NSE,I,13,INDEX,,NIFTY,1,Nifty 50,,,,,,INDEX,,NIFTY
+NSE,I,21,INDEX,,INDIA VIX,1,India VIX,,,,,,INDEX,,INDIA VIX
+NSE,E,2885,EQUITY,,RELIANCE,1,Reliance Industries,,,,10,,ES,EQ,RELIANCE
+NSE,D,43962,OPTIDX,,NIFTY-Jun2024-20150-CE,25,NIFTY 20 JUN 20150 CALL,2024-06-20 14:30:00,\
+20150,CE,5,W,OP,,NIFTY
+NSE,D,44010,OPTIDX,,NIFTY-Jun2024-23000-PE,25,NIFTY 27 JUN 23000 PUT,2024-06-27 14:30:00,\
+23000,PE,5,M,OP,,NIFTY
+"""
+"""Rows of Dhan's compact scrip master (its documented columns)."""
 AUTH_FAILURE = {
     "status": "failure",
     "remarks": {
@@ -72,9 +72,8 @@ class FakeDhan:
         self.calls: list[tuple[Any, ...]] = []
 
     def fetch_security_list(self, mode: str, filename: str) -> pd.DataFrame:
-        table = pd.DataFrame(SCRIP_ROWS, columns=SCRIP_COLUMNS)
-        table.to_csv(filename, index=False)
-        return table
+        Path(filename).write_text(SCRIP_MASTER)
+        return pd.read_csv(filename)
 
     def _answer(self, start: str, stop: str) -> dict[str, Any]:
         if self.queued:
@@ -165,14 +164,16 @@ def test_intraday_bars_from_epochs_equal_a_csv_of_the_same_bars(
 ) -> None:
     # NSE 5-minute bars are not in shared/data; the US file's bars, shifted to IST hours, are
     # the same numbers, written as a CSV for the CSV provider and sent as Dhan's epochs.
-    us = CsvProvider(shared_data / "us_intraday" / "5min").history("SPY", "2025-06-02", "2025-06-06")
+    five = CsvProvider(shared_data / "us_intraday" / "5min")
+    us = five.history("SPY", "2025-06-02", "2025-06-06")
     bars = us.copy()
     bars.index = pd.DatetimeIndex(bars.index - pd.Timedelta(minutes=15), name="date")
     folder = tmp_path / "csv"
     folder.mkdir()
     bars.to_csv(folder / "NIFTY.csv", index_label="datetime")
     want = CsvProvider(folder).history("NIFTY")
-    got = _bars(tmp_path, FakeDhan(bars=bars), interval="5m").history("^NSEI", "2025-06-02", "2025-06-06")
+    provider = _bars(tmp_path, FakeDhan(bars=bars), interval="5m")
+    got = provider.history("^NSEI", "2025-06-02", "2025-06-06")
     pd.testing.assert_frame_equal(got, want)
 
 
