@@ -175,8 +175,7 @@ def auto_chains(
     members: list[tuple[str, Any]] = []
     for name in names:
         if name == "yahoo":
-            chains_dir = None if cache_dir is None else Path(cache_dir) / "chains"
-            source: Any = YahooChainSource(market, cache_dir=chains_dir, max_age_days=max_age_days)
+            source: Any = YahooChainSource(market, cache_dir=cache_dir, max_age_days=max_age_days)
         else:
             source = open_chains(
                 name, market, cache_root=cache_dir, env=env, max_age_days=max_age_days

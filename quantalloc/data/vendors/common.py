@@ -190,7 +190,7 @@ class Pacer:
     limit: RateLimit
     attempts: int = 5
     max_delay: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = field(default=lambda seconds: time.sleep(seconds))
     clock: Callable[[], float] = time.monotonic
     _last: float | None = field(default=None, repr=False)
 
