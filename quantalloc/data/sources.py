@@ -76,7 +76,7 @@ def get_provider(
     if kind.startswith("csv:"):
         folder = src[4:].strip()
         if not folder:
-            raise ConfigError("--data csv: needs a folder, e.g. --data csv:./prices")
+            raise ConfigError("`data=csv:` needs a folder, e.g. `data=csv:./prices`", params="data")
         from quantalloc.data.csv_provider import CsvProvider
 
         return CsvProvider(folder, max_ffill=max_ffill)
@@ -96,7 +96,8 @@ def get_provider(
     if split_source(kind)[0] in VENDORS:
         return open_bars(kind, profile.name, cache_root=cache_dir, env=env, max_ffill=max_ffill)
     raise ConfigError(
-        f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. --data csv:./prices)"
+        f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. `data=csv:./prices`)",
+        params="data",
     )
 
 

@@ -28,7 +28,7 @@ from quantalloc.markets import MarketProfile, get_market
 log = logging.getLogger(__name__)
 
 YAHOO_HOST = "query2.finance.yahoo.com"
-_OFFLINE_HINT = "pass --data demo for the synthetic market or --data csv:DIR for your own files"
+_OFFLINE_HINT = "pass `data=demo` for the synthetic market or `data=csv:DIR` for your own files"
 _RENAMES = {
     "Open": "open",
     "High": "high",
@@ -139,7 +139,8 @@ class YahooProvider:
                 if cached is None:
                     raise DataError(
                         f"{symbol}: Yahoo Finance is unreachable ({exc}) and {ysym} is not in the "
-                        f"cache {self.cache_dir}; {_OFFLINE_HINT}"
+                        f"cache {self.cache_dir}; {_OFFLINE_HINT}",
+                        params="data",
                     ) from None
                 frame, fetched = cached
                 log.warning(
@@ -223,7 +224,8 @@ def _download(ysym: str, timeout: float) -> pd.DataFrame | None:
         if "rate" in type(exc).__name__.lower():
             raise DataError(
                 f"{ysym}: Yahoo Finance is rate-limiting requests; wait a few minutes, or "
-                f"{_OFFLINE_HINT}"
+                f"{_OFFLINE_HINT}",
+                params="data",
             ) from exc
         raise DataError(f"{ysym}: Yahoo Finance returned an error: {exc}") from exc
     finally:

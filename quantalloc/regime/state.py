@@ -132,7 +132,8 @@ def _vol_part(
         if vix is None:
             raise DataError(
                 f"no {vol_name} history and no level given; pass the vol-index frame or a "
-                "level (e.g. --vix 18.5)"
+                "level (e.g. `vix=18.5`)",
+                params="vix",
             )
         notes.append(f"{vol_name} level {vix:g} given by hand, no history: regime from level only")
         return level_only_regime(vix, th), conf.vix_override_quality
@@ -149,7 +150,9 @@ def _vol_part(
         )
     if vix is not None:
         if not vix > 0:
-            raise DataError(f"vol index level {vix!r} must be a positive number (e.g. --vix 18.5)")
+            raise DataError(
+                f"vol index level {vix!r} must be a positive number (e.g. `vix=18.5`)", params="vix"
+            )
         notes.append(
             f"{vol_name} level on {px.index[-1].date()} set by hand to {vix:g} "
             f"(data: {series.iloc[-1]:.2f})"

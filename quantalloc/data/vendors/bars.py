@@ -120,7 +120,8 @@ class VendorBars:
         if self.market.name not in self.markets:
             raise ConfigError(
                 f"{self.vendor} serves the {', '.join(self.markets)} market only, not "
-                f"{self.market.name!r}; pick another --data source for --market {self.market.name}"
+                f"{self.market.name!r}; pick another `data` source for `market={self.market.name}`",
+                params=("data", "market"),
             )
         self.interval: Interval = parse_interval(interval)
         check_interval(self.interval, self.intraday_minutes, self.vendor)

@@ -70,7 +70,7 @@ class VendorChains:
         if self.market.name not in self.markets:
             raise ConfigError(
                 f"{self.vendor} has option chains of the {', '.join(self.markets)} market only, "
-                f"not {self.market.name!r}; pick another --chains source"
+                f"not {self.market.name!r}; pick another chain source"
             )
         if max_age_days < 0:
             raise ConfigError(f"max_age_days is {max_age_days}; it must be 0 or more days")
@@ -146,7 +146,7 @@ class VendorChains:
             raise DataError(
                 f"{name}: {self.vendor} serves only the current option chain and the cache "
                 f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "
-                f"{day.date()} (snapshots: {have}); use --chains DIR for past sessions"
+                f"{day.date()} (snapshots: {have}); use a folder of chain files for past sessions"
             )
         return self._read(name, self.fetch(name), day)
 
