@@ -45,6 +45,8 @@ VENDOR = "polygon"
 ENV_VARS = ("POLYGON_API_KEY",)
 HOW = "your API key is on the Massive (Polygon.io) dashboard under API Keys"
 TIMEZONE = "America/New_York"
+PAGE = {"limit": 250}
+"""Contracts per page of the chain snapshot (Polygon's largest)."""
 INDEX_TICKERS = {
     "^VIX": "I:VIX",
     "^GSPC": "I:SPX",
@@ -218,7 +220,7 @@ class PolygonChains(VendorChains):
         ticker = ticker_of(name if name != "SPX" else "^SPX")
         snaps = self.pacer.call(
             lambda: call(
-                lambda: list(client.list_snapshot_options_chain(ticker, params={"limit": 250})),
+                lambda: list(client.list_snapshot_options_chain(ticker, params=PAGE)),
                 f"the option chain of {ticker}",
                 self._secrets,
             ),
