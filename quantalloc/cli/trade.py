@@ -53,6 +53,10 @@ def trade(
     ib_client_id: Annotated[
         int, typer.Option("--ib-client-id", min=0, help="live: client id.")
     ] = 17,
+    sessions: Annotated[
+        int,
+        typer.Option("--sessions", min=0, help="live: sessions to trade (0: until stopped)."),
+    ] = 1,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -96,7 +100,8 @@ def trade(
         else:
             from quantalloc.service.trading.ib import live_session
 
-            result = live_session(strategy, ledger, values, ib_host, ib_port, ib_client_id)
+            result = live_session(strategy, ledger, values, ib_host, ib_port, ib_client_id,
+                                  sessions=sessions)  # fmt: skip
     eq = result.equity
     console.print(
         f"[bold]{strategy}[/] {mode} session {session}: {len(result.trades)} trades, "
