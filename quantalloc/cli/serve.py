@@ -60,10 +60,13 @@ def serve(
         from quantalloc.storage.url import study_url
 
         study_url(studies)  # an unusable study storage is named now, not on the first request
+    from quantalloc.markets import get_market
+
+    get_market(market)
     if data.strip().lower() != "auto":
         from quantalloc.cli.options import open_provider
 
-        open_provider(data, None, banner=False)
+        open_provider(data, market, banner=False)
     env = dict(os.environ)
     url = select_url(store, env)
     target = open_store(store, env=env)  # checks the URL now, before the server starts

@@ -113,6 +113,16 @@ CASES: list[tuple[str, list[str], str]] = [
     ("data universe", ["data", "universe", "--data", "bogus"], "unknown data source"),
     ("data universe", ["data", "universe", "--market", "mars"], "unknown market 'mars'"),
     ("data universe", ["data", "universe", "--table", "stock_data=blank_lot.csv"], "lot_size"),
+    ("data fetch", ["data", "fetch", "demo", "SPY"], "has no cache to fill"),
+    ("data fetch", ["data", "fetch", "yahoo", ","], "no symbols given"),
+    ("data fetch", ["data", "fetch", "yahoo", "SPY", "--start", "notadate"], "not a date"),
+    (
+        "data fetch",
+        ["data", "fetch", "yahoo", "SPY", "--start", "2020-02-01", "--end", "2020-01-01"],
+        "swap them",
+    ),
+    ("data fetch", ["data", "fetch", "yahoo", "SPY", "--market", "mars"], "unknown market"),
+    ("data fetch", ["data", "fetch", "yahoo", "SPY", "--chains=1"], "does not take a value"),
     # db
     ("db init", ["db", "init", "--store", STORE], "mysql"),
     ("db init", ["db", "init", "--verbose=1"], "does not take a value"),
@@ -155,6 +165,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("serve", ["serve", "--port", "70000"], "--port"),
     ("serve", ["serve", "--store", STORE], "mysql"),
     ("serve", ["serve", "--data", "bogus"], "unknown data source 'bogus'"),
+    ("serve", ["serve", "--market", "mars"], "unknown market 'mars'"),
     ("serve", ["serve", "--studies", STORE], "unsupported study storage"),
     ("serve", ["serve", "--verbose=1"], "does not take a value"),
     # trade (checked before the portfolio API is called; none runs here)
@@ -174,6 +185,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("trade", ["trade", "orb", "--mode", "live", "--ib-host", " "], "--ib-host needs"),
     ("trade", ["trade", "orb", "--ib-port", "0"], "--ib-port"),
     ("trade", ["trade", "orb", "--ib-client-id", "-1"], "--ib-client-id"),
+    ("trade", ["trade", "orb", "--sessions", "-1"], "--sessions"),
     ("trade", ["trade", "orb", "--output", "/nonexistent/dir/t.json"], "does not exist"),
     ("trade", ["trade", "orb", "--verbose=1"], "does not take a value"),
     # runs
