@@ -8,9 +8,9 @@ server) is left running, once it answers ``/health``, until the test ends. Place
 README spells in capitals (``USER:PASS@HOST/DB``) are the one substitution: they become the
 test PostgreSQL server's URL. Commands that need a service this machine cannot reach (an IB
 gateway, Docker, Kubernetes, a data vendor's API) are listed in NEEDS_OUTSIDE, and the test
-checks they are the only ones left out. The two set-up blocks (``pip install`` and the test run) are what ``.ci/run``
-executes on every clean clone, so they are checked to be that same command rather than run
-again inside the test run. The ```python block runs too.
+checks they are the only ones left out. The two set-up blocks (``pip install`` and the test
+run) are what ``.ci/run`` executes on every clean clone, so they are checked to be that same
+command rather than run again inside the test run. The ```python block runs too.
 """
 
 from __future__ import annotations
