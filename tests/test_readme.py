@@ -65,6 +65,7 @@ NEEDS_OUTSIDE = {
     "docker build": "a Docker engine (none runs on this project's machines)",
     "kubectl apply": "a Kubernetes cluster",
     "quantalloc data fetch": "a market-data vendor's API (no network here but package registries)",
+    "quantalloc backtest orb --data polygon:5m": "the Polygon cache that the fetch above fills",
 }
 """Commands that need a service this machine cannot reach; the test checks they are the only
 ones it does not run (the service's own tests cover the manifest and the IB adapter)."""
