@@ -30,8 +30,13 @@ class StorageError(QuantallocError):
     """A store could not be reached, read or written."""
 
 
+class ConflictError(QuantallocError):
+    """A change the current state refuses (a locked strategy, an order over its capital)."""
+
+
 __all__ = [
     "ConfigError",
+    "ConflictError",
     "DataError",
     "InfeasibleError",
     "QuantallocError",

@@ -132,10 +132,25 @@ class WeightProgram:
         if not self.problem.is_dpp():  # pragma: no cover - a programming error
             raise SolverError("the allocation program is not DPP; it would recompile each solve")
 
-    def solve(self, history: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Weights for ``history`` (``(days, n)`` returns, most recent last) within [lo, hi]."""
+    def solve(
+        self,
+        history: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        *,
+        scores: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Weights for ``history`` (``(days, n)`` returns, most recent last) within [lo, hi].
+
+        ``scores`` (score objective only) gives the strategies' scores directly, e.g. from
+        metrics measured elsewhere; ``history`` is then not read.
+        """
         self.lo.value, self.hi.value = lo, hi
-        if self.objective == "kelly":
+        if scores is not None:
+            if self.objective != "score":
+                raise SolverError("scores are only read by the score objective")
+            self.scores.value = np.nan_to_num(np.asarray(scores, dtype=float), nan=0.0)
+        elif self.objective == "kelly":
             padded = np.zeros((self.lookback, self.n))  # zero rows add log(1) = 0
             tail = history[-self.lookback :]
             padded[-len(tail) :] = tail
@@ -152,6 +167,19 @@ class WeightProgram:
         return np.clip(np.asarray(self.w.value, dtype=float), lo, hi)
 
 
+def even_weights(n: int, min_weight: float, max_weight: float) -> np.ndarray:
+    """Starting weights of ``n`` strategies: equal, within [min_weight, max_weight].
+
+    Raises ConfigError when no weights within the bounds sum to 1.
+    """
+    if n < 1 or n * min_weight > 1 + 1e-12 or n * max_weight < 1 - 1e-12:
+        raise ConfigError(
+            f"{n} strategies cannot have weights between {min_weight} and {max_weight} "
+            "summing to 1; widen the bounds or change the number of strategies"
+        )
+    return _fallback(np.full(n, float(min_weight)), np.full(n, float(max_weight)))
+
+
 def _fallback(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Feasible weights without the solver: the lower bounds, the rest spread up to the caps."""
     w = lo.copy()
@@ -160,6 +188,47 @@ def _fallback(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     if room.sum() > 0:
         w += room * left / room.sum()
     return w
+
+
+def weight_bounds(
+    current: np.ndarray, eligible: np.ndarray, min_weight: float, max_weight: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bounds of the next weights: eligible strategies within [min, max], the others fixed.
+
+    When the fixed weights leave no room for the eligible ones within [min, max], they may go
+    from 0 to 1 instead; None when even that cannot sum to 1 (nothing may move).
+    """
+    lo = np.where(eligible, min_weight, current)
+    hi = np.where(eligible, max_weight, current)
+    if lo.sum() > 1 + 1e-9 or hi.sum() < 1 - 1e-9:
+        lo = np.where(eligible, 0.0, current)
+        hi = np.where(eligible, 1.0, current)
+    if lo.sum() > 1 + 1e-9 or hi.sum() < 1 - 1e-9:
+        return None
+    return lo, hi
+
+
+def rebalance_weights(
+    program: WeightProgram,
+    history: np.ndarray,
+    current: np.ndarray,
+    eligible: np.ndarray,
+    min_weight: float,
+    max_weight: float,
+    scores: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """New weights (summing to 1) moving only the ``eligible`` strategies; None: no move.
+
+    ``history`` is the ``(days, n)`` returns the program sees; with ``scores`` given (score
+    objective only) they replace the scores computed from ``history``.
+    """
+    bounds = weight_bounds(current, eligible, min_weight, max_weight)
+    if bounds is None:
+        return None
+    lo, hi = bounds
+    w = program.solve(history, lo, hi, scores=scores)
+    w = np.where(eligible, w, current)
+    return np.asarray(w / w.sum(), dtype=float)
 
 
 def allocate(
@@ -180,7 +249,7 @@ def allocate(
     lk = locked.to_numpy(dtype=bool)
     days = pd.DatetimeIndex(returns.index)
     program = WeightProgram(n, p.lookback_days, p.objective)
-    start_w = _fallback(np.full(n, p.min_weight), np.full(n, p.max_weight))
+    start_w = even_weights(n, p.min_weight, p.max_weight)
     sleeves = capital * start_w
     stamps = days.to_numpy()
     last = np.full(n, stamps[0])
@@ -194,16 +263,9 @@ def allocate(
         age = (stamps[t] - last).astype("timedelta64[D]").astype(np.int64)
         eligible = ~lk[t] & (age >= cadence)
         if eligible.any() and t + 1 >= p.min_history and total > 0:
-            lo = np.where(eligible, p.min_weight, current)
-            hi = np.where(eligible, p.max_weight, current)
-            if lo.sum() > 1 + 1e-9 or hi.sum() < 1 - 1e-9:
-                lo = np.where(eligible, 0.0, current)
-                hi = np.where(eligible, 1.0, current)
-            if lo.sum() <= 1 + 1e-9 and hi.sum() >= 1 - 1e-9:
-                history = r[max(0, t + 1 - p.lookback_days) : t + 1]
-                w = program.solve(history, lo, hi)
-                w = np.where(eligible, w, current)
-                w = w / w.sum()
+            history = r[max(0, t + 1 - p.lookback_days) : t + 1]
+            w = rebalance_weights(program, history, current, eligible, p.min_weight, p.max_weight)
+            if w is not None:
                 moved[t] = bool(np.abs(w - current).max() > 1e-6)
                 sleeves = w * total
                 last = np.where(eligible, stamps[t], last)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from quantalloc.cli import backtest, data, db, regime, runs, solve, tune
+from quantalloc.cli import backtest, data, db, regime, runs, serve, solve, trade, tune
 from quantalloc.cli.console import EXIT_BAD_INPUT, click_exceptions, err_console
 from quantalloc.errors import QuantallocError
 
@@ -48,7 +48,7 @@ def root(
     )
 
 
-for _module in (solve, regime, backtest, tune, data, db, runs):
+for _module in (solve, regime, backtest, tune, data, db, runs, serve, trade):
     _module.register(app)
 
 

@@ -141,9 +141,9 @@ def register(app: typer.Typer) -> None:
         and the probability of backtest overfitting.
         """
         from quantalloc.errors import ConfigError
+        from quantalloc.storage.url import default_study_url, redact
         from quantalloc.tuning.evaluators import StrategyObjective
         from quantalloc.tuning.export import write_json, write_model_toml
-        from quantalloc.tuning.storage import default_storage_url, redact
 
         cfg, space_cfg, fixed_cfg = _read_config(config)
         name = _pick(strategy, cfg, "strategy", None)
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 "pass the price source with --data, e.g. --data csv:../shared/data/us"
             )
-        url = _pick(storage, cfg, "storage", None) or default_storage_url()
+        url = _pick(storage, cfg, "storage", None) or default_study_url()
         study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}"
         recipe = StrategyObjective(
             strategy=name,
@@ -237,8 +237,8 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
          timeout: float | None) -> tuple[Any, Any]:  # fmt: skip
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from quantalloc.storage.url import study_url
     from quantalloc.tuning.evaluators import strategy_fields
-    from quantalloc.tuning.storage import normalize_url
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
@@ -252,7 +252,7 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     )
 
     split_trials(n_trials, workers)  # validates both counts
-    normalize_url(url)  # and the storage URL, before any backtest runs
+    study_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
     study = create_study(url, study_name, objective.directions, seed)
     bind_settings(

@@ -20,10 +20,11 @@ from quantalloc.storage.schema import INPUT_TABLES, OUTPUT_TABLES, SCHEMA_VERSIO
 from quantalloc.storage.url import (
     StoreTarget,
     default_db_path,
-    optuna_storage_url,
+    default_study_url,
     redact,
     resolve,
     select_url,
+    study_url,
 )
 
 __all__ = [
@@ -35,11 +36,12 @@ __all__ = [
     "Store",
     "StoreTarget",
     "default_db_path",
+    "default_study_url",
     "open_store",
-    "optuna_storage_url",
     "redact",
     "resolve",
     "select_url",
+    "study_url",
 ]
 
 

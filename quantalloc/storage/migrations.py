@@ -132,37 +132,56 @@ MIGRATIONS: tuple[Migration, ...] = (
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 
 
-def applied_version(conn: Connection) -> int:
-    """The highest migration applied on ``conn``'s database (0 for none)."""
-    if not inspect(conn).has_table(MIGRATIONS_TABLE):
+def applied_version(conn: Connection, table: Table = migrations_table) -> int:
+    """The highest migration applied on ``conn``'s database (0 for none), by ``table``."""
+    if not inspect(conn).has_table(table.name):
         return 0
-    return int(conn.execute(select(func.max(migrations_table.c.version))).scalar() or 0)
+    return int(conn.execute(select(func.max(table.c.version))).scalar() or 0)
 
 
-def migrate(conn: Connection, *, display: str) -> list[int]:
-    """Apply the missing migrations in ``conn``'s transaction; return the versions applied."""
+def apply_migrations(
+    conn: Connection,
+    migrations: tuple[Migration, ...],
+    table: Table,
+    *,
+    lock_key: int,
+    display: str,
+) -> list[int]:
+    """Apply the ``migrations`` newer than ``table`` records, in ``conn``'s transaction.
+
+    On PostgreSQL an advisory lock (``lock_key``) makes concurrent calls queue, not race.
+    """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-    migrations_table.create(conn, checkfirst=True)
-    current = applied_version(conn)
-    if current > SCHEMA_VERSION:
+        conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": lock_key})
+    table.create(conn, checkfirst=True)
+    current = applied_version(conn, table)
+    latest = migrations[-1].version
+    if current > latest:
         raise StorageError(
-            f"the store {display} has schema version {current}, newer than this quantalloc "
-            f"knows ({SCHEMA_VERSION}); upgrade quantalloc"
+            f"the store {display} has {table.name} version {current}, newer than this "
+            f"quantalloc knows ({latest}); upgrade quantalloc"
         )
     done: list[int] = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         if migration.version <= current:
             continue
         migration.apply(conn)
         conn.execute(
-            insert(migrations_table).values(
+            insert(table).values(
                 version=migration.version,
                 description=migration.description,
                 applied_at=dt.datetime.now(dt.UTC),
             )
         )
         done.append(migration.version)
+    return done
+
+
+def migrate(conn: Connection, *, display: str) -> list[int]:
+    """Apply the missing migrations in ``conn``'s transaction; return the versions applied."""
+    done = apply_migrations(
+        conn, MIGRATIONS, migrations_table, lock_key=_ADVISORY_LOCK_KEY, display=display
+    )
     inspector = inspect(conn)
     for table in metadata.tables.values():  # tables made elsewhere (or altered since): adopt
         present = {c["name"] for c in inspector.get_columns(table.name)}

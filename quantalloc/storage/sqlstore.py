@@ -123,13 +123,11 @@ class SqlStore:
 
     # -- errors --------------------------------------------------------------------------------
 
-    def _scrub(self, text: str) -> str:
-        secret = self._target.secret
-        return text.replace(secret, "***") if secret else text
-
     def _translate(self, exc: SQLAlchemyError, table: str | None) -> StorageError:
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        detail = self._scrub(str(orig).strip().splitlines()[0] if str(orig).strip() else repr(orig))
+        detail = self._target.scrub(
+            str(orig).strip().splitlines()[0] if str(orig).strip() else repr(orig)
+        )
         low = detail.lower()
         url = self._target.sqlalchemy_url
         where = f"{url.host}:{url.port or 5432}" if url is not None and url.host else self.display
@@ -186,6 +184,15 @@ class SqlStore:
                 yield conn
         except SQLAlchemyError as exc:
             raise self._translate(exc, table) from None
+
+    def transaction(self, *, write: bool = True, table: str | None = None) -> Any:
+        """A connection in one transaction (committed at the end of the ``with`` block).
+
+        With ``write`` the SQLite write lock is taken at once (``BEGIN IMMEDIATE``); database
+        errors come out as StorageError naming ``table``. For modules that keep their own
+        tables in this store (the portfolio book).
+        """
+        return self._connect(write=write, table=table)
 
     def _require_schema(self) -> None:
         if self._schema_checked:

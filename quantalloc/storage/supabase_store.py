@@ -55,8 +55,8 @@ class SupabaseStore:
             self._client = create_client(target.supabase_url, target.supabase_key, options=options)
         except Exception as exc:  # supabase-py raises a bare exception for a malformed URL/key
             raise StorageError(
-                f"cannot open {self.display}: {self._scrub(str(exc))}; check SUPABASE_URL and "
-                "SUPABASE_KEY"
+                f"cannot open {self.display}: {self._target.scrub(str(exc))}; check "
+                "SUPABASE_URL and SUPABASE_KEY"
             ) from None
         self._schema_checked = False
 
@@ -64,10 +64,6 @@ class SupabaseStore:
         return f"SupabaseStore({self.display!r})"
 
     # -- errors --------------------------------------------------------------------------------
-
-    def _scrub(self, text: str) -> str:
-        secret = self._target.secret
-        return text.replace(secret, "***") if secret else text
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
         from postgrest.exceptions import APIError
@@ -79,12 +75,12 @@ class SupabaseStore:
         except httpx.HTTPError as exc:
             raise StorageError(
                 f"cannot reach Supabase at {self.display} ({type(exc).__name__}: "
-                f"{self._scrub(str(exc))}); check SUPABASE_URL and the network"
+                f"{self._target.scrub(str(exc))}); check SUPABASE_URL and the network"
             ) from None
 
     def _translate(self, exc: Any, what: str) -> StorageError:
         code = str(getattr(exc, "code", "") or "")
-        message = self._scrub(str(getattr(exc, "message", "") or exc))
+        message = self._target.scrub(str(getattr(exc, "message", "") or exc))
         hint = getattr(exc, "hint", None)
         detail = f"{message} [{code}]" if code else message
         if code in ("PGRST205", "42P01", "PGRST202", "42883"):
@@ -108,7 +104,7 @@ class SupabaseStore:
                 f"{what}: Supabase refused the key ({detail}); set SUPABASE_KEY to the project's "
                 "anon or service-role key"
             )
-        extra = f" ({self._scrub(str(hint))})" if hint else ""
+        extra = f" ({self._target.scrub(str(hint))})" if hint else ""
         return StorageError(f"{what}: {detail}{extra} in {self.display}")
 
     def _require_schema(self) -> None:

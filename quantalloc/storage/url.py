@@ -1,23 +1,31 @@
-"""One storage URL scheme, as optuna has: which backend, where, and how to show it safely.
+"""One storage URL scheme for results and optuna studies (as optuna has), and one ``redact``.
 
-=====================================  ==============================================
-URL                                    store
-=====================================  ==============================================
-(none)                                 SQLite file ``<user data dir>/quantalloc.db``
-                                       (``QUANTALLOC_DB`` overrides the path)
-``sqlite:///PATH``, a bare file path   SQLite file at PATH (``sqlite:////abs/path``)
-``sqlite://``, ``:memory:``            SQLite in memory (gone when the store closes)
-``postgresql://...``, ``postgres://``  PostgreSQL through psycopg 3 (any server,
-                                       including a Supabase direct connection string)
-``supabase://``                        Supabase REST API (``SUPABASE_URL`` + key)
-=====================================  ==============================================
+=====================================  =========================  ============================
+URL                                    results store (``resolve``)  studies (``study_url``)
+=====================================  =========================  ============================
+(none)                                 SQLite file ``<user data   in memory, this process
+                                       dir>/quantalloc.db``       only
+                                       (``DATABASE_URL``, then
+                                       ``QUANTALLOC_DB`` first)
+``memory``, ``:memory:``, ``sqlite://``  SQLite in memory          in memory
+``sqlite:///PATH``                     SQLite file at PATH        SQLite file (optuna RDB)
+``postgresql://...``, ``postgres://``  PostgreSQL (psycopg 3;     PostgreSQL (optuna RDB)
+                                       a Supabase direct string)
+``supabase://``                        Supabase REST API          (no SQL access: refused)
+``journal:PATH``                       (refused)                  optuna journal file
+a bare path                            SQLite file                ``.db``/``.sqlite``: SQLite;
+                                                                  else a journal file
+=====================================  =========================  ============================
 
-``DATABASE_URL`` selects a store when no URL is given. The library reads no environment
-variables itself: callers pass the mapping (the CLI passes ``os.environ`` plus ``.env``).
+"No URL" has one meaning per use, stated above; the CLI's ``tune --storage`` defaults to
+:func:`default_study_url` (a journal file in the user data folder) and says so in its help.
+The library reads no environment variables itself: callers pass the mapping (the CLI passes
+``os.environ`` plus ``.env``). Every message that shows a URL shows ``redact(url)``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +37,7 @@ from sqlalchemy.exc import ArgumentError
 from quantalloc.errors import ConfigError
 
 MEMORY = ":memory:"
+MEMORY_NAMES = ("memory", MEMORY, "sqlite://")
 SUPABASE_URL_VARS = ("SUPABASE_URL", "NEXT_PUBLIC_SUPABASE_URL")
 SUPABASE_KEY_VARS = ("SUPABASE_KEY", "SUPABASE_ANON_KEY", "NEXT_PUBLIC_SUPABASE_ANON_KEY")
 _USAGE = (
@@ -47,6 +56,10 @@ class StoreTarget:
     secret: str | None = None  # the password or API key, kept to scrub it from messages
     supabase_url: str | None = None
     supabase_key: str | None = None
+
+    def scrub(self, text: str) -> str:
+        """``text`` (e.g. a driver's error message) with the password or key replaced by ``***``."""
+        return text.replace(self.secret, "***") if self.secret else text
 
     @property
     def in_memory(self) -> bool:
@@ -81,30 +94,36 @@ def select_url(url: str | None, env: Mapping[str, str] | None = None) -> str:
 
 
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to print or log)."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` with any password replaced by ``***`` (safe to print or log).
+
+    The password is what lies between the user name and the last ``@`` of the authority (a
+    password may itself hold ``@``, ``:`` or, unencoded, ``/``); ``password=`` query parameters
+    are hidden too.
+    """
+    if "://" not in url:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return url.replace(parts.netloc, f"{user}@{netloc[-1]}", 1)
+    scheme, rest = url.split("://", 1)
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" not in authority and "@" in rest:  # an unencoded "/" inside the password
+        authority = rest.rpartition("@")[0] + "@"
+    creds, at, _ = authority.rpartition("@")
+    if at and ":" in creds:
+        rest = creds.split(":", 1)[0] + ":***" + rest[len(creds) :]
+    return scheme + "://" + re.sub(r"(?i)(password=)[^&;#]*", r"\1***", rest)
 
 
 def resolve(url: str | None = None, env: Mapping[str, str] | None = None) -> StoreTarget:
     """Parse the store URL in force into a StoreTarget; ConfigError names what is wrong."""
     env = env or {}
     text = select_url(url, env)
-    if text == MEMORY:
+    if text.lower() in MEMORY_NAMES:
         text = "sqlite://"
     if "://" not in text:  # a bare file path
         return _sqlite(Path(text).expanduser())
     scheme = text.split("://", 1)[0].lower()
     if scheme == "supabase":
         return _supabase(text, env)
-    try:
-        parsed = make_url(text)
-    except ArgumentError:
-        raise ConfigError(f"cannot parse store URL {redact(text)!r}; {_USAGE}") from None
+    parsed = _parse(text, _USAGE)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database
@@ -112,12 +131,25 @@ def resolve(url: str | None = None, env: Mapping[str, str] | None = None) -> Sto
             return StoreTarget("sqlite", make_url("sqlite://"), "sqlite:// (in memory)")
         return _sqlite(Path(database).expanduser())
     if backend in ("postgresql", "postgres"):
-        pg = parsed.set(drivername="postgresql+psycopg")
-        if not pg.host and not pg.query.get("host"):
-            raise ConfigError(f"store URL {redact(text)!r} names no host; {_USAGE}")
+        pg = _postgres(parsed, text, _USAGE)
         display = pg.set(drivername="postgresql").render_as_string(hide_password=True)
         return StoreTarget("postgresql", pg, display, secret=pg.password)
     raise ConfigError(f"unsupported store URL scheme {scheme!r}; {_USAGE}")
+
+
+def _parse(text: str, usage: str) -> URL:
+    try:
+        return make_url(text)
+    except ArgumentError:
+        raise ConfigError(f"cannot parse storage URL {redact(text)!r}; {usage}") from None
+
+
+def _postgres(parsed: URL, text: str, usage: str) -> URL:
+    """The psycopg 3 form of a PostgreSQL URL; ConfigError when it names no host."""
+    pg = parsed.set(drivername="postgresql+psycopg")
+    if not pg.host and not pg.query.get("host"):
+        raise ConfigError(f"storage URL {redact(text)!r} names no host; {usage}")
+    return pg
 
 
 def _sqlite(path: Path) -> StoreTarget:
@@ -151,20 +183,51 @@ def _supabase(text: str, env: Mapping[str, str]) -> StoreTarget:
     )
 
 
-def optuna_storage_url(url: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
-    """The same store as an optuna storage URL (None: optuna's in-memory storage).
+# ----------------------------------------------------------------------------- studies
 
-    Optuna takes SQLAlchemy URLs, so SQLite and PostgreSQL stores map directly (the password is
-    included: hand the result to optuna, never print it); a supabase:// store has no SQL access.
+STUDY_FILE_NAME = "optuna-studies.journal"
+_STUDY_USAGE = (
+    "use memory, sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, journal:PATH or a file path"
+)
+
+
+def default_study_url() -> str:
+    """``journal:`` URL of the per-user study file (the CLI's default ``--storage``)."""
+    from platformdirs import user_data_dir
+
+    return f"journal:{Path(user_data_dir('quantalloc')) / STUDY_FILE_NAME}"
+
+
+def study_url(url: str | None) -> str:
+    """The canonical study storage URL: ``memory``, ``journal:PATH``, ``sqlite:///PATH`` or
+    ``postgresql+psycopg://...`` (None: ``memory``); ConfigError names what is wrong.
+
+    A PostgreSQL or SQLite URL names the same database as :func:`resolve` does, so results and
+    studies may share one server.
     """
-    target = resolve(url, env)
-    if target.backend == "supabase":
+    if url is None or url.strip().lower() in ("", *MEMORY_NAMES):
+        return "memory"
+    text = url.strip()
+    if text.startswith("journal:"):
+        return text
+    if text.startswith("file:"):
+        return "journal:" + text[len("file:") :].removeprefix("//")
+    if "://" not in text:  # a bare path
+        path = Path(text).expanduser()
+        sqlite = path.suffix in (".db", ".sqlite", ".sqlite3")
+        return f"sqlite:///{path}" if sqlite else f"journal:{path}"
+    scheme = text.split("://", 1)[0].lower()
+    if scheme == "supabase":
         raise ConfigError(
             "optuna studies need SQL access, which supabase:// does not give; use the project's "
             "direct connection string (postgresql://postgres:PASSWORD@db.PROJECT.supabase.co:5432/"
-            "postgres) as --store or DATABASE_URL"
+            "postgres)"
         )
-    if target.in_memory:
-        return None
-    assert target.sqlalchemy_url is not None
-    return target.sqlalchemy_url.render_as_string(hide_password=False)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        pg = _postgres(_parse(text, _STUDY_USAGE), text, _STUDY_USAGE)
+        return pg.render_as_string(hide_password=False)
+    if scheme == "sqlite" and text.startswith("sqlite:///"):
+        return text
+    raise ConfigError(
+        f"unsupported study storage scheme {scheme!r} in {redact(text)!r}; {_STUDY_USAGE}"
+    )

@@ -1,11 +1,8 @@
-"""Where optuna studies live, named by one URL (the same scheme as quantalloc's result store).
+"""Open the optuna storage a study URL names (the URL forms: :mod:`quantalloc.storage.url`).
 
-=============================  ================================================================
-``None`` or ``"memory"``       in memory, this process only
-``sqlite:///PATH``             SQLite file through optuna's RDBStorage
-``postgresql://...``           PostgreSQL through RDBStorage, psycopg 3 (``postgresql+psycopg``)
-``journal:PATH`` or a path     optuna JournalStorage on a local append-only file (the default)
-=============================  ================================================================
+``None`` or ``memory`` is in memory, this process only; ``sqlite:///PATH`` and
+``postgresql://...`` go through optuna's RDBStorage (psycopg 3); ``journal:PATH`` or a plain
+file path is an optuna JournalStorage file (the CLI's default).
 
 Several processes (or machines, for PostgreSQL) that open the same URL and study name share the
 study: that is optuna's distributed mode, and what ``quantalloc tune --workers K`` uses.
@@ -28,52 +25,8 @@ from pathlib import Path
 import optuna
 from optuna.storages import BaseStorage
 
-from quantalloc.errors import ConfigError, StorageError
-
-DEFAULT_FILE_NAME = "optuna-studies.journal"
-
-
-def default_storage_url() -> str:
-    """``journal:`` URL of the per-user default study file (the platform's data folder)."""
-    from platformdirs import user_data_dir
-
-    return f"journal:{Path(user_data_dir('quantalloc')) / DEFAULT_FILE_NAME}"
-
-
-def normalize_url(url: str | None) -> str:
-    """Canonical form of a storage URL: ``memory``, ``journal:PATH``, ``sqlite:///...``, ``postgresql+psycopg://...``."""
-    if url is None or url.strip().lower() in ("", "memory", ":memory:"):
-        return "memory"
-    url = url.strip()
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://") :]
-    if url.startswith(("postgresql+psycopg://", "sqlite:///", "journal:")):
-        return url
-    if url.startswith("file:"):
-        return "journal:" + url[len("file:") :].removeprefix("//")
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
-        raise ConfigError(
-            f"unsupported study storage scheme {scheme!r} in {redact(url)!r}; use memory, "
-            "sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, journal:PATH or a file path"
-        )
-    path = Path(url).expanduser()
-    if path.suffix in (".db", ".sqlite", ".sqlite3"):
-        return f"sqlite:///{path}"
-    return f"journal:{path}"
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        creds = creds.split(":", 1)[0] + ":***"
-    return f"{scheme}://{creds}@{host}"
+from quantalloc.errors import StorageError
+from quantalloc.storage.url import redact, study_url
 
 
 def open_storage(url: str | None) -> BaseStorage:
@@ -86,7 +39,7 @@ def open_storage(url: str | None) -> BaseStorage:
     StorageError
         The database or file cannot be reached or created.
     """
-    canonical = normalize_url(url)
+    canonical = study_url(url)
     if canonical == "memory":
         return optuna.storages.InMemoryStorage()
     try:
@@ -125,4 +78,4 @@ def open_storage(url: str | None) -> BaseStorage:
         raise
 
 
-__all__ = ["default_storage_url", "normalize_url", "open_storage", "redact"]
+__all__ = ["open_storage"]

@@ -26,13 +26,14 @@ import pandas as pd
 
 from quantalloc.atomic import write_atomic
 from quantalloc.errors import ConfigError, DataError, QuantallocError
+from quantalloc.storage.url import study_url
 from quantalloc.tuning import objective as obj
 from quantalloc.tuning.overfitting import (
     deflated_sharpe_from_returns,
     probability_of_backtest_overfitting,
     sharpe_per_period,
 )
-from quantalloc.tuning.storage import normalize_url, open_storage
+from quantalloc.tuning.storage import open_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -195,7 +196,7 @@ def run_workers(
     process runs its share of ``spec.n_trials``. ``on_poll(finished)`` is called while waiting
     with the number of finished trials in the study (for a progress bar).
     """
-    if normalize_url(spec.storage) == "memory":
+    if study_url(spec.storage) == "memory":
         raise ConfigError(
             "--workers > 1 needs a storage the processes can share; pass --storage "
             "journal:PATH, sqlite:///PATH or postgresql://..."

@@ -117,25 +117,51 @@ def test_default_store_creates_its_folder(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "dir" / "q.db").is_file()
 
 
-def test_optuna_storage_url_is_the_same_store(tmp_path: Path) -> None:
+def test_study_url_names_the_same_database_as_the_store(tmp_path: Path) -> None:
     import optuna
 
-    from quantalloc.storage import optuna_storage_url
+    from quantalloc.storage import study_url
 
-    assert optuna_storage_url("sqlite://") is None  # optuna's in-memory storage
-    assert optuna_storage_url("postgres://u:pw@h:5432/d") == "postgresql+psycopg://u:pw@h:5432/d"
+    for memory in (None, "", "memory", ":memory:", "sqlite://"):  # one meaning of no URL
+        assert study_url(memory) == "memory"
+    assert study_url("postgres://u:pw@h:5432/d") == "postgresql+psycopg://u:pw@h:5432/d"
+    assert resolve("postgres://u:pw@h:5432/d").sqlalchemy_url.render_as_string(  # type: ignore[union-attr]
+        hide_password=False
+    ) == study_url("postgres://u:pw@h:5432/d")
     with pytest.raises(ConfigError, match="direct connection string"):
-        optuna_storage_url(
-            "supabase://", {"SUPABASE_URL": "https://a.supabase.co", "SUPABASE_KEY": "k"}
-        )
-    url = optuna_storage_url(None, {"QUANTALLOC_DB": str(tmp_path / "q.db")})
+        study_url("supabase://")
+    with pytest.raises(ConfigError, match="names no host"):
+        study_url("postgresql:///db")
+    url = study_url(f"sqlite:///{tmp_path / 'q.db'}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=url, study_name="s")
     study.optimize(lambda trial: trial.suggest_float("x", -1, 1) ** 2, n_trials=3)
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 3
-    store = open_store(None, env={"QUANTALLOC_DB": str(tmp_path / "q.db")})
+    store = open_store(f"sqlite:///{tmp_path / 'q.db'}")
     assert store.init() == 1  # quantalloc's tables live beside optuna's in the same file
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+        (
+            "postgresql+psycopg://user:s@cr:et@127.0.0.1:5/x",
+            "postgresql+psycopg://user:***@127.0.0.1:5/x",
+        ),
+        ("postgresql://u:se/cret@h:5432/db", "postgresql://u:***@h:5432/db"),
+        (
+            "postgresql://h/db?user=u&password=secret&x=1",
+            "postgresql://h/db?user=u&password=***&x=1",
+        ),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("sqlite:////tmp/with@sign.db", "sqlite:////tmp/with@sign.db"),
+        ("/plain/path.db", "/plain/path.db"),
+    ],
+)
+def test_one_redact_for_stores_and_studies(url: str, shown: str) -> None:
+    assert redact(url) == shown
 
 
 def test_supabase_host_in_the_url_and_protocol_conformance() -> None:

@@ -8,7 +8,8 @@ import optuna
 import pytest
 
 from quantalloc.errors import ConfigError, StorageError
-from quantalloc.tuning.storage import default_storage_url, normalize_url, open_storage, redact
+from quantalloc.storage.url import default_study_url, redact, study_url
+from quantalloc.tuning.storage import open_storage
 
 
 @pytest.mark.parametrize(
@@ -25,13 +26,13 @@ from quantalloc.tuning.storage import default_storage_url, normalize_url, open_s
         ("journal:/tmp/s.log", "journal:/tmp/s.log"),
     ],
 )
-def test_normalize_url(given: str | None, expected: str) -> None:
-    assert normalize_url(given) == expected
+def test_study_url(given: str | None, expected: str) -> None:
+    assert study_url(given) == expected
 
 
 def test_unknown_scheme_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="mysql"):
-        normalize_url("mysql://u:secret@h/db")
+        study_url("mysql://u:secret@h/db")
 
 
 def test_redact_hides_password() -> None:
@@ -40,7 +41,7 @@ def test_redact_hides_password() -> None:
 
 
 def test_default_is_a_local_journal_file() -> None:
-    assert default_storage_url().startswith("journal:")
+    assert default_study_url().startswith("journal:")
 
 
 @pytest.mark.parametrize("kind", ["memory", "journal", "sqlite"])

@@ -1,0 +1,117 @@
+"""``quantalloc trade STRATEGY --mode paper|live``: trade a strategy through the portfolio API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quantalloc.cli.console import console, fail, handles_errors
+from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt
+
+if TYPE_CHECKING:
+    from quantalloc.backtest.result import BacktestResult
+    from quantalloc.service.trading.ledger import ApiLedger
+
+MODES = ("paper", "live")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``trade`` command to ``app``."""
+    app.command("trade")(trade)
+
+
+@handles_errors
+def trade(
+    strategy: Annotated[str, typer.Argument(help="Strategy: orb or momentum.")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="paper (replayed bars) or live (the broker's feed).")
+    ] = "paper",
+    api: Annotated[
+        str, typer.Option("--api", help="The portfolio API (quantalloc serve) to trade through.")
+    ] = "http://127.0.0.1:8000",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The strategy's name in the portfolio (default: STRATEGY)."),
+    ] = None,
+    data: DataOpt = "auto",
+    start: Annotated[str | None, typer.Option("--start", help="paper: first day.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="paper: last day.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (as backtest)."),
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", help="orb: comma-separated symbols to scan.")
+    ] = None,
+    ib_host: Annotated[str, typer.Option("--ib-host", help="live: IB gateway host.")] = "127.0.0.1",
+    ib_port: Annotated[
+        int, typer.Option("--ib-port", help="live: IB gateway port (7497 paper TWS).")
+    ] = 7497,
+    ib_client_id: Annotated[int, typer.Option("--ib-client-id", help="live: client id.")] = 17,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Trade STRATEGY from the backtest's code, booking every fill in its portfolio sleeve.
+
+    paper replays --data's bars from --start to --end through a broker that fills as the
+    backtest does; live takes bars and fills from Interactive Brokers. Orders go through
+    the API (key in $QUANTALLOC_API_KEY), so the sleeve's capital and lock hold.
+    """
+    import os
+    import uuid
+
+    import httpx
+
+    from quantalloc.backtest.params import parse_kv
+    from quantalloc.service.trading.ledger import ApiLedger
+    from quantalloc.service.trading.session import check_tradeable
+
+    if mode not in MODES:
+        fail(f"--mode {mode!r} is not a trading mode; choose paper or live")
+    check_tradeable(strategy)
+    key = os.environ.get("QUANTALLOC_API_KEY", "")
+    if not key:
+        fail("$QUANTALLOC_API_KEY is not set; export the key the API was started with")
+    values = parse_kv(param or [])
+    if symbols is not None:
+        values["symbols"] = symbols
+    session = uuid.uuid4().hex[:12]
+    with httpx.Client(base_url=api, headers={"X-API-Key": key}, timeout=60.0) as client:
+        try:
+            client.get("/health").raise_for_status()
+        except httpx.HTTPError as exc:
+            fail(f"cannot reach the portfolio API at {api} ({exc}); start `quantalloc serve`")
+        ledger = ApiLedger(client, name or strategy, session)
+        if mode == "paper":
+            result = _paper(strategy, data, start, end, ledger, values)
+        else:
+            from quantalloc.service.trading.ib import live_session
+
+            result = live_session(strategy, ledger, values, ib_host, ib_port, ib_client_id)
+    eq = result.equity
+    console.print(
+        f"[bold]{strategy}[/] {mode} session {session}: {len(result.trades)} trades, "
+        f"{ledger.orders} orders booked, equity {eq.iloc[0]:,.2f} -> {eq.iloc[-1]:,.2f}"
+        if len(eq)
+        else f"{strategy} {mode} session {session}: no bars"
+    )
+    if output:
+        result.write_json(output)
+        console.print(f"wrote {output}")
+
+
+def _paper(
+    strategy: str,
+    data: str,
+    start: str | None,
+    end: str | None,
+    ledger: ApiLedger,
+    values: dict[str, Any],
+) -> BacktestResult:
+    from quantalloc.data.sources import get_provider
+    from quantalloc.service.trading.session import paper
+
+    if start is None or end is None:
+        fail("--mode paper replays stored bars: give --start and --end (YYYY-MM-DD)")
+    return paper(strategy, get_provider(data, "us"), start, end, ledger, values)

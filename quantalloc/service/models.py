@@ -1,0 +1,143 @@
+"""Request and response bodies of the API (pydantic): a bad body is a 422 naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+SYMBOL_PATTERN = r"^[A-Za-z^][A-Za-z0-9_.^=-]{0,31}$"
+DEFAULT_STRATEGIES = (("momentum", "SPXL"), ("orb", "SPY"), ("wheel", "SPY"))
+"""The seed's three strategies and the symbol each trades by default."""
+
+
+class Body(BaseModel):
+    """Every body: unknown fields are refused (a typo is a 422, not silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StrategySpec(Body):
+    name: str = Field(pattern=NAME_PATTERN, description="strategy name, e.g. momentum")
+    symbol: str = Field(pattern=SYMBOL_PATTERN, description="symbol buy_all buys for it")
+
+
+class InitializeRequest(Body):
+    capital: float = Field(gt=0, description="total capital to split among the strategies")
+    strategies: list[StrategySpec] = Field(
+        default_factory=lambda: [StrategySpec(name=n, symbol=s) for n, s in DEFAULT_STRATEGIES],
+        min_length=1,
+        max_length=50,
+    )
+    min_weight: float = Field(0.10, ge=0, le=1)
+    max_weight: float = Field(0.50, ge=0, le=1)
+    request_id: str | None = Field(None, max_length=128, description="idempotency key")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> InitializeRequest:
+        names = [s.name for s in self.strategies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"strategy names must be distinct, got {names}")
+        if self.min_weight > self.max_weight:
+            raise ValueError(f"min_weight {self.min_weight} > max_weight {self.max_weight}")
+        return self
+
+
+class StrategyMetrics(Body):
+    sharpe: float = Field(allow_inf_nan=False)
+    total_return: float = Field(ge=-1, allow_inf_nan=False)
+    max_drawdown: float = Field(ge=0, le=1, description="positive magnitude (0.2 = 20% fall)")
+
+
+class RebalanceRequest(Body):
+    metrics: dict[str, StrategyMetrics] | None = Field(
+        None, description="each strategy's track record; without it backtests measure them"
+    )
+    data: str | None = Field(None, description="source for the backtests (default: --data)")
+    start: dt.date | None = None
+    end: dt.date | None = None
+    min_weight: float = Field(0.10, ge=0, le=1)
+    max_weight: float = Field(0.50, ge=0, le=1)
+    request_id: str | None = Field(None, max_length=128)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RebalanceRequest:
+        if self.min_weight > self.max_weight:
+            raise ValueError(f"min_weight {self.min_weight} > max_weight {self.max_weight}")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class PricesRequest(Body):
+    prices: dict[str, float] = Field(description="symbol -> fill price (> 0)")
+    fee_per_trade: float = Field(0.0, ge=0, allow_inf_nan=False)
+    request_id: str | None = Field(None, max_length=128)
+
+    @model_validator(mode="after")
+    def _positive(self) -> PricesRequest:
+        for symbol, price in self.prices.items():
+            if not (price > 0 and price < float("inf")):
+                raise ValueError(f"price of {symbol} must be a positive number, got {price}")
+        return self
+
+
+class OrderRequest(Body):
+    strategy_name: str = Field(pattern=NAME_PATTERN)
+    symbol: str = Field(pattern=SYMBOL_PATTERN)
+    side: Literal["buy", "sell"]
+    quantity: float = Field(gt=0, allow_inf_nan=False)
+    price: float = Field(gt=0, allow_inf_nan=False)
+    fee: float = Field(0.0, ge=0, allow_inf_nan=False)
+    order_id: str | None = Field(None, max_length=128, description="idempotency key")
+    filled_at: str | None = Field(None, max_length=64, description="fill time at the broker")
+
+
+class SolveRequest(Body):
+    """The ``quantalloc solve`` options as JSON (tables and chain are paths on the server)."""
+
+    risk: Literal["conservative", "moderate", "aggressive"] = "moderate"
+    model: str = "industry_first"
+    market: Literal["in", "us"] = "in"
+    capital: float | None = Field(None, gt=0, allow_inf_nan=False)
+    vix: float | None = Field(None, gt=0, allow_inf_nan=False)
+    as_of: dt.date | None = None
+    data: str = "auto"
+    tables: dict[str, str] = Field(default_factory=dict, description="table name -> CSV path")
+    normalize_weights: bool = False
+    symbol: str | None = None
+    max_industries: int | None = Field(None, ge=1)
+    scenarios: int | None = Field(None, ge=50)
+    seed: int | None = Field(None, ge=0)
+    limits: dict[str, float] = Field(default_factory=dict)
+    chain: str | None = None
+
+
+class BacktestRequest(Body):
+    strategy: Literal["momentum", "orb", "wheel", "multi"]
+    data: str | None = Field(None, description="price source (default: the server's --data)")
+    start: dt.date | None = None
+    end: dt.date | None = None
+    capital: float = Field(100_000.0, gt=0, allow_inf_nan=False)
+    params: dict[str, str | float | int | bool] = Field(default_factory=dict)
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    status: str
+    url: str
+
+
+class RunStatus(BaseModel):
+    run_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    error: str | None = None
+    document: dict[str, Any] | None = None
+
+
+class Health(BaseModel):
+    status: str
+    store: str
+    version: str

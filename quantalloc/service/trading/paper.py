@@ -1,0 +1,181 @@
+"""A paper broker that fills as the backtest engines do, one bar at a time.
+
+For each bar of a symbol, in this order:
+
+1. market orders placed before the bar fill at its open;
+2. working stop and limit orders: a bar opening beyond the level fills at the open, a bar
+   whose range reaches it fills at the level; of a position's exits the stop is assumed
+   first when the bar reaches both; of entries in one group (a buy stop above and a sell stop
+   below) the level nearer the open is taken as touched first, the other cancelled;
+3. a filled bracket parent places its children around its (pre-slippage) fill price; on that
+   same bar they may fill too: all of them by rule 2 (``exits_on_fill_bar="all"``, as the
+   daily engine does for a fill at the open), or only the stop, at its level, when the path
+   after the fill is unknown (``"stop"``, as the opening-range breakout assumes);
+4. ``close`` orders fill at the close of the bar just processed.
+
+Every fill pays slippage against the trader (a buy higher, a sell lower, by
+``costs.slippage``) and the fees of :class:`~quantalloc.backtest.engine.Costs`. An order for
+``notional`` cash buys ``(notional - fee_per_trade) / (price * (1 + fee_pct) + fee_per_unit)``
+units, as the engines size. When a symbol's position goes back to zero, its remaining exits
+are cancelled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from quantalloc.backtest.engine import Costs
+from quantalloc.service.trading.orders import Bar, Fill, Order, opposite
+
+
+class PaperBroker:
+    """Fills orders against the bars it is shown (see the module notes)."""
+
+    def __init__(self, costs: Costs | None = None, *, whole_units: bool = False) -> None:
+        self.costs = costs or Costs()
+        self.whole_units = whole_units
+        self._orders: dict[str, Order] = {}
+        self._exits: dict[str, str] = {}  # child order id -> parent order id
+        self._net: dict[str, float] = {}
+        self._last: dict[str, Bar] = {}
+        self._new: list[Fill] = []
+
+    # -- the Broker protocol -------------------------------------------------------------------
+
+    def submit(self, order: Order) -> None:
+        """Place ``order``; a ``close`` order fills at once at the last bar's close."""
+        if order.kind == "close":
+            bar = self._last.get(order.symbol)
+            if bar is None:
+                raise ValueError(f"no bar of {order.symbol} yet to fill a close order at")
+            self._fill(order, bar.close, bar.time)
+            return
+        self._orders[order.order_id] = order
+
+    def cancel(self, order_id: str) -> None:
+        """Cancel a working order."""
+        self._orders.pop(order_id, None)
+        self._exits.pop(order_id, None)
+
+    def working(self) -> list[Order]:
+        """Working orders, in the order they were placed."""
+        return list(self._orders.values())
+
+    def position(self, symbol: str) -> float:
+        """Net units held (negative: short)."""
+        return self._net.get(symbol, 0.0)
+
+    def take_fills(self) -> list[Fill]:
+        """Fills not yet handed out (those of ``close`` orders placed since the last bar)."""
+        out, self._new = self._new, []
+        return out
+
+    def on_bar(self, bar: Bar) -> Sequence[Fill]:
+        """Process ``bar``: return the fills it produced, in time order."""
+        self._new = []
+        mine = [o for o in self._orders.values() if o.symbol == bar.symbol]
+        for order in [o for o in mine if o.kind == "market"]:
+            fill = self._fill(order, bar.open, bar.time)
+            if fill is not None and order.children:
+                self._place_children(order, fill, bar)
+        exits = [o for o in mine if o.order_id in self._exits]
+        self._trigger(exits, bar, is_exit=True)
+        entries = [o for o in mine if o.kind in ("stop", "limit") and o.order_id not in self._exits]
+        self._trigger(entries, bar, is_exit=False)
+        self._last[bar.symbol] = bar
+        return self.take_fills()
+
+    # -- filling -------------------------------------------------------------------------------
+
+    def _trigger(self, orders: list[Order], bar: Bar, *, is_exit: bool) -> None:
+        hits = [(o, level) for o in orders if (level := _touched(o, bar)) is not None]
+        if not hits:
+            return
+        if is_exit:  # a position's exits: the stop first when the bar reaches both
+            hits.sort(key=lambda h: 0 if h[0].kind == "stop" else 1)
+        else:  # entries: the level nearer the open first
+            hits.sort(key=lambda h: abs(bar.open - (h[0].price or 0.0)))
+        order, raw = hits[0]
+        if order.order_id not in self._orders:
+            return
+        fill = self._fill(order, raw, bar.time)
+        if fill is not None and not is_exit and order.children:
+            self._place_children(order, fill, bar)
+
+    def _place_children(self, parent: Order, fill: Fill, bar: Bar) -> None:
+        sign = 1.0 if parent.side == "buy" else -1.0
+        exit_side = opposite(parent.side)
+        group = f"{parent.order_id}:exits"
+        children = []
+        for k, child in enumerate(parent.children):
+            order = Order(
+                order_id=f"{parent.order_id}:{k}",
+                symbol=parent.symbol,
+                side=exit_side,
+                kind=child.kind,
+                quantity=fill.quantity,
+                price=child.level(fill.raw_price, parent.side),
+                oca=group,
+                reason=child.reason,
+            )
+            self._orders[order.order_id] = order
+            self._exits[order.order_id] = parent.order_id
+            children.append(order)
+        if parent.exits_on_fill_bar == "all":
+            self._trigger(children, bar, is_exit=True)
+            return
+        stops = [c for c in children if c.kind == "stop"]
+        for stop in stops:  # entered inside the bar: only the adverse case is assumed
+            reached = bar.low <= (stop.price or 0.0) if sign > 0 else bar.high >= (stop.price or 0)
+            if reached and stop.order_id in self._orders:
+                self._fill(stop, float(stop.price or 0.0), bar.time)
+
+    def _fill(self, order: Order, raw: float, time: pd.Timestamp) -> Fill | None:
+        c = self.costs
+        sign = 1.0 if order.side == "buy" else -1.0
+        price = raw * (1.0 + sign * c.slippage)
+        if order.notional is not None:
+            units = (order.notional - c.fee_per_trade) / (
+                price * (1.0 + c.fee_pct) + c.fee_per_unit
+            )
+            if self.whole_units:
+                units = math.floor(units + 1e-9)
+        else:
+            units = float(order.quantity or 0.0)
+        self._remove(order)
+        if units <= 0:
+            return None
+        fee = c.fee_per_trade + units * c.fee_per_unit + units * price * c.fee_pct
+        fill = Fill(order.order_id, order.symbol, order.side, units, price, fee, time, raw,
+                    order.reason, self._exits.pop(order.order_id, None))  # fmt: skip
+        net = self._net.get(order.symbol, 0.0) + sign * units
+        self._net[order.symbol] = 0.0 if abs(net) < 1e-9 else net
+        if self._net[order.symbol] == 0.0:  # flat: its exits die with the position
+            for oid in [k for k, o in self._orders.items() if o.symbol == order.symbol]:
+                if oid in self._exits:
+                    self.cancel(oid)
+        self._new.append(fill)
+        return fill
+
+    def _remove(self, order: Order) -> None:
+        self._orders.pop(order.order_id, None)
+        if order.oca is not None:
+            for oid in [k for k, o in self._orders.items() if o.oca == order.oca]:
+                self._orders.pop(oid, None)
+                self._exits.pop(oid, None)
+
+
+def _touched(order: Order, bar: Bar) -> float | None:
+    """The raw fill price when ``bar`` reaches ``order``'s level, else None."""
+    level = float(order.price or 0.0)
+    rising = (order.kind == "stop") == (order.side == "buy")  # buy stop / sell limit: from below
+    if rising:
+        if bar.open >= level:
+            return bar.open
+        return level if bar.high >= level else None
+    if bar.open <= level:
+        return bar.open
+    return level if bar.low <= level else None
