@@ -1,13 +1,32 @@
 """The exception hierarchy.
 
-Messages are built where the error is raised: the rule, the value seen, the next step.
+Messages are built where the error is raised: the rule, the value seen, the next step. They
+speak in the library's parameter names, in backticks (```capital```, ```as_of```,
+```tables['stock_data']```, ```normalize_weights=True```), and list those names in ``params``;
+the CLI turns each mention into the flag that sets it (``--capital``, ``--as-of``,
+``--table stock_data=FILE.csv``, ``--normalize-weights``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class QuantallocError(Exception):
-    """Base of every error quantalloc raises on purpose; the CLI maps it to exit code 2."""
+    """Base of every error quantalloc raises on purpose; the CLI maps it to exit code 2.
+
+    Parameters
+    ----------
+    message
+        The rule, the value seen and what to do, in the library's parameter names.
+    params
+        The parameter names the message mentions (written ```name```, ```name=VALUE``` or
+        ```name['key']```), for a front end to replace with its own option names.
+    """
+
+    def __init__(self, message: str = "", *, params: str | Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.params: tuple[str, ...] = (params,) if isinstance(params, str) else tuple(params)
 
 
 class DataError(QuantallocError):

@@ -85,7 +85,8 @@ def get_market(name: str | None = None) -> MarketProfile:
     if key not in MARKETS:
         raise ConfigError(
             f"unknown market {name!r}; choose one of {', '.join(sorted(MARKETS))} "
-            "(e.g. --market us)"
+            "(e.g. `market=us`)",
+            params="market",
         )
     return MARKETS[key]
 

@@ -195,7 +195,8 @@ class ModelSpec:
         if key not in self.profiles:
             raise ConfigError(
                 f"unknown risk profile {risk!r}; model {self.name} defines "
-                f"{', '.join(self.profiles)} (e.g. --risk moderate)"
+                f"{', '.join(self.profiles)} (e.g. `risk=moderate`)",
+                params="risk",
             )
         return self.profiles[key]
 

@@ -280,7 +280,7 @@ def test_unknown_symbol_is_a_data_error(shared_data: Path) -> None:
 
 
 def test_csv_source_without_tables_says_what_to_pass(shared_data: Path) -> None:
-    with pytest.raises(DataError, match="--table stock_data"):
+    with pytest.raises(DataError, match=r"`tables\['stock_data'\]`"):
         solve(market="us", data=f"csv:{shared_data / 'us'}")
 
 

@@ -303,7 +303,9 @@ def run(
             results[name] = run_strategy(name, prov, start, end, capital, subs[name])
         except DataError as exc:
             raise DataError(
-                f"multi: {name}: {exc} (give it its own source with --param {name}_data=SOURCE)"
+                f"multi: {name}: {exc} (give it its own source with "
+                f"`params['{name}_data']=SOURCE`)",
+                params=(*exc.params, "params"),
             ) from exc
     first = max(res.equity.index[0] for res in results.values())
     last = min(res.equity.index[-1] for res in results.values())

@@ -92,7 +92,7 @@ def write_plot(result: BacktestResult, path: str | Path) -> None:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in PLOT_SUFFIXES:
-        raise ConfigError(f"--plot {path}: the file must end in .png or .html")
+        raise ConfigError(f"`plot` {path}: the file must end in .png or .html", params="plot")
     png = _png_bytes(result)
     data = png if suffix == ".png" else _html(result, png).encode("utf-8")
     write_atomic(target, data)

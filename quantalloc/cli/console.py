@@ -43,6 +43,17 @@ def is_verbose() -> bool:
     return False
 
 
+def flag_message(exc: QuantallocError) -> str:
+    """The error's message with its parameter names written as the running command's flags."""
+    from quantalloc.cli.flags import flags_for, with_flags
+
+    ctx = get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None and ctx.parent.parent is not None:
+        ctx = ctx.parent  # up to the top-level command (`data show` -> `data`)
+    command = ctx.info_name if ctx is not None and ctx.parent is not None else None
+    return with_flags(str(exc), exc.params, flags_for(command))
+
+
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn a QuantallocError raised by a command into one stderr line and exit code 2.
 
@@ -56,7 +67,7 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         except QuantallocError as exc:
             if is_verbose():
                 raise
-            fail(str(exc))
+            fail(flag_message(exc))
 
     return wrapper
 

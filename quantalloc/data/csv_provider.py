@@ -124,8 +124,9 @@ class CsvProvider:
         self.max_ffill = max_ffill
         if not self.root.is_dir():
             raise DataError(
-                f"data folder {self.root} does not exist; pass --data csv:DIR with a folder of "
-                "<SYMBOL>.csv files"
+                f"data folder {self.root} does not exist; pass `data=csv:DIR` with a folder of "
+                "<SYMBOL>.csv files",
+                params="data",
             )
         cache = Path(cache_dir).expanduser() / "dayfiles" if cache_dir is not None else None
         self.day_files = DayFiles(self.root, cache_dir=cache)
@@ -143,13 +144,15 @@ class CsvProvider:
             found = self._index().get(stem.upper(), [])
         if not found:
             raise DataError(
-                f"{symbol}: no file {stem}.csv under {self.root}; add it or choose another --data"
+                f"{symbol}: no file {stem}.csv under {self.root}; add it or choose another `data`",
+                params="data",
             )
         if len(found) > 1:
             listed = ", ".join(str(p.relative_to(self.root)) for p in found)
             raise DataError(
                 f"{symbol}: several files match under {self.root} ({listed}); "
-                "point --data csv: at the sub-folder you mean"
+                "point `data=csv:` at the sub-folder you mean",
+                params="data",
             )
         return found[0]
 

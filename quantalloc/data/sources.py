@@ -58,7 +58,7 @@ def get_provider(
     if kind.startswith("csv:"):
         folder = src[4:].strip()
         if not folder:
-            raise ConfigError("--data csv: needs a folder, e.g. --data csv:./prices")
+            raise ConfigError("`data=csv:` needs a folder, e.g. `data=csv:./prices`", params="data")
         from quantalloc.data.csv_provider import CsvProvider
 
         return CsvProvider(folder, max_ffill=max_ffill, cache_dir=cache_dir or _cache_root())
@@ -69,7 +69,8 @@ def get_provider(
     if kind == "demo":
         return _demo(profile.name)
     raise ConfigError(
-        f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. --data csv:./prices)"
+        f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. `data=csv:./prices`)",
+        params="data",
     )
 
 

@@ -403,7 +403,8 @@ def _check_weights(
     if not normalize:
         raise DataError(
             f"{noun} weights sum to {total:.1f}% (> 100%) in {where}; "
-            "fix the table or pass --normalize-weights"
+            "fix the table or pass `normalize_weights=True`",
+            params="normalize_weights",
         )
     log.warning("%s: %s weights sum to %.1f%%; rescaled to 100%%", where, noun, total)
     out = frame.copy()

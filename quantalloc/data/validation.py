@@ -88,7 +88,8 @@ def validate_ohlcv(
         if max_ffill <= 0:
             raise DataError(
                 f"{symbol}: blank fields in {source} on {_rows(nan_rows)}; "
-                "repair the rows or allow a forward-fill of up to N rows (--max-ffill N)"
+                "repair the rows or allow a forward-fill of up to N rows (`max_ffill=N`)",
+                params="max_ffill",
             )
         out = _forward_fill(out, nan_rows, symbol, source, max_ffill)
 

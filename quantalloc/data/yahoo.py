@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 YAHOO_HOST = "query2.finance.yahoo.com"
 _META_KEY = b"quantalloc"
-_OFFLINE_HINT = "pass --data demo for the synthetic market or --data csv:DIR for your own files"
+_OFFLINE_HINT = "pass `data=demo` for the synthetic market or `data=csv:DIR` for your own files"
 _RENAMES = {
     "Open": "open",
     "High": "high",
@@ -141,7 +141,8 @@ class YahooProvider:
                 if cached is None:
                     raise DataError(
                         f"{symbol}: Yahoo Finance is unreachable ({exc}) and {ysym} is not in the "
-                        f"cache {self.cache_dir}; {_OFFLINE_HINT}"
+                        f"cache {self.cache_dir}; {_OFFLINE_HINT}",
+                        params="data",
                     ) from None
                 frame, fetched = cached
                 log.warning(
@@ -225,7 +226,8 @@ def _download(ysym: str, timeout: float) -> pd.DataFrame | None:
         if "rate" in type(exc).__name__.lower():
             raise DataError(
                 f"{ysym}: Yahoo Finance is rate-limiting requests; wait a few minutes, or "
-                f"{_OFFLINE_HINT}"
+                f"{_OFFLINE_HINT}",
+                params="data",
             ) from exc
         raise DataError(f"{ysym}: Yahoo Finance returned an error: {exc}") from exc
     finally:

@@ -394,7 +394,8 @@ def _filters(
     if not keep.any():
         raise DataError(
             f"no candidate passed the {profile.name} filters ({len(table)} built in state "
-            f"{rules.state}): " + "; ".join(notes) + "; try --risk aggressive or more capital"
+            f"{rules.state}): " + "; ".join(notes) + "; try `risk=aggressive` or more `capital`",
+            params=("risk", "capital"),
         )
     return keep, notes
 

@@ -106,9 +106,13 @@ def solve(
         mkt = get_market(market)
         cap = float(capital if capital is not None else mkt.default_capital)
         if not np.isfinite(cap) or cap <= 0:
-            raise ConfigError(f"--capital must be a positive amount, got {capital}")
+            raise ConfigError(
+                f"`capital` must be a positive amount, got {capital}", params="capital"
+            )
         if vix is not None and not (np.isfinite(vix) and vix > 0):
-            raise ConfigError(f"--vix must be a positive level (e.g. 18.5), got {vix}")
+            raise ConfigError(
+                f"`vix` must be a positive level (e.g. `vix=18.5`), got {vix}", params="vix"
+            )
         provider = _provider(data, mkt.name)
         auto = isinstance(data, str) and data.strip().lower() == "auto"
         if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
@@ -195,13 +199,15 @@ def load_inputs(
         raise DataError(
             f"no stock_data table (symbol, industry, sector, fno_stock, lot_size, "
             f"market_cap_category) for data source {provider.name}; pass "
-            "--table stock_data=FILE.csv or --store URL"
+            "`tables['stock_data']` or `store=URL`",
+            params=("tables", "store"),
         )
     if alloc_raw is None:
         raise DataError(
             "no industry_allocations_current table (industry, sector, position_type, "
             f"weight_percentage, rating) for data source {provider.name}; pass "
-            "--table industry_allocations_current=FILE.csv or --store URL"
+            "`tables['industry_allocations_current']` or `store=URL`",
+            params=("tables", "store"),
         )
     universe = clean_universe(uni_raw)
     allocations = clean_allocations(alloc_raw)
@@ -213,8 +219,9 @@ def load_inputs(
         vol_index = provider.history(mkt.vol_index_symbol, None, as_of_ts)
     except DataError as exc:
         raise DataError(
-            f"{exc}; the regime needs the volatility index {mkt.vol_index_symbol} (or pass --vix "
-            "with a source that has it)"
+            f"{exc}; the regime needs the volatility index {mkt.vol_index_symbol} (or pass `vix` "
+            "with a source that has it)",
+            params=(*exc.params, "vix"),
         ) from exc
     end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
 
@@ -223,8 +230,9 @@ def load_inputs(
         row = universe.loc[universe["symbol"].str.upper() == symbol.strip().upper()]
         if row.empty:
             raise DataError(
-                f"--symbol {symbol!r} is not in the stock_data table ({len(universe)} symbols, "
-                f"e.g. {', '.join(universe['symbol'].head(3))}); pick one of its symbols"
+                f"`symbol` {symbol!r} is not in the stock_data table ({len(universe)} symbols, "
+                f"e.g. {', '.join(universe['symbol'].head(3))}); pick one of its symbols",
+                params="symbol",
             )
         wanted = [str(row["symbol"].iloc[0])]
     elif spec.kind == "advanced" and strategies is not None and len(strategies):
@@ -290,9 +298,13 @@ def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD") from exc
+        raise ConfigError(
+            f"`as_of` {value!r} is not a date; write it as YYYY-MM-DD", params="as_of"
+        ) from exc
     if ts is pd.NaT:
-        raise ConfigError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD")
+        raise ConfigError(
+            f"`as_of` {value!r} is not a date; write it as YYYY-MM-DD", params="as_of"
+        )
     return ts.normalize()
 
 

@@ -172,7 +172,8 @@ def load_histories(
     if not closes:
         raise DataError(
             f"none of the {len(symbols)} universe symbols has price data in {provider.name} "
-            f"(first: {symbols[:3]}); check --data and the stock_data table"
+            f"(first: {symbols[:3]}); check `data` and the stock_data table",
+            params="data",
         )
     return pd.DataFrame(closes).sort_index(), skipped
 

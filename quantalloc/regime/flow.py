@@ -71,14 +71,16 @@ def read_chain(
         if taken > day:
             raise DataError(
                 f"{name} is dated {taken.date()}, after the as-of date {day.date()}; using it "
-                f"would look ahead; pass --as-of {taken.date()} or an older chain"
+                f"would look ahead; pass `as_of={taken.date()}` or an older chain",
+                params="as_of",
             )
         age = (day - taken).days
         if age > cfg.chain_max_age_days:
             raise DataError(
                 f"{name} is dated {taken.date()}, {age} days before the as-of date {day.date()} "
-                f"(at most {cfg.chain_max_age_days} allowed); pass --as-of {taken.date()} or a "
-                "fresher chain"
+                f"(at most {cfg.chain_max_age_days} allowed); pass `as_of={taken.date()}` or a "
+                "fresher chain",
+                params="as_of",
             )
     expiries = pd.to_datetime(chain["expiry"], errors="coerce")
     if expiries.isna().any():

@@ -143,7 +143,8 @@ def _vol_part(
         if vix is None:
             raise DataError(
                 f"no {vol_name} history and no level given; pass the vol-index frame or a "
-                "level (e.g. --vix 18.5)"
+                "level (e.g. `vix=18.5`)",
+                params="vix",
             )
         notes.append(f"{vol_name} level {vix:g} {origin}, no history: regime from level only")
         return level_only_regime(vix, th), conf.vix_override_quality
@@ -160,7 +161,9 @@ def _vol_part(
         )
     if vix is not None:
         if not vix > 0:
-            raise DataError(f"vol index level {vix!r} must be a positive number (e.g. --vix 18.5)")
+            raise DataError(
+                f"vol index level {vix!r} must be a positive number (e.g. `vix=18.5`)", params="vix"
+            )
         how = "set by hand to" if vix_origin is None else f"{vix_origin}:"
         notes.append(
             f"{vol_name} level on {px.index[-1].date()} {how} {vix:g} (data: {series.iloc[-1]:.2f})"

@@ -149,7 +149,9 @@ def vol_regime(vol: pd.Series, th: VolThresholds, name: str = "vol index") -> Vo
 def level_only_regime(level: float, th: VolThresholds) -> VolRegime:
     """Regime from a level alone (no history: no percentile, means, trend or spike count)."""
     if not np.isfinite(level) or level <= 0:
-        raise DataError(f"vol index level {level!r} must be a positive number (e.g. --vix 18.5)")
+        raise DataError(
+            f"vol index level {level!r} must be a positive number (e.g. `vix=18.5`)", params="vix"
+        )
     regime, reason = classify_level(level, th)
     return VolRegime(
         regime=regime,

@@ -42,7 +42,8 @@ from quantalloc.storage.url import StoreTarget
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
-INIT_HINT = "run `quantalloc db init` (with the same --store / DATABASE_URL)"
+INIT_HINT = "run `Store.init()`"
+INIT_PARAMS = ("Store.init()",)
 
 
 def _sqlite_engine(target: StoreTarget) -> Engine:
@@ -135,7 +136,8 @@ class SqlStore:
             user = url.username if url is not None else "?"
             return StorageError(
                 f"the PostgreSQL server at {where} refused the password for user {user}; "
-                "fix the password in --store / DATABASE_URL or your .env file"
+                "fix the password in `store` / DATABASE_URL or your .env file",
+                params="store",
             )
         if self.backend == "postgresql" and "database" in low and "does not exist" in low:
             database = url.database if url is not None else "?"
@@ -158,15 +160,19 @@ class SqlStore:
         ):
             return StorageError(
                 f"cannot reach the PostgreSQL server at {where} ({detail}); check the host and "
-                "port in --store / DATABASE_URL and that the server is running"
+                "port in `store` / DATABASE_URL and that the server is running",
+                params="store",
             )
         if "no such table" in low or ("relation" in low and "does not exist" in low):
             name = f"table {table}" if table else "a quantalloc table"
-            return StorageError(f"{name} does not exist in {self.display}; {INIT_HINT}")
+            return StorageError(
+                f"{name} does not exist in {self.display}; {INIT_HINT}", params=INIT_PARAMS
+            )
         if "no such column" in low or ("column" in low and "does not exist" in low):
             return StorageError(
                 f"{detail} in {self.display}: the table lacks a column quantalloc needs; "
-                f"{INIT_HINT} to add it"
+                f"{INIT_HINT} to add it",
+                params=INIT_PARAMS,
             )
         if "unable to open database file" in low:
             return StorageError(f"cannot open the SQLite file {self.display} ({detail})")
@@ -199,11 +205,15 @@ class SqlStore:
             return
         version = self.schema_version()
         if version == 0:
-            raise StorageError(f"the store {self.display} has no quantalloc tables; {INIT_HINT}")
+            raise StorageError(
+                f"the store {self.display} has no quantalloc tables; {INIT_HINT}",
+                params=INIT_PARAMS,
+            )
         if version < SCHEMA_VERSION:
             raise StorageError(
                 f"the store {self.display} has schema version {version}, this quantalloc needs "
-                f"{SCHEMA_VERSION}; {INIT_HINT} to upgrade it"
+                f"{SCHEMA_VERSION}; {INIT_HINT} to upgrade it",
+                params=INIT_PARAMS,
             )
         if version > SCHEMA_VERSION:
             raise StorageError(

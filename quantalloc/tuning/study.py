@@ -75,7 +75,8 @@ def create_study(
         raise ConfigError(
             f"study {study_name!r} exists with directions "
             f"{[d.name.lower() for d in study.directions]}, not {list(directions)}; "
-            "pick another --study name or the same metric"
+            "pick another `study_name` or the same metric",
+            params="study_name",
         )
     return study
 
@@ -97,7 +98,8 @@ def bind_settings(study: optuna.Study, settings: Mapping[str, Any]) -> None:
         shown = ", ".join(f"{k}: {stored.get(k)!r} -> {plain.get(k)!r}" for k in diff[:3])
         raise ConfigError(
             f"study {study.study_name!r} was created with other settings ({shown}); its trials "
-            "would not be comparable: pass a new --study name or the same settings"
+            "would not be comparable: pass a new `study_name` or the same settings",
+            params="study_name",
         )
 
 
@@ -177,9 +179,9 @@ def _worker_main(spec: WorkerSpec, worker_id: int) -> None:
 def split_trials(n_trials: int, workers: int) -> list[int]:
     """Share ``n_trials`` among ``workers`` as evenly as possible (sums to ``n_trials``)."""
     if workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}")
+        raise ConfigError(f"`workers` must be >= 1, got {workers}", params="workers")
     if n_trials < 1:
-        raise ConfigError(f"--trials must be >= 1, got {n_trials}")
+        raise ConfigError(f"`n_trials` must be >= 1, got {n_trials}", params="n_trials")
     base, extra = divmod(n_trials, workers)
     return [base + (1 if i < extra else 0) for i in range(workers) if base + (i < extra) > 0]
 
@@ -198,8 +200,9 @@ def run_workers(
     """
     if study_url(spec.storage) == "memory":
         raise ConfigError(
-            "--workers > 1 needs a storage the processes can share; pass --storage "
-            "journal:PATH, sqlite:///PATH or postgresql://..."
+            "`workers` > 1 needs a storage the processes can share; pass `storage=URL` "
+            "(journal:PATH, sqlite:///PATH or postgresql://...)",
+            params=("workers", "storage"),
         )
     directions = spec.objective_factory().directions
     study = create_study(spec.storage, spec.study_name, directions, spec.seed)
@@ -243,7 +246,8 @@ def run_workers(
     if failed:
         raise QuantallocError(
             f"worker process(es) {', '.join(failed)} exited with an error; rerun with "
-            "--workers 1 --verbose to see it"
+            "`workers=1` (and --verbose) to see it",
+            params="workers",
         )
 
 

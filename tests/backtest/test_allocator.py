@@ -275,8 +275,9 @@ def test_table_weights_over_100_name_the_param_that_rescales_them(tmp_path: Path
             "rating": "Neutral",
         }
     ).to_csv(path, index=False)
-    with pytest.raises(DataError, match="normalize_weights=true"):
+    with pytest.raises(DataError, match="`normalize_weights=True`") as info:
         allocator._tables(allocator.PARAMS(industry_allocations=str(path)))
+    assert info.value.params == ("normalize_weights",)  # `backtest` shows --param ...=true
     tables = allocator._tables(
         allocator.PARAMS(industry_allocations=str(path), normalize_weights=True)
     )

@@ -132,7 +132,7 @@ def test_date_range_on_real_file(shared_data: Path) -> None:
 
 
 def test_missing_symbol_on_real_folder(shared_data: Path) -> None:
-    with pytest.raises(DataError, match=r"NOPE: no file NOPE.csv under .*--data"):
+    with pytest.raises(DataError, match=r"NOPE: no file NOPE.csv under .*`data`"):
         CsvProvider(shared_data / "us").history("NOPE")
 
 

@@ -63,7 +63,7 @@ def test_weights_over_100_are_refused_with_the_remedy() -> None:
         validate_table("industry_allocations_current", industries([50, 40, 22]), source="ind.csv")
     assert str(info.value) == (
         "industry weights sum to 112.0% (> 100%) in industry_allocations_current (ind.csv); "
-        "fix the table or pass --normalize-weights"
+        "fix the table or pass `normalize_weights=True`"
     )
 
 

@@ -89,7 +89,7 @@ def test_unsorted_dates() -> None:
 def test_blank_field_is_rejected_without_repair() -> None:
     raw = bars()
     raw.iloc[2, raw.columns.get_loc("close")] = np.nan
-    with pytest.raises(DataError, match=r"blank fields in test on 2024-01-03; .*--max-ffill"):
+    with pytest.raises(DataError, match=r"blank fields in test on 2024-01-03; .*`max_ffill=N`"):
         validate_ohlcv(raw, "X", "test")
 
 

@@ -124,7 +124,7 @@ def test_offline_without_cache_says_so_in_one_line(tmp_path: Path, fake: type[Fa
     message = str(info.value)
     assert "\n" not in message
     assert "Yahoo Finance is unreachable" in message
-    assert "--data demo" in message and "--data csv:DIR" in message
+    assert "`data=demo`" in message and "`data=csv:DIR`" in message
 
 
 def test_connection_error_by_name_counts_as_offline(tmp_path: Path, fake: type[FakeTicker]) -> None:

@@ -43,7 +43,7 @@ def test_init_creates_the_versioned_schema_once(bare_store: Store) -> None:
     ids=["read", "write", "save_run", "list_runs", "get_run"],
 )
 def test_missing_schema_tells_to_run_db_init(bare_store: Store, call) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(StorageError, match=r"run `quantalloc db init`"):
+    with pytest.raises(StorageError, match=r"run `Store.init\(\)`"):
         call(bare_store)
     assert bare_store.schema_version() == 0  # and nothing was created on the way
 

@@ -59,7 +59,9 @@ def test_dropped_table_says_run_db_init(fresh_pg_url: str) -> None:
     store.init()
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.exec_driver_sql("drop table stock_rankings")
-    with pytest.raises(StorageError, match=r"table stock_rankings does not exist .*db init"):
+    with pytest.raises(
+        StorageError, match=r"table stock_rankings does not exist .*`Store.init\(\)`"
+    ):
         store.read_table("stock_rankings")
     store.close()
 
@@ -89,7 +91,9 @@ def test_a_missing_column_is_named_and_db_init_adds_it(
     store.init()
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.exec_driver_sql("alter table stock_rankings drop column market_cap_category")
-    with pytest.raises(StorageError, match=r"market_cap_category.*lacks a column.*db init"):
+    with pytest.raises(
+        StorageError, match=r"market_cap_category.*lacks a column.*`Store.init\(\)`"
+    ):
         store.read_table("stock_rankings")
     store.init()
     assert store.read_table("stock_rankings").empty

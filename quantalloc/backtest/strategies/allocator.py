@@ -276,16 +276,9 @@ def _tables(p: AllocatorParams) -> dict[str, pd.DataFrame]:
     if p.stock_data:
         out["stock_data"] = read_table_csv("stock_data", p.stock_data)
     if p.industry_allocations:
-        try:
-            out["industry_allocations_current"] = read_table_csv(
-                "industry_allocations_current",
-                p.industry_allocations,
-                normalize=p.normalize_weights,
-            )
-        except DataError as exc:
-            raise DataError(
-                str(exc).replace("--normalize-weights", "--param normalize_weights=true")
-            ) from None
+        out["industry_allocations_current"] = read_table_csv(
+            "industry_allocations_current", p.industry_allocations, normalize=p.normalize_weights
+        )
     return out
 
 
@@ -500,7 +493,8 @@ def run(
         ) from last_error
     if solved == 0:
         raise ConfigError(
-            "allocator: no rebalance date in the window had free capital; raise --capital"
+            "allocator: no rebalance date in the window had free capital; raise `capital`",
+            params="capital",
         )
     frame = pd.DataFrame(trades) if trades else empty_trades()
     return make_result(

@@ -93,7 +93,9 @@ def _symbols(provider: PriceProvider, p: OrbParams) -> list[str]:
     found = [s for s in provider.symbols() if not s.startswith("^")]
     if not found:
         raise DataError(
-            f"{provider.name} lists no symbols to scan; pass --symbols A,B or --param symbols=A,B"
+            f"{provider.name} lists no symbols to scan; pass `symbols=A,B` or "
+            "`params['symbols']=A,B`",
+            params=("symbols", "params"),
         )
     return found
 
@@ -138,7 +140,8 @@ def prepare(
         if not bars.is_intraday(pd.DatetimeIndex(frame.index)):
             raise DataError(
                 f"{sym}: {provider.name} serves daily bars; orb needs 5-minute bars, e.g. "
-                "--data csv:../shared/data/us_intraday/5min"
+                "`data=csv:../shared/data/us_intraday/5min`",
+                params="data",
             )
         grids[sym] = _session_grid(frame)
     all_days = pd.DatetimeIndex(sorted(set().union(*[set(d) for d, _ in grids.values()])))

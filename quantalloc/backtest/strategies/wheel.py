@@ -117,7 +117,8 @@ def _load(
     except DataError as exc:
         raise DataError(
             f"wheel needs the vol index {p.vol_symbol}: {exc} (or take it from another source "
-            "with --param vol_data=csv:DIR --param vol_symbol=NAME)"
+            "with `params['vol_data']=csv:DIR` `params['vol_symbol']=NAME`)",
+            params=(*exc.params, "params"),
         ) from exc
     vix_close = vix["close"].reindex(under.index, method="ffill")
     if vix_close.isna().any():
