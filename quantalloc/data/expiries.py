@@ -103,7 +103,8 @@ def weekly_expiries(as_of: date, until: date, market: str) -> list[date]:
     chain)."""
     if market != "in":
         raise ConfigError(
-            "US weekly expiries exist only where listed; read them from a chain (--chains)"
+            "US weekly expiries exist only where listed; read them from `chains`",
+            params="chains",
         )
     out: list[date] = []
     day = as_of

@@ -107,7 +107,8 @@ def chain_vol_index(
         return index.level, f"{origin} ({index.describe()})"
     assert error is not None
     raise DataError(
-        f"cannot compute the vol index from {chains.name} on {day.date()}: {error}"
+        f"cannot compute the vol index from {chains.name} on {day.date()}: {error}",
+        params=error.params,
     ) from error
 
 
@@ -138,10 +139,14 @@ def state_from_provider(
     """
     if vix_source not in VIX_SOURCES:
         raise DataError(
-            f"vix_source {vix_source!r} is unknown; use one of {', '.join(VIX_SOURCES)}"
+            f"`vix_source` {vix_source!r} is unknown; use one of {', '.join(VIX_SOURCES)}",
+            params="vix_source",
         )
     if vix_source == "chain" and chains is None and vix is None:
-        raise DataError("vix_source 'chain' needs chains: a chain source (a folder, yahoo, store)")
+        raise DataError(
+            "`vix_source=chain` needs `chains`: a folder of chain files, yahoo or store",
+            params=("vix_source", "chains"),
+        )
     profile = get_market(market)
     symbol = index_symbol or profile.index_symbol
     as_of_ts = None if as_of is None else to_timestamp(as_of, "as-of date")
@@ -168,13 +173,15 @@ def state_from_provider(
             vix, origin = chain_vol_index(chains, profile.name, day, index_symbol)
         elif vol is None:
             raise DataError(
-                f"{vol_error}; give a vix level, or chains to compute it from the index chain"
+                f"{vol_error}; give a `vix` level, or `chains` to compute it from the index chain",
+                params=("vix", "chains", *(vol_error.params if vol_error else ())),
             )
         elif not covered:
             raise DataError(
                 f"{profile.vol_index_symbol} has no reading within {SERIES_MAX_AGE_DAYS} days "
-                f"before {day.date()} (the last is {vol.index[-1].date()}); give chains to "
-                "compute it from the index chain, or a vix level"
+                f"before {day.date()} (the last is {vol.index[-1].date()}); give `chains` to "
+                "compute it from the index chain, or a `vix` level",
+                params=("chains", "vix"),
             )
     for first, last, weekdays in prices.attrs.get("gaps", ()):
         notes.append(

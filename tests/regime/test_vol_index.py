@@ -60,7 +60,7 @@ def test_spx_2019_chains_track_the_published_vix_real(shared_data: Path) -> None
     source = get_chain_source(str(shared_data / "us/options/spx_2019"))
     vix = pd.read_csv(shared_data / "us/vix_daily_cboe.csv", index_col=0, parse_dates=True)
     diffs = []
-    for session in source.sessions():
+    for session in source.sessions()[::2]:  # every other session keeps the test short
         chain = source.chain("SPX", session).frame
         level = vol_index_from_chain(chain, session, 0.024, "us").level  # 2019: T-bills ~2.4%
         diffs.append(level - vix.at[session, "CLOSE"])
@@ -73,7 +73,7 @@ def test_spx_2019_chains_track_the_published_vix_real(shared_data: Path) -> None
 def test_nifty_level_against_atm_implied_vol_real(shared_data: Path) -> None:
     source = get_chain_source(str(shared_data / "in/fo_bhavcopy"))
     ratios = []
-    for session in source.sessions():
+    for session in source.sessions()[::2]:  # every other session keeps the test short
         chain = source.chain("NIFTY", session).frame
         index = vol_index_from_chain(chain, session, 0.065, "in")
         atm = constant_maturity_vol(atm_vols(chain, session, 0.065), 30.0)
