@@ -53,6 +53,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("regime", ["regime", "--data", "demo", "--vix", "-1"], "must be a positive number"),
     ("regime", ["regime", "--data", "demo", "--index", "NOPE"], "NOPE: not in the demo market"),
     ("regime", ["regime", "--json=1"], "does not take a value"),
+    ("regime", ["regime", "--chains", "bogus"], "unknown chain source 'bogus'"),
+    ("regime", ["regime", "--vix-source", "bogus"], "--vix-source 'bogus' is unknown"),
     ("regime", ["regime", "--no-cache=1"], "does not take a value"),
     ("regime", ["regime", "--cache-ttl", "-1"], "--cache-ttl must be >= 0"),
     ("regime", ["regime", "--verbose=1"], "does not take a value"),
