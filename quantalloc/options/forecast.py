@@ -9,7 +9,11 @@ the symbol's own forecast (EWMA, or GARCH(1,1) fitted with the ``arch`` package)
 index's *measured* ratio of implied to forecast volatility, so that one day's odd reading of
 the vol index against a quiet index (the old proxy divided by the index's 63-day realized vol)
 cannot double every symbol's vol. Returns spanning a gap in the data (more than
-``max_gap_days`` calendar days between closes) are left out, never filled.
+``max_gap_days`` calendar days between closes) are left out, never filled, and so are one-day
+moves beyond ``max_abs_return`` in log terms (0.5: a 39% fall or a 65% rise), which in the
+NIFTY 50 data are unadjusted corporate actions (KOTAKBANK's 1:5 split on 2026-01-14,
+TATAMOTORS' demerger on 2025-10-14), not volatility; the dropped dates are listed in
+``returns.attrs["dropped"]``.
 
 Day count: volatilities are annualised over 252 trading days (the scenarios' count); option
 times are ACT/365 in calendar days (:mod:`quantalloc.options.chain_vols`). A forecast over a
@@ -33,9 +37,12 @@ TRADING_DAYS = 252
 METHODS = ("ewma", "garch")
 
 
-def daily_returns(close: pd.Series, max_gap_days: int = 7) -> pd.Series:
+def daily_returns(
+    close: pd.Series, max_gap_days: int = 7, max_abs_return: float = 0.5
+) -> pd.Series:
     """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
-    calendar days (a hole in the data, not one day's move)."""
+    calendar days (a hole in the data, not one day's move) or larger than ``max_abs_return``
+    (an unadjusted split or demerger; listed in ``attrs["dropped"]``)."""
     prices = pd.to_numeric(close, errors="coerce").dropna()
     prices = prices.loc[prices > 0]
     if len(prices) < 3:
@@ -43,7 +50,11 @@ def daily_returns(close: pd.Series, max_gap_days: int = 7) -> pd.Series:
     idx = pd.DatetimeIndex(prices.index)
     rets = pd.Series(np.diff(np.log(prices.to_numpy(float))), index=idx[1:])
     span = np.diff(idx.to_numpy().astype("M8[D]")).astype(int)
-    return rets.loc[span <= max_gap_days]
+    rets = rets.loc[span <= max_gap_days]
+    jumps = rets.abs() > max_abs_return
+    out = rets.loc[~jumps]
+    out.attrs["dropped"] = [str(d.date()) for d in rets.index[jumps.to_numpy()]]
+    return out
 
 
 def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
