@@ -167,12 +167,60 @@ def measured_ratio(
     return float(np.median(both["i"] / both["f"]))
 
 
+@dataclass(frozen=True)
+class ProxyVol:
+    """A symbol's proxied ATM vol and what it was made of."""
+
+    vol: float
+    forecast: float
+    ratio: float
+    method: str
+    notes: tuple[str, ...] = ()
+
+
+def proxy_vol(
+    symbol_close: pd.Series,
+    index_forecast: pd.Series,
+    implied: pd.Series,
+    as_of: pd.Timestamp,
+    *,
+    method: str = "garch",
+    days: int = 21,
+    min_vol: float = 0.05,
+    max_vol: float = 2.0,
+) -> ProxyVol:
+    """The proxy of the module notes for one symbol on ``as_of``.
+
+    ``index_forecast`` is the index's forecast path (:func:`forecast_path` with the same
+    ``method``), ``implied`` the vol index as an annualised fraction (its history, the as-of
+    level included). A GARCH fit that fails (too short a history, no stationary model) falls
+    back to EWMA, with a note.
+    """
+    close = symbol_close.loc[symbol_close.index <= as_of]
+    notes: list[str] = []
+    used = method
+    try:
+        path = forecast_path(close, method, days)
+    except DataError as exc:
+        if method != "garch":
+            raise
+        notes.append(f"GARCH(1,1) not used ({exc}); EWMA instead")
+        used = "ewma"
+        path = forecast_path(close, "ewma", days)
+    ratio = measured_ratio(implied, index_forecast, as_of)
+    forecast = float(path.iloc[-1])
+    vol = float(np.clip(forecast * ratio, min_vol, max_vol))
+    return ProxyVol(vol=vol, forecast=forecast, ratio=ratio, method=used, notes=tuple(notes))
+
+
 __all__ = [
     "METHODS",
     "TRADING_DAYS",
     "Garch",
+    "ProxyVol",
     "daily_returns",
     "ewma_variances",
     "forecast_path",
     "measured_ratio",
+    "proxy_vol",
 ]
