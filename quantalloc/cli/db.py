@@ -144,8 +144,9 @@ def import_(
     rating. stock_data: symbol, industry; optional sector, fno_stock, lot_size,
     market_cap_category. stock_rankings: symbol, score; optional market_cap_category.
     strategies: stock_name, strategy_name, total_score; optional industry,
-    probability_of_profit, risk_reward_ratio, legs. option_chain_data: symbol, expiry, strike,
-    kind; optional bid, ask, last, volume, open_interest, implied_vol, spot, as_of.
+    probability_of_profit, risk_reward_ratio, legs. option_chain_data: symbol, as_of, expiry,
+    strike, kind; optional root, bid, ask, last, settlement, volume, open_interest, implied_vol,
+    spot, lot_size.
     """
     import pandas as pd
 

@@ -30,8 +30,8 @@ TABLE_COLUMNS = {  # kept equal to data/tables.py's TABLE_SPECS by tests/cli/tes
     "stock_rankings": "symbol, score; optional market_cap_category",
     "strategies": "stock_name, strategy_name, total_score; optional industry, "
     "probability_of_profit, risk_reward_ratio, legs",
-    "option_chain_data": "symbol, expiry, strike, kind; optional bid, ask, last, volume, "
-    "open_interest, implied_vol, spot, as_of",
+    "option_chain_data": "symbol, as_of, expiry, strike, kind; optional root, bid, ask, last, "
+    "settlement, volume, open_interest, implied_vol, spot, lot_size",
 }
 """Each input table's columns, as the help texts list them."""
 
