@@ -13,7 +13,7 @@ from typing import Any
 
 from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
-from quantalloc.options.builders import strategy_names
+from quantalloc.options.catalog import strategy_names
 
 STRATEGY_NAMES: tuple[str, ...] = strategy_names()
 """Strategy identifiers the options builders know (one registry: quantalloc.options)."""

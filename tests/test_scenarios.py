@@ -152,7 +152,7 @@ def test_bad_vol_names_the_symbol() -> None:
 
 def test_price_only_marking_equals_the_options_engine() -> None:
     from quantalloc.options import black_scholes
-    from quantalloc.scenarios import bs_price
+    from quantalloc.options.pricing import bs_price
 
     rng = np.random.default_rng(9)
     n = 500

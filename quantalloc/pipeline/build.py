@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -11,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.candidates import (
-    STRATEGY_DIRECTION,
     PriorityIndustry,
     allowed_strategies,
     choose_expiries,
@@ -21,10 +21,12 @@ from quantalloc.candidates import (
 from quantalloc.errors import DataError, QuantallocError
 from quantalloc.markets import MarketProfile
 from quantalloc.modelspec import ModelSpec, RiskProfile, normalize_strategy
+from quantalloc.options.book import LegBook, pnl_per_lot, stress_loss
+from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
 from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.result import SolveResult
-from quantalloc.scenarios import LegBook, build_scenarios, pnl_per_lot
+from quantalloc.scenarios import build_scenarios
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
@@ -209,7 +211,11 @@ def _candidates(
             ]
             for s in syms:
                 for strat in names:
-                    otms = spec.candidates.otm if _uses_otm(strat) else spec.candidates.otm[:1]
+                    otms = (
+                        spec.candidates.otm
+                        if strategy_info(strat).uses_otm
+                        else spec.candidates.otm[:1]
+                    )
                     for exp in expiries:
                         back = _next_monthly(exp, market.name)
                         for o in otms:
@@ -246,7 +252,7 @@ def _candidates(
     table["industry"] = table["symbol"].map(lambda s: info[s][0])
     table["sector"] = table["symbol"].map(lambda s: info[s][1])
     table["market_cap"] = table["symbol"].map(lambda s: info[s][2].lower())
-    table["position_type"] = table["strategy_name"].map(STRATEGY_DIRECTION)
+    table["position_type"] = table["strategy_name"].map(strategy_direction)
     table["atm_vol"] = table["symbol"].map(atm)
     keep, notes = _filters(spec, profile, capital, table, rules, market.risk_free_rate, priced)
     return priced, {"keep": keep, "notes": notes, "built": len(table)}
@@ -284,10 +290,6 @@ def _chain_surfaces(
     return surfaces, listed
 
 
-def _uses_otm(strategy: str) -> bool:
-    return strategy not in ("long_straddle", "short_straddle")
-
-
 def _next_monthly(exp: date, market: str) -> date:
     y, m = (exp.year + 1, 1) if exp.month == 12 else (exp.year, exp.month + 1)
     return monthly_expiry(y, m, market)
@@ -311,11 +313,11 @@ def _advanced_requests(
         raise DataError(f"strategies table lacks columns {missing}; it needs {need}")
     frame["symbol"] = frame[name_col].astype(str)
     frame["strategy"] = frame["strategy_name"].map(normalize_strategy)
-    unknown = sorted(set(frame["strategy"]) - set(STRATEGY_DIRECTION))
+    unknown = sorted(set(frame["strategy"]) - set(STRATEGIES))
     if unknown:
         raise DataError(
             f"strategies table names unknown strategy {unknown[0]!r}; "
-            f"known: {', '.join(sorted(STRATEGY_DIRECTION))}"
+            f"known: {', '.join(sorted(STRATEGIES))}"
         )
     frame["total_score"] = pd.to_numeric(frame["total_score"], errors="coerce")
     pop = pd.to_numeric(frame.get("probability_of_profit", 1.0), errors="coerce")
@@ -323,7 +325,7 @@ def _advanced_requests(
     frame = frame.loc[frame["symbol"].isin(symbols)]
     frame = frame.sort_values("total_score", ascending=False)
     if adv.no_long_and_short_same_symbol:
-        frame["direction"] = frame["strategy"].map(STRATEGY_DIRECTION)
+        frame["direction"] = frame["strategy"].map(strategy_direction)
         best = frame.loc[frame["direction"] != "NEUTRAL"].drop_duplicates("symbol")
         side = dict(zip(best["symbol"], best["direction"], strict=True))
         frame = frame.loc[
@@ -352,8 +354,6 @@ def _filters(
     priced: PricedContracts,
 ) -> tuple[np.ndarray, list[str]]:
     """Mask of candidates passing the profile's and state's filters, and notes on what failed."""
-    from quantalloc.pipeline.contracts import stress_loss
-
     budget = profile.options_capital * capital
     notes = []
     unbounded = table["unbounded_loss"].to_numpy(dtype=bool)
@@ -400,23 +400,6 @@ def _filters(
     return keep, notes
 
 
-def subset_book(book: LegBook, keep: np.ndarray) -> LegBook:
-    """The legs of the kept candidates, renumbered 0..k-1 in order."""
-    new_index = np.cumsum(keep) - 1
-    mask = keep[book.candidate]
-    return LegBook(
-        candidate=new_index[book.candidate[mask]],
-        symbol=book.symbol[mask],
-        kind=book.kind[mask],
-        units=book.units[mask],
-        strike=book.strike[mask],
-        price=book.price[mask],
-        remaining=book.remaining[mask],
-        vol=book.vol[mask],
-        n_candidates=int(keep.sum()),
-    )
-
-
 def _scenario_pnl(
     spec: ModelSpec,
     market: MarketProfile,
@@ -430,24 +413,14 @@ def _scenario_pnl(
     """Joint scenarios at the common horizon and each kept candidate's P&L per lot in each."""
     table = priced.table.loc[keep].reset_index(drop=True)
     legs = [priced.legs[i] for i in np.flatnonzero(keep)]
-    book = subset_book(priced.book, keep)
+    book = priced.book.subset(keep)
     as_of = inputs.as_of.date()
     front = min(table["expiry"])
     horizon_days = max(int(np.busday_count(as_of, front)), 1)
     h_t = (front - as_of).days / 365.0
     front_t = table["front_t"].to_numpy(dtype=float)
     remaining = np.maximum(book.remaining + front_t[book.candidate] - h_t, 0.0)
-    book = LegBook(
-        candidate=book.candidate,
-        symbol=book.symbol,
-        kind=book.kind,
-        units=book.units,
-        strike=book.strike,
-        price=book.price,
-        remaining=np.where(remaining > 1e-9, remaining, 0.0),
-        vol=book.vol,
-        n_candidates=book.n_candidates,
-    )
+    book = dataclasses.replace(book, remaining=np.where(remaining > 1e-9, remaining, 0.0))
     view = {ind.industry: spec.view_drift(ind.position_type, ind.rating) for ind in industries}
     uni = inputs.universe.set_index("symbol")["industry"]
     symbols = inputs.symbols
@@ -529,4 +502,4 @@ def _cap_targets(
     return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
-__all__ = ["run_allocation", "subset_book"]
+__all__ = ["run_allocation"]
