@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from quantalloc.cli.console import err_console, fail, handles_errors
-from quantalloc.cli.options import DataOpt, VerboseOpt
+from quantalloc.cli.options import DataOpt, MarketOpt, VerboseOpt
 
 ENV_API_KEY = "QUANTALLOC_API_KEY"
 ENV_FAILPOINTS = "QUANTALLOC_FAILPOINTS"
@@ -31,6 +31,7 @@ def serve(
         ),
     ] = None,
     data: DataOpt = "auto",
+    market: MarketOpt = "in",
     studies: Annotated[
         str | None,
         typer.Option("--studies", help="optuna storage of GET /studies (as tune --storage)."),
@@ -63,6 +64,7 @@ def serve(
         api_key=key,
         store_url=store,
         data=os.environ.get("QUANTALLOC_DATA", data) if data == "auto" else data,
+        market=market,
         studies=studies,
         env=env,
         pause=pause_at(parse(os.environ.get(ENV_FAILPOINTS, ""))),

@@ -53,6 +53,8 @@ class ServiceConfig:
     store_url: str | None = None
     data: str = "auto"
     """Price source of /regime, /backtest and rebalance backtests when a request gives none."""
+    market: str = "in"
+    """Market profile of /regime when a request gives none (``in`` or ``us``)."""
     studies: str | None = None
     """optuna storage URL of /studies (None: the default journal file)."""
     env: dict[str, str] = field(default_factory=dict)
@@ -259,13 +261,17 @@ def _quantalloc_routes(api: APIRouter, config: ServiceConfig) -> None:
 
     @api.get("/regime", tags=["quantalloc"])
     def regime(
-        request: Request, market: str = "us", data: str | None = None, as_of: str | None = None
+        request: Request,
+        market: str | None = None,
+        data: str | None = None,
+        as_of: str | None = None,
     ) -> dict[str, Any]:
         from quantalloc.data import get_provider
         from quantalloc.regime.service import state_from_provider
 
-        provider = get_provider(data or config.data, market)
-        result: dict[str, Any] = state_from_provider(provider, market, as_of).to_dict()
+        profile = market or config.market
+        provider = get_provider(data or config.data, profile)
+        result: dict[str, Any] = state_from_provider(provider, profile, as_of).to_dict()
         return result
 
     @api.post("/backtest", tags=["quantalloc"])

@@ -9,6 +9,7 @@ is real, including ``ib_async``'s own order, contract, trade and fill objects.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,11 +31,17 @@ class FakeIB:
     def __init__(self) -> None:
         self.trades: list[Trade] = []
         self.cancelled: list[Any] = []
+        self.modified: list[Any] = []
         self.bars: dict[str, list[BarData]] = {}
         self.updates: list[tuple[str, BarData]] = []
         self.disconnected = False
+        self.now: pd.Timestamp | None = None
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
+        for trade in self.trades:
+            if trade.order is order:  # the same order again: IB modifies it
+                self.modified.append(order)
+                return trade
         order.orderId = len(self.trades) + 1
         trade = Trade(contract=contract, order=order, orderStatus=OrderStatus(status="Submitted"))
         self.trades.append(trade)
@@ -63,9 +70,18 @@ class FakeIB:
         assert kwargs["barSizeSetting"] == "5 mins" and kwargs["keepUpToDate"] is True
         return self.bars[contract.symbol]
 
+    def clock(self) -> pd.Timestamp:
+        """Exchange time: the newest bar is still forming (IB's keepUpToDate)."""
+        if self.now is not None:
+            return self.now
+        newest = max(b[-1].date for b in self.bars.values())
+        return pd.Timestamp(newest).tz_convert(NY).tz_localize(None)
+
     def waitOnUpdate(self, timeout: float = 0) -> bool:
-        if not self.updates:
-            raise AssertionError("the feed waited with no update left to give")
+        if not self.updates:  # the session is over: the last bars complete by the clock
+            assert self.now is None, "the feed waited after the session ended"
+            self.now = self.clock() + pd.Timedelta(minutes=5)
+            return True
         symbol, bar = self.updates.pop(0)
         self.bars[symbol].append(bar)
         return True
@@ -83,19 +99,29 @@ def _bar(minute: int, price: float, day: int = 3) -> BarData:
 def test_a_bracketed_stop_pair_becomes_ib_orders_and_fills() -> None:
     ib = FakeIB()
     broker = IBBroker(ib)
-    exits = (Child("stop", 2.0, "stop"), Child("limit", 1.5, "take_profit"))
+    exits = (Child("stop", 2.0, "stop"), Child("limit", 1.5, "take_profit"),
+             Child("close", 0.0, "session_close"))  # fmt: skip
     for side, level in (("buy", 101.0), ("sell", 99.0)):
         broker.submit(Order(f"d1-{side}", "SPY", side, "stop", notional=10_000.0, price=level,
                             oca="d1-entry", children=exits))  # fmt: skip
-    buy, sell = ib.trades
+    buy, b_stop, b_take, b_close, sell = ib.trades[:5]
     assert (buy.contract.symbol, buy.contract.exchange, buy.contract.currency) == (
         "SPY", "SMART", "USD")  # fmt: skip
     assert (buy.order.orderType, buy.order.action, buy.order.auxPrice) == ("STP", "BUY", 101.0)
     assert buy.order.totalQuantity == 99  # floor(10,000 / 101): IB takes whole shares
     assert (sell.order.action, sell.order.totalQuantity) == ("SELL", 101)  # floor(10,000 / 99)
     assert buy.order.ocaGroup == sell.order.ocaGroup == "d1-entry" and buy.order.ocaType == 1
-    assert [o.order_id for o in broker.working()] == ["d1-buy", "d1-sell"]
-    # the gateway fills the buy stop in two executions; IB's OCA cancels the sell stop
+    # the bracket is attached: children of the parent, sent with the last one, around the level
+    assert [t.order.parentId for t in (b_stop, b_take, b_close)] == [buy.order.orderId] * 3
+    assert [t.order.transmit for t in (buy, b_stop, b_take, b_close)] == [False, False, False,
+                                                                          True]  # fmt: skip
+    assert (b_stop.order.orderType, b_stop.order.action, b_stop.order.auxPrice) == (
+        "STP", "SELL", 99.0)  # fmt: skip
+    assert (b_take.order.orderType, b_take.order.lmtPrice) == ("LMT", 102.5)
+    assert b_close.order.orderType == "MOC" and b_stop.order.totalQuantity == 99
+    assert b_stop.order.ocaGroup == b_close.order.ocaGroup == "d1-buy:exits"
+    # the gateway fills the buy stop in two executions, above the level; IB's OCA cancels
+    # the sell stop; the adapter moves the bracket around the average fill
     ib.execute("d1-buy", [(60, 101.0, 0.6), (39, 101.2, 0.4)])
     sell.orderStatus.status = "Cancelled"
     bar = Bar("SPY", pd.Timestamp("2025-06-03 10:00"), 100, 102, 99.5, 101.5)
@@ -105,34 +131,33 @@ def test_a_bracketed_stop_pair_becomes_ib_orders_and_fills() -> None:
     assert fill.fee == pytest.approx(1.0)  # commissions summed
     assert fill.time == pd.Timestamp("2025-06-03 10:00:31")  # the last execution, New York time
     assert broker.on_bar(bar) == []  # reported once
-    stop, take = ib.trades[2:]
-    assert (stop.order.orderType, stop.order.action, stop.order.totalQuantity) == (
-        "STP",
-        "SELL",
-        99,
-    )
-    assert stop.order.auxPrice == pytest.approx(round(fill.price - 2.0, 2))
-    assert (take.order.orderType, take.order.lmtPrice) == ("LMT", round(fill.price + 1.5, 2))
-    assert stop.order.ocaGroup == take.order.ocaGroup == "d1-buy:exits"
+    assert ib.modified == [b_stop.order, b_take.order]  # re-sent with the same order ids
+    assert b_stop.order.auxPrice == round(fill.price - 2.0, 2)
+    assert b_take.order.lmtPrice == round(fill.price + 1.5, 2)
     # the stop fills: reported as the bracket's exit
     ib.execute("d1-buy:0", [(99, 99.0, 1.0)])
     (exit_fill,) = broker.on_bar(bar)
     assert exit_fill.side == "sell" and exit_fill.reason == "stop"
     assert exit_fill.parent_id == "d1-buy"
     broker.cancel("d1-buy:1")
-    assert ib.cancelled == [take.order]
-    broker.submit(Order("d1-close", "SPY", "sell", "close", quantity=5))
-    assert ib.trades[-1].order.orderType == "MOC"
+    assert ib.cancelled == [b_take.order]
+    # a market parent's bracket waits for its fill price
+    broker.submit(Order("m1", "SPY", "buy", "market", quantity=10,
+                        children=(Child("stop", 0.05, "stop", relative=True),)))  # fmt: skip
+    assert ib.trades[-1].order.orderType == "MKT" and ib.trades[-1].order.transmit
+    ib.execute("m1", [(10, 200.0, 0.0)])
+    broker.on_bar(bar)
+    assert ib.trades[-1].order.auxPrice == 190.0 and ib.trades[-1].order.orderRef == "m1:0"
 
 
 def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     ib = FakeIB()
     ib.bars = {"SPY": [_bar(0, 100, day=2), _bar(5, 101)], "QQQ": [_bar(0, 200, day=2),
                                                                   _bar(5, 201)]}  # fmt: skip
-    ib.updates = [(s, _bar(minute, base + k)) for k, minute in enumerate((10, 385, 390))
+    ib.updates = [(s, _bar(minute, base + k)) for k, minute in enumerate((10, 385))
                   for s, base in (("SPY", 102), ("QQQ", 202))]  # fmt: skip
     book = BarBook()
-    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=5))
+    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=5, clock=ib.clock))
     times = [g[0].time for g in groups]
     assert times == [pd.Timestamp("2025-06-03 09:35"), pd.Timestamp("2025-06-03 09:40"),
                      pd.Timestamp("2025-06-03 15:55")]  # fmt: skip
@@ -140,6 +165,7 @@ def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     assert groups[-1][0].session_end and not groups[0][0].session_end
     seen = book.history("SPY")  # warm-up plus the streamed bars, in exchange time
     assert seen.index[0] == pd.Timestamp("2025-06-02 09:30") and len(seen) == 4
+    assert ib.now == pd.Timestamp("2025-06-03 16:00")  # the last bar closed by the clock
 
 
 def test_a_live_session_refuses_a_strategy_without_a_bar_trader() -> None:
@@ -147,3 +173,41 @@ def test_a_live_session_refuses_a_strategy_without_a_bar_trader() -> None:
 
     with pytest.raises(ConfigError, match="wheel trades options"):
         live_session("wheel", MemoryLedger(1e5), {}, "127.0.0.1", 1, 1, ib=FakeIB())
+
+
+@pytest.mark.slow
+def test_live_orb_sessions_through_a_simulated_gateway_trade_as_the_backtest(
+    shared_data: Path,
+) -> None:
+    """Three live sessions (one a day, as the CronJob runs them) against the simulated gateway
+    of tests/service/ib_gateway.py, on real 5-minute bars, take the backtest's trades: the same
+    symbol, side, bars and exit reason, at the same entry price; exits differ only by the
+    rounding of the bracket to whole cents, and sizes by IB's whole shares."""
+    from quantalloc.backtest.registry import run_strategy
+    from quantalloc.data import get_provider
+    from tests.service.ib_gateway import SimGateway
+
+    provider = get_provider(f"csv:{shared_data / 'us_intraday' / '5min'}", "us")
+    params = {"symbols": "SPY,QQQ,NVDA,TSLA,MSTR,SMCI,SOXL", "min_atr_pct": "0.03",
+              "slippage": "0"}  # IB's fills carry the market's price  # fmt: skip
+    days = pd.DatetimeIndex(["2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05"])
+    backtest = run_strategy("orb", provider, days[0], days[-1], 100_000.0, params)
+    frames = {s: provider.history(s, "2025-04-15", days[-1]) for s in params["symbols"].split(",")}
+    ledger = MemoryLedger(100_000.0)
+    trades = []
+    for day in days:
+        gateway = SimGateway(frames, day)
+        result = live_session("orb", ledger, params, "sim", 0, 1, ib=gateway, clock=gateway.clock)
+        assert gateway.disconnected
+        trades.extend(result.trades.to_dict(orient="records"))
+    expected = backtest.trades.to_dict(orient="records")
+    assert len(expected) >= 3 and len(trades) == len(expected)
+    for mine, theirs in zip(trades, expected, strict=True):
+        for key in ("symbol", "side", "entry_time", "exit_time", "exit_reason"):
+            assert mine[key] == theirs[key], (key, mine, theirs)
+        assert mine["entry_price"] == pytest.approx(theirs["entry_price"], rel=1e-12)
+        assert mine["exit_price"] == pytest.approx(theirs["exit_price"], abs=0.005 + 1e-9)
+        assert mine["units"] == int(mine["units"]) and abs(mine["units"] - theirs["units"]) < 2
+    booked = 100_000.0 + sum(t["pnl"] for t in trades)
+    assert ledger.cash() == pytest.approx(booked, rel=1e-12)  # every fill went to the ledger
+    assert ledger.cash() == pytest.approx(backtest.equity.iloc[-1], rel=2e-3)

@@ -46,7 +46,8 @@ def browser() -> Iterator[Any]:
 def server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("page")
     url = f"sqlite:///{folder / 'book.db'}"
-    with running_server(url, folder, data=f"csv:{shared_data / 'us'}") as srv:
+    us = f"csv:{shared_data / 'us'}"
+    with running_server(url, folder, data=us, args=("--market", "us")) as srv:
         with srv.client() as http:
             http.post("/portfolio/initialize", json={"capital": 120_000})
             metrics = {n: {"sharpe": s, "total_return": 0.1, "max_drawdown": 0.1}

@@ -2,8 +2,10 @@
 
 :class:`IBBroker` keeps the :class:`~quantalloc.service.trading.orders.Broker` protocol:
 orders become IB stock orders on SMART routing (market, stop, limit, market-on-close), a
-group becomes an IB one-cancels-all group, and a bracket's children are placed as an OCA
-stop and limit around the parent's average fill price once IB reports it filled. A fill is
+group becomes an IB one-cancels-all group, and a bracket's children become IB child orders
+(an OCA stop and limit): attached to a stop or limit parent at once, around its trigger price,
+so IB works them from the moment the parent fills; around a market parent's average fill
+price once IB reports it filled. A fill is
 reported once its order is completely filled, as one fill at the average price with the
 commissions summed. :func:`ib_feed` turns IB's streaming 5-minute bars (``keepUpToDate``)
 into the same per-timestamp groups a replay gives. Nothing here is reachable without a
@@ -12,10 +14,12 @@ gateway; the tests drive these classes with a fake ``IB`` object at that boundar
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import time as clock
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -23,9 +27,10 @@ from quantalloc.backtest.result import BacktestResult
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
-from quantalloc.service.trading.orders import Bar, Fill, Order, Side
+from quantalloc.service.trading.orders import Bar, Fill, Order, Side, opposite
 
 EXCHANGE_TZ = "America/New_York"
+_EXCHANGE_ZONE = ZoneInfo(EXCHANGE_TZ)
 SESSION_END = clock(16, 0)
 BAR_MINUTES = 5
 
@@ -55,13 +60,22 @@ class IBBroker:
         return float(math.floor((order.notional or 0.0) / reference))  # IB takes whole shares
 
     def submit(self, order: Order) -> None:
-        """Place ``order`` at IB."""
-        from ib_async import LimitOrder, MarketOrder, StopOrder
-        from ib_async import Order as IBOrder
-
+        """Place ``order`` at IB; a stop or limit parent goes with its bracket attached."""
         quantity = self._quantity(order)
         if quantity < 1:
             return  # less than one share: nothing to place
+        attach = bool(order.children) and order.price is not None
+        parent = self._place(order, quantity, transmit=not attach)
+        if attach:  # IB works the legs once the parent fills, from that moment on
+            legs = self._legs(order, float(order.price or 0.0), quantity)
+            for k, leg in enumerate(legs):
+                self._place(leg, quantity, parent=parent, transmit=k == len(legs) - 1)
+
+    def _place(self, order: Order, quantity: float, *, parent: Any = None,
+               transmit: bool = True) -> Any:  # fmt: skip
+        from ib_async import LimitOrder, MarketOrder, StopOrder
+        from ib_async import Order as IBOrder
+
         action = order.side.upper()
         if order.kind == "market":
             ib_order = MarketOrder(action, quantity)
@@ -71,12 +85,28 @@ class IBBroker:
             ib_order = LimitOrder(action, quantity, float(order.price or 0.0))
         else:
             ib_order = IBOrder(action=action, totalQuantity=quantity, orderType="MOC")
-        ib_order.orderRef = order.order_id
-        ib_order.tif = "DAY"
+        ib_order.orderRef, ib_order.tif, ib_order.transmit = order.order_id, "DAY", transmit
         if order.oca:
             ib_order.ocaGroup, ib_order.ocaType = order.oca, 1  # cancel the rest on a fill
+        if parent is not None:
+            ib_order.parentId = parent.order.orderId
         trade = self.ib.placeOrder(self._contract(order.symbol), ib_order)
         self._live[order.order_id] = (order, trade)
+        return trade
+
+    def _legs(self, parent: Order, price: float, quantity: float) -> list[Order]:
+        """The bracket's exit orders around ``price``, one cancelling the other."""
+        legs = []
+        for k, child in enumerate(parent.children):
+            leg = Order(
+                order_id=f"{parent.order_id}:{k}", symbol=parent.symbol,
+                side=opposite(parent.side), kind=child.kind, quantity=quantity,
+                price=None if child.kind == "close" else round(child.level(price, parent.side), 2),
+                oca=f"{parent.order_id}:exits", reason=child.reason,
+            )  # fmt: skip
+            self._parents[leg.order_id] = parent.order_id
+            legs.append(leg)
+        return legs
 
     def cancel(self, order_id: str) -> None:
         """Cancel a working order at IB."""
@@ -103,16 +133,23 @@ class IBBroker:
         return out
 
     def _place_children(self, parent: Order, fill: Fill) -> None:
-        sign = 1.0 if parent.side == "buy" else -1.0
-        for k, child in enumerate(parent.children):
-            order = Order(
-                order_id=f"{parent.order_id}:{k}", symbol=parent.symbol,
-                side="sell" if sign > 0 else "buy", kind=child.kind, quantity=fill.quantity,
-                price=round(child.level(fill.price, parent.side), 2),
-                oca=f"{parent.order_id}:exits", reason=child.reason,
-            )  # fmt: skip
-            self._parents[order.order_id] = parent.order_id
-            self.submit(order)
+        """A market parent's bracket, placed around its average fill price once known; an
+        attached bracket moved there when the parent filled away from its trigger (a gap)."""
+        legs = self._legs(parent, fill.price, fill.quantity)
+        if f"{parent.order_id}:0" not in self._live:
+            for leg in legs:
+                self._place(leg, fill.quantity)
+            return
+        for leg in legs:
+            placed, trade = self._live[leg.order_id]
+            if leg.price is None or placed.price == leg.price or not trade.isActive():
+                continue
+            if leg.kind == "stop":
+                trade.order.auxPrice = leg.price
+            else:
+                trade.order.lmtPrice = leg.price
+            self.ib.placeOrder(trade.contract, trade.order)  # same order id: a modification
+            self._live[leg.order_id] = (leg, trade)
 
 
 def _aggregate(order: Order, trade: Any, parent_id: str | None) -> Fill:
@@ -132,8 +169,10 @@ def _aggregate(order: Order, trade: Any, parent_id: str | None) -> Fill:
 
 
 def _bar_time(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert(EXCHANGE_TZ).tz_localize(None) if stamp.tzinfo is not None else stamp
+    """A bar's start in exchange time, tz-naive (IB sends aware datetimes with formatDate=2)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(_EXCHANGE_ZONE).replace(tzinfo=None)
+    return pd.Timestamp(value)
 
 
 def _to_bar(symbol: str, data: Any) -> Bar:
@@ -143,18 +182,32 @@ def _to_bar(symbol: str, data: Any) -> Bar:
                float(data.close), float(data.volume), ends)  # fmt: skip
 
 
+def exchange_now() -> pd.Timestamp:
+    """The exchange's wall-clock time now (New York, tz-naive like the bars)."""
+    return pd.Timestamp.now(tz=EXCHANGE_TZ).tz_localize(None)
+
+
 def ib_feed(
-    ib: Any, symbols: Sequence[str], book: BarBook, *, warmup_days: int, max_groups: int = 10**9
+    ib: Any,
+    symbols: Sequence[str],
+    book: BarBook,
+    *,
+    warmup_days: int,
+    clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> Iterator[list[Bar]]:
     """Stream completed 5-minute bars of ``symbols`` from IB, one timestamp at a time.
 
     History of ``warmup_days`` goes into ``book`` first. A bar is complete once a newer one
-    has started (IB keeps updating the last); a timestamp is handed out when every symbol has
-    completed it, or a later one. Ends after the regular session's last bar.
+    has started (IB keeps updating the last) or its five minutes have passed on ``clock``; a
+    timestamp is handed out when every symbol has completed it. Ends after the regular
+    session's last bar.
     """
     from ib_async import Stock
 
     lists = {}
+    step = pd.Timedelta(minutes=BAR_MINUTES)
+    sent: dict[str, int] = {}
+    start = clock()
     for symbol in symbols:
         bars = ib.reqHistoricalData(
             Stock(symbol, "SMART", "USD"), endDateTime="", durationStr=f"{warmup_days} D",
@@ -162,31 +215,38 @@ def ib_feed(
             formatDate=2, keepUpToDate=True,
         )  # fmt: skip
         lists[symbol] = bars
-        for data in list(bars)[:-1]:
-            book.append(_to_bar(symbol, data))
-    sent = {s: len(lists[s]) - 1 for s in symbols}
+        history = [_to_bar(symbol, d) for d in bars]
+        done = [bar for bar in history if bar.time + step <= start]  # history, not news
+        for bar in done:
+            book.append(bar)
+        sent[symbol] = len(done)
     pending: dict[pd.Timestamp, list[Bar]] = {}
-    count = 0
-    while count < max_groups:
+    while True:
+        now = clock()
         for symbol, bars in lists.items():
-            while sent[symbol] < len(bars) - 1:  # completed: all but the bar still forming
-                bar = _to_bar(symbol, bars[sent[symbol]])
+            while sent[symbol] < len(bars):  # complete: a newer bar started, or time is up
+                data = bars[sent[symbol]]
+                if sent[symbol] == len(bars) - 1 and _bar_time(data.date) + step > now:
+                    break
+                bar = _to_bar(symbol, data)
                 pending.setdefault(bar.time, []).append(bar)
                 sent[symbol] += 1
-        ready = sorted(t for t in pending if all(_done(lists[s], t) for s in symbols))
+        ready = sorted(t for t in pending if all(_done(lists[s], t, now) for s in symbols))
         for stamp in ready:
             group = sorted(pending.pop(stamp), key=lambda b: b.symbol)
             for bar in group:
                 book.append(bar)
             yield group
-            count += 1
-            if any(b.session_end for b in group) or count >= max_groups:
+            if any(b.session_end for b in group):
                 return
         ib.waitOnUpdate(timeout=BAR_MINUTES * 60)
 
 
-def _done(bars: Any, stamp: pd.Timestamp) -> bool:
-    return len(bars) >= 2 and _bar_time(bars[-1].date) > stamp
+def _done(bars: Any, stamp: pd.Timestamp, now: pd.Timestamp) -> bool:
+    """Every bar of this symbol up to ``stamp`` is complete."""
+    if len(bars) and _bar_time(bars[-1].date) > stamp:
+        return True
+    return now >= stamp + pd.Timedelta(minutes=BAR_MINUTES)
 
 
 def live_session(
@@ -198,6 +258,7 @@ def live_session(
     client_id: int,
     *,
     ib: Any = None,
+    clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> BacktestResult:
     """Trade one session live at IB (connecting unless ``ib`` is given)."""
     from quantalloc.service.trading.session import make_trader, run
@@ -216,7 +277,7 @@ def live_session(
     broker = IBBroker(ib)
     book = BarBook()
     trader = make_trader(strategy, params, broker, ledger, book)
-    feed = ib_feed(ib, trader.symbols(book), book, warmup_days=trader.warmup_days)
+    feed = ib_feed(ib, trader.symbols(book), book, warmup_days=trader.warmup_days, clock=clock)
     try:
         return run(trader, feed, broker)
     finally:

@@ -4,9 +4,10 @@ At the close of the opening range the trader calls :func:`quantalloc.backtest.st
 prepare` on the bars received so far (so the symbol is chosen, and its ATR measured, exactly
 as the backtest does on that day), then places the breakout as two stop orders, one
 cancelling the other, each with its bracket: a stop ``stop_atr`` x ATR and a take-profit
-``take_profit_atr`` x ATR from the entry. A position still open at the symbol's last bar of
-the session is closed at that bar's close. Sizing is ``size`` x the sleeve's cash, read from
-the ledger (the portfolio API) before each entry.
+``take_profit_atr`` x ATR from the entry, and a market-on-close leg, so a position still open
+at the session's close is closed there (whichever leg fills first cancels the others). At the
+symbol's last bar an entry that never triggered is cancelled. Sizing is ``size`` x the
+sleeve's cash, read from the ledger (the portfolio API) before each entry.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from quantalloc.backtest.strategies import orb
 from quantalloc.errors import DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
-from quantalloc.service.trading.orders import Bar, Broker, Child, Fill, Order, Side, opposite
+from quantalloc.service.trading.orders import Bar, Broker, Child, Fill, Order, Side
 
 _SIDES: dict[str, tuple[Side, ...]] = {"both": ("buy", "sell"), "long": ("buy",),
                                        "short": ("sell",)}  # fmt: skip
@@ -107,7 +108,8 @@ class OrbTrader:
         self.plan = plan
         notional = self.ledger.cash() * self.p.size
         exits = (Child("stop", self.p.stop_atr * atr, "stop"),
-                 Child("limit", self.p.take_profit_atr * atr, "take_profit"))  # fmt: skip
+                 Child("limit", self.p.take_profit_atr * atr, "take_profit"),
+                 Child("close", 0.0, "session_close"))  # fmt: skip
         tag = f"orb-{day.date()}"
         sides: tuple[Side, ...] = _SIDES[self.p.direction]
         for side in sides:
@@ -118,15 +120,10 @@ class OrbTrader:
             )  # fmt: skip
 
     def _flatten(self) -> None:
+        """At the symbol's last bar: an entry that never triggered is cancelled."""
         for order in self.broker.working():
-            self.broker.cancel(order.order_id)
-        if self.entry is not None:
-            entry = self.entry
-            close = Order(f"{entry.order_id}:close", entry.symbol, opposite(entry.side), "close",
-                          quantity=entry.quantity, reason="session_close")  # fmt: skip
-            self.broker.submit(close)
-            take = getattr(self.broker, "take_fills", None)
-            self._book(take() if take is not None else [])
+            if order.oca is not None and order.oca.endswith("-entry"):
+                self.broker.cancel(order.order_id)
         self.plan = None
 
     def _book(self, fills: list[Fill]) -> None:

@@ -24,7 +24,7 @@ def opposite(side: Side) -> Side:
 
 Kind = Literal["market", "stop", "limit", "close"]
 """``market`` fills at the next bar's open; ``stop`` / ``limit`` when a bar reaches ``price``;
-``close`` (market on close) at the close of the bar being processed."""
+``close`` (market on close) at the close of the symbol's next session-end bar."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ class Bar:
 class Child:
     """A bracket leg placed when its parent fills, ``distance`` away from the parent's price."""
 
-    kind: Literal["stop", "limit"]
+    kind: Literal["stop", "limit", "close"]
     distance: float
     reason: str
-    """Exit reason it stands for (``stop``, ``take_profit``)."""
+    """Exit reason it stands for (``stop``, ``take_profit``, ``session_close``)."""
     relative: bool = False
     """``distance`` is a fraction of the parent's price (0.05: 5% away), not a price step."""
 
@@ -121,7 +121,7 @@ class Broker(Protocol):
     """Where orders go: :class:`~quantalloc.service.trading.paper.PaperBroker` or a live one."""
 
     def submit(self, order: Order) -> None:
-        """Place ``order`` (it works from the next bar on, or at once for ``close``)."""
+        """Place ``order``; it works from the next bar on."""
         ...
 
     def cancel(self, order_id: str) -> None:

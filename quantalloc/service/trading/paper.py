@@ -11,7 +11,9 @@ For each bar of a symbol, in this order:
    same bar they may fill too: all of them by rule 2 (``exits_on_fill_bar="all"``, as the
    daily engine does for a fill at the open), or only the stop, at its level, when the path
    after the fill is unknown (``"stop"``, as the opening-range breakout assumes);
-4. ``close`` orders fill at the close of the bar just processed.
+4. on a session's last bar, ``close`` (market-on-close) orders fill at its close; a bracket's
+   ``close`` leg so ends the position at the close when neither its stop nor its
+   take-profit came first.
 
 Every fill pays slippage against the trader (a buy higher, a sell lower, by
 ``costs.slippage``) and the fees of :class:`~quantalloc.backtest.engine.Costs`. An order for
@@ -40,19 +42,12 @@ class PaperBroker:
         self._orders: dict[str, Order] = {}
         self._exits: dict[str, str] = {}  # child order id -> parent order id
         self._net: dict[str, float] = {}
-        self._last: dict[str, Bar] = {}
         self._new: list[Fill] = []
 
     # -- the Broker protocol -------------------------------------------------------------------
 
     def submit(self, order: Order) -> None:
-        """Place ``order``; a ``close`` order fills at once at the last bar's close."""
-        if order.kind == "close":
-            bar = self._last.get(order.symbol)
-            if bar is None:
-                raise ValueError(f"no bar of {order.symbol} yet to fill a close order at")
-            self._fill(order, bar.close, bar.time)
-            return
+        """Place ``order``; it works from the next bar on."""
         self._orders[order.order_id] = order
 
     def cancel(self, order_id: str) -> None:
@@ -68,11 +63,6 @@ class PaperBroker:
         """Net units held (negative: short)."""
         return self._net.get(symbol, 0.0)
 
-    def take_fills(self) -> list[Fill]:
-        """Fills not yet handed out (those of ``close`` orders placed since the last bar)."""
-        out, self._new = self._new, []
-        return out
-
     def on_bar(self, bar: Bar) -> Sequence[Fill]:
         """Process ``bar``: return the fills it produced, in time order."""
         self._new = []
@@ -85,8 +75,12 @@ class PaperBroker:
         self._trigger(exits, bar, is_exit=True)
         entries = [o for o in mine if o.kind in ("stop", "limit") and o.order_id not in self._exits]
         self._trigger(entries, bar, is_exit=False)
-        self._last[bar.symbol] = bar
-        return self.take_fills()
+        if bar.session_end:
+            for order in [o for o in self._orders.values() if o.symbol == bar.symbol]:
+                if order.kind == "close" and order.order_id in self._orders:
+                    self._fill(order, bar.close, bar.time)
+        out, self._new = self._new, []
+        return out
 
     # -- filling -------------------------------------------------------------------------------
 
@@ -117,7 +111,7 @@ class PaperBroker:
                 side=exit_side,
                 kind=child.kind,
                 quantity=fill.quantity,
-                price=child.level(fill.raw_price, parent.side),
+                price=None if child.kind == "close" else child.level(fill.raw_price, parent.side),
                 oca=group,
                 reason=child.reason,
             )
@@ -125,7 +119,7 @@ class PaperBroker:
             self._exits[order.order_id] = parent.order_id
             children.append(order)
         if parent.exits_on_fill_bar == "all":
-            self._trigger(children, bar, is_exit=True)
+            self._trigger([c for c in children if c.kind != "close"], bar, is_exit=True)
             return
         stops = [c for c in children if c.kind == "stop"]
         for stop in stops:  # entered inside the bar: only the adverse case is assumed
@@ -170,6 +164,8 @@ class PaperBroker:
 
 def _touched(order: Order, bar: Bar) -> float | None:
     """The raw fill price when ``bar`` reaches ``order``'s level, else None."""
+    if order.kind == "close":
+        return None
     level = float(order.price or 0.0)
     rising = (order.kind == "stop") == (order.side == "buy")  # buy stop / sell limit: from below
     if rising:
