@@ -23,6 +23,7 @@ from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Row, amount_text
 from quantalloc.allocation.context import BuildContext, Settings
 from quantalloc.allocation.risk import ConicConstraint, CVaRCap, DrawdownRisk
+from quantalloc.allocation.rows import effective_bounds
 from quantalloc.allocation.solvers import OK, solve_with_fallback
 from quantalloc.errors import InfeasibleError, SolverError
 
@@ -88,8 +89,6 @@ def plain_infeasible(solver: str) -> InfeasibleError:
 
 
 def _bounds(row: Row, limits: Mapping[str, object]) -> tuple[float | None, float | None]:
-    from quantalloc.allocation.problem import effective_bounds
-
     return effective_bounds(row, limits)  # type: ignore[arg-type]
 
 

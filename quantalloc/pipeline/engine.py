@@ -9,7 +9,6 @@ risk per trade (fraction of capital).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -163,10 +162,7 @@ def allocate(
     caps: Mapping[str, float] | None = None,
 ) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
-    from quantalloc.allocation import Allocator
-    from quantalloc.allocation.context import Settings
-    from quantalloc.allocation.lots import LotRounding
-    from quantalloc.allocation.report import row_value
+    from quantalloc.allocation import Allocator, LotRounding
 
     if spec.objective.kind == "fractional_kelly" and (targets or caps):
         raise ConfigError(
@@ -182,220 +178,40 @@ def allocate(
             constraints=constraint_terms(spec, profile, targets, vega_limit, caps),
             capital=capital,
             rounding=LotRounding(method="mip"),
+            bands="upper_first",
         )
     with timer.stage("allocation: solve + lots"):
-        overrides = dict(limits or {})
-        result = targets_last(allocator, data, overrides, profile.options_capital)
-        if result is None:
-            result = allocator.solve(data, limits=overrides)
-    with timer.stage("allocation: lots check + rows"):
-        rounding = result.rounding
-        lot_cost = table["capital"].to_numpy(dtype=float)
-        if rounding is not None:
-            lots = np.rint(rounding.lots.reindex(data.names).to_numpy(dtype=float)).astype(int)
-        else:
-            lots = np.floor(result.weights.to_numpy() * capital / lot_cost + 1e-9).astype(int)
-        settings = Settings(capital=float(capital), budget=float(profile.options_capital))
-        lots = repair_upper_rows(allocator.rows(data), lots, lot_cost / capital, settings, limits)
-        weights = lots * lot_cost / capital
-        # constraint values realised after rounding; binding and dual from the continuous optimum
-        rows = []
-        by_name = {r.name: r for r in result.constraints}
-        for row in allocator.rows(data):
-            cont = by_name.get(row.name)
-            value = row_value(row, weights, settings)
-            if cont is None:
-                continue
-            limit = cont.upper if cont.upper is not None else cont.lower
-            if (
-                cont.lower is not None
-                and cont.upper is not None
-                and value < (cont.lower + cont.upper) / 2
-            ):
-                limit = cont.lower
-            rows.append(
-                {
-                    "name": row.name,
-                    "limit": float(limit if limit is not None else cont.limit),
-                    "value": float(value),
-                    "binding": bool(cont.binding),
-                    "dual": float(cont.dual)
-                    if cont.dual is not None and np.isfinite(cont.dual)
-                    else 0.0,
-                    "unit": cont.unit,
-                    "lower": cont.lower,
-                    "upper": cont.upper,
-                }
-            )
-        linear = {r["name"] for r in rows}
-        for cont in result.constraints:  # conic rows (the RCK drawdown bound): continuous values
-            if cont.name not in linear:
-                rows.append(
-                    {
-                        "name": cont.name,
-                        "limit": float(cont.limit),
-                        "value": float(cont.value),
-                        "binding": bool(cont.binding),
-                        "dual": float(cont.dual) if np.isfinite(cont.dual) else 0.0,
-                        "unit": cont.unit,
-                        "lower": cont.lower,
-                        "upper": cont.upper,
-                    }
-                )
-        solver = {
+        result = allocator.solve(data, limits=dict(limits or {}))
+    rounding = result.rounding
+    assert rounding is not None  # the allocator rounds
+    lots = rounding.lots.to_numpy(dtype=int)
+    return Outcome(
+        names=list(data.names),
+        lots=lots,
+        weights=rounding.weights.to_numpy(dtype=float),
+        continuous=result.weights.to_numpy(dtype=float),
+        constraints=pd.DataFrame([_row(r) for r in rounding.constraints]),
+        solver={
             "name": result.solver,
             "status": result.status,
             "objective": result.objective_name,
             "objective_value": float(result.objective_value),
             "compile_seconds": float(result.compile_seconds),
             "solve_seconds": float(result.solve_seconds),
-            "rounding": None
-            if rounding is None
-            else {
+            "rounding": {
                 "method": rounding.method,
                 "status": rounding.status,
                 "objective_value": float(rounding.objective_value),
                 "objective_lost": float(rounding.objective_lost),
                 "seconds": float(rounding.seconds),
             },
-        }
-    return Outcome(
-        names=list(data.names),
-        lots=lots,
-        weights=weights,
-        continuous=result.weights.to_numpy(dtype=float),
-        constraints=pd.DataFrame(rows),
-        solver=solver,
+        },
     )
 
 
-def repair_upper_rows(
-    rows: list[Any],
-    lots: np.ndarray,
-    unit: np.ndarray,
-    settings: Any,
-    limits: Mapping[str, Any] | None,
-    max_steps: int = 1000,
-) -> np.ndarray:
-    """Take lots off, one at a time, while a cap (upper or absolute row) is exceeded.
-
-    The engine's integer rounding keeps the rows within the MIP solver's feasibility tolerance,
-    which for a currency limit scaled to weights can still leave a few currency units over
-    (seen: 0.45 over a 3,333 vega limit). Each step removes one lot of the position pushing the
-    first exceeded row hardest. Lower bounds are not repaired (they hold in practice with
-    whole lots of the sizes seen); a row still exceeded after ``max_steps`` is left as is.
-    """
-    from quantalloc.allocation.atoms import effective_bounds
-    from quantalloc.allocation.report import row_value
-
-    lots = lots.copy()
-    caps = []
-    for r in rows:
-        upper = effective_bounds(r, dict(limits or {}))[1]
-        if upper is not None:
-            caps.append((r, upper))
-    for _ in range(max_steps):
-        w = lots * unit
-        over = next(
-            ((r, up) for r, up in caps if row_value(r, w, settings) > up * (1 + 1e-9) + 1e-12),
-            None,
-        )
-        if over is None:
-            break
-        row, _up = over
-        raw = float(row.coeffs @ w)
-        push = row.coeffs * unit * (np.sign(raw) if row.absolute else 1.0)
-        push = np.where(lots > 0, push, -np.inf)
-        i = int(np.argmax(push))
-        if push[i] <= 0:
-            break
-        lots[i] -= 1
-    return lots
-
-
-def targets_last(allocator: Any, data: Any, limits: dict[str, Any], budget: float) -> Any | None:
-    """Solve with only the upper sides of the target bands first; keep that optimum when it
-    meets the lower sides too.
-
-    Adding constraints that the optimum already satisfies cannot change the optimum of a convex
-    problem, so when the solution with the bands' upper sides (caps) lies above every band's
-    lower side it is the solution of the full problem, and the lower sides' multipliers are 0.
-    The lower bounds are what makes the engine's working set grow slowly, so this is usually
-    much faster. Returns None (solve the full problem) when a lower side is missed or anything
-    does not fit.
-    """
-    from types import SimpleNamespace
-
-    from quantalloc.allocation import Allocator, GroupCap, GroupTarget
-    from quantalloc.allocation.atoms import effective_bounds
-    from quantalloc.allocation.context import Settings
-    from quantalloc.allocation.report import row_value, row_violation
-    from quantalloc.allocation.result import ConstraintRow
-    from quantalloc.errors import QuantallocError
-
-    bands = [c for c in allocator.constraints if isinstance(c, GroupTarget)]
-    if not bands or allocator.rounding is None:
-        return None
-    band_rows = [r for c in bands for r in c.rows(data)]
-    band_names = {r.name for r in band_rows} | {r.source for r in band_rows}
-    caps = [
-        GroupCap(
-            by=c.by,
-            limit={k: float(v) + c.tolerance for k, v in (c.targets or {}).items()},
-            unit=c.unit,
-            name=f"{c.name}__upper",
-        )
-        for c in bands
-    ]
-    free = Allocator(
-        objective=allocator.objective,
-        constraints=[
-            *(c for c in allocator.constraints if not isinstance(c, GroupTarget)),
-            *caps,
-        ],
-        capital=allocator.capital,
-    )
-    try:
-        first = free.solve(data, limits={k: v for k, v in limits.items() if k not in band_names})
-    except QuantallocError:
-        return None  # the full solve diagnoses
-    settings = Settings(capital=float(allocator.capital), budget=float(budget))
-    w = first.weights.to_numpy(dtype=float)
-    upper_dual = {
-        row.name.replace("__upper[", "[", 1): row.dual
-        for row in first.constraints
-        if "__upper[" in row.name
-    }
-    kept = tuple(row for row in first.constraints if "__upper[" not in row.name)
-    extra = []
-    for r in band_rows:
-        lower, upper = effective_bounds(r, limits)
-        value = row_value(r, w, settings)
-        if row_violation(r, (lower, upper), value) > 1e-9:
-            return None
-        tol = 1e-5 * max(1.0, abs(value))
-        near = (upper is not None and abs(upper - value) <= tol) or (
-            lower is not None and abs(value - lower) <= tol
-        )
-        extra.append(
-            ConstraintRow(
-                name=r.name,
-                kind="range",
-                limit=float(upper if upper is not None else lower or 0.0),
-                lower=lower,
-                upper=upper,
-                value=value,
-                binding=bool(near),
-                dual=float(upper_dual.get(r.name, 0.0)),
-                unit=r.unit,
-            )
-        )
-    result = dataclasses.replace(first, constraints=(*kept, *extra))
-    compiled = SimpleNamespace(rows=allocator.rows(data), soft_rows=[], conic=[])
-    try:
-        return allocator.rounding.apply(result, data, allocator, compiled, settings, limits)
-    except (AttributeError, TypeError):  # the engine's rounding needs more than we give it
-        return None
+def _row(r: Any) -> dict[str, Any]:
+    keys = ("name", "limit", "value", "binding", "dual", "unit", "lower", "upper")
+    return {k: getattr(r, k) for k in keys}
 
 
 __all__ = ["Outcome", "allocate", "candidate_names", "constraint_terms", "engine_candidates"]

@@ -165,13 +165,17 @@ def run_case(name: str, shared: Path = SHARED_DATA) -> dict[str, Any]:
             "joint": [dataclasses.asdict(r) for r in d.joint],
             "alone": [dataclasses.asdict(r) for r in d.alone],
         }
-    return stable(result.to_document())
+    return stable(result.to_document(), shared)
 
 
-def stable(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` without ``run_id`` and the wall-clock timings of the solver block."""
+def stable(doc: dict[str, Any], shared: Path = SHARED_DATA) -> dict[str, Any]:
+    """``doc`` without ``run_id`` and the wall-clock timings of the solver block, and with the
+    shared data folder written ``<shared>`` (it lies elsewhere on every machine)."""
     out = dict(doc)
     out.pop("run_id", None)
+    market = dict(out["market"])
+    market["data_source"] = str(market["data_source"]).replace(str(shared), "<shared>")
+    out["market"] = market
     solver = dict(out["solver"])
     for key in VOLATILE_SOLVER_KEYS:
         solver.pop(key, None)
