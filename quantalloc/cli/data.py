@@ -12,6 +12,9 @@ data_app = typer.Typer(help="Inspect market data sources.", no_args_is_help=True
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group to ``app``."""
+    from quantalloc.cli import data_fetch
+
+    data_fetch.register(data_app)
     app.add_typer(data_app, name="data")
 
 
@@ -29,8 +32,9 @@ def show(
     """Print the validated OHLCV history of SYMBOL from a source."""
     provider = open_provider(data, market, max_ffill=max_ffill)
     frame = provider.history(symbol, start, end)
+    served = getattr(provider, "source_of", lambda _: None)(symbol) or provider.name
     console.print(
-        f"{symbol} from {provider.name}: {len(frame)} rows, {frame.index[0]} .. {frame.index[-1]}",
+        f"{symbol} from {served}: {len(frame)} rows, {frame.index[0]} .. {frame.index[-1]}",
         markup=False,
     )
     console.print(frame.head(rows).to_string(), markup=False, highlight=False)

@@ -13,7 +13,9 @@ DataOpt = Annotated[
     str,
     typer.Option(
         "--data",
-        help="Price source: auto (configured, else yahoo, else demo), yahoo, demo, or csv:DIR.",
+        help="Price source: auto (configured, else the market's vendors with credentials set, "
+        "then yahoo, else demo), yahoo, demo, csv:DIR, dhan, upstox, polygon, ibkr (add :5m for "
+        "5-minute bars), or a list tried in order such as dhan,yahoo.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -59,20 +61,22 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
     """The provider for ``--data``/``--market``, with the user's environment applied.
 
     ``$QUANTALLOC_DATA`` is the configured source that ``--data auto`` prefers;
-    ``$QUANTALLOC_CACHE_DIR`` moves the Yahoo cache. Prints the synthetic-data banner when the
+    ``$QUANTALLOC_CACHE_DIR`` moves the Yahoo and vendor caches; vendor credentials come from
+    the environment or a ``.env`` file. Prints the synthetic-data banner when the
     provider is synthetic (the demo market).
     """
-    import os
-
     from quantalloc.cli.console import synthetic_banner
+    from quantalloc.cli.db import store_env
     from quantalloc.data import get_provider
 
+    env = store_env()
     provider = get_provider(
         data,
         market,
-        configured=os.environ.get(ENV_DATA) or None,
-        cache_dir=os.environ.get(ENV_CACHE_DIR) or None,
+        configured=env.get(ENV_DATA) or None,
+        cache_dir=env.get(ENV_CACHE_DIR) or None,
         max_ffill=max_ffill,
+        env=env,
     )
     synthetic_banner(provider)
     return provider

@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_AGE_DAYS = 5
 """A chain may be this many calendar days older than the as-of date (a weekend, a holiday)."""
 
-CHAIN_SOURCE_FORMS = "DIR (a folder of chain files), yahoo, store"
+CHAIN_SOURCE_FORMS = (
+    "DIR (a folder of chain files), yahoo, store, dhan, upstox, polygon, ibkr, auto, or a list "
+    "such as dhan,yahoo"
+)
 
 _ALIASES = {
     "^NSEI": "NIFTY",
@@ -367,14 +370,18 @@ def get_chain_source(
     ----------
     spec
         A folder of chain files, ``yahoo`` (yfinance chains, cached on disk with their quote
-        time), ``store`` (the ``option_chain_data`` table; needs ``table_reader``), or a
-        ready :class:`ChainSource` (returned as is).
+        time), ``store`` (the ``option_chain_data`` table; needs ``table_reader``), a vendor
+        (``dhan``, ``upstox``, ``polygon``, ``ibkr``: today's chain, each fetch cached with its
+        quote time; see :mod:`quantalloc.data.vendors`), ``auto`` (the market's configured
+        vendors, then Yahoo), a list tried in order (``dhan,yahoo``), or a ready
+        :class:`ChainSource` (returned as is).
     market
         ``in`` or ``us``, for Yahoo's symbol suffix.
     table_reader
         Reads a table by name (e.g. a store's ``read_table``); used by ``store``.
     cache_dir
-        Yahoo's cache folder (default: the user cache folder).
+        Yahoo's cache folder (default: the user cache folder); vendors cache under
+        ``cache_dir/<vendor>/chains``.
     max_age_days
         How much older than the as-of date a chain may be.
     """
@@ -388,6 +395,9 @@ def get_chain_source(
         from quantalloc.data.chain_yahoo import YahooChainSource
 
         return YahooChainSource(market, cache_dir=cache_dir, max_age_days=max_age_days)
+    vendor = _vendor_chain_source(kind, market, cache_dir, max_age_days)
+    if vendor is not None:
+        return vendor
     if kind == "store":
         if table_reader is None:
             raise ConfigError("chain source 'store' needs a store to read option_chain_data from")
@@ -402,6 +412,31 @@ def get_chain_source(
             f"{CHAIN_SOURCE_FORMS}"
         )
     return FolderChainSource(path, max_age_days=max_age_days)
+
+
+def _vendor_chain_source(
+    kind: str, market: str | None, cache_dir: str | Path | None, max_age_days: int
+) -> ChainSource | None:
+    """The vendor, ``auto`` or list chain source ``kind`` names; None for other kinds."""
+    from quantalloc.data.vendors import CHAIN_VENDORS, open_chains
+
+    if kind in CHAIN_VENDORS:
+        source: ChainSource = open_chains(
+            kind, market, cache_root=cache_dir, max_age_days=max_age_days
+        )
+        return source
+    if kind != "auto" and "," not in kind:
+        return None
+    from quantalloc.data.vendors.auto import auto_chains, auto_order, parse_order
+    from quantalloc.data.vendors.common import default_env
+    from quantalloc.markets import get_market
+
+    name = get_market(market).name
+    if kind == "auto":
+        order, skipped = auto_order(name, default_env())
+    else:
+        order, skipped = parse_order(kind), {}
+    return auto_chains(order, name, cache_dir=cache_dir, max_age_days=max_age_days, skipped=skipped)
 
 
 __all__ = [

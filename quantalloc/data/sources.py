@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from quantalloc.data.base import PriceProvider
@@ -10,7 +11,10 @@ from quantalloc.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SOURCE_FORMS = "auto, yahoo, demo, csv:DIR"
+SOURCE_FORMS = (
+    "auto, yahoo, demo, csv:DIR, dhan, upstox, polygon, ibkr (a vendor with :5m for 5-minute "
+    "bars), or a list to try in order such as dhan,yahoo"
+)
 
 
 def get_provider(
@@ -20,6 +24,7 @@ def get_provider(
     configured: str | None = None,
     cache_dir: str | Path | None = None,
     max_ffill: int = 0,
+    env: Mapping[str, str] | None = None,
 ) -> PriceProvider:
     """The price provider named by ``source``.
 
@@ -27,16 +32,24 @@ def get_provider(
     ----------
     source
         ``csv:DIR`` (a folder of ``<SYMBOL>.csv`` files), ``yahoo`` (yfinance with an on-disk
-        cache), ``demo`` (the synthetic market) or ``auto``/None: ``configured`` if given, else
-        ``yahoo`` when Yahoo answers within ~2 s or its cache holds data, else ``demo``.
+        cache), ``demo`` (the synthetic market), a vendor (``dhan``, ``upstox``, ``polygon``,
+        ``ibkr``; ``dhan:5m`` for 5-minute bars; see :mod:`quantalloc.data.vendors`), a list
+        tried in order (``dhan,yahoo``), or ``auto``/None: ``configured`` if given, else the
+        market's vendors whose credentials are set followed by Yahoo
+        (:data:`quantalloc.data.vendors.AUTO_ORDER`), else ``yahoo`` when Yahoo answers within
+        ~2 s or its cache holds data, else ``demo``.
     market
         Market profile name (``in`` or ``us``; None is ``in``).
     configured
         The user's configured source (the CLI passes ``$QUANTALLOC_DATA``); used by ``auto``.
     cache_dir
         Yahoo cache folder (the CLI passes ``$QUANTALLOC_CACHE_DIR``); default in the user cache.
+        The vendors cache under ``cache_dir/<vendor>`` (default: the user cache folder).
     max_ffill
-        Forward-fill repair allowed by validation (csv and yahoo), in rows.
+        Forward-fill repair allowed by validation (csv, yahoo, vendors), in rows.
+    env
+        Where vendors read credentials (the CLI passes the environment over ``.env``); None
+        reads the process environment and ``.env``.
     """
     from quantalloc.markets import get_market
 
@@ -47,7 +60,12 @@ def get_provider(
     kind = src.lower()
     if kind == "auto":
         if configured and configured.strip() and configured.strip().lower() != "auto":
-            return get_provider(configured, profile.name, cache_dir=cache_dir, max_ffill=max_ffill)
+            return get_provider(
+                configured, profile.name, cache_dir=cache_dir, max_ffill=max_ffill, env=env
+            )
+        vendors = _auto_vendors(profile.name, cache_dir, env, max_ffill)
+        if vendors is not None:
+            return vendors
         from quantalloc.data.yahoo import YahooProvider, yahoo_reachable
 
         yahoo = YahooProvider(profile.name, cache_dir=cache_dir, max_ffill=max_ffill)
@@ -68,9 +86,33 @@ def get_provider(
         return YahooProvider(profile.name, cache_dir=cache_dir, max_ffill=max_ffill)
     if kind == "demo":
         return _demo(profile.name)
+    if "," in kind:
+        from quantalloc.data.vendors.auto import auto_prices, parse_order
+
+        names = parse_order(kind)
+        return auto_prices(names, profile.name, cache_dir=cache_dir, env=env, max_ffill=max_ffill)
+    from quantalloc.data.vendors import VENDORS, open_bars, split_source
+
+    if split_source(kind)[0] in VENDORS:
+        return open_bars(kind, profile.name, cache_root=cache_dir, env=env, max_ffill=max_ffill)
     raise ConfigError(
         f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. `data=csv:./prices`)",
         params="data",
+    )
+
+
+def _auto_vendors(
+    market: str, cache_dir: str | Path | None, env: Mapping[str, str] | None, max_ffill: int
+) -> PriceProvider | None:
+    """``auto`` over the market's configured vendors and Yahoo; None when no vendor is set."""
+    from quantalloc.data.vendors.auto import auto_order, auto_prices
+    from quantalloc.data.vendors.common import default_env
+
+    order, skipped = auto_order(market, default_env() if env is None else env)
+    if order == ["yahoo"]:
+        return None
+    return auto_prices(
+        order, market, cache_dir=cache_dir, env=env, max_ffill=max_ffill, skipped=skipped
     )
 
 

@@ -9,7 +9,6 @@ refreshed, and served as it is (with a logged warning) when Yahoo cannot be reac
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import socket
@@ -20,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from quantalloc.atomic import atomic_path
 from quantalloc.data.base import DateLike, clip_dates, to_timestamp
+from quantalloc.data.cache import fetched_at, read_entry, read_meta, write_entry
 from quantalloc.data.validation import validate_ohlcv
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile, get_market
@@ -29,7 +28,6 @@ from quantalloc.markets import MarketProfile, get_market
 log = logging.getLogger(__name__)
 
 YAHOO_HOST = "query2.finance.yahoo.com"
-_META_KEY = b"quantalloc"
 _OFFLINE_HINT = "pass `data=demo` for the synthetic market or `data=csv:DIR` for your own files"
 _RENAMES = {
     "Open": "open",
@@ -255,50 +253,24 @@ def _to_canonical(raw: pd.DataFrame, symbol: str, ysym: str, max_ffill: int) -> 
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_schema(path).metadata or {}
-        loaded: dict[str, Any] = json.loads(meta[_META_KEY])
-        return loaded
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        log.warning("ignoring unreadable cache entry %s: %s", path, exc)
-        return None
+    return read_meta(path)
 
 
 def _read_cache(path: Path) -> tuple[pd.DataFrame, datetime] | None:
     """The cached frame of ``path`` and when it was fetched; None when absent or unreadable."""
-    import pyarrow.parquet as pq
-
-    if not path.is_file():
+    entry = read_entry(path)
+    if entry is None:
         return None
-    meta = _read_meta(path)
-    if meta is None:
-        return None
+    frame, meta = entry
     try:
-        frame = pq.read_table(path).to_pandas()
-        fetched = datetime.fromisoformat(str(meta["fetched_at"]))
-    except (OSError, KeyError, ValueError) as exc:
+        when = fetched_at(meta)
+    except ValueError as exc:
         log.warning("ignoring unreadable cache entry %s: %s", path, exc)
         return None
-    if frame.empty:
-        return None
     frame.index = pd.DatetimeIndex(frame.index, name="date")
-    return frame, fetched
+    return frame, when
 
 
 def _write_cache(path: Path, frame: pd.DataFrame, **meta: str) -> None:
     """Write ``frame`` to ``path`` atomically (temp file + rename) with its fetch time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame, preserve_index=True)
-    info = {**meta, "fetched_at": datetime.now(UTC).isoformat()}
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), _META_KEY: json.dumps(info).encode()}
-    )
-    try:
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
-    except OSError as exc:  # a cache that cannot be written costs a refetch, nothing more
-        log.warning("could not write the price cache %s: %s", path, exc)
+    write_entry(path, frame, dict(meta))

@@ -30,15 +30,25 @@ from quantalloc.errors import (
 from quantalloc.service import portfolio as pm
 from quantalloc.service.jobs import JobRunner
 from quantalloc.service.models import (
+    AllocationHistory,
     BacktestRequest,
+    CurrentAllocation,
     Health,
     InitializeRequest,
+    InitializeResult,
+    OrderList,
     OrderRequest,
+    OrdersResult,
+    PositionList,
     PricesRequest,
     RebalanceRequest,
+    RebalanceResult,
     RunAccepted,
+    RunList,
     RunStatus,
+    SleeveView,
     SolveRequest,
+    StrategyPositions,
 )
 from quantalloc.storage.book import Fill, PortfolioBook
 
@@ -139,7 +149,7 @@ def _book(request: Request) -> PortfolioBook:
 
 
 def _portfolio_routes(api: APIRouter) -> None:
-    @api.post("/portfolio/initialize", tags=["portfolio"])
+    @api.post("/portfolio/initialize", response_model=InitializeResult, tags=["portfolio"])
     def initialize(body: InitializeRequest, request: Request) -> dict[str, Any]:
         specs = [(s.name, s.symbol) for s in body.strategies]
         return pm.initialize(
@@ -147,7 +157,7 @@ def _portfolio_routes(api: APIRouter) -> None:
             body.request_id,
         )  # fmt: skip
 
-    @api.post("/portfolio/rebalance", tags=["portfolio"])
+    @api.post("/portfolio/rebalance", response_model=RebalanceResult, tags=["portfolio"])
     def rebalance(body: RebalanceRequest, request: Request) -> dict[str, Any]:
         book = _book(request)
         if body.metrics is not None:
@@ -161,47 +171,47 @@ def _portfolio_routes(api: APIRouter) -> None:
             scores = pm.scores_from_metrics(metrics)
         return pm.rebalance(book, scores, body.min_weight, body.max_weight, body.request_id)
 
-    @api.get("/portfolio/allocation/current", tags=["portfolio"])
+    @api.get("/portfolio/allocation/current", response_model=CurrentAllocation, tags=["portfolio"])
     def allocation_current(request: Request) -> dict[str, Any]:
         return pm.current(_book(request))
 
-    @api.get("/portfolio/allocation/history", tags=["portfolio"])
+    @api.get("/portfolio/allocation/history", response_model=AllocationHistory, tags=["portfolio"])
     def allocation_history(request: Request, limit: int = 200) -> dict[str, Any]:
         return {"events": _book(request).allocation_history(limit=max(1, min(limit, 10_000)))}
 
-    @api.post("/orders/buy_all", tags=["orders"])
+    @api.post("/orders/buy_all", response_model=OrdersResult, tags=["orders"])
     def buy_all(body: PricesRequest, request: Request) -> dict[str, Any]:
         return pm.buy_all(_book(request), body.prices, body.fee_per_trade, body.request_id)
 
-    @api.post("/orders/sell_all", tags=["orders"])
+    @api.post("/orders/sell_all", response_model=OrdersResult, tags=["orders"])
     def sell_all(body: PricesRequest, request: Request) -> dict[str, Any]:
         return pm.sell_all(_book(request), body.prices, body.fee_per_trade, body.request_id)
 
-    @api.post("/orders", tags=["orders"])
+    @api.post("/orders", response_model=OrdersResult, tags=["orders"])
     def place_order(body: OrderRequest, request: Request) -> dict[str, Any]:
         fill = Fill(body.strategy_name, body.symbol, body.side, body.quantity, body.price,
                     body.fee, body.order_id, body.filled_at)  # fmt: skip
         return _book(request).record("order", lambda _s: [fill], request_id=body.order_id,
                                      source="trade")  # fmt: skip
 
-    @api.get("/orders", tags=["orders"])
+    @api.get("/orders", response_model=OrderList, tags=["orders"])
     def list_orders(
         request: Request, strategy: str | None = None, limit: int = 1000
     ) -> dict[str, Any]:
         rows = _book(request).orders(strategy, limit=max(1, min(limit, 100_000)))
         return {"orders": rows}
 
-    @api.get("/positions", tags=["positions"])
+    @api.get("/positions", response_model=PositionList, tags=["positions"])
     def positions(request: Request) -> dict[str, Any]:
         return {"positions": _positions(_book(request))}
 
-    @api.get("/positions/{strategy_name}", tags=["positions"])
+    @api.get("/positions/{strategy_name}", response_model=StrategyPositions, tags=["positions"])
     def strategy_positions(strategy_name: str, request: Request) -> dict[str, Any]:
         _sleeve(_book(request), strategy_name)  # 404 for an unknown strategy
         rows = [p for p in _positions(_book(request)) if p["strategy_name"] == strategy_name]
         return {"strategy_name": strategy_name, "positions": rows}
 
-    @api.get("/portfolio/{strategy_name}", tags=["portfolio"])
+    @api.get("/portfolio/{strategy_name}", response_model=SleeveView, tags=["portfolio"])
     def strategy(strategy_name: str, request: Request) -> dict[str, Any]:
         book = _book(request)
         total = sum(s.value for s in book.sleeves())
@@ -243,7 +253,7 @@ def _quantalloc_routes(api: APIRouter, config: ServiceConfig) -> None:
         return RunStatus(run_id=run_id, status=job["status"], error=job["error"],
                          document=document)  # fmt: skip
 
-    @api.get("/runs", tags=["quantalloc"])
+    @api.get("/runs", response_model=RunList, tags=["quantalloc"])
     def runs(request: Request, limit: int = 20) -> dict[str, Any]:
         book = _book(request)
         limit = max(1, min(limit, 1000))
@@ -259,6 +269,10 @@ def _quantalloc_routes(api: APIRouter, config: ServiceConfig) -> None:
         out.sort(key=lambda r: str(r.get("created_at")), reverse=True)
         return {"runs": out[:limit]}
 
+    _research_routes(api, config)
+
+
+def _research_routes(api: APIRouter, config: ServiceConfig) -> None:
     @api.get("/regime", tags=["quantalloc"])
     def regime(
         request: Request,

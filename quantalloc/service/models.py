@@ -141,3 +141,111 @@ class Health(BaseModel):
     status: str
     store: str
     version: str
+
+
+class AllocationRow(BaseModel):
+    strategy_name: str
+    weight: float
+    capital: float
+    score: float | None = None
+    locked: bool
+
+
+class InitializeResult(BaseModel):
+    capital: float
+    allocations: list[AllocationRow]
+    event_id: str
+    replayed: bool = Field(description="true: a repeated request_id, answered from the first")
+
+
+class RebalanceResult(BaseModel):
+    moved: bool = Field(description="false: no strategy could move (all locked), nothing written")
+    allocations: list[AllocationRow]
+    event_id: str | None = None
+    replayed: bool
+
+
+class OrderView(BaseModel):
+    order_id: str
+    event_id: str
+    created_at: str
+    strategy_name: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: float
+    price: float
+    fee: float
+    source: str
+    filled_at: str | None = None
+
+
+class OrdersResult(BaseModel):
+    orders: list[OrderView]
+    event_id: str
+    replayed: bool
+
+
+class OrderList(BaseModel):
+    orders: list[OrderView]
+
+
+class PositionView(BaseModel):
+    strategy_name: str
+    symbol: str
+    quantity: float = Field(description="signed: negative is short")
+    avg_price: float
+
+
+class PositionList(BaseModel):
+    positions: list[PositionView]
+
+
+class StrategyPositions(BaseModel):
+    strategy_name: str
+    positions: list[PositionView]
+
+
+class Holding(BaseModel):
+    symbol: str
+    quantity: float
+    avg_price: float
+
+
+class SleeveView(BaseModel):
+    strategy_name: str
+    symbol: str
+    cash: float
+    capital: float = Field(description="cash plus positions at cost")
+    weight: float
+    locked: bool = Field(description="an open position: rebalancing keeps its capital")
+    positions: list[Holding]
+
+
+class CurrentAllocation(BaseModel):
+    total_capital: float
+    strategies: list[SleeveView]
+
+
+class HistoryEvent(BaseModel):
+    seq: int
+    event_id: str
+    created_at: str
+    kind: Literal["initialize", "rebalance"]
+    allocations: list[AllocationRow]
+
+
+class AllocationHistory(BaseModel):
+    events: list[HistoryEvent]
+
+
+class RunRow(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the stored run's summary columns, when stored
+
+    run_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: str | None = None
+    error: str | None = None
+
+
+class RunList(BaseModel):
+    runs: list[RunRow]

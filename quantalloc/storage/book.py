@@ -217,16 +217,24 @@ class PortfolioBook:
         )
         return event_id
 
-    def _replayed(self, conn: Connection, request_id: str | None) -> dict[str, Any] | None:
+    def _replayed(
+        self, conn: Connection, request_id: str | None, kind: str
+    ) -> dict[str, Any] | None:
+        """The first outcome of a repeated ``request_id`` (ConflictError: another kind's)."""
         if request_id is None:
             return None
         row = conn.execute(
-            select(t.events.c.detail, t.events.c.event_id).where(
+            select(t.events.c.detail, t.events.c.event_id, t.events.c.kind).where(
                 t.events.c.request_id == request_id
             )
         ).first()
         if row is None:
             return None
+        if row[2] != kind:
+            raise ConflictError(
+                f"request_id {request_id!r} was already used by a {row[2]} request; a retry "
+                f"must repeat that request, a new {kind} needs a new request_id"
+            )
         return {**dict(row[0] or {}), "event_id": row[1], "replayed": True}
 
     def initialize(
@@ -243,7 +251,7 @@ class PortfolioBook:
         positions and their locks are replaced (orders and history are kept).
         """
         with self._change() as conn:
-            if (done := self._replayed(conn, request_id)) is not None:
+            if (done := self._replayed(conn, request_id, "initialize")) is not None:
                 return done
             if any(s.locked for s in self.sleeves(conn)):
                 raise ConflictError(
@@ -279,7 +287,7 @@ class PortfolioBook:
         None to leave the book as it is.
         """
         with self._change() as conn:
-            if (done := self._replayed(conn, request_id)) is not None:
+            if (done := self._replayed(conn, request_id, "rebalance")) is not None:
                 return done
             current = self.sleeves(conn)
             if not current:
@@ -328,7 +336,7 @@ class PortfolioBook:
         raises ConflictError / DataError and nothing is written.
         """
         with self._change() as conn:
-            if (done := self._replayed(conn, request_id)) is not None:
+            if (done := self._replayed(conn, request_id, kind)) is not None:
                 return done
             current = {s.name: s for s in self.sleeves(conn)}
             fills = plan(list(current.values()))
@@ -368,16 +376,8 @@ class PortfolioBook:
             )
         q0, avg0 = sleeve.positions.get(fill.symbol, (0.0, 0.0))
         dq = fill.quantity if fill.side == "buy" else -fill.quantity
-        q1 = q0 + dq
+        q1, avg1 = position_after(q0, avg0, dq, fill.price)
         cash = sleeve.cash - dq * fill.price - fill.fee
-        if abs(q1) <= TOLERANCE:
-            q1, avg1 = 0.0, 0.0
-        elif q0 == 0 or (q0 > 0) != (q1 > 0):
-            avg1 = fill.price  # opened, or flipped through zero
-        elif abs(q1) > abs(q0):
-            avg1 = (q0 * avg0 + dq * fill.price) / q1
-        else:
-            avg1 = avg0  # reduced: the rest keeps its cost
         held = dict(sleeve.positions)
         held[fill.symbol] = (q1, avg1)
         marks = {s: (q, fill.price if s == fill.symbol else p) for s, (q, p) in held.items()}
@@ -391,27 +391,7 @@ class PortfolioBook:
             )
         if q1 == 0.0:
             held.pop(fill.symbol)
-            conn.execute(
-                delete(t.positions).where(
-                    (t.positions.c.strategy_name == sleeve.name)
-                    & (t.positions.c.symbol == fill.symbol)
-                )
-            )
-        elif fill.symbol in sleeve.positions:
-            conn.execute(
-                update(t.positions)
-                .where(
-                    (t.positions.c.strategy_name == sleeve.name)
-                    & (t.positions.c.symbol == fill.symbol)
-                )
-                .values(quantity=q1, avg_price=avg1)
-            )
-        else:
-            conn.execute(
-                insert(t.positions).values(
-                    strategy_name=sleeve.name, symbol=fill.symbol, quantity=q1, avg_price=avg1
-                )
-            )
+        _write_position(conn, sleeve.name, fill.symbol, q1, avg1, fill.symbol in sleeve.positions)
         conn.execute(
             update(t.strategies)
             .where(t.strategies.c.strategy_name == sleeve.name)
@@ -475,6 +455,31 @@ class PortfolioBook:
             query = query.where(t.jobs.c.kind == kind)
         with self.store.transaction(write=False, table="service_jobs") as conn:
             return [_plain(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def position_after(q0: float, avg0: float, dq: float, price: float) -> tuple[float, float]:
+    """Quantity and average price after trading ``dq`` (signed) at ``price``."""
+    q1 = q0 + dq
+    if abs(q1) <= TOLERANCE:
+        return 0.0, 0.0
+    if q0 == 0 or (q0 > 0) != (q1 > 0):
+        return q1, price  # opened, or flipped through zero
+    if abs(q1) > abs(q0):
+        return q1, (q0 * avg0 + dq * price) / q1
+    return q1, avg0  # reduced: the rest keeps its cost
+
+
+def _write_position(
+    conn: Connection, name: str, symbol: str, quantity: float, avg: float, existed: bool
+) -> None:
+    where = (t.positions.c.strategy_name == name) & (t.positions.c.symbol == symbol)
+    if quantity == 0.0:
+        conn.execute(delete(t.positions).where(where))
+    elif existed:
+        conn.execute(update(t.positions).where(where).values(quantity=quantity, avg_price=avg))
+    else:
+        conn.execute(insert(t.positions).values(
+            strategy_name=name, symbol=symbol, quantity=quantity, avg_price=avg))  # fmt: skip
 
 
 def _alloc_row(s: Sleeve, weight: float, capital: float, score: float | None) -> dict[str, Any]:

@@ -139,6 +139,8 @@ def test_the_portfolio_from_initialize_to_rebalance(http: httpx.Client) -> None:
     again = http.post("/orders/buy_all", json={"prices": prices, "request_id": "b1"}).json()
     assert again["replayed"] and again["event_id"] == bought["event_id"]
     assert len(http.get("/orders").json()["orders"]) == 3  # recorded once
+    other = http.post("/orders/sell_all", json={"prices": prices, "request_id": "b1"})
+    assert other.status_code == 409 and "already used by a buy_all" in other.json()["detail"]
     assert http.get("/positions/orb").json()["positions"] == [
         {"strategy_name": "orb", "symbol": "SPY", "quantity": 100.0, "avg_price": 300.0}
     ]

@@ -29,20 +29,22 @@ def _metrics(rng: random.Random) -> dict[str, Any]:
 
 
 def _calls(seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """A fixed mix: a third each, some retried with the same request_id."""
+    """A fixed mix, a third of each kind; five of them sent twice (a client's retry)."""
     rng = random.Random(seed)
     out: list[tuple[str, dict[str, Any]]] = []
-    for k in range(CALLS):
+    for k in range(CALLS - 5):
         kind = ("buy_all", "sell_all", "rebalance")[k % 3]
         prices = {"SPXL": rng.uniform(30, 60), "SPY": rng.uniform(250, 350)}
         if kind == "rebalance":
             body: dict[str, Any] = {"metrics": _metrics(rng)}
         else:
             body = {"prices": prices, "fee_per_trade": 1.0}
-        if k % 10 == 0:
-            body["request_id"] = f"retry-{k // 20}"  # k = 0 and 10 share one id, as do 20 & 30
+        if k % 9 == 0:
+            body["request_id"] = f"req-{k}"
         out.append((kind, body))
+    out += [call for call in out if "request_id" in call[1]][:5]  # the same request again
     rng.shuffle(out)
+    assert len(out) == CALLS
     return out
 
 

@@ -1,0 +1,197 @@
+"""The chain source every vendor shares: today's chain fetched live, every fetch kept on disk.
+
+Vendors serve the current option chain only (as Yahoo does), so, as
+:mod:`quantalloc.data.chain_yahoo` does, each fetch is written to
+``CACHE_ROOT/<vendor>/chains/<SYMBOL>_<SESSION>.parquet`` (the canonical chain frame, with the
+quote time and the fetch time in its metadata). A later run asking for that session (or a date
+up to ``max_age_days`` after it) reads the file with no network and no credentials; a past
+session with no snapshot is a DataError, never today's chain standing in for history.
+
+The session of a snapshot is the day of its quote time on the exchange's clock, rolled back to
+the last weekday whose session had opened (a chain fetched on a Sunday is Friday's).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from quantalloc.data.base import DateLike, to_timestamp
+from quantalloc.data.cache import default_cache_root, read_entry, write_entry
+from quantalloc.data.chain_source import (
+    DEFAULT_MAX_AGE_DAYS,
+    ChainSnapshot,
+    chain_symbol,
+    pick_session,
+)
+from quantalloc.data.chains import validate_chain
+from quantalloc.data.vendors.common import (
+    Pacer,
+    RateLimit,
+    last_session,
+    local_now,
+    require_env,
+    utc_now,
+)
+from quantalloc.errors import ConfigError, DataError
+from quantalloc.markets import MarketProfile, get_market
+
+log = logging.getLogger(__name__)
+
+
+class VendorChains:
+    """Base of the vendors' chain sources. Subclasses implement :meth:`_connect` and
+    :meth:`_fetch_chain`, which returns the chain rows (canonical columns, at least expiry,
+    strike, kind) and the quote time (aware) or None when the vendor gives none."""
+
+    vendor: ClassVar[str] = ""
+    env_vars: ClassVar[tuple[str, ...]] = ()
+    credentials_hint: ClassVar[str] = ""
+    markets: ClassVar[tuple[str, ...]] = ("in", "us")
+    rate_limit: ClassVar[RateLimit] = RateLimit(1, 1.0, "1 request per second")
+
+    def __init__(
+        self,
+        market: str | None = None,
+        *,
+        cache_root: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        client: Any = None,
+        max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+        max_expiries: int = 6,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], pd.Timestamp] | None = None,
+    ) -> None:
+        self.market: MarketProfile = get_market(market)
+        if self.market.name not in self.markets:
+            raise ConfigError(
+                f"{self.vendor} has option chains of the {', '.join(self.markets)} market only, "
+                f"not {self.market.name!r}; pick another chain source"
+            )
+        if max_age_days < 0:
+            raise ConfigError(f"max_age_days is {max_age_days}; it must be 0 or more days")
+        root = Path(cache_root).expanduser() if cache_root else default_cache_root()
+        self.cache_dir = root / self.vendor / "chains"
+        self.name = self.vendor
+        self.max_age_days = max_age_days
+        self.max_expiries = max_expiries
+        self._env = env
+        self._client = client
+        self._secrets: dict[str, str] = {}
+        self.pacer = Pacer(self.vendor, self.rate_limit)
+        if sleep is not None:
+            self.pacer.sleep = sleep
+        self._clock = clock or utc_now
+
+    # ---- what a vendor implements -------------------------------------------------------------
+
+    def _connect(self, credentials: dict[str, str]) -> Any:
+        raise NotImplementedError
+
+    def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+        """Rows of the current chain of ``name`` and its quote time; every request to the
+        vendor goes through ``self.pacer.call``."""
+        raise NotImplementedError
+
+    # ---- shared machinery ---------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """The vendor's client, made on first use (credentials are read only then)."""
+        if self._client is None:
+            hint = self.credentials_hint
+            self._secrets = require_env(self._env, self.env_vars, self.vendor, hint)
+            self._client = self._connect(self._secrets)
+        return self._client
+
+    def _snapshots(self, name: str | None = None) -> dict[pd.Timestamp, list[Path]]:
+        found: dict[pd.Timestamp, list[Path]] = {}
+        if not self.cache_dir.is_dir():
+            return found
+        pattern = f"{name}_*.parquet" if name else "*_*.parquet"
+        for path in sorted(self.cache_dir.glob(pattern)):
+            try:
+                day = pd.Timestamp(path.stem.rsplit("_", 1)[1]).normalize()
+            except (ValueError, IndexError):
+                continue
+            found.setdefault(day, []).append(path)
+        return found
+
+    def sessions(self) -> list[pd.Timestamp]:
+        return sorted(self._snapshots())
+
+    def symbols(self, as_of: DateLike) -> list[str]:
+        snaps = self._snapshots()
+        session = pick_session(sorted(snaps), as_of, self.max_age_days, str(self.cache_dir))
+        return sorted(p.stem.rsplit("_", 1)[0] for p in snaps[session])
+
+    def current_session(self) -> pd.Timestamp:
+        """The latest session that has opened, on the market's clock."""
+        return last_session(local_now(self.market.timezone, self._clock()), self.market.name)
+
+    def chain(self, symbol: str, as_of: DateLike | None = None) -> ChainSnapshot:
+        """The chain of ``symbol`` on the session of ``as_of`` (None: the current session)."""
+        name = chain_symbol(symbol)
+        current = self.current_session()
+        day = current if as_of is None else to_timestamp(as_of, "as-of date").normalize()
+        snaps = self._snapshots(name)
+        usable = [s for s in snaps if s <= day and (day - s).days <= self.max_age_days]
+        if usable:
+            return self._read(name, snaps[max(usable)][0], day)
+        if day < current:
+            have = ", ".join(str(s.date()) for s in sorted(snaps)) or "none"
+            raise DataError(
+                f"{name}: {self.vendor} serves only the current option chain and the cache "
+                f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "
+                f"{day.date()} (snapshots: {have}); use a folder of chain files for past sessions"
+            )
+        return self._read(name, self.fetch(name), day)
+
+    def fetch(self, symbol: str) -> Path:
+        """Fetch the current chain of ``symbol`` and write its snapshot; the file's path."""
+        name = chain_symbol(symbol)
+        rows, quoted = self._fetch_chain(name)
+        if rows is None or not len(rows):
+            raise DataError(f"{name}: {self.vendor} returned an empty option chain")
+        stamp = self._clock() if quoted is None else pd.Timestamp(quoted)
+        session = last_session(local_now(self.market.timezone, stamp), self.market.name)
+        frame = rows.assign(symbol=name, root=name, as_of=session)
+        chain = validate_chain(frame, source=f"{self.vendor} option chain of {name}")
+        path = self.cache_dir / f"{name}_{session.date()}.parquet"
+        meta = {
+            "vendor": self.vendor,
+            "symbol": name,
+            "market": self.market.name,
+            "session": str(session.date()),
+            "quoted_at": None if quoted is None else stamp.isoformat(),
+            "notes": list(chain.attrs.get("notes", ())),
+        }
+        write_entry(path, chain, meta, keep_index=False)
+        log.info("cached the %s option chain of %s at %s", self.vendor, name, path)
+        return path
+
+    def _read(self, name: str, path: Path, day: pd.Timestamp) -> ChainSnapshot:
+        entry = read_entry(path)
+        if entry is None:
+            raise DataError(f"{name}: the cached option chain {path} is unreadable; delete it")
+        frame, meta = entry
+        frame = validate_chain(frame, source=str(path))
+        session = pd.Timestamp(meta["session"])
+        notes = tuple(str(n) for n in meta.get("notes", []))
+        if session != day:
+            notes += (f"{name}: chain of {session.date()} used for as-of {day.date()}",)
+        quoted = meta.get("quoted_at")
+        return ChainSnapshot(
+            symbol=name,
+            session=session,
+            frame=frame,
+            source=f"{self.vendor} ({path})",
+            quoted_at=None if quoted is None else pd.Timestamp(quoted),
+            notes=notes,
+        )
+
+
+__all__ = ["VendorChains"]
