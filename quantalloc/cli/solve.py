@@ -110,10 +110,10 @@ def solve(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from quantalloc.cli.render import render
     from quantalloc.data import get_provider
     from quantalloc.data.tables import parse_table_args
     from quantalloc.pipeline import solve as run_solve
-    from quantalloc.report import render
 
     tables = parse_table_args(table, normalize=normalize_weights)
     overrides = _parse_limits(limit)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from quantalloc.pipeline.result import SolveResult
+from quantalloc.pipeline.document import SolveResult
 
 __all__ = ["SolveResult", "solve"]
 

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from quantalloc.allocation import ConstraintConflict
-from quantalloc.modelspec import ObjectiveSpec, load_model
 from quantalloc.pipeline import solve
+from quantalloc.pipeline.model import ObjectiveSpec, load_model
 from tests.conftest import SHARED_DATA
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -57,13 +57,13 @@ def readme_us_tables(shared: Path) -> dict[str, pd.DataFrame]:
 
 
 def _us(shared: Path, **kw: Any) -> dict[str, Any]:
-    from tests.test_pipeline import us_tables
+    from tests.pipeline.test_solve import us_tables
 
     return {"market": "us", "data": f"csv:{shared / 'us'}", "tables": us_tables(shared), **kw}
 
 
 def _nifty(shared: Path, **kw: Any) -> dict[str, Any]:
-    from tests.test_pipeline import in_tables
+    from tests.pipeline.test_solve import in_tables
 
     return {"market": "in", "data": f"csv:{shared / 'in'}", "tables": in_tables(shared), **kw}
 
@@ -85,7 +85,7 @@ def _fractional() -> Any:
 
 
 def _advanced_tables(shared: Path) -> dict[str, pd.DataFrame]:
-    from tests.test_pipeline import us_tables
+    from tests.pipeline.test_solve import us_tables
 
     tables = us_tables(shared)
     legs = json.dumps([{"kind": "put", "side": "sell", "strike": 150, "quantity": 1}])
@@ -145,7 +145,7 @@ CASES: dict[str, Callable[[Path], dict[str, Any]]] = {
 
 
 def _infeasible(shared: Path) -> dict[str, Any]:
-    from tests.test_pipeline import TARGET_ABOVE_CAP
+    from tests.pipeline.test_solve import TARGET_ABOVE_CAP
 
     kw = _us(shared, risk="moderate", n_scenarios=200, max_industries=3)
     kw["tables"]["industry_allocations_current"] = TARGET_ABOVE_CAP.copy()

@@ -283,7 +283,7 @@ def _tables(p: AllocatorParams) -> dict[str, pd.DataFrame]:
 
 
 def _spec(p: AllocatorParams) -> Any:
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     spec = load_model(p.model)
     rep = dataclasses.replace

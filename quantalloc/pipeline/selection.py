@@ -25,8 +25,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from quantalloc.modelspec import IndustrySpec, ModelSpec, normalize_strategy
 from quantalloc.options.catalog import STRATEGIES, strategy_direction
+from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,25 +9,43 @@ risk per trade (fraction of capital).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from quantalloc.allocation import (
+    AllocationResult,
+    Allocator,
+    Budget,
+    Candidates,
+    ExposureLimit,
+    FlaggedCap,
+    FractionalKelly,
+    GroupCap,
+    GroupTarget,
+    Kelly,
+    LotRounding,
+    MaxLoss,
+    Objective,
+    RiskConstrainedKelly,
+    Rounding,
+)
 from quantalloc.errors import ConfigError
-from quantalloc.modelspec import ModelSpec, RiskProfile
+from quantalloc.options.catalog import theta_positive_strategies
+from quantalloc.pipeline.model import ModelSpec
+from quantalloc.pipeline.records import ScenarioBook, Targets
+from quantalloc.pipeline.request import Plan
+from quantalloc.pipeline.timer import Timer
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the engine returned, in the shapes the report needs."""
+    """What the engine returned, in the shapes the document needs: whole lots per candidate,
+    the constraint rows realised with them, and the solver block."""
 
-    names: list[str]
     lots: np.ndarray
-    weights: np.ndarray
-    continuous: np.ndarray
     constraints: pd.DataFrame
     solver: dict[str, Any]
 
@@ -39,10 +57,8 @@ def candidate_names(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def objective_term(spec: ModelSpec) -> Any:
+def objective_term(spec: ModelSpec) -> Objective:
     """The model's objective as an engine term."""
-    from quantalloc.allocation import FractionalKelly, Kelly, RiskConstrainedKelly
-
     obj = spec.objective
     if obj.kind == "rck":
         return RiskConstrainedKelly(alpha=obj.drawdown_alpha, beta=obj.drawdown_beta)
@@ -51,24 +67,9 @@ def objective_term(spec: ModelSpec) -> Any:
     return Kelly()
 
 
-def constraint_terms(
-    spec: ModelSpec,
-    profile: RiskProfile,
-    targets: Mapping[str, float],
-    vega_limit: float,
-    caps: Mapping[str, float] | None = None,
-) -> list[Any]:
-    """Budget, group caps, industry targets, vega, theta-positive cap and max risk per trade."""
-    from quantalloc.allocation import (
-        Budget,
-        ExposureLimit,
-        FlaggedCap,
-        GroupCap,
-        GroupTarget,
-        MaxLoss,
-    )
-
-    lim = spec.limits
+def constraint_terms(plan: Plan, targets: Targets) -> list[Any]:
+    """Budget, group caps, industry and cap-bucket targets, vega, theta-positive cap, max risk."""
+    spec, profile, lim = plan.spec, plan.profile, plan.spec.limits
     terms: list[Any] = [
         Budget(limit=profile.options_capital),
         GroupCap(by="symbol", limit=lim.max_symbol, unit="budget", name="max_symbol"),
@@ -80,7 +81,7 @@ def constraint_terms(
             unit="budget",
             name="max_theta_positive",
         ),
-        ExposureLimit(attribute="vega", max_abs=vega_limit, unit="currency"),
+        ExposureLimit(attribute="vega", max_abs=plan.vega_limit, unit="currency"),
         MaxLoss(
             limit=profile.max_risk_per_trade,
             attribute="max_loss",
@@ -88,34 +89,26 @@ def constraint_terms(
             name="max_risk_per_trade",
         ),
     ]
-    if targets:
-        terms.append(
-            GroupTarget(
-                by="industry",
-                targets=dict(targets),
-                tolerance=spec.industries.target_tolerance,
-                unit="budget",
-                name="target",
+    bands = [
+        ("industry", targets.industry, spec.industries.target_tolerance, "target"),
+        ("market_cap", targets.market_cap, _cap_tolerance(spec), "cap_bucket"),
+    ]
+    for by, shares, tolerance, name in bands:
+        if shares:
+            terms.append(
+                GroupTarget(
+                    by=by, targets=dict(shares), tolerance=tolerance, unit="budget", name=name
+                )
             )
-        )
-    if caps:
-        terms.append(
-            GroupTarget(
-                by="market_cap",
-                targets=dict(caps),
-                tolerance=spec.advanced.cap_tolerance if spec.advanced else 0.1,
-                unit="budget",
-                name="cap_bucket",
-            )
-        )
     return terms
+
+
+def _cap_tolerance(spec: ModelSpec) -> float:
+    return spec.advanced.cap_tolerance if spec.advanced else 0.1
 
 
 def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
     """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
-    from quantalloc.allocation import Candidates
-    from quantalloc.options import theta_positive_strategies
-
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
     returns = pd.DataFrame(pnl / lot_cost[None, :], columns=names)
@@ -148,23 +141,10 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
     )
 
 
-def allocate(
-    *,
-    spec: ModelSpec,
-    profile: RiskProfile,
-    capital: float,
-    table: pd.DataFrame,
-    pnl: np.ndarray,
-    targets: Mapping[str, float],
-    vega_limit: float,
-    limits: Mapping[str, Any] | None,
-    timer: Any,
-    caps: Mapping[str, float] | None = None,
-) -> Outcome:
+def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
-    from quantalloc.allocation import Allocator, LotRounding
-
-    if spec.objective.kind == "fractional_kelly" and (targets or caps):
+    spec = plan.spec
+    if spec.objective.kind == "fractional_kelly" and (targets.industry or targets.market_cap):
         raise ConfigError(
             f"model {spec.name}: fractional Kelly scales every weight by "
             f"{spec.objective.fraction:g} and so breaks the target bands' lower sides; set "
@@ -172,41 +152,41 @@ def allocate(
             'objective kind = "kelly" or "rck"'
         )
     with timer.stage("allocation: build"):
-        data = engine_candidates(table, pnl)
+        data = engine_candidates(book.table, book.pnl)
         allocator = Allocator(
             objective=objective_term(spec),
-            constraints=constraint_terms(spec, profile, targets, vega_limit, caps),
-            capital=capital,
+            constraints=constraint_terms(plan, targets),
+            capital=plan.capital,
             rounding=LotRounding(method="mip"),
             bands="upper_first",
         )
     with timer.stage("allocation: solve + lots"):
-        result = allocator.solve(data, limits=dict(limits or {}))
+        result = allocator.solve(data, limits=dict(plan.request.limits))
     rounding = result.rounding
     assert rounding is not None  # the allocator rounds
-    lots = rounding.lots.to_numpy(dtype=int)
     return Outcome(
-        names=list(data.names),
-        lots=lots,
-        weights=rounding.weights.to_numpy(dtype=float),
-        continuous=result.weights.to_numpy(dtype=float),
+        lots=rounding.lots.to_numpy(dtype=int),
         constraints=pd.DataFrame([_row(r) for r in rounding.constraints]),
-        solver={
-            "name": result.solver,
-            "status": result.status,
-            "objective": result.objective_name,
-            "objective_value": float(result.objective_value),
-            "compile_seconds": float(result.compile_seconds),
-            "solve_seconds": float(result.solve_seconds),
-            "rounding": {
-                "method": rounding.method,
-                "status": rounding.status,
-                "objective_value": float(rounding.objective_value),
-                "objective_lost": float(rounding.objective_lost),
-                "seconds": float(rounding.seconds),
-            },
-        },
+        solver=_solver_block(result, rounding),
     )
+
+
+def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any]:
+    return {
+        "name": result.solver,
+        "status": result.status,
+        "objective": result.objective_name,
+        "objective_value": float(result.objective_value),
+        "compile_seconds": float(result.compile_seconds),
+        "solve_seconds": float(result.solve_seconds),
+        "rounding": {
+            "method": rounding.method,
+            "status": rounding.status,
+            "objective_value": float(rounding.objective_value),
+            "objective_lost": float(rounding.objective_lost),
+            "seconds": float(rounding.seconds),
+        },
+    }
 
 
 def _row(r: Any) -> dict[str, Any]:

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantalloc.errors import DataError
-from quantalloc.scenarios import block_bootstrap, build_scenarios, joint_log_returns, rescale
+from quantalloc.pipeline.scenarios import (
+    block_bootstrap,
+    build_scenarios,
+    joint_log_returns,
+    rescale,
+)
 
 
 def _closes(n_days: int = 400, n_sym: int = 3, seed: int = 1) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 
 from quantalloc.config import model_path
 from quantalloc.errors import ConfigError
-from quantalloc.modelspec import load_model, parse_model
+from quantalloc.pipeline.model import load_model, parse_model
 
 
 def test_industry_first_has_the_frameworks_numbers() -> None:
