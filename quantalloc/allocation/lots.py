@@ -29,6 +29,7 @@ from quantalloc.allocation.layout import Layout
 from quantalloc.allocation.objectives import Objective
 from quantalloc.allocation.result import AllocationResult, ConstraintRow, Rounding
 from quantalloc.allocation.rows import Limit, effective_bounds, row_value, row_violation, sides
+from quantalloc.allocation.solvers import quiet_highs
 from quantalloc.errors import ConfigError
 
 FEAS_TOL = 1e-9
@@ -65,6 +66,7 @@ def _mip_within(
         tol = FEAS_TOL * np.maximum(1.0, np.abs(b))
         cons.append(a @ w <= b + tol)
     problem = cp.Problem(cp.Minimize(cp.norm1(w - target)), cons)
+    quiet_highs()
     try:
         with warnings.catch_warnings():
             # a node-limited incumbent is expected and accepted ("user_limit"); not a warning

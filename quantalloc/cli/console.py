@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -70,6 +71,16 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(flag_message(exc))
 
     return wrapper
+
+
+def store_env() -> dict[str, str]:
+    """The process environment over the values of the nearest ``.env`` file (if any)."""
+    from dotenv import dotenv_values, find_dotenv
+
+    found = find_dotenv(usecwd=True)
+    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
+    values.update(os.environ)
+    return values
 
 
 def synthetic_banner(source: Any) -> None:

@@ -7,14 +7,13 @@ The store URL comes from ``--store``, else ``DATABASE_URL``, else the default SQ
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quantalloc.atomic import write_atomic
-from quantalloc.cli.console import console, fail, handles_errors
+from quantalloc.cli.console import console, fail, handles_errors, store_env
 from quantalloc.cli.options import VerboseOpt
 
 if TYPE_CHECKING:
@@ -41,16 +40,6 @@ StoreOpt = Annotated[
 def register(app: typer.Typer) -> None:
     """Add the ``db`` command group to ``app``."""
     app.add_typer(db, name="db")
-
-
-def store_env() -> dict[str, str]:
-    """The process environment over the values of the nearest ``.env`` file (if any)."""
-    from dotenv import dotenv_values, find_dotenv
-
-    found = find_dotenv(usecwd=True)
-    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
-    values.update(os.environ)
-    return values
 
 
 def open_cli_store(store: str | None) -> Store:

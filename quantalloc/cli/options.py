@@ -65,8 +65,7 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
     the environment or a ``.env`` file. Prints the synthetic-data banner when the
     provider is synthetic (the demo market).
     """
-    from quantalloc.cli.console import synthetic_banner
-    from quantalloc.cli.db import store_env
+    from quantalloc.cli.console import store_env, synthetic_banner
     from quantalloc.data import get_provider
 
     env = store_env()
