@@ -49,6 +49,10 @@ def trade(
         int, typer.Option("--ib-port", help="live: IB gateway port (7497 paper TWS).")
     ] = 7497,
     ib_client_id: Annotated[int, typer.Option("--ib-client-id", help="live: client id.")] = 17,
+    sessions: Annotated[
+        int,
+        typer.Option("--sessions", min=0, help="live: sessions to trade (0: until stopped)."),
+    ] = 1,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -88,7 +92,8 @@ def trade(
         else:
             from quantalloc.service.trading.ib import live_session
 
-            result = live_session(strategy, ledger, values, ib_host, ib_port, ib_client_id)
+            result = live_session(strategy, ledger, values, ib_host, ib_port, ib_client_id,
+                                  sessions=sessions)  # fmt: skip
     eq = result.equity
     console.print(
         f"[bold]{strategy}[/] {mode} session {session}: {len(result.trades)} trades, "

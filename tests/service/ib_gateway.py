@@ -12,6 +12,7 @@ written apart from the paper broker on purpose: a second reading of the same rul
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ class SimGateway:
 
     def __init__(self, frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> None:
         self.bars: dict[str, list[BarData]] = {}
+        self.history: dict[str, list[BarData]] = {}
         self.stream: list[tuple[pd.Timestamp, str, Any]] = []
         self.rows: dict[tuple[str, pd.Timestamp], Any] = {}
         for symbol, frame in frames.items():
@@ -45,7 +47,8 @@ class SimGateway:
                 (regular.index >= day) & (regular.index < day + pd.Timedelta(1, "D"))
             ]
             pairs = zip(history.index, history.itertuples(), strict=True)
-            self.bars[symbol] = [_bar_data(t, r) for t, r in pairs]
+            self.history[symbol] = [_bar_data(t, r) for t, r in pairs]
+            self.bars[symbol] = []
             for t, r in zip(today.index, today.itertuples(), strict=True):
                 self.stream.append((t, symbol, r))
                 self.rows[(symbol, t)] = r
@@ -64,8 +67,13 @@ class SimGateway:
         return self.now
 
     def reqHistoricalData(self, contract: Any, **kwargs: Any) -> list[BarData]:
-        assert kwargs["useRTH"] and kwargs["keepUpToDate"] and kwargs["barSizeSetting"] == "5 mins"
-        return self.bars[contract.symbol]
+        assert kwargs["useRTH"] and kwargs["barSizeSetting"] == "5 mins"
+        if kwargs["keepUpToDate"]:  # today's bars, streamed from now on
+            return self.bars[contract.symbol]
+        assert kwargs["durationStr"] == "1 W"
+        end = kwargs["endDateTime"]
+        return [b for b in self.history[contract.symbol]
+                if end - dt.timedelta(days=7) <= b.date < end]  # fmt: skip
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
         for trade in self.trades:

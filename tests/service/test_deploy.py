@@ -75,7 +75,8 @@ def test_every_secret_reference_names_a_defined_secret_key(docs: list[dict[str, 
 def test_the_api_service_and_probes_match_the_server(docs: list[dict[str, Any]]) -> None:
     from quantalloc.cli.serve import ENV_API_KEY
 
-    (api,) = [d for d in docs if d["kind"] == "Deployment"]
+    (api,) = [d for d in docs if d["metadata"]["name"] == "quantalloc-api" and
+              d["kind"] == "Deployment"]  # fmt: skip
     (container,) = _containers(api)
     assert {e["name"] for e in container["env"]} == {ENV_API_KEY, "DATABASE_URL"}
     port = container["ports"][0]
@@ -95,7 +96,8 @@ def test_strategy_jobs_parse_with_the_trade_command(docs: list[dict[str, Any]]) 
     from quantalloc.service.trading.session import TRADEABLE
 
     command = typer.main.get_command(app).commands["trade"]  # type: ignore[attr-defined]
-    jobs = [d for d in docs if d["kind"] == "CronJob"]
+    jobs = [d for d in docs if d["kind"] in ("CronJob", "Deployment")
+            and _containers(d)[0]["image"].startswith("quantalloc-strategy")]  # fmt: skip
     seen = set()
     for job in jobs:
         (container,) = _containers(job)
@@ -105,6 +107,11 @@ def test_strategy_jobs_parse_with_the_trade_command(docs: list[dict[str, Any]]) 
         assert ctx.params["mode"] == "live" and ctx.params["api"] == "http://quantalloc-api:8000"
         assert ctx.params["strategy"] in TRADEABLE
         seen.add(ctx.params["strategy"])
+        # a trader that holds past the session runs without end; a daily one, one session
+        endless = job["kind"] == "Deployment"
+        assert (ctx.params["sessions"] == 0) == endless, job["metadata"]["name"]
+        if endless:
+            assert job["spec"]["replicas"] == 1 and job["spec"]["strategy"]["type"] == "Recreate"
         env = {e["name"] for e in container["env"]}
         for var in re.findall(r"\$\((\w+)\)", " ".join(container["args"])):
             assert var in env  # Kubernetes expands $(VAR) only from the container's env

@@ -36,6 +36,8 @@ class FakeIB:
         self.updates: list[tuple[str, BarData]] = []
         self.disconnected = False
         self.now: pd.Timestamp | None = None
+        self.history: dict[str, list[BarData]] = {}
+        self.requests: list[pd.Timestamp] = []
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
         for trade in self.trades:
@@ -67,8 +69,15 @@ class FakeIB:
         trade.orderStatus.status = "Filled"
 
     def reqHistoricalData(self, contract: Any, **kwargs: Any) -> list[BarData]:
-        assert kwargs["barSizeSetting"] == "5 mins" and kwargs["keepUpToDate"] is True
-        return self.bars[contract.symbol]
+        assert kwargs["barSizeSetting"] == "5 mins" and kwargs["useRTH"]
+        if kwargs["keepUpToDate"]:
+            assert kwargs["endDateTime"] == ""  # IB streams only up to now
+            return self.bars[contract.symbol]
+        assert kwargs["durationStr"] == "1 W"  # within IB's step sizes for 5-minute bars
+        end = kwargs["endDateTime"]
+        self.requests.append(pd.Timestamp(end).tz_convert(NY).tz_localize(None))
+        return [b for b in self.history.get(contract.symbol, [])
+                if end - dt.timedelta(days=7) <= b.date < end]  # fmt: skip
 
     def clock(self) -> pd.Timestamp:
         """Exchange time: the newest bar is still forming (IB's keepUpToDate)."""
@@ -141,23 +150,26 @@ def test_a_bracketed_stop_pair_becomes_ib_orders_and_fills() -> None:
     assert exit_fill.parent_id == "d1-buy"
     broker.cancel("d1-buy:1")
     assert ib.cancelled == [b_take.order]
-    # a market parent's bracket waits for its fill price
+    # a market parent's bracket is attached around the last close, then moved to its fill
     broker.submit(Order("m1", "SPY", "buy", "market", quantity=10,
                         children=(Child("stop", 0.05, "stop", relative=True),)))  # fmt: skip
-    assert ib.trades[-1].order.orderType == "MKT" and ib.trades[-1].order.transmit
+    parent, leg = ib.trades[-2:]
+    assert parent.order.orderType == "MKT" and not parent.order.transmit
+    assert leg.order.parentId == parent.order.orderId and leg.order.transmit
+    assert leg.order.auxPrice == round(101.5 * 0.95, 2)  # the last bar closed at 101.5
     ib.execute("m1", [(10, 200.0, 0.0)])
     broker.on_bar(bar)
-    assert ib.trades[-1].order.auxPrice == 190.0 and ib.trades[-1].order.orderRef == "m1:0"
+    assert leg.order.auxPrice == 190.0 and leg.order.orderRef == "m1:0"
 
 
 def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     ib = FakeIB()
-    ib.bars = {"SPY": [_bar(0, 100, day=2), _bar(5, 101)], "QQQ": [_bar(0, 200, day=2),
-                                                                  _bar(5, 201)]}  # fmt: skip
+    ib.history = {s: [_bar(0, p, day=2)] for s, p in (("SPY", 100), ("QQQ", 200))}
+    ib.bars = {"SPY": [_bar(5, 101)], "QQQ": [_bar(5, 201)]}
     ib.updates = [(s, _bar(minute, base + k)) for k, minute in enumerate((10, 385))
                   for s, base in (("SPY", 102), ("QQQ", 202))]  # fmt: skip
     book = BarBook()
-    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=5, clock=ib.clock))
+    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=10, clock=ib.clock))
     times = [g[0].time for g in groups]
     assert times == [pd.Timestamp("2025-06-03 09:35"), pd.Timestamp("2025-06-03 09:40"),
                      pd.Timestamp("2025-06-03 15:55")]  # fmt: skip
@@ -165,6 +177,8 @@ def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     assert groups[-1][0].session_end and not groups[0][0].session_end
     seen = book.history("SPY")  # warm-up plus the streamed bars, in exchange time
     assert seen.index[0] == pd.Timestamp("2025-06-02 09:30") and len(seen) == 4
+    # 10 days of warm-up: two weekly requests per symbol, ending at midnight before today
+    assert ib.requests == [pd.Timestamp("2025-06-03"), pd.Timestamp("2025-05-27")] * 2
     assert ib.now == pd.Timestamp("2025-06-03 16:00")  # the last bar closed by the clock
 
 

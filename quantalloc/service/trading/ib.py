@@ -2,14 +2,16 @@
 
 :class:`IBBroker` keeps the :class:`~quantalloc.service.trading.orders.Broker` protocol:
 orders become IB stock orders on SMART routing (market, stop, limit, market-on-close), a
-group becomes an IB one-cancels-all group, and a bracket's children become IB child orders
-(an OCA stop and limit): attached to a stop or limit parent at once, around its trigger price,
-so IB works them from the moment the parent fills; around a market parent's average fill
-price once IB reports it filled. A fill is
-reported once its order is completely filled, as one fill at the average price with the
-commissions summed. :func:`ib_feed` turns IB's streaming 5-minute bars (``keepUpToDate``)
-into the same per-timestamp groups a replay gives. Nothing here is reachable without a
-gateway; the tests drive these classes with a fake ``IB`` object at that boundary.
+group becomes an IB one-cancels-all group, and a bracket's legs become IB child orders in one
+OCA group, attached to the parent at once (around its trigger price, or for a market parent
+the last close seen) so IB works them from the moment the parent fills, and moved around the
+parent's average fill price when that differs. A fill is reported once its order is
+completely filled, as one fill at the average price with the commissions summed.
+
+:func:`ib_feed` turns IB's streaming bars (``keepUpToDate``; 5-minute bars for the breakout,
+daily bars for momentum) into the per-timestamp groups a replay gives, after the warm-up
+history fetched in requests within IB's limits. Nothing here is reachable without a gateway;
+the tests drive these classes with fake and simulated ``IB`` objects at that boundary.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import time as clock
+from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,7 @@ from quantalloc.service.trading.orders import Bar, Fill, Order, Side, opposite
 
 EXCHANGE_TZ = "America/New_York"
 _EXCHANGE_ZONE = ZoneInfo(EXCHANGE_TZ)
-SESSION_END = clock(16, 0)
+SESSION_END = dtime(16, 0)
 BAR_MINUTES = 5
 
 
@@ -60,14 +62,16 @@ class IBBroker:
         return float(math.floor((order.notional or 0.0) / reference))  # IB takes whole shares
 
     def submit(self, order: Order) -> None:
-        """Place ``order`` at IB; a stop or limit parent goes with its bracket attached."""
+        """Place ``order`` at IB with its bracket attached (around its trigger price, or the
+        last close for a market order; moved to the fill price when it differs)."""
         quantity = self._quantity(order)
         if quantity < 1:
             return  # less than one share: nothing to place
-        attach = bool(order.children) and order.price is not None
+        reference = order.price or self._last.get(order.symbol)
+        attach = bool(order.children) and reference is not None
         parent = self._place(order, quantity, transmit=not attach)
-        if attach:  # IB works the legs once the parent fills, from that moment on
-            legs = self._legs(order, float(order.price or 0.0), quantity)
+        if attach:  # IB works the legs from the parent's fill on; moved there once known
+            legs = self._legs(order, float(reference or 0.0), quantity)
             for k, leg in enumerate(legs):
                 self._place(leg, quantity, parent=parent, transmit=k == len(legs) - 1)
 
@@ -175,9 +179,16 @@ def _bar_time(value: Any) -> pd.Timestamp:
     return pd.Timestamp(value)
 
 
-def _to_bar(symbol: str, data: Any) -> Bar:
+BAR_SIZES = {"5 mins": pd.Timedelta(minutes=BAR_MINUTES), "1 day": pd.Timedelta(hours=16)}
+"""IB bar sizes the traders use, and when such a bar is complete after its start (a daily bar
+starts at midnight and is complete at the 16:00 close)."""
+HISTORY_CHUNK = {"5 mins": "1 W", "1 day": "1 Y"}
+"""One history request's duration per bar size, within IB's step-size limits."""
+
+
+def _to_bar(symbol: str, data: Any, complete_after: pd.Timedelta) -> Bar:
     start = _bar_time(data.date)
-    ends = (start + pd.Timedelta(minutes=BAR_MINUTES)).time() >= SESSION_END
+    ends = complete_after >= pd.Timedelta(hours=1) or (start + complete_after).time() >= SESSION_END
     return Bar(symbol, start, float(data.open), float(data.high), float(data.low),
                float(data.close), float(data.volume), ends)  # fmt: skip
 
@@ -187,40 +198,65 @@ def exchange_now() -> pd.Timestamp:
     return pd.Timestamp.now(tz=EXCHANGE_TZ).tz_localize(None)
 
 
+def _history(
+    ib: Any, contract: Any, bar_size: str, warmup_days: int, today: pd.Timestamp
+) -> list[Any]:
+    """Bars before ``today`` covering ``warmup_days``, in requests IB's limits allow (a week
+    of 5-minute bars, a year of daily bars each; oldest first)."""
+    chunk = HISTORY_CHUNK[bar_size]
+    span = pd.Timedelta(days=7 if chunk == "1 W" else 365)
+    out: list[Any] = []
+    end = today
+    while end > today - pd.Timedelta(days=warmup_days):
+        part = ib.reqHistoricalData(
+            contract, endDateTime=end.tz_localize(EXCHANGE_TZ).to_pydatetime(),
+            durationStr=chunk, barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True,
+            formatDate=2, keepUpToDate=False,
+        )  # fmt: skip
+        out = list(part) + out
+        end -= span
+    return out
+
+
 def ib_feed(
     ib: Any,
     symbols: Sequence[str],
     book: BarBook,
     *,
     warmup_days: int,
+    bar_size: str = "5 mins",
+    sessions: int = 1,
     clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> Iterator[list[Bar]]:
-    """Stream completed 5-minute bars of ``symbols`` from IB, one timestamp at a time.
+    """Stream completed bars of ``symbols`` from IB, one timestamp at a time.
 
-    History of ``warmup_days`` goes into ``book`` first. A bar is complete once a newer one
-    has started (IB keeps updating the last) or its five minutes have passed on ``clock``; a
-    timestamp is handed out when every symbol has completed it. Ends after the regular
-    session's last bar.
+    History before today (``warmup_days`` of it) goes into ``book``; today's bars are news. A
+    bar is complete once a newer one has started (IB keeps updating the last) or its time has
+    passed on ``clock``; a timestamp is handed out when every symbol has completed it. Ends
+    after ``sessions`` session closes (0: runs until stopped).
     """
     from ib_async import Stock
 
-    lists = {}
-    step = pd.Timedelta(minutes=BAR_MINUTES)
-    sent: dict[str, int] = {}
-    start = clock()
+    if bar_size not in BAR_SIZES:
+        raise ConfigError(f"bar size {bar_size!r} is not one of {', '.join(BAR_SIZES)}")
+    step = BAR_SIZES[bar_size]
+    today = clock().normalize()
+    lists, sent = {}, {}
     for symbol in symbols:
-        bars = ib.reqHistoricalData(
-            Stock(symbol, "SMART", "USD"), endDateTime="", durationStr=f"{warmup_days} D",
-            barSizeSetting=f"{BAR_MINUTES} mins", whatToShow="TRADES", useRTH=True,
+        contract = Stock(symbol, "SMART", "USD")
+        for data in _history(ib, contract, bar_size, warmup_days, today):
+            book.append(_to_bar(symbol, data, step))
+        lists[symbol] = ib.reqHistoricalData(
+            contract, endDateTime="", durationStr="1 D" if step < pd.Timedelta(hours=1)
+            else "5 D", barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True,
             formatDate=2, keepUpToDate=True,
         )  # fmt: skip
-        lists[symbol] = bars
-        history = [_to_bar(symbol, d) for d in bars]
-        done = [bar for bar in history if bar.time + step <= start]  # history, not news
-        for bar in done:
-            book.append(bar)
-        sent[symbol] = len(done)
+        earlier = [d for d in lists[symbol] if _bar_time(d.date) < today]
+        for data in earlier:
+            book.append(_to_bar(symbol, data, step))
+        sent[symbol] = len(earlier)
     pending: dict[pd.Timestamp, list[Bar]] = {}
+    closes = 0
     while True:
         now = clock()
         for symbol, bars in lists.items():
@@ -228,25 +264,26 @@ def ib_feed(
                 data = bars[sent[symbol]]
                 if sent[symbol] == len(bars) - 1 and _bar_time(data.date) + step > now:
                     break
-                bar = _to_bar(symbol, data)
+                bar = _to_bar(symbol, data, step)
                 pending.setdefault(bar.time, []).append(bar)
                 sent[symbol] += 1
-        ready = sorted(t for t in pending if all(_done(lists[s], t, now) for s in symbols))
+        ready = sorted(t for t in pending if all(_done(lists[s], t, now, step) for s in symbols))
         for stamp in ready:
             group = sorted(pending.pop(stamp), key=lambda b: b.symbol)
             for bar in group:
                 book.append(bar)
             yield group
-            if any(b.session_end for b in group):
+            closes += any(b.session_end for b in group)
+            if sessions and closes >= sessions:
                 return
-        ib.waitOnUpdate(timeout=BAR_MINUTES * 60)
+        ib.waitOnUpdate(timeout=300)
 
 
-def _done(bars: Any, stamp: pd.Timestamp, now: pd.Timestamp) -> bool:
+def _done(bars: Any, stamp: pd.Timestamp, now: pd.Timestamp, step: pd.Timedelta) -> bool:
     """Every bar of this symbol up to ``stamp`` is complete."""
     if len(bars) and _bar_time(bars[-1].date) > stamp:
         return True
-    return now >= stamp + pd.Timedelta(minutes=BAR_MINUTES)
+    return now >= stamp + step
 
 
 def live_session(
@@ -258,9 +295,11 @@ def live_session(
     client_id: int,
     *,
     ib: Any = None,
+    sessions: int = 1,
     clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> BacktestResult:
-    """Trade one session live at IB (connecting unless ``ib`` is given)."""
+    """Trade ``sessions`` sessions live at IB (0: until stopped; connecting unless ``ib`` is
+    given)."""
     from quantalloc.service.trading.session import make_trader, run
 
     if ib is None:
@@ -277,7 +316,8 @@ def live_session(
     broker = IBBroker(ib)
     book = BarBook()
     trader = make_trader(strategy, params, broker, ledger, book)
-    feed = ib_feed(ib, trader.symbols(book), book, warmup_days=trader.warmup_days, clock=clock)
+    feed = ib_feed(ib, trader.symbols(book), book, warmup_days=trader.warmup_days,
+                   bar_size=trader.bar_size, sessions=sessions, clock=clock)  # fmt: skip
     try:
         return run(trader, feed, broker)
     finally:

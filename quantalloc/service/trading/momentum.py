@@ -29,6 +29,8 @@ class MomentumTrader:
     """One strategy sleeve trading the momentum rule (see the module notes)."""
 
     name = momentum.NAME
+    bar_size = "1 day"
+    """IB bar size of its live feed."""
 
     def __init__(
         self, params: momentum.MomentumParams, broker: Broker, ledger: Ledger, book: BarBook

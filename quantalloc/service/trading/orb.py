@@ -41,6 +41,8 @@ class OrbTrader:
     """One strategy sleeve trading the breakout (see the module notes)."""
 
     name = orb.NAME
+    bar_size = "5 mins"
+    """IB bar size of its live feed."""
 
     def __init__(
         self, params: orb.OrbParams, broker: Broker, ledger: Ledger, book: BarBook

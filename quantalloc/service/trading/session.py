@@ -27,6 +27,7 @@ class Trader(Protocol):
 
     name: str
     warmup_days: int
+    bar_size: str
 
     def symbols(self, provider: Any) -> list[str]:
         """Symbols whose bars it needs."""
