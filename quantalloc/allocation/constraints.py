@@ -86,9 +86,21 @@ class LinearConstraint:
 
     name = "linear"
     priority = 1.0
+    unit: Unit = "budget"
 
     def rows(self, data: Candidates) -> list[Row]:
         raise NotImplementedError
+
+    def row(
+        self,
+        label: str,
+        coeffs: np.ndarray,
+        lower: float | None,
+        upper: float | None,
+        absolute: bool = False,
+    ) -> Row:
+        """A row of this constraint (its unit, priority and name as the source)."""
+        return Row(label, coeffs, lower, upper, self.unit, absolute, self.priority, self.name)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -146,31 +158,9 @@ class CandidateBounds(LinearConstraint):
             e = np.zeros(data.n_candidates)
             e[i] = 1.0
             if up is not None and not math.isnan(up[i]):
-                out.append(
-                    Row(
-                        f"max_{self.name}[{cand}]",
-                        e,
-                        None,
-                        float(up[i]),
-                        self.unit,
-                        False,
-                        self.priority,
-                        self.name,
-                    )
-                )
+                out.append(self.row(f"max_{self.name}[{cand}]", e, None, float(up[i])))
             if lo is not None and not math.isnan(lo[i]) and lo[i] > 0:
-                out.append(
-                    Row(
-                        f"min_{self.name}[{cand}]",
-                        e,
-                        float(lo[i]),
-                        None,
-                        self.unit,
-                        False,
-                        self.priority,
-                        self.name,
-                    )
-                )
+                out.append(self.row(f"min_{self.name}[{cand}]", e, float(lo[i]), None))
         return out
 
 
@@ -207,18 +197,7 @@ class GroupCap(LinearConstraint):
             if cap is None:
                 continue
             coeffs = (labels == label).astype(float)
-            out.append(
-                Row(
-                    f"{self.name}[{label}]",
-                    coeffs,
-                    None,
-                    cap,
-                    self.unit,
-                    False,
-                    self.priority,
-                    str(self.name),
-                )
-            )
+            out.append(self.row(f"{self.name}[{label}]", coeffs, None, cap))
         return out
 
 
@@ -251,16 +230,7 @@ class GroupTarget(LinearConstraint):
             coeffs = (labels == str(label)).astype(float)
             lo = max(float(target) - self.tolerance, 0.0)
             out.append(
-                Row(
-                    f"{self.name}[{label}]",
-                    coeffs,
-                    lo,
-                    float(target) + self.tolerance,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
+                self.row(f"{self.name}[{label}]", coeffs, lo, float(target) + self.tolerance)
             )
         return out
 
@@ -295,26 +265,13 @@ class ExposureLimit(LinearConstraint):
         a = data.attribute(self.attribute)
         out = []
         if self.max_abs is not None:
-            out.append(
-                Row(
-                    f"max_abs_{self.attribute}",
-                    a,
-                    None,
-                    self.max_abs,
-                    self.unit,
-                    True,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row(f"max_abs_{self.attribute}", a, None, self.max_abs, True))
         if self.lower is not None or self.upper is not None:
             if self.lower is not None and self.upper is not None:
                 label = f"net_{self.attribute}"
             else:
                 label = f"{'max' if self.upper is not None else 'min'}_net_{self.attribute}"
-            out.append(
-                Row(label, a, self.lower, self.upper, self.unit, False, self.priority, self.name)
-            )
+            out.append(self.row(label, a, self.lower, self.upper))
         return out
 
 
@@ -338,18 +295,7 @@ class FlaggedCap(LinearConstraint):
             mask = data.groups[self.flag].astype(bool).to_numpy()
         else:
             mask = data.attribute(self.flag) != 0
-        return [
-            Row(
-                str(self.name),
-                mask.astype(float),
-                None,
-                self.limit,
-                self.unit,
-                False,
-                self.priority,
-                str(self.name),
-            )
-        ]
+        return [self.row(str(self.name), mask.astype(float), None, self.limit)]
 
 
 @dataclass(eq=False, kw_only=True)
@@ -375,44 +321,11 @@ class LongShortSplit(LinearConstraint):
         short = (labels == self.short_label.upper()).astype(float)
         out = []
         if self.max_long is not None:
-            out.append(
-                Row(
-                    "max_long",
-                    long,
-                    None,
-                    self.max_long,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_long", long, None, self.max_long))
         if self.max_short is not None:
-            out.append(
-                Row(
-                    "max_short",
-                    short,
-                    None,
-                    self.max_short,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_short", short, None, self.max_short))
         if self.max_net is not None:
-            out.append(
-                Row(
-                    "max_net_long",
-                    long - short,
-                    None,
-                    self.max_net,
-                    self.unit,
-                    True,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_net_long", long - short, None, self.max_net, True))
         return out
 
 
@@ -446,16 +359,5 @@ class MaxLoss(LinearConstraint):
                 continue
             e = np.zeros(data.n_candidates)
             e[i] = loss[i]
-            out.append(
-                Row(
-                    f"{self.name}[{cand}]",
-                    e,
-                    None,
-                    self.limit,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row(f"{self.name}[{cand}]", e, None, self.limit))
         return out

@@ -147,17 +147,9 @@ def build_contracts(
     table["vega"] = per_cand(units * np.where(is_opt, bs.vega, 0.0)) / 100.0
     table["theta"] = per_cand(units * np.where(is_opt, bs.theta, 0.0)) / 365.0
     front_t = np.array([(e - as_of).days / 365.0 for e in table["expiry"]])
-    book = LegBook(
-        candidate=cand,
-        symbol=col,
-        kind=code,
-        units=units,
-        strike=strike,
-        price=price,
-        remaining=np.maximum(t_leg - front_t[cand], 0.0),
-        vol=vol_leg,
-        n_candidates=n,
-    )
+    remaining = np.maximum(t_leg - front_t[cand], 0.0)
+    # legs by candidate: candidate, symbol column, kind, units, strike, price, remaining, vol
+    book = LegBook(cand, col, code, units, strike, price, remaining, vol_leg, n_candidates=n)
     max_loss, max_profit = payoff_extremes(book, table["net_premium"].to_numpy(), cand, n)
     # a leg that runs past the front expiry (a calendar's back month): the max loss is the debit
     runs_on = table["strategy_name"].map(lambda x: any(g.back for g in strategy_info(x).legs))

@@ -72,23 +72,8 @@ def solve(
         The index's option chain (a file path or canonical frame) for the regime's options-flow
         score and put-call ratio; without one that part is marked missing.
     """
-    request = SolveRequest(
-        risk=risk,
-        model=model,
-        market=market,
-        capital=capital,
-        vix=vix,
-        as_of=as_of,
-        data=data,
-        tables=dict(tables or {}),
-        symbol=symbol,
-        max_industries=max_industries,
-        n_scenarios=n_scenarios,
-        seed=seed,
-        store=store,
-        limits=dict(limits or {}),
-        chain=chain,
-    )
+    given = {k: v for k, v in locals().items() if k != "progress"}
+    request = SolveRequest(**given)
     return run(request, progress)
 
 

@@ -35,6 +35,10 @@ class SolveRequest:
     limits: Mapping[str, Any] = field(default_factory=dict)
     chain: str | pd.DataFrame | None = None
 
+    def __post_init__(self) -> None:  # None for the mappings means none given
+        object.__setattr__(self, "tables", dict(self.tables or {}))
+        object.__setattr__(self, "limits", dict(self.limits or {}))
+
 
 @dataclass(frozen=True)
 class Plan:
