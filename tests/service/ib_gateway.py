@@ -12,7 +12,6 @@ written apart from the paper broker on purpose: a second reading of the same rul
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,21 +32,18 @@ def _bar_data(time: pd.Timestamp, row: Any) -> BarData:
 
 
 class SimGateway:
-    """One session's gateway: bars of ``frames`` before ``day`` as history, ``day`` streamed."""
+    """One session's gateway: the bars of ``frames`` on ``day`` streamed (the warm-up before
+    it is read from the data, as the live session reads it through the data layer)."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> None:
         self.bars: dict[str, list[BarData]] = {}
-        self.history: dict[str, list[BarData]] = {}
         self.stream: list[tuple[pd.Timestamp, str, Any]] = []
         self.rows: dict[tuple[str, pd.Timestamp], Any] = {}
         for symbol, frame in frames.items():
             regular = regular_session(frame)
-            history = regular.loc[regular.index < day]
             today = regular.loc[
                 (regular.index >= day) & (regular.index < day + pd.Timedelta(1, "D"))
             ]
-            pairs = zip(history.index, history.itertuples(), strict=True)
-            self.history[symbol] = [_bar_data(t, r) for t, r in pairs]
             self.bars[symbol] = []
             for t, r in zip(today.index, today.itertuples(), strict=True):
                 self.stream.append((t, symbol, r))
@@ -68,12 +64,8 @@ class SimGateway:
 
     def reqHistoricalData(self, contract: Any, **kwargs: Any) -> list[BarData]:
         assert kwargs["useRTH"] and kwargs["barSizeSetting"] == "5 mins"
-        if kwargs["keepUpToDate"]:  # today's bars, streamed from now on
-            return self.bars[contract.symbol]
-        assert kwargs["durationStr"] == "1 W"
-        end = kwargs["endDateTime"]
-        return [b for b in self.history[contract.symbol]
-                if end - dt.timedelta(days=7) <= b.date < end]  # fmt: skip
+        assert kwargs["keepUpToDate"]  # today's bars, streamed from now on (history: the data)
+        return self.bars[contract.symbol]
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
         for trade in self.trades:

@@ -36,8 +36,6 @@ class FakeIB:
         self.updates: list[tuple[str, BarData]] = []
         self.disconnected = False
         self.now: pd.Timestamp | None = None
-        self.history: dict[str, list[BarData]] = {}
-        self.requests: list[pd.Timestamp] = []
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
         for trade in self.trades:
@@ -70,14 +68,8 @@ class FakeIB:
 
     def reqHistoricalData(self, contract: Any, **kwargs: Any) -> list[BarData]:
         assert kwargs["barSizeSetting"] == "5 mins" and kwargs["useRTH"]
-        if kwargs["keepUpToDate"]:
-            assert kwargs["endDateTime"] == ""  # IB streams only up to now
-            return self.bars[contract.symbol]
-        assert kwargs["durationStr"] == "1 W"  # within IB's step sizes for 5-minute bars
-        end = kwargs["endDateTime"]
-        self.requests.append(pd.Timestamp(end).tz_convert(NY).tz_localize(None))
-        return [b for b in self.history.get(contract.symbol, [])
-                if end - dt.timedelta(days=7) <= b.date < end]  # fmt: skip
+        assert kwargs["keepUpToDate"] and kwargs["endDateTime"] == ""  # streamed from now on
+        return self.bars[contract.symbol]
 
     def clock(self) -> pd.Timestamp:
         """Exchange time: the newest bar is still forming (IB's keepUpToDate)."""
@@ -164,12 +156,16 @@ def test_a_bracketed_stop_pair_becomes_ib_orders_and_fills() -> None:
 
 def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     ib = FakeIB()
-    ib.history = {s: [_bar(0, p, day=2)] for s, p in (("SPY", 100), ("QQQ", 200))}
+    day2 = pd.DatetimeIndex(["2025-06-02 09:30"], name="date")
+    history = BarBook({s: pd.DataFrame({"open": p, "high": p + 1, "low": p - 1, "close": p,
+                                        "volume": 1.0}, index=day2)
+                       for s, p in (("SPY", 100.0), ("QQQ", 200.0))})  # fmt: skip
     ib.bars = {"SPY": [_bar(5, 101)], "QQQ": [_bar(5, 201)]}
     ib.updates = [(s, _bar(minute, base + k)) for k, minute in enumerate((10, 385))
                   for s, base in (("SPY", 102), ("QQQ", 202))]  # fmt: skip
     book = BarBook()
-    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=10, clock=ib.clock))
+    groups = list(ib_feed(ib, ["SPY", "QQQ"], book, warmup_days=10, history=history,
+                          clock=ib.clock))  # fmt: skip
     times = [g[0].time for g in groups]
     assert times == [pd.Timestamp("2025-06-03 09:35"), pd.Timestamp("2025-06-03 09:40"),
                      pd.Timestamp("2025-06-03 15:55")]  # fmt: skip
@@ -177,8 +173,6 @@ def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
     assert groups[-1][0].session_end and not groups[0][0].session_end
     seen = book.history("SPY")  # warm-up plus the streamed bars, in exchange time
     assert seen.index[0] == pd.Timestamp("2025-06-02 09:30") and len(seen) == 4
-    # 10 days of warm-up: two weekly requests per symbol, ending at midnight before today
-    assert ib.requests == [pd.Timestamp("2025-06-03"), pd.Timestamp("2025-05-27")] * 2
     assert ib.now == pd.Timestamp("2025-06-03 16:00")  # the last bar closed by the clock
 
 
@@ -211,7 +205,8 @@ def test_live_orb_sessions_through_a_simulated_gateway_trade_as_the_backtest(
     trades = []
     for day in days:
         gateway = SimGateway(frames, day)
-        result = live_session("orb", ledger, params, "sim", 0, 1, ib=gateway, clock=gateway.clock)
+        result = live_session("orb", ledger, params, "sim", 0, 1, ib=gateway,
+                              history=provider, clock=gateway.clock)  # fmt: skip
         assert gateway.disconnected
         trades.extend(result.trades.to_dict(orient="records"))
     expected = backtest.trades.to_dict(orient="records")

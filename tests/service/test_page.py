@@ -44,8 +44,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[Server]:
+    from quantalloc.storage import open_store
+    from tests.storage.samples import sample_document
+
     folder = tmp_path_factory.mktemp("page")
     url = f"sqlite:///{folder / 'book.db'}"
+    store = open_store(url)
+    store.init()
+    store.save_run(sample_document("run-for-the-page"))  # a stored solve run to list
+    store.close()
     us = f"csv:{shared_data / 'us'}"
     with running_server(url, folder, data=us, args=("--market", "us")) as srv:
         with srv.client() as http:
@@ -84,6 +91,8 @@ def test_the_page_renders_allocation_chart_regime_and_runs(
     assert all(len(line.get_attribute("points").split()) == 2 for line in lines)  # two events
     assert "VIX" in browser.find_element(By.ID, "regime").text
     assert "Total capital 120,000" in browser.find_element(By.ID, "status").text
+    run_cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#runs tbody td")]
+    assert run_cells[0] == "run-for-the-" and run_cells[2] == "done"  # the id's first 12 chars
     browser.save_screenshot(str(tmp_path / "page.png"))
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []

@@ -97,7 +97,7 @@ def test_paper_momentum_on_daily_bars_equals_the_backtest(shared_data: Path) -> 
 
     provider = get_provider(f"csv:{shared_data / 'us'}", "us")
     params = {"sma_days": "100", "fee_per_trade": "1", "stop_loss": "0.08", "take_profit": "0.3"}
-    window = ("2012-01-01", "2017-12-29")
+    window = ("2015-06-01", "2017-12-29")
     bt = run_strategy("momentum", provider, *window, 100_000.0, params)
     ledger = MemoryLedger(100_000.0)
     pp = paper("momentum", provider, *window, ledger, params)

@@ -9,9 +9,10 @@ parent's average fill price when that differs. A fill is reported once its order
 completely filled, as one fill at the average price with the commissions summed.
 
 :func:`ib_feed` turns IB's streaming bars (``keepUpToDate``; 5-minute bars for the breakout,
-daily bars for momentum) into the per-timestamp groups a replay gives, after the warm-up
-history fetched in requests within IB's limits. Nothing here is reachable without a gateway;
-the tests drive these classes with fake and simulated ``IB`` objects at that boundary.
+daily bars for momentum) into the per-timestamp groups a replay gives, after a warm-up read
+from a price provider (IB's bars through :mod:`quantalloc.data.vendors.ibkr` by default).
+Nothing here is reachable without a gateway; the tests drive these classes with fake and
+simulated ``IB`` objects at that boundary.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from quantalloc.backtest.result import BacktestResult
+from quantalloc.data.base import PriceProvider
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
@@ -182,8 +184,6 @@ def _bar_time(value: Any) -> pd.Timestamp:
 BAR_SIZES = {"5 mins": pd.Timedelta(minutes=BAR_MINUTES), "1 day": pd.Timedelta(hours=16)}
 """IB bar sizes the traders use, and when such a bar is complete after its start (a daily bar
 starts at midnight and is complete at the 16:00 close)."""
-HISTORY_CHUNK = {"5 mins": "1 W", "1 day": "1 Y"}
-"""One history request's duration per bar size, within IB's step-size limits."""
 
 
 def _to_bar(symbol: str, data: Any, complete_after: pd.Timedelta) -> Bar:
@@ -198,42 +198,24 @@ def exchange_now() -> pd.Timestamp:
     return pd.Timestamp.now(tz=EXCHANGE_TZ).tz_localize(None)
 
 
-def _history(
-    ib: Any, contract: Any, bar_size: str, warmup_days: int, today: pd.Timestamp
-) -> list[Any]:
-    """Bars before ``today`` covering ``warmup_days``, in requests IB's limits allow (a week
-    of 5-minute bars, a year of daily bars each; oldest first)."""
-    chunk = HISTORY_CHUNK[bar_size]
-    span = pd.Timedelta(days=7 if chunk == "1 W" else 365)
-    out: list[Any] = []
-    end = today
-    while end > today - pd.Timedelta(days=warmup_days):
-        part = ib.reqHistoricalData(
-            contract, endDateTime=end.tz_localize(EXCHANGE_TZ).to_pydatetime(),
-            durationStr=chunk, barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True,
-            formatDate=2, keepUpToDate=False,
-        )  # fmt: skip
-        out = list(part) + out
-        end -= span
-    return out
-
-
 def ib_feed(
     ib: Any,
     symbols: Sequence[str],
     book: BarBook,
     *,
     warmup_days: int,
+    history: PriceProvider,
     bar_size: str = "5 mins",
     sessions: int = 1,
     clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> Iterator[list[Bar]]:
     """Stream completed bars of ``symbols`` from IB, one timestamp at a time.
 
-    History before today (``warmup_days`` of it) goes into ``book``; today's bars are news. A
-    bar is complete once a newer one has started (IB keeps updating the last) or its time has
-    passed on ``clock``; a timestamp is handed out when every symbol has completed it. Ends
-    after ``sessions`` session closes (0: runs until stopped).
+    ``warmup_days`` of bars before today come from ``history`` into ``book`` (at IB, the data
+    layer's :class:`~quantalloc.data.vendors.ibkr.IbkrBars`, which keeps IB's pacing rules);
+    today's bars are news. A bar is complete once a newer one has started (IB keeps updating
+    the last) or its time has passed on ``clock``; a timestamp is handed out when every symbol
+    has completed it. Ends after ``sessions`` session closes (0: runs until stopped).
     """
     from ib_async import Stock
 
@@ -242,10 +224,10 @@ def ib_feed(
     step = BAR_SIZES[bar_size]
     today = clock().normalize()
     lists, sent = {}, {}
+    first, yesterday = today - pd.Timedelta(days=warmup_days), today - pd.Timedelta(days=1)
+    book.load({s: history.history(s, first, yesterday) for s in symbols})
     for symbol in symbols:
         contract = Stock(symbol, "SMART", "USD")
-        for data in _history(ib, contract, bar_size, warmup_days, today):
-            book.append(_to_bar(symbol, data, step))
         lists[symbol] = ib.reqHistoricalData(
             contract, endDateTime="", durationStr="1 D" if step < pd.Timedelta(hours=1)
             else "5 D", barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True,
@@ -296,10 +278,11 @@ def live_session(
     *,
     ib: Any = None,
     sessions: int = 1,
+    history: PriceProvider | None = None,
     clock: Callable[[], pd.Timestamp] = exchange_now,
 ) -> BacktestResult:
     """Trade ``sessions`` sessions live at IB (0: until stopped; connecting unless ``ib`` is
-    given)."""
+    given), the warm-up from ``history`` (default: IB's own bars through the data layer)."""
     from quantalloc.service.trading.session import make_trader, run
 
     if ib is None:
@@ -316,8 +299,15 @@ def live_session(
     broker = IBBroker(ib)
     book = BarBook()
     trader = make_trader(strategy, params, broker, ledger, book)
-    feed = ib_feed(ib, trader.symbols(book), book, warmup_days=trader.warmup_days,
-                   bar_size=trader.bar_size, sessions=sessions, clock=clock)  # fmt: skip
+    if history is None:
+        from quantalloc.data.vendors.ibkr import IbkrBars
+
+        interval = "5m" if trader.bar_size == "5 mins" else "1d"
+        history = IbkrBars("us", interval=interval, client=ib, lookback_days=trader.warmup_days)
+    feed = ib_feed(
+        ib, trader.symbols(book), book, warmup_days=trader.warmup_days, history=history,
+        bar_size=trader.bar_size, sessions=sessions, clock=clock,
+    )  # fmt: skip
     try:
         return run(trader, feed, broker)
     finally:
