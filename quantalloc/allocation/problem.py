@@ -342,7 +342,19 @@ class Allocator:
         scale = self.objective.post_scale()
         if scale != 1.0:
             w = w * scale
-        result = self._result(candidates, lay, settings, limits, w, solution)
+        result = AllocationResult(
+            weights=pd.Series(w, index=candidates.names, name="weight"),
+            capital=settings.capital,
+            objective_name=self.objective.name,
+            objective_value=float(self.objective.evaluate(w, candidates)),
+            status=str(outcome.status),
+            solver=str(outcome.solver),
+            solve_seconds=float(outcome.seconds),
+            compile_seconds=solution.compile_seconds,
+            constraints=tuple(report_rows(candidates, lay, settings, limits, w, solution)),
+            metrics=portfolio_metrics(w, candidates),
+            attempts=tuple(outcome.attempts),
+        )
         if scale != 1.0:
             broken = [r.name for r in result.constraints if r.violation > 1e-6 and not r.soft]
             if broken:
@@ -379,30 +391,6 @@ class Allocator:
         raise diagnose(
             data, lay.hard_rows, limits, lay.hard_conic, settings, solver_order(self.solver)
         ).error()
-
-    def _result(
-        self,
-        data: Candidates,
-        lay: Layout,
-        settings: Settings,
-        limits: Mapping[str, Limit],
-        w: np.ndarray,
-        solution: Solution,
-    ) -> AllocationResult:
-        outcome = solution.outcome
-        return AllocationResult(
-            weights=pd.Series(w, index=data.names, name="weight"),
-            capital=settings.capital,
-            objective_name=self.objective.name,
-            objective_value=float(self.objective.evaluate(w, data)),
-            status=str(outcome.status),
-            solver=str(outcome.solver),
-            solve_seconds=float(outcome.seconds),
-            compile_seconds=solution.compile_seconds,
-            constraints=tuple(report_rows(data, lay, settings, limits, w, solution)),
-            metrics=portfolio_metrics(w, data),
-            attempts=tuple(outcome.attempts),
-        )
 
 
 def _check_candidates(candidates: object) -> None:

@@ -153,8 +153,8 @@ def _strangle_strikes(c: _Ctx, rule: StrikeRule) -> tuple[float, float]:
     return kp, kc
 
 
-def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
-    kp, kc = _strangle_strikes(c, rule)
+def _iron(c: _Ctx, kp: float, kc: float, width: float) -> _Legs:
+    """Short put at ``kp`` and short call at ``kc``, each with a long wing ``width`` beyond."""
     return [
         c.leg("put", "buy", c.wing(kp, width, up=False)),
         c.leg("put", "sell", kp),
@@ -163,16 +163,13 @@ def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k
     ]
 
 
-def _iron_butterfly(
-    c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str
-) -> list[Leg]:
+def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
+    return _iron(c, *_strangle_strikes(c, rule), width)
+
+
+def _iron_butterfly(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
     body = c.strike(rule, "call")
-    return [
-        c.leg("put", "buy", c.wing(body, width, up=False)),
-        c.leg("put", "sell", body),
-        c.leg("call", "sell", body),
-        c.leg("call", "buy", c.wing(body, width, up=True)),
-    ]
+    return _iron(c, body, body, width)
 
 
 def _call_butterfly(

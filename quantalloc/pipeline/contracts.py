@@ -83,34 +83,7 @@ def build_contracts(
     Requests whose strikes collapse on the grid (a spread of zero width) or that repeat another
     request's legs exactly are dropped.
     """
-    rows: list[dict[str, object]] = []
-    leg_rows: list[tuple[int, int, float, float, date, int]] = []
-    seen: set[tuple[object, ...]] = set()
-    for req in requests:
-        s = spot[req.symbol]
-        grid = StrikeGrid(strike_step(s, market, req.symbol), (listed or {}).get(req.symbol, ()))
-        legs = []
-        for leg in strategy_info(req.strategy).legs:
-            k = 0.0 if leg.kind == "stock" else grid.round(s * leg.moneyness(req.otm, wing))
-            legs.append((leg.kind, leg.quantity, float(k), req.back if leg.back else req.front))
-        if not _valid(legs):
-            continue
-        key = (req.symbol, req.strategy, tuple(legs))
-        if key in seen:
-            continue
-        seen.add(key)
-        c = len(rows)
-        rows.append(
-            {
-                "symbol": req.symbol,
-                "strategy_name": req.strategy,
-                "expiry": req.front,
-                "otm": req.otm,
-            }
-        )
-        for leg_kind, leg_qty, k, exp in legs:
-            leg_code = {"call": 1, "put": -1, "stock": 0}[leg_kind]
-            leg_rows.append((c, leg_code, leg_qty, k, exp, symbol_column[req.symbol]))
+    rows, leg_rows = _lay_out(requests, spot, listed or {}, market, wing, symbol_column)
     if not rows:
         empty = pd.DataFrame(columns=["symbol", "strategy_name", "expiry", "otm"])
         z = np.zeros(0)
@@ -150,6 +123,62 @@ def build_contracts(
     remaining = np.maximum(t_leg - front_t[cand], 0.0)
     # legs by candidate: candidate, symbol column, kind, units, strike, price, remaining, vol
     book = LegBook(cand, col, code, units, strike, price, remaining, vol_leg, n_candidates=n)
+    table = _measure(table, book, atm_vol, rate, front_t)
+    table["front_t"] = front_t
+    legs_out = _leg_documents(book, qty, expiry, n)
+    return PricedContracts(table, book, legs_out)
+
+
+def _lay_out(
+    requests: list[ContractRequest],
+    spot: dict[str, float],
+    listed: Mapping[str, tuple[float, ...]],
+    market: str,
+    wing: float,
+    symbol_column: dict[str, int],
+) -> tuple[list[dict[str, object]], list[tuple[int, int, float, float, date, int]]]:
+    """One row per distinct valid request and one per leg (candidate, kind code, quantity,
+    strike, expiry, symbol column): the catalog's leg templates on the strike grid."""
+    rows: list[dict[str, object]] = []
+    leg_rows: list[tuple[int, int, float, float, date, int]] = []
+    seen: set[tuple[object, ...]] = set()
+    for req in requests:
+        s = spot[req.symbol]
+        grid = StrikeGrid(strike_step(s, market, req.symbol), listed.get(req.symbol, ()))
+        legs = []
+        for leg in strategy_info(req.strategy).legs:
+            k = 0.0 if leg.kind == "stock" else grid.round(s * leg.moneyness(req.otm, wing))
+            legs.append((leg.kind, leg.quantity, float(k), req.back if leg.back else req.front))
+        if not _valid(legs):
+            continue
+        key = (req.symbol, req.strategy, tuple(legs))
+        if key in seen:
+            continue
+        seen.add(key)
+        c = len(rows)
+        rows.append(
+            {
+                "symbol": req.symbol,
+                "strategy_name": req.strategy,
+                "expiry": req.front,
+                "otm": req.otm,
+            }
+        )
+        for leg_kind, leg_qty, k, exp in legs:
+            leg_code = {"call": 1, "put": -1, "stock": 0}[leg_kind]
+            leg_rows.append((c, leg_code, leg_qty, k, exp, symbol_column[req.symbol]))
+    return rows, leg_rows
+
+
+def _measure(
+    table: pd.DataFrame,
+    book: LegBook,
+    atm_vol: dict[str, float],
+    rate: float,
+    front_t: np.ndarray,
+) -> pd.DataFrame:
+    """Max loss and profit, capital, the unbounded flag and probability of profit per lot."""
+    cand, n = book.candidate, book.n_candidates
     max_loss, max_profit = payoff_extremes(book, table["net_premium"].to_numpy(), cand, n)
     # a leg that runs past the front expiry (a calendar's back month): the max loss is the debit
     runs_on = table["strategy_name"].map(lambda x: any(g.back for g in strategy_info(x).legs))
@@ -166,7 +195,15 @@ def build_contracts(
     table["capital"] = capital
     table["unbounded_loss"] = unbounded
     table["probability_of_profit"] = probability_of_profit(book, table, atm_vol, rate, front_t, n)
-    table["front_t"] = front_t
+    return table
+
+
+def _leg_documents(
+    book: LegBook, qty: np.ndarray, expiry: list[date], n: int
+) -> list[list[dict[str, object]]]:
+    """Each candidate's legs as the document writes them (per lot)."""
+    cand, code, strike, price = book.candidate, book.kind, book.strike, book.price
+    is_opt = code != 0
     legs_out: list[list[dict[str, object]]] = [[] for _ in range(n)]
     for i in range(len(cand)):
         legs_out[cand[i]].append(
@@ -179,7 +216,7 @@ def build_contracts(
                 "expiry": expiry[i].isoformat(),
             }
         )
-    return PricedContracts(table, book, legs_out)
+    return legs_out
 
 
 def _valid(legs: list[tuple[str, float, float, date]]) -> bool:
