@@ -35,6 +35,9 @@ RETRY_SETTINGS: tuple[dict[str, object], ...] = (
 )
 
 
+Array = np.ndarray
+
+
 @dataclass(frozen=True)
 class WorkingSetInfo:
     """How the column generation went."""
@@ -61,7 +64,7 @@ def _restricted(
     drawdown bound  sum_s S p_s u_s <= S  with  u_s >= (1 + r_s.w)^-lam  as a power cone (the
     row scaled by the scenario count S so its entries stay O(1)); ``nu`` is that row's dual.
     """
-    q, a, b, cones = _restricted_form(r, p, g, h, cols, lam, form)
+    q, a, b, cones = _restricted_form(r[:, cols], p, g[:, cols], h, lam, form)
     k, m = cols.shape[0], g.shape[0]
     # "AlmostSolved" happens with steep drawdown cones (large lambda): retry with settings that
     # measured better on such problems before accepting reduced accuracy
@@ -82,24 +85,18 @@ def _restricted(
 
 
 def _restricted_form(
-    r: np.ndarray,
-    p: np.ndarray,
-    g: np.ndarray,
-    h: np.ndarray,
-    cols: np.ndarray,
-    lam: float | None,
-    form: str,
-) -> tuple[np.ndarray, sp.csc_matrix, np.ndarray, list[Any]]:
-    """Clarabel's ``q``, ``A``, ``b`` and cones of the restricted problem (see ``_restricted``)."""
-    n_scen, k = r.shape[0], cols.shape[0]
-    m = g.shape[0]
-    rj = r[:, cols]
+    rj: Array, p: Array, gj: Array, h: Array, lam: float | None, form: str
+) -> tuple[Array, sp.csc_matrix, Array, list[Any]]:
+    """Clarabel's ``q``, ``A``, ``b`` and cones of the restricted problem (see ``_restricted``)
+    on the working set's columns ``rj`` and ``gj``."""
+    n_scen, k = rj.shape
+    m = gj.shape[0]
     n_u = n_scen if lam is not None else 0
     n_var = k + n_scen + n_u  # x = [w (k), t (S), u (S if drawdown)]
     blocks = []
     b_parts = []
     if m:
-        blocks.append(sp.hstack([sp.csr_matrix(g[:, cols]), sp.csr_matrix((m, n_scen + n_u))]))
+        blocks.append(sp.hstack([sp.csr_matrix(gj), sp.csr_matrix((m, n_scen + n_u))]))
         b_parts.append(h)
     blocks.append(sp.hstack([-sp.eye(k), sp.csr_matrix((k, n_scen + n_u))]))
     b_parts.append(np.zeros(k))
@@ -155,14 +152,8 @@ def _restricted_form(
 
 
 def _solve_restricted(
-    r: np.ndarray,
-    p: np.ndarray,
-    g: np.ndarray,
-    h: np.ndarray,
-    cols: np.ndarray,
-    lam: float | None,
-    engines: set[str],
-) -> tuple[np.ndarray, np.ndarray, float, float, str]:
+    r: Array, p: Array, g: Array, h: Array, cols: Array, lam: float | None, engines: set[str]
+) -> tuple[Array, Array, float, float, str]:
     """The restricted problem by Clarabel, or for RCK by the Newton barrier where Clarabel
     stalls or stops short; the engines used are added to ``engines``."""
     if lam is not None and r.shape[0] >= BARRIER_SCENARIOS:
