@@ -13,7 +13,8 @@ class MarketProfile:
 
     ``contract_multiplier`` is the shares per option contract where it is fixed (US: 100); in India
     each stock has its own NSE lot size, taken from the universe table (``stock_data.lot_size``),
-    and ``default_lot_size`` only serves a symbol the table does not list.
+    and ``default_lot_size`` only serves a symbol the table does not list. ``chain_symbols``
+    name the index option chains that give the volatility index (NIFTY, SPX).
     """
 
     name: str
@@ -27,6 +28,7 @@ class MarketProfile:
     risk_free_rate: float
     timezone: str
     trading_days: int = 252
+    chain_symbols: tuple[str, ...] = ()
 
     def lot_size(self, symbol: str, lot_sizes: dict[str, int] | None = None) -> int:
         """Units per lot of ``symbol``: the universe table's value, else the market convention."""
@@ -56,6 +58,7 @@ INDIA = MarketProfile(
     index_lot_size=75,
     risk_free_rate=0.065,
     timezone="Asia/Kolkata",
+    chain_symbols=("NIFTY",),
 )
 
 US = MarketProfile(
@@ -69,6 +72,7 @@ US = MarketProfile(
     index_lot_size=100,
     risk_free_rate=0.04,
     timezone="America/New_York",
+    chain_symbols=("SPX", "SPY"),
 )
 
 MARKETS: dict[str, MarketProfile] = {"in": INDIA, "us": US}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click.globals import get_current_context  # type: ignore[no-redef]
 
 from quantalloc.errors import QuantallocError
+
+if TYPE_CHECKING:
+    from quantalloc.storage import Store
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -81,6 +84,13 @@ def store_env() -> dict[str, str]:
     values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
     values.update(os.environ)
     return values
+
+
+def open_cli_store(store: str | None) -> Store:
+    """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
+    from quantalloc.storage import open_store
+
+    return open_store(store, env=store_env())
 
 
 def synthetic_banner(source: Any) -> None:

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from quantalloc.atomic import write_atomic
-from quantalloc.cli.console import console, fail, handles_errors, store_env
+from quantalloc.cli.console import console, fail, handles_errors, open_cli_store
 from quantalloc.cli.options import VerboseOpt
 
 if TYPE_CHECKING:
-    from quantalloc.storage import Store
+    pass
 
 db = typer.Typer(
     help="The store of input tables and solve runs: init, import, export, status.",
@@ -40,13 +40,6 @@ StoreOpt = Annotated[
 def register(app: typer.Typer) -> None:
     """Add the ``db`` command group to ``app``."""
     app.add_typer(db, name="db")
-
-
-def open_cli_store(store: str | None) -> Store:
-    """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
-    from quantalloc.storage import open_store
-
-    return open_store(store, env=store_env())
 
 
 @db.command("init")

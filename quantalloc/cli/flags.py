@@ -17,6 +17,7 @@ FLAGS: dict[str, str] = {
     "as_of": "--as-of",
     "capital": "--capital",
     "chain": "--chain",
+    "chains": "--chains",
     "data": "--data",
     "limits": "--limit",
     "market": "--market",
@@ -35,6 +36,7 @@ FLAGS: dict[str, str] = {
     "symbols": "--symbols",
     "tables": "--table {key}=FILE.csv",
     "vix": "--vix",
+    "vix_source": "--vix-source",
     "workers": "--workers",
     "Store.init()": "`quantalloc db init` (with the same --store / DATABASE_URL)",
 }

@@ -79,3 +79,39 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
     )
     synthetic_banner(provider)
     return provider
+
+
+ChainsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chains",
+        help="Option chains by date: a folder of chain files (NSE F&O bhavcopy, vendor/SPX, "
+        "Cboe, yfinance, Upstox layouts; the session of --as-of is picked), 'yahoo' (cached "
+        "with the quote time) or 'store' (the option_chain_data table).",
+    ),
+]
+
+
+def open_chains(spec: str | None, market: str | None, store: str | None = None) -> Any:
+    """The chain source for ``--chains`` (None when not given), with the user's environment:
+    ``$QUANTALLOC_CACHE_DIR`` moves Yahoo's snapshots, and ``store`` reads ``option_chain_data``
+    from ``--store`` / ``DATABASE_URL``."""
+    if spec is None:
+        return None
+    import os
+    from pathlib import Path
+
+    from quantalloc.data import get_chain_source
+
+    reader = None
+    if spec.strip().lower() == "store":
+        from quantalloc.cli.console import open_cli_store
+
+        reader = open_cli_store(store).read_table
+    root = os.environ.get(ENV_CACHE_DIR)
+    return get_chain_source(
+        spec,
+        market=market,
+        table_reader=reader,
+        cache_dir=Path(root) / "chains" if root else None,
+    )

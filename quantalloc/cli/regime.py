@@ -14,9 +14,11 @@ from quantalloc.cli.console import console, err_console, handles_errors
 from quantalloc.cli.options import (
     ENV_CACHE_DIR,
     AsOfOpt,
+    ChainsOpt,
     DataOpt,
     MarketOpt,
     VerboseOpt,
+    open_chains,
     open_provider,
 )
 
@@ -68,6 +70,7 @@ def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
     head.add_row(
         "Volatility",
         f"[{_VOL_COLOURS.get(vol, 'white')}]{vol}[/]  level {_fmt(result['vix'], '.2f')}"
+        f" ({result.get('vix_source', 'series')})"
         f"  1-year percentile {_fmt(pct, '.0f')}"
         f"  MA5 {_fmt(result.get('vix_ma5'), '.2f')} / MA20 {_fmt(result.get('vix_ma20'), '.2f')}"
         f" ({result.get('vix_trend', '-')})"
@@ -134,10 +137,20 @@ def register(app: typer.Typer) -> None:
                 "options-flow part; without it that part is marked missing.",
             ),
         ] = None,
+        chains: ChainsOpt = None,
         vix: Annotated[
             float | None,
             typer.Option("--vix", help="Use this vol-index level on the as-of date."),
         ] = None,
+        vix_source: Annotated[
+            str,
+            typer.Option(
+                "--vix-source",
+                help="Vol-index level: 'series' (the vol index's history), 'chain' (computed "
+                "from the index chain of --chains by Cboe's variance-swap method) or 'auto' "
+                "(the series when it covers the as-of date, else the chain).",
+            ),
+        ] = "auto",
         index: Annotated[
             str | None,
             typer.Option(
@@ -165,11 +178,20 @@ def register(app: typer.Typer) -> None:
         from quantalloc.markets import get_market
         from quantalloc.regime.cache import ResultCache, cache_key
         from quantalloc.regime.config import load_regime_config
-        from quantalloc.regime.service import input_fingerprint, state_from_provider
+        from quantalloc.regime.service import VIX_SOURCES, input_fingerprint, state_from_provider
 
         profile = get_market(market)
         if chain is not None and not chain.is_file():
             raise DataError(f"chain file {chain} does not exist; check the --chain path")
+        if chain is not None and chains is not None:
+            raise DataError("give --chain FILE or --chains SOURCE, not both")
+        if vix_source not in VIX_SOURCES:
+            raise DataError(
+                f"--vix-source {vix_source!r} is unknown; use one of {', '.join(VIX_SOURCES)}"
+            )
+        if vix_source == "chain" and chains is None:
+            raise DataError("--vix-source chain needs --chains DIR|yahoo|store (the index chain)")
+        source = open_chains(chains, profile.name)
         if cache_ttl is not None and cache_ttl < 0:
             raise DataError(f"--cache-ttl must be >= 0 seconds, got {cache_ttl:g}")
         cfg = load_regime_config()
@@ -178,7 +200,13 @@ def register(app: typer.Typer) -> None:
         root = os.environ.get(ENV_CACHE_DIR)
         directory = Path(root) / "regime" if root else None
         cache = ResultCache(directory=directory, ttl_seconds=0.0 if no_cache else ttl)
-        inputs: dict[str, Any] = {"chain_path": chain, "vix": vix, "index_symbol": index}
+        inputs: dict[str, Any] = {
+            "chain_path": chain,
+            "chains": source,
+            "vix": vix,
+            "vix_source": vix_source,
+            "index_symbol": index,
+        }
         key = cache_key(
             **input_fingerprint(
                 provider, profile.name, as_of, config_path=model_path("regime"), **inputs

@@ -111,21 +111,23 @@ def pick_session(
     """The latest of ``sessions`` on or before ``as_of`` and at most ``max_age_days`` older."""
     day = to_timestamp(as_of, "as-of date").normalize()
     if not sessions:
-        raise DataError(f"{where} holds no dated option chains; check the --chains source")
+        raise DataError(f"{where} holds no dated option chains; check `chains`", params="chains")
     before = [s for s in sessions if s <= day]
     span = f"sessions {sessions[0].date()} .. {sessions[-1].date()}"
     if not before:
         raise DataError(
             f"no option chain on or before {day.date()} in {where} ({span}); "
-            "choose an as-of date inside that range"
+            "choose an `as_of` date inside that range",
+            params="as_of",
         )
     session = before[-1]
     age = (day - session).days
     if age > max_age_days:
         raise DataError(
             f"the latest option chain before {day.date()} in {where} is from {session.date()}, "
-            f"{age} days older (at most {max_age_days} allowed); choose an as-of date with a "
-            f"chain ({span}) or give fresher chains"
+            f"{age} days older (at most {max_age_days} allowed); choose an `as_of` date with a "
+            f"chain ({span}) or give fresher `chains`",
+            params=("as_of", "chains"),
         )
     return session
 
@@ -203,8 +205,9 @@ class FolderChainSource:
         self._files: list[Path] | None = [self.root] if self.root.is_file() else None
         if self._files is None and not self.root.is_dir():
             raise DataError(
-                f"chain folder {self.root} does not exist; pass --chains DIR with a folder of "
-                f"chain files, or one of {CHAIN_SOURCE_FORMS}"
+                f"chain folder {self.root} does not exist; give `chains` a folder of chain "
+                f"files, or one of {CHAIN_SOURCE_FORMS}",
+                params="chains",
             )
         if max_age_days < 0:
             raise ConfigError(f"max_age_days is {max_age_days}; it must be 0 or more days")
@@ -234,7 +237,8 @@ class FolderChainSource:
             if not index:
                 raise DataError(
                     f"no option-chain files with a quote date under {self.root}; "
-                    "point --chains at a folder of chain files"
+                    "point `chains` at a folder of chain files",
+                    params="chains",
                 )
             self._index = index
         return self._index
@@ -312,7 +316,8 @@ class TableChainSource:
             if raw is None or not len(raw):
                 raise DataError(
                     f"the option_chain_data table of {self.name} is empty; import chains with "
-                    "`quantalloc db import option_chain_data FILE.csv` or use --chains DIR"
+                    "`quantalloc db import option_chain_data FILE.csv` or give `chains` a folder",
+                    params="chains",
                 )
             if "as_of" not in raw.columns or raw["as_of"].isna().any():
                 blank = raw["as_of"].isna().sum() if "as_of" in raw.columns else len(raw)
@@ -344,7 +349,8 @@ class TableChainSource:
         if mine.empty:
             raise DataError(
                 f"{symbol}: no option_chain_data rows of {name} on {session.date()} in "
-                f"{self.name}; import that chain or use --chains DIR"
+                f"{self.name}; import that chain or give `chains` a folder",
+                params="chains",
             )
         frame = validate_chain(mine, source=f"option_chain_data[{name}, {session.date()}]")
         return ChainSnapshot(

@@ -117,7 +117,8 @@ class YahooChainSource:
             raise DataError(
                 f"{name}: Yahoo serves only today's option chain and the cache "
                 f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "
-                f"{day.date()} (snapshots: {have}); use --chains DIR for past sessions"
+                f"{day.date()} (snapshots: {have}); give `chains` a folder for past sessions",
+                params="chains",
             )
         return self._read(name, self.fetch(name))
 
@@ -148,7 +149,8 @@ class YahooChainSource:
         except Exception as exc:  # yfinance raises many kinds on network faults
             raise DataError(
                 f"{name}: Yahoo did not answer for the option chain ({exc}); retry, or use "
-                "--chains DIR with saved chain files"
+                "a folder of saved chain files as `chains`",
+                params="chains",
             ) from exc
         if not expiries:
             raise DataError(f"{name}: Yahoo lists no option expiries; the symbol has no options")

@@ -1,15 +1,32 @@
-"""Price provider over a folder of CSV files: ``DIR/**/<SYMBOL>.csv`` in any supported layout."""
+"""Price provider over a folder of CSV files: ``DIR/**/<SYMBOL>.csv`` in any supported layout,
+plus exchange day files (NSE cash-market and F&O bhavcopy) that hold many symbols per session.
+
+A symbol's history is its own file's rows, then the day files' rows on later or missing
+sessions (:mod:`quantalloc.data.day_files`). Where both cover a session their closes must
+agree within 1% (else one of them is adjusted for a corporate action and the other is not: a
+DataError names the dates). Runs of missing sessions in such a stitched history are never
+filled: they are logged and listed in ``frame.attrs["gaps"]`` as (first day, last day,
+weekdays missing).
+"""
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from quantalloc.data.base import DateLike, clip_dates
+from quantalloc.data.day_files import DayFiles, find_gaps
 from quantalloc.data.validation import validate_ohlcv
 from quantalloc.errors import DataError
+
+log = logging.getLogger(__name__)
+
+OVERLAP_TOLERANCE = 0.01
+"""Largest relative difference of two sources' closes on a shared session."""
 
 _DATE_NAMES = ("date", "timestamp", "datetime", "time")
 _CLOSE_ONLY_NAMES = ("close", "spot_price", "vix_value", "price", "value")
@@ -91,11 +108,17 @@ def _parse_stamps(column: pd.Series) -> pd.DatetimeIndex:
 
 
 class CsvProvider:
-    """Serve ``DIR/**/<SYMBOL>.csv``; ``^`` in a symbol is ``_`` in the file name."""
+    """Serve ``DIR/**/<SYMBOL>.csv`` and the day files under ``DIR``; ``^`` in a symbol is ``_``
+    in the file name.
+
+    ``cache_dir`` keeps the closes read from gzipped F&O day files (None: no disk cache).
+    """
 
     synthetic = False
 
-    def __init__(self, root: str | Path, *, max_ffill: int = 0) -> None:
+    def __init__(
+        self, root: str | Path, *, max_ffill: int = 0, cache_dir: str | Path | None = None
+    ) -> None:
         self.root = Path(root).expanduser()
         self.name = f"csv:{self.root}"
         self.max_ffill = max_ffill
@@ -105,6 +128,9 @@ class CsvProvider:
                 "<SYMBOL>.csv files",
                 params="data",
             )
+        cache = Path(cache_dir).expanduser() / "dayfiles" if cache_dir is not None else None
+        self.day_files = DayFiles(self.root, cache_dir=cache)
+        self._warned: set[str] = set()
 
     def _index(self) -> dict[str, list[Path]]:
         return _scan(self.root)
@@ -133,19 +159,74 @@ class CsvProvider:
     def history(
         self, symbol: str, start: DateLike | None = None, end: DateLike | None = None
     ) -> pd.DataFrame:
-        path = self.path_of(symbol)
-        frame = _read_validated(path, symbol, self.max_ffill)
-        return clip_dates(frame, symbol, start, end, str(path))
+        frame, where = self._stitched(symbol)
+        out = clip_dates(frame, symbol, start, end, where)
+        gaps = [g for g in frame.attrs.get("gaps", ()) if out.index[0] <= pd.Timestamp(g[0])]
+        gaps = [g for g in gaps if pd.Timestamp(g[1]) <= out.index[-1]]
+        out.attrs["gaps"] = gaps
+        return out
+
+    def _stitched(self, symbol: str) -> tuple[pd.DataFrame, str]:
+        """The symbol's own file, extended by the day files; with where it came from."""
+        try:
+            path: Path | None = self.path_of(symbol)
+        except DataError as exc:
+            if "several files" in str(exc):
+                raise
+            path, missing = None, exc
+        own = None if path is None else _read_validated(path, symbol, self.max_ffill)
+        days = self.day_files.history(symbol)
+        if days is None:
+            if own is None:
+                raise missing
+            return own, str(path)
+        where = f"day files under {self.root}"
+        days = validate_ohlcv(days, symbol, where, max_ffill=self.max_ffill)
+        if own is None:
+            frame = days
+        else:
+            _check_overlap(own, days, symbol, str(path), where)
+            extra = days.loc[~days.index.isin(own.index)]
+            frame = pd.concat([own.drop(columns=["adj_close"], errors="ignore"), extra])
+            frame = frame.sort_index()
+            where = f"{path} and {where}"
+        gaps = find_gaps(pd.DatetimeIndex(frame.index))
+        if gaps and symbol not in self._warned:
+            self._warned.add(symbol)
+            listed = "; ".join(f"{a} .. {b} ({n} weekdays)" for a, b, n in gaps[:3])
+            log.warning("%s: no price rows on %s in %s (not filled)", symbol, listed, where)
+        frame.attrs["gaps"] = gaps
+        return frame, where
 
     def symbols(self) -> list[str]:
-        """Symbols of the price files under the folder (other CSV files, such as a constituents
-        list or an option chain, are left out)."""
+        """Symbols of the price files and day files under the folder (other CSV files, such as a
+        constituents list or an option chain, are left out)."""
         out = []
         for paths in self._index().values():
             for p in paths:
                 if _is_price_file(p):
                     out.append(p.stem.replace("_", "^", 1) if p.stem.startswith("_") else p.stem)
-        return sorted(set(out))
+        return sorted({*out, *self.day_files.symbols()})
+
+
+def _check_overlap(
+    own: pd.DataFrame, days: pd.DataFrame, symbol: str, own_src: str, day_src: str
+) -> None:
+    common = own.index.intersection(days.index)
+    if common.empty:
+        return
+    a, b = own.loc[common, "close"], days.loc[common, "close"]
+    rel = (a / b - 1.0).abs()
+    if (rel > OVERLAP_TOLERANCE).any():
+        worst = rel.idxmax()
+        raise DataError(
+            f"{symbol}: closes in {own_src} and {day_src} differ by up to {rel.max():.1%} on "
+            f"{int((rel > OVERLAP_TOLERANCE).sum())} shared sessions (e.g. {worst.date()}: "
+            f"{a[worst]:g} vs {b[worst]:g}); one source is adjusted for a corporate action "
+            "and the other is not: keep one of them"
+        )
+    if not np.isfinite(rel.to_numpy()).all():
+        raise DataError(f"{symbol}: unreadable closes on shared sessions of {own_src}")
 
 
 @lru_cache(maxsize=16)

@@ -79,7 +79,7 @@ def get_provider(
             raise ConfigError("`data=csv:` needs a folder, e.g. `data=csv:./prices`", params="data")
         from quantalloc.data.csv_provider import CsvProvider
 
-        return CsvProvider(folder, max_ffill=max_ffill)
+        return CsvProvider(folder, max_ffill=max_ffill, cache_dir=cache_dir or _cache_root())
     if kind == "yahoo":
         from quantalloc.data.yahoo import YahooProvider
 
@@ -99,6 +99,12 @@ def get_provider(
         f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. `data=csv:./prices`)",
         params="data",
     )
+
+
+def _cache_root() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("quantalloc"))
 
 
 def _auto_vendors(

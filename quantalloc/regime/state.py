@@ -45,6 +45,8 @@ class MarketState:
     no usable chain was given, and ``missing`` then names ``options_flow``. ``pcr`` is the
     open-interest PCR (the volume PCR where OI gives none). ``weights`` are the part weights
     actually used after redistribution; ``components`` the sub-scores and raw indicator values.
+    ``vix_source`` says where the level came from: ``series`` (the vol index's history),
+    ``chain`` (computed from the index's option chain) or ``manual`` (given by hand).
     """
 
     state: str
@@ -77,6 +79,7 @@ class MarketState:
     components: dict[str, float] = field(default_factory=dict)
     vol_reason: str = ""
     notes: tuple[str, ...] = ()
+    vix_source: str = "series"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: the solve contract's ``market`` keys first, then the detail."""
@@ -91,6 +94,7 @@ class MarketState:
             "price_action_score": _num(self.price_action_score),
             "vix": _num(self.vix),
             "pcr": _num(self.pcr),
+            "vix_source": self.vix_source,
             "as_of": str(self.as_of.date()),
             "market": self.market,
             "vix_percentile": _num(self.vix_percentile, 2),
@@ -124,10 +128,17 @@ def _vol_part(
     market: str,
     vol_name: str,
     notes: list[str],
+    vix_origin: str | None = None,
 ) -> tuple[VolRegime, float]:
-    """The vol regime on the last price date and the data-quality factor it brings."""
+    """The vol regime on the last price date and the data-quality factor it brings.
+
+    ``vix_origin`` describes a ``vix`` level that is not typed by hand (e.g. computed from a
+    chain); it replaces "given by hand" in the notes and keeps the data quality.
+    """
     th = cfg.vol_thresholds(market)
     conf = cfg.confidence
+    origin = "given by hand" if vix_origin is None else vix_origin
+    override_quality = conf.vix_override_quality if vix_origin is None else 1.0
     if vol_index is None:
         if vix is None:
             raise DataError(
@@ -135,7 +146,7 @@ def _vol_part(
                 "level (e.g. `vix=18.5`)",
                 params="vix",
             )
-        notes.append(f"{vol_name} level {vix:g} given by hand, no history: regime from level only")
+        notes.append(f"{vol_name} level {vix:g} {origin}, no history: regime from level only")
         return level_only_regime(vix, th), conf.vix_override_quality
     aligned = align_vol(vol_series(vol_index, vol_name), pd.DatetimeIndex(px.index), th, vol_name)
     series = aligned.series.iloc[-cfg.spike_lookback :]
@@ -153,13 +164,13 @@ def _vol_part(
             raise DataError(
                 f"vol index level {vix!r} must be a positive number (e.g. `vix=18.5`)", params="vix"
             )
+        how = "set by hand to" if vix_origin is None else f"{vix_origin}:"
         notes.append(
-            f"{vol_name} level on {px.index[-1].date()} set by hand to {vix:g} "
-            f"(data: {series.iloc[-1]:.2f})"
+            f"{vol_name} level on {px.index[-1].date()} {how} {vix:g} (data: {series.iloc[-1]:.2f})"
         )
         series = series.copy()
         series.iloc[-1] = float(vix)
-        quality *= conf.vix_override_quality
+        quality *= override_quality
     return vol_regime(series, th, vol_name), quality
 
 
@@ -174,6 +185,7 @@ def market_state(
     vix: float | None = None,
     index_name: str = "index prices",
     vol_name: str = "vol index",
+    vix_origin: str | None = None,
 ) -> MarketState:
     """Classify the market on ``as_of`` (default: the last bar) into one of the 9 states.
 
@@ -199,6 +211,9 @@ def market_state(
     vix
         Override of the vol-index level on the as-of date (the history still gives percentile
         and means); with ``vol_index=None`` the regime is read from this level alone.
+    vix_origin
+        Where ``vix`` came from when not typed by hand (a sentence such as "from the chain");
+        it sets ``vix_source`` to ``chain``.
 
     Raises
     ------
@@ -220,7 +235,10 @@ def market_state(
         quality *= cfg.confidence.close_only_quality
         notes.append(f"{index_name} are close-only: ATR and support/resistance come from closes")
 
-    vr, vol_quality = _vol_part(vol_index, vol_calendar, vix, cfg, profile.name, vol_name, notes)
+    vr, vol_quality = _vol_part(
+        vol_index, vol_calendar, vix, cfg, profile.name, vol_name, notes, vix_origin
+    )
+    source = "series" if vix is None else ("manual" if vix_origin is None else "chain")
     quality *= vol_quality
 
     tech, tech_parts = technical_score(px, cfg.technical)
@@ -297,6 +315,7 @@ def market_state(
         components=components,
         vol_reason=vr.reason,
         notes=tuple(notes),
+        vix_source=source,
     )
 
 

@@ -65,7 +65,14 @@ def _us(shared: Path, **kw: Any) -> dict[str, Any]:
 def _nifty(shared: Path, **kw: Any) -> dict[str, Any]:
     from tests.pipeline.test_solve import in_tables
 
-    return {"market": "in", "data": f"csv:{shared / 'in'}", "tables": in_tables(shared), **kw}
+    # as-of pinned: csv:DIR also reads the NSE day files, which extend the data to 2026-02-13
+    return {
+        "market": "in",
+        "data": f"csv:{shared / 'in'}",
+        "tables": in_tables(shared),
+        "as_of": "2025-09-30",
+        **kw,
+    }
 
 
 def _rck() -> Any:

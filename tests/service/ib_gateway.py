@@ -32,29 +32,37 @@ def _bar_data(time: pd.Timestamp, row: Any) -> BarData:
 
 
 class SimGateway:
-    """One session's gateway: the bars of ``frames`` on ``day`` streamed (the warm-up before
-    it is read from the data, as the live session reads it through the data layer)."""
+    """A gateway streaming the bars of ``frames`` from ``day`` to ``last`` (default: that day
+    only), 5-minute or daily (``bar_size``); the warm-up before is read from the data, as the
+    live session reads it through the data layer."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> None:
+    def __init__(
+        self,
+        frames: dict[str, pd.DataFrame],
+        day: pd.Timestamp,
+        last: pd.Timestamp | None = None,
+        bar_size: str = "5 mins",
+    ) -> None:
+        self.bar_size = bar_size
+        self.step = STEP if bar_size == "5 mins" else pd.Timedelta(hours=16)  # daily: the close
+        end = (last if last is not None else day) + pd.Timedelta(1, "D")
         self.bars: dict[str, list[BarData]] = {}
         self.stream: list[tuple[pd.Timestamp, str, Any]] = []
         self.rows: dict[tuple[str, pd.Timestamp], Any] = {}
         for symbol, frame in frames.items():
-            regular = regular_session(frame)
-            today = regular.loc[
-                (regular.index >= day) & (regular.index < day + pd.Timedelta(1, "D"))
-            ]
+            regular = regular_session(frame) if bar_size == "5 mins" else frame
+            window = regular.loc[(regular.index >= day) & (regular.index < end)]
             self.bars[symbol] = []
-            for t, r in zip(today.index, today.itertuples(), strict=True):
+            for t, r in zip(window.index, window.itertuples(), strict=True):
                 self.stream.append((t, symbol, r))
                 self.rows[(symbol, t)] = r
         self.stream.sort(key=lambda item: (item[0], item[1]))
-        self.last = {s: max((t for (sym, t) in self.rows if sym == s), default=None)
-                     for s in frames}  # fmt: skip
+        self.session_last: dict[tuple[str, pd.Timestamp], pd.Timestamp] = {}
+        for symbol, t in sorted(self.rows, key=lambda k: k[1]):
+            self.session_last[(symbol, t.normalize())] = t
         self.now = day + pd.Timedelta(hours=9, minutes=30)
         self.pending = sorted(self.rows, key=lambda k: (k[1], k[0]))  # executed in time order
         self.trades: list[Trade] = []
-        self.filled_on: dict[int, pd.Timestamp] = {}
         self.disconnected = False
 
     # -- what ib_async.IB offers ---------------------------------------------------------------
@@ -63,7 +71,7 @@ class SimGateway:
         return self.now
 
     def reqHistoricalData(self, contract: Any, **kwargs: Any) -> list[BarData]:
-        assert kwargs["useRTH"] and kwargs["barSizeSetting"] == "5 mins"
+        assert kwargs["useRTH"] and kwargs["barSizeSetting"] == self.bar_size
         assert kwargs["keepUpToDate"]  # today's bars, streamed from now on (history: the data)
         return self.bars[contract.symbol]
 
@@ -87,10 +95,13 @@ class SimGateway:
             self.bars[symbol].append(_bar_data(time, row))
             self.now = max(self.now, time)
         else:
-            self.now = self.now + STEP  # the close: the last bars complete by the clock
-        while self.pending and self.pending[0][1] + STEP <= self.now:
+            self.now = self.stream_end() + self.step  # the close: the last bars complete
+        while self.pending and self.pending[0][1] + self.step <= self.now:
             self._execute(*self.pending.pop(0))
         return True
+
+    def stream_end(self) -> pd.Timestamp:
+        return max(t for _, t in self.rows)
 
     def disconnect(self) -> None:
         self.disconnected = True
@@ -112,6 +123,7 @@ class SimGateway:
         working = self._working(symbol)
         for t in [t for t in working if t.order.orderType == "MKT"]:
             self._fill(t, bar.open, time)
+        working = self._working(symbol)  # a market parent's legs work from its fill on
         exits = [t for t in working if t.order.parentId and t.order.orderType in ("STP", "LMT")]
         exits.sort(key=lambda t: t.order.orderType != "STP")  # the stop first
         entries = [
@@ -126,7 +138,7 @@ class SimGateway:
                 self._fill(t, price, time)
                 if not t.order.parentId:
                     self._entry_bar(t, bar, time)
-        if time == self.last[symbol]:
+        if time == self.session_last[(symbol, time.normalize())]:
             for t in self._working(symbol):
                 if t.order.orderType == "MOC":
                     self._fill(t, bar.close, time)

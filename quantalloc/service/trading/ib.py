@@ -49,6 +49,7 @@ class IBBroker:
         self._parents: dict[str, str] = {}  # child id -> parent id
         self._reported: set[str] = set()
         self._last: dict[str, float] = {}
+        self._net: dict[str, float] = {}
 
     def _contract(self, symbol: str) -> Any:
         from ib_async import Stock
@@ -136,6 +137,14 @@ class IBBroker:
             out.append(fill)
             if order.children:
                 self._place_children(order, fill)
+            net = self._net.get(fill.symbol, 0.0) + fill.quantity * (
+                1 if fill.side == "buy" else -1
+            )
+            self._net[fill.symbol] = net
+            if abs(net) < 1e-9:  # flat (say, an exit at market): its bracket must not fill later
+                for leg_id in [k for k in self._parents if k in self._live]:
+                    if self._live[leg_id][0].symbol == fill.symbol:
+                        self.cancel(leg_id)
         return out
 
     def _place_children(self, parent: Order, fill: Fill) -> None:

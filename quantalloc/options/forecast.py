@@ -1,0 +1,167 @@
+"""Volatility forecasts and the proxy for an at-the-money implied vol where no chain exists.
+
+The proxy of a symbol's ATM implied vol over a horizon is
+
+    proxy = forecast(symbol) x ratio,   ratio = median over the last year of
+                                                 vol_index_t / forecast(index)_t
+
+the symbol's own forecast (EWMA, or GARCH(1,1) fitted with the ``arch`` package) scaled by the
+index's *measured* ratio of implied to forecast volatility, so that one day's odd reading of
+the vol index against a quiet index (the old proxy divided by the index's 63-day realized vol)
+cannot double every symbol's vol. Returns spanning a gap in the data (more than
+``max_gap_days`` calendar days between closes) are left out, never filled.
+
+Day count: volatilities are annualised over 252 trading days (the scenarios' count); option
+times are ACT/365 in calendar days (:mod:`quantalloc.options.chain_vols`). A forecast over a
+horizon of ``h`` trading days is the root mean of the forecast daily variances, times
+``sqrt(252)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quantalloc.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+TRADING_DAYS = 252
+METHODS = ("ewma", "garch")
+
+
+def daily_returns(close: pd.Series, max_gap_days: int = 7) -> pd.Series:
+    """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
+    calendar days (a hole in the data, not one day's move)."""
+    prices = pd.to_numeric(close, errors="coerce").dropna()
+    prices = prices.loc[prices > 0]
+    if len(prices) < 3:
+        raise DataError(f"a vol forecast needs at least 3 closes, got {len(prices)}")
+    idx = pd.DatetimeIndex(prices.index)
+    rets = pd.Series(np.diff(np.log(prices.to_numpy(float))), index=idx[1:])
+    span = np.diff(idx.to_numpy().astype("M8[D]")).astype(int)
+    return rets.loc[span <= max_gap_days]
+
+
+def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
+    """RiskMetrics variance forecasts for the day after each return (``lam`` decay), started
+    from the mean square of the first ``seed`` returns."""
+    if not 0.0 < lam < 1.0:
+        raise ConfigError(f"EWMA decay must lie in (0, 1), got {lam}")
+    r = returns.to_numpy(float)
+    if r.size < seed + 1:
+        raise DataError(f"an EWMA forecast needs more than {seed} returns, got {r.size}")
+    var = np.empty(r.size)
+    v = float(np.mean(r[:seed] ** 2))
+    for i, x in enumerate(r):
+        v = lam * v + (1.0 - lam) * x * x
+        var[i] = v
+    return pd.Series(var, index=returns.index)
+
+
+@dataclass(frozen=True)
+class Garch:
+    """GARCH(1,1) parameters on daily log returns (variance units), fitted by ``arch``."""
+
+    omega: float
+    alpha: float
+    beta: float
+    mu: float = 0.0
+
+    @property
+    def persistence(self) -> float:
+        return self.alpha + self.beta
+
+    @property
+    def long_run(self) -> float:
+        """Unconditional daily variance."""
+        return self.omega / max(1.0 - self.persistence, 1e-6)
+
+    @classmethod
+    def fit(cls, returns: pd.Series) -> Garch:
+        """Maximum-likelihood fit (normal errors, constant mean) by ``arch``; a DataError when
+        fewer than 250 returns or the fit does not converge to a stationary model."""
+        from arch import arch_model
+
+        r = returns.to_numpy(float)
+        if r.size < 250:
+            raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
+        model = arch_model(r * 100.0, mean="Constant", vol="GARCH", p=1, q=1, rescale=False)
+        res = model.fit(disp="off", show_warning=False)
+        p = res.params
+        out = cls(
+            omega=float(p["omega"]) / 1e4,
+            alpha=float(p["alpha[1]"]),
+            beta=float(p["beta[1]"]),
+            mu=float(p["mu"]) / 100.0,
+        )
+        if res.convergence_flag != 0 or not out.persistence < 1.0:
+            raise DataError(
+                f"GARCH(1,1) fit did not give a stationary model (alpha {out.alpha:.3f}, "
+                f"beta {out.beta:.3f}, flag {res.convergence_flag})"
+            )
+        return out
+
+    def variances(self, returns: pd.Series) -> pd.Series:
+        """One-day-ahead variance after each return (the filter started at the long-run level)."""
+        r = returns.to_numpy(float) - self.mu
+        var = np.empty(r.size)
+        v = self.long_run
+        for i, x in enumerate(r):
+            v = self.omega + self.alpha * x * x + self.beta * v
+            var[i] = v
+        return pd.Series(var, index=returns.index)
+
+    def horizon_vol(self, next_var: float | np.ndarray, days: int) -> float | np.ndarray:
+        """Annualised vol over the next ``days`` trading days from tomorrow's variance: the
+        mean of ``long + (v - long) p^k``, k = 0 .. days-1."""
+        p = self.persistence
+        k = np.arange(max(int(days), 1))
+        mean_decay = float(np.mean(p**k))
+        var = self.long_run + (np.asarray(next_var) - self.long_run) * mean_decay
+        return np.sqrt(np.maximum(var, 0.0) * TRADING_DAYS)
+
+
+def forecast_path(
+    close: pd.Series, method: str = "garch", days: int = 21, max_gap_days: int = 7
+) -> pd.Series:
+    """Annualised vol forecast over ``days`` trading days made at each close (from the data up
+    to that close only: the GARCH parameters are fitted on the whole series given, so pass the
+    history up to the as-of date)."""
+    if method not in METHODS:
+        raise ConfigError(f"vol forecast method {method!r} is unknown; use one of {METHODS}")
+    rets = daily_returns(close, max_gap_days)
+    if method == "ewma":
+        return np.sqrt(ewma_variances(rets) * TRADING_DAYS)
+    model = Garch.fit(rets)
+    path = model.horizon_vol(model.variances(rets).to_numpy(), days)
+    return pd.Series(path, index=rets.index)
+
+
+def measured_ratio(
+    implied: pd.Series, forecast: pd.Series, as_of: pd.Timestamp, window: int = 252
+) -> float:
+    """Median of ``implied / forecast`` (both annualised fractions) over the last ``window``
+    dates up to ``as_of`` where both exist; a DataError with fewer than 20 such dates."""
+    both = pd.concat([implied.rename("i"), forecast.rename("f")], axis=1, join="inner")
+    both = both.loc[both.index <= as_of].dropna().iloc[-window:]
+    if len(both) < 20:
+        raise DataError(
+            f"only {len(both)} dates up to {as_of.date()} carry both the vol index and the "
+            "index's forecast; the implied-to-forecast ratio needs 20"
+        )
+    return float(np.median(both["i"] / both["f"]))
+
+
+__all__ = [
+    "METHODS",
+    "TRADING_DAYS",
+    "Garch",
+    "daily_returns",
+    "ewma_variances",
+    "forecast_path",
+    "measured_ratio",
+]
