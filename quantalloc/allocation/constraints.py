@@ -172,7 +172,19 @@ def _group_limit(limit: float | Mapping[str, float], label: str) -> float | None
 
 
 @dataclass(eq=False, kw_only=True)
-class GroupCap(LinearConstraint):
+class Labelled(LinearConstraint):
+    """A constraint with a unit, a name (its rows' source) and a diagnosis priority."""
+
+    unit: Unit = "budget"
+    name: str = ""
+    priority: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_unit(self.unit)
+
+
+@dataclass(eq=False, kw_only=True)
+class GroupCap(Labelled):
     """Cap on the capital in each group of a grouping: rows ``max_{by}[label]``.
 
     ``limit`` is one number for every group or a mapping label -> limit (unlisted groups uncapped).
@@ -180,14 +192,10 @@ class GroupCap(LinearConstraint):
 
     by: str = "industry"
     limit: float | Mapping[str, float] = 1.0
-    unit: Unit = "budget"
-    name: str = ""
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
-        if not self.name:
-            self.name = f"max_{self.by}"
+        super().__post_init__()
+        self.name = self.name or f"max_{self.by}"
 
     def rows(self, data: Candidates) -> list[Row]:
         labels = data.group(self.by).astype(str).to_numpy()
@@ -202,7 +210,7 @@ class GroupCap(LinearConstraint):
 
 
 @dataclass(eq=False, kw_only=True)
-class GroupTarget(LinearConstraint):
+class GroupTarget(Labelled):
     """Group weights within a band around targets: ``target - tol <= weight <= target + tol``.
 
     Rows ``target[label]`` (or ``{name}[label]``). A group with a target but no candidate gets a row
@@ -212,12 +220,10 @@ class GroupTarget(LinearConstraint):
     by: str = "industry"
     targets: Mapping[str, float] | None = None
     tolerance: float = 0.05
-    unit: Unit = "budget"
     name: str = "target"
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
+        super().__post_init__()
         if not self.targets:
             raise ConfigError("GroupTarget needs targets, e.g. {'Energy': 0.3, 'IT': 0.2}")
         if self.tolerance < 0:
@@ -276,19 +282,15 @@ class ExposureLimit(LinearConstraint):
 
 
 @dataclass(eq=False, kw_only=True)
-class FlaggedCap(LinearConstraint):
+class FlaggedCap(Labelled):
     """Cap on the capital in candidates whose boolean ``flag`` is true (e.g. theta-positive)."""
 
     flag: str = "theta_positive"
     limit: float = 1.0
-    unit: Unit = "budget"
-    name: str = ""
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
-        if not self.name:
-            self.name = f"max_{self.flag}"
+        super().__post_init__()
+        self.name = self.name or f"max_{self.flag}"
 
     def rows(self, data: Candidates) -> list[Row]:
         if data.groups is not None and self.flag in data.groups.columns:
