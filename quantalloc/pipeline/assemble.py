@@ -14,13 +14,14 @@ from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
 from quantalloc.pipeline.sizing import Outcome
+from quantalloc.regime.state import MarketState
 
 CONSTRAINT_COLUMNS = ["name", "limit", "value", "binding", "dual", "unit"]
 
 
 def assemble(
     plan: Plan,
-    state: Any,
+    state: MarketState,
     inputs: MarketInputs,
     cands: CandidateSet,
     book: ScenarioBook,
@@ -149,7 +150,7 @@ def _portfolio(
     return portfolio
 
 
-def _market_document(state: Any, inputs: MarketInputs) -> dict[str, Any]:
+def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]:
     doc = state.to_dict()
     doc = {**{k: doc.get(k) for k in MARKET_KEYS}, **doc}
     doc["synthetic"] = inputs.synthetic
@@ -160,7 +161,7 @@ def _market_document(state: Any, inputs: MarketInputs) -> dict[str, Any]:
     return doc
 
 
-def limits_in_force(plan: Plan, state: Any, targets: Targets) -> dict[str, float | None]:
+def limits_in_force(plan: Plan, state: MarketState, targets: Targets) -> dict[str, float | None]:
     """The document's ``limits``: the model's values with the run's overrides (``limits=``)
     applied, so the block states what the solve kept (a ``(lower, upper)`` override shows its
     upper side)."""

@@ -31,6 +31,8 @@ from quantalloc.pipeline.selection import (
 )
 from quantalloc.pipeline.sizing import allocate
 from quantalloc.pipeline.timer import Timer
+from quantalloc.regime.config import StateRules
+from quantalloc.regime.state import MarketState
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def run_allocation(
         return assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
 
 
-def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) -> Any:
+def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) -> MarketState:
     from quantalloc.regime import load_regime_config, market_state
 
     config = load_regime_config(plan.spec.market_state_table)
@@ -112,7 +114,7 @@ def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
 
 
 def _candidates(
-    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: Any
+    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
 ) -> CandidateSet:
     """Price every allowed strategy of the symbols, annotate the rows, apply the filters."""
     from quantalloc.options.volatility import vol_proxy
@@ -162,7 +164,7 @@ def _requests(
     spec: ModelSpec,
     inputs: MarketInputs,
     industries: list[PriorityIndustry],
-    rules: Any,
+    rules: StateRules,
     expiries: list[date],
     market: str,
 ) -> list[ContractRequest]:
@@ -291,7 +293,7 @@ def _advanced_requests(
 
 
 def _filters(
-    plan: Plan, table: pd.DataFrame, rules: Any, priced: PricedContracts
+    plan: Plan, table: pd.DataFrame, rules: StateRules, priced: PricedContracts
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Mask of candidates passing the profile's and state's filters, notes on what failed, and
     the max loss per lot (unbounded ones at their stress-move loss)."""
@@ -431,7 +433,9 @@ def _targets(
     return {i.industry: i.target for i in kept}
 
 
-def _cap_targets(plan: Plan, state: Any, table: pd.DataFrame, notes: list[str]) -> dict[str, float]:
+def _cap_targets(
+    plan: Plan, state: MarketState, table: pd.DataFrame, notes: list[str]
+) -> dict[str, float]:
     """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
     advanced = plan.spec.advanced
     if advanced is None or plan.request.symbol is not None:

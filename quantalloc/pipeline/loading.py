@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import pandas as pd
 
+from quantalloc.data.base import PriceProvider
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.pipeline.inputs import (
     MarketInputs,
@@ -23,7 +23,7 @@ MIN_SYMBOL_HISTORY = 126  # half a year of closes: less cannot inform the joint 
 
 
 def load_inputs(
-    provider: Any,
+    provider: PriceProvider,
     plan: Plan,
     tables: Mapping[str, pd.DataFrame],
     progress: Progress | None = None,
@@ -60,7 +60,7 @@ def load_inputs(
 
 
 def _tables(
-    provider: Any, tables: Mapping[str, pd.DataFrame], store: str | None
+    provider: PriceProvider, tables: Mapping[str, pd.DataFrame], store: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, list[str]]:
     """Universe, industry allocations, scored strategies and option chains, and a note."""
     reader = None
@@ -91,7 +91,7 @@ def _tables(
 
 
 def _wanted(
-    provider: Any,
+    provider: PriceProvider,
     plan: Plan,
     universe: pd.DataFrame,
     allocations: pd.DataFrame,
@@ -131,7 +131,7 @@ def _wanted(
 
 
 def _closes(
-    provider: Any,
+    provider: PriceProvider,
     plan: Plan,
     wanted: list[str],
     end: pd.Timestamp,

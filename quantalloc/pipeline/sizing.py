@@ -20,12 +20,14 @@ from quantalloc.allocation import (
     Allocator,
     Budget,
     Candidates,
+    ConstraintRow,
     ExposureLimit,
     FlaggedCap,
     FractionalKelly,
     GroupCap,
     GroupTarget,
     Kelly,
+    LinearConstraint,
     LotRounding,
     MaxLoss,
     Objective,
@@ -67,10 +69,10 @@ def objective_term(spec: ModelSpec) -> Objective:
     return Kelly()
 
 
-def constraint_terms(plan: Plan, targets: Targets) -> list[Any]:
+def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
     """Budget, group caps, industry and cap-bucket targets, vega, theta-positive cap, max risk."""
     spec, profile, lim = plan.spec, plan.profile, plan.spec.limits
-    terms: list[Any] = [
+    terms: list[LinearConstraint] = [
         Budget(limit=profile.options_capital),
         GroupCap(by="symbol", limit=lim.max_symbol, unit="budget", name="max_symbol"),
         GroupCap(by="strategy", limit=lim.max_strategy, unit="budget", name="max_strategy"),
@@ -107,7 +109,7 @@ def _cap_tolerance(spec: ModelSpec) -> float:
     return spec.advanced.cap_tolerance if spec.advanced else 0.1
 
 
-def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Any:
+def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
     """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
@@ -189,7 +191,7 @@ def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any
     }
 
 
-def _row(r: Any) -> dict[str, Any]:
+def _row(r: ConstraintRow) -> dict[str, Any]:
     keys = ("name", "limit", "value", "binding", "dual", "unit", "lower", "upper")
     return {k: getattr(r, k) for k in keys}
 
