@@ -23,6 +23,7 @@ exist (2017 and the 2019 sessions). Today's proxy of the index itself is the VIX
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -96,7 +97,7 @@ def nse_rows() -> pd.DataFrame:
                 close = prices.history(sym, end=s)["close"]
             except DataError:
                 continue
-            fc = _symbol_forecasts(sym, close, first)
+            fc = _symbol_forecasts(sym, prices, first)
             old = vol_proxy(close, idx_hist, level)
             rows.append(
                 {
@@ -114,10 +115,11 @@ def nse_rows() -> pd.DataFrame:
 _CACHE: dict[str, dict] = {}
 
 
-def _symbol_forecasts(sym: str, close: pd.Series, first: pd.Timestamp) -> dict:
-    if sym not in _CACHE or _CACHE[sym]["ewma"].index[-1] < close.index[-1]:
-        full = CsvProvider(SHARED / "in").history(sym)["close"]
-        _CACHE[sym] = forecasts(full, first)
+def _symbol_forecasts(sym: str, prices: CsvProvider, first: pd.Timestamp) -> dict:
+    """The symbol's forecast paths over its whole history (each value uses only earlier
+    returns; GARCH's parameters come from before ``first``)."""
+    if sym not in _CACHE:
+        _CACHE[sym] = forecasts(prices.history(sym)["close"], first)
     return _CACHE[sym]
 
 
@@ -175,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", help="also write every (session, symbol) row to this file")
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the data's gaps and jumps are known; see the README
     start = time.perf_counter()
     rows = pd.concat([nse_rows(), spx_rows()], ignore_index=True)
     if args.csv:

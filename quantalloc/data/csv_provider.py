@@ -6,7 +6,9 @@ sessions (:mod:`quantalloc.data.day_files`). Where both cover a session their cl
 agree within 1% (else one of them is adjusted for a corporate action and the other is not: a
 DataError names the dates). Runs of missing sessions in such a stitched history are never
 filled: they are logged and listed in ``frame.attrs["gaps"]`` as (first day, last day,
-weekdays missing).
+weekdays missing). Day files are not adjusted for corporate actions: a one-day move of more
+than ``JUMP_LOG_RETURN`` in log terms (a 39% fall, a 65% rise) is logged and listed in
+``frame.attrs["jumps"]`` as (day, close before, close) so a user of the returns can leave it out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 OVERLAP_TOLERANCE = 0.01
 """Largest relative difference of two sources' closes on a shared session."""
+JUMP_LOG_RETURN = 0.5
+"""A one-day log return beyond this in a stitched history is reported as a corporate action."""
 
 _DATE_NAMES = ("date", "timestamp", "datetime", "time")
 _CLOSE_ONLY_NAMES = ("close", "spot_price", "vix_value", "price", "value")
@@ -130,7 +134,7 @@ class CsvProvider:
             )
         cache = Path(cache_dir).expanduser() / "dayfiles" if cache_dir is not None else None
         self.day_files = DayFiles(self.root, cache_dir=cache)
-        self._warned: set[str] = set()
+        self._stitched_cache: dict[str, tuple[pd.DataFrame, str]] = {}
 
     def _index(self) -> dict[str, list[Path]]:
         return _scan(self.root)
@@ -164,10 +168,24 @@ class CsvProvider:
         gaps = [g for g in frame.attrs.get("gaps", ()) if out.index[0] <= pd.Timestamp(g[0])]
         gaps = [g for g in gaps if pd.Timestamp(g[1]) <= out.index[-1]]
         out.attrs["gaps"] = gaps
+        jumps = frame.attrs.get("jumps", [])
+        out.attrs["jumps"] = [
+            j for j in jumps if out.index[0] < pd.Timestamp(j[0]) <= out.index[-1]
+        ]
         return out
 
     def _stitched(self, symbol: str) -> tuple[pd.DataFrame, str]:
-        """The symbol's own file, extended by the day files; with where it came from."""
+        """The symbol's own file, extended by the day files; with where it came from (kept for
+        the provider's life: day files are immutable records of past sessions)."""
+        key = symbol.strip().upper()
+        if key not in self._stitched_cache:
+            self._stitched_cache[key] = self._stitch(symbol)
+        frame, where = self._stitched_cache[key]
+        out = frame.copy()
+        out.attrs = dict(frame.attrs)
+        return out, where
+
+    def _stitch(self, symbol: str) -> tuple[pd.DataFrame, str]:
         try:
             path: Path | None = self.path_of(symbol)
         except DataError as exc:
@@ -191,11 +209,27 @@ class CsvProvider:
             frame = frame.sort_index()
             where = f"{path} and {where}"
         gaps = find_gaps(pd.DatetimeIndex(frame.index))
-        if gaps and symbol not in self._warned:
-            self._warned.add(symbol)
+        if gaps:
             listed = "; ".join(f"{a} .. {b} ({n} weekdays)" for a, b, n in gaps[:3])
             log.warning("%s: no price rows on %s in %s (not filled)", symbol, listed, where)
+        close = frame["close"].to_numpy(float)
+        moves = np.abs(np.diff(np.log(close))) > JUMP_LOG_RETURN
+        stamps = pd.DatetimeIndex(frame.index)
+        jumps = [
+            (str(stamps[int(i) + 1].date()), float(close[i]), float(close[i + 1]))
+            for i in np.flatnonzero(moves)
+        ]
+        for day, before, after in jumps:
+            log.warning(
+                "%s: close moves from %g to %g on %s in %s: an unadjusted split or demerger?",
+                symbol,
+                before,
+                after,
+                day,
+                where,
+            )
         frame.attrs["gaps"] = gaps
+        frame.attrs["jumps"] = jumps
         return frame, where
 
     def symbols(self) -> list[str]:

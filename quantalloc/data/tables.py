@@ -95,18 +95,26 @@ TABLE_SPECS: dict[str, TableSpec] = {
         },
     ),
     "option_chain_data": TableSpec(
-        required={"symbol": "text", "expiry": "date", "strike": "positive", "kind": "kind"},
+        required={
+            "symbol": "text",
+            "as_of": "date",
+            "expiry": "date",
+            "strike": "positive",
+            "kind": "kind",
+        },
         optional={
+            "root": "text",
             "bid": "nonneg",
             "ask": "nonneg",
             "last": "nonneg",
+            "settlement": "nonneg",
             "volume": "nonneg",
             "open_interest": "nonneg",
             "implied_vol": "nonneg",
             "spot": "positive",
-            "as_of": "date",
+            "lot_size": "positive",
         },
-        key=("symbol", "expiry", "strike", "kind"),
+        key=("symbol", "as_of", "root", "expiry", "strike", "kind"),
     ),
 }
 """Columns per table. Required columns must be present with a value in every row; optional
@@ -380,9 +388,9 @@ def _numeric(
 
 
 def _check_unique(frame: pd.DataFrame, spec: TableSpec, where: str, labels: list[str]) -> None:
-    if not spec.key:
+    keys = [k for k in spec.key if k in frame.columns]  # an optional key column may be absent
+    if not keys:
         return
-    keys = list(spec.key)
     normalised = frame[keys].astype(str).apply(lambda col: col.str.strip().str.lower())
     dup = normalised.duplicated(keep=False).to_numpy(bool)
     if dup.any():

@@ -61,15 +61,18 @@ def strike_table(rows: pd.DataFrame) -> pd.DataFrame:
     """One expiry's calls and puts side by side: index strike, columns ``call``/``put`` (reference
     prices) and ``call_quoted``/``put_quoted``."""
     priced = reference_prices(rows)
-    wide = priced.pivot_table(
-        index="strike", columns="kind", values=["ref", "quoted"], aggfunc="first"
-    )
-    out = pd.DataFrame(index=wide.index.astype(float))
+    strikes = np.unique(priced["strike"].to_numpy(float))
+    out = pd.DataFrame(index=pd.Index(strikes, name="strike"))
     for kind in ("call", "put"):
-        out[kind] = wide["ref"][kind] if ("ref", kind) in wide.columns else np.nan
-        quoted = wide["quoted"][kind] if ("quoted", kind) in wide.columns else False
-        out[f"{kind}_quoted"] = pd.Series(quoted, index=out.index).fillna(False).astype(bool)
-    return out.sort_index()
+        side = priced.loc[priced["kind"] == kind].drop_duplicates("strike")
+        pos = np.searchsorted(strikes, side["strike"].to_numpy(float))
+        ref = np.full(strikes.size, np.nan)
+        quoted = np.zeros(strikes.size, dtype=bool)
+        ref[pos] = side["ref"].to_numpy(float)
+        quoted[pos] = side["quoted"].to_numpy(bool)
+        out[kind] = ref
+        out[f"{kind}_quoted"] = quoted
+    return out
 
 
 def parity_forward(table: pd.DataFrame, t: float, rate: float) -> tuple[float, float]:

@@ -9,7 +9,11 @@ the symbol's own forecast (EWMA, or GARCH(1,1) fitted with the ``arch`` package)
 index's *measured* ratio of implied to forecast volatility, so that one day's odd reading of
 the vol index against a quiet index (the old proxy divided by the index's 63-day realized vol)
 cannot double every symbol's vol. Returns spanning a gap in the data (more than
-``max_gap_days`` calendar days between closes) are left out, never filled.
+``max_gap_days`` calendar days between closes) are left out, never filled, and so are one-day
+moves beyond ``max_abs_return`` in log terms (0.5: a 39% fall or a 65% rise), which in the
+NIFTY 50 data are unadjusted corporate actions (KOTAKBANK's 1:5 split on 2026-01-14,
+TATAMOTORS' demerger on 2025-10-14), not volatility; the dropped dates are listed in
+``returns.attrs["dropped"]``.
 
 Day count: volatilities are annualised over 252 trading days (the scenarios' count); option
 times are ACT/365 in calendar days (:mod:`quantalloc.options.chain_vols`). A forecast over a
@@ -33,9 +37,12 @@ TRADING_DAYS = 252
 METHODS = ("ewma", "garch")
 
 
-def daily_returns(close: pd.Series, max_gap_days: int = 7) -> pd.Series:
+def daily_returns(
+    close: pd.Series, max_gap_days: int = 7, max_abs_return: float = 0.5
+) -> pd.Series:
     """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
-    calendar days (a hole in the data, not one day's move)."""
+    calendar days (a hole in the data, not one day's move) or larger than ``max_abs_return``
+    (an unadjusted split or demerger; listed in ``attrs["dropped"]``)."""
     prices = pd.to_numeric(close, errors="coerce").dropna()
     prices = prices.loc[prices > 0]
     if len(prices) < 3:
@@ -43,7 +50,11 @@ def daily_returns(close: pd.Series, max_gap_days: int = 7) -> pd.Series:
     idx = pd.DatetimeIndex(prices.index)
     rets = pd.Series(np.diff(np.log(prices.to_numpy(float))), index=idx[1:])
     span = np.diff(idx.to_numpy().astype("M8[D]")).astype(int)
-    return rets.loc[span <= max_gap_days]
+    rets = rets.loc[span <= max_gap_days]
+    jumps = rets.abs() > max_abs_return
+    out = rets.loc[~jumps]
+    out.attrs["dropped"] = [str(d.date()) for d in rets.index[jumps.to_numpy()]]
+    return out
 
 
 def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
@@ -156,12 +167,60 @@ def measured_ratio(
     return float(np.median(both["i"] / both["f"]))
 
 
+@dataclass(frozen=True)
+class ProxyVol:
+    """A symbol's proxied ATM vol and what it was made of."""
+
+    vol: float
+    forecast: float
+    ratio: float
+    method: str
+    notes: tuple[str, ...] = ()
+
+
+def proxy_vol(
+    symbol_close: pd.Series,
+    index_forecast: pd.Series,
+    implied: pd.Series,
+    as_of: pd.Timestamp,
+    *,
+    method: str = "garch",
+    days: int = 21,
+    min_vol: float = 0.05,
+    max_vol: float = 2.0,
+) -> ProxyVol:
+    """The proxy of the module notes for one symbol on ``as_of``.
+
+    ``index_forecast`` is the index's forecast path (:func:`forecast_path` with the same
+    ``method``), ``implied`` the vol index as an annualised fraction (its history, the as-of
+    level included). A GARCH fit that fails (too short a history, no stationary model) falls
+    back to EWMA, with a note.
+    """
+    close = symbol_close.loc[symbol_close.index <= as_of]
+    notes: list[str] = []
+    used = method
+    try:
+        path = forecast_path(close, method, days)
+    except DataError as exc:
+        if method != "garch":
+            raise
+        notes.append(f"GARCH(1,1) not used ({exc}); EWMA instead")
+        used = "ewma"
+        path = forecast_path(close, "ewma", days)
+    ratio = measured_ratio(implied, index_forecast, as_of)
+    forecast = float(path.iloc[-1])
+    vol = float(np.clip(forecast * ratio, min_vol, max_vol))
+    return ProxyVol(vol=vol, forecast=forecast, ratio=ratio, method=used, notes=tuple(notes))
+
+
 __all__ = [
     "METHODS",
     "TRADING_DAYS",
     "Garch",
+    "ProxyVol",
     "daily_returns",
     "ewma_variances",
     "forecast_path",
     "measured_ratio",
+    "proxy_vol",
 ]

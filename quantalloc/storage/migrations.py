@@ -126,8 +126,18 @@ def _add_missing_columns(conn: Connection, table: Table, present: set[str]) -> N
         )
 
 
+def _chain_columns(conn: Connection) -> None:
+    """option_chain_data keeps the contract class, settlement price and lot size of a quote."""
+    table = metadata.tables["option_chain_data"]
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    _add_missing_columns(conn, table, present)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "input tables, allocation_runs and allocations (DESIGN.md section 3)", _initial),
+    Migration(
+        2, "option_chain_data: root, settlement and lot_size of each dated quote", _chain_columns
+    ),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 

@@ -34,7 +34,7 @@ from sqlalchemy.types import TypeEngine
 
 from quantalloc.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this quantalloc writes and reads (the last migration's number)."""
 
 MIGRATIONS_TABLE = "quantalloc_schema"
@@ -102,6 +102,9 @@ INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("implied_vol", "float"),
         _c("spot", "float"),
         _c("as_of", "datetime"),
+        _c("root", "text"),
+        _c("settlement", "float"),
+        _c("lot_size", "float"),
     ),
 }
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from quantalloc.cli.app import app
-from quantalloc.storage import open_store
+from quantalloc.storage import SCHEMA_VERSION, open_store
 from tests.storage.samples import sample_document, sample_tables
 
 runner = CliRunner()
@@ -55,7 +55,7 @@ def _closed_port() -> int:
 def test_init_import_export_status_round_trip(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'q.db'}"
     first = _run("db", "init", "--store", store)
-    assert first.exit_code == 0 and "schema version 1 ready" in first.stdout
+    assert first.exit_code == 0 and f"schema version {SCHEMA_VERSION} ready" in first.stdout
     assert "already in place" in _run("db", "init", "--store", store).stdout
     frame = sample_tables()["strategies"]
     csv_in = tmp_path / "strategies.csv"
@@ -83,7 +83,7 @@ def test_init_import_export_status_round_trip(tmp_path: Path) -> None:
         stdout_csv.splitlines()[0] == ",".join(frame.columns) and len(stdout_csv.splitlines()) == 5
     )
     status = _run("db", "status", "--store", store)
-    assert status.exit_code == 0 and "schema  version 1" in status.stdout
+    assert status.exit_code == 0 and f"schema  version {SCHEMA_VERSION}" in status.stdout
     assert any("strategies" in line and " 4 " in line for line in status.stdout.splitlines())
 
 

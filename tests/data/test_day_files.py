@@ -44,7 +44,13 @@ def test_index_and_banknifty_real(shared_data: Path, tmp_path: Path) -> None:
     assert "^NSEBANK" in provider.symbols()
     assert provider.history("^NSEBANK").index[0] == pd.Timestamp("2026-01-01")
     # README: TATAMOTORS demerged and is in the cash-market files until 2025-10-23 only
-    assert provider.history("TATAMOTORS").index[-1] == pd.Timestamp("2025-10-23")
+    tata = provider.history("TATAMOTORS")
+    assert tata.index[-1] == pd.Timestamp("2025-10-23")
+    # the day files are not adjusted for corporate actions: the demerger (660.75 -> 395.45 on
+    # 2025-10-14) and KOTAKBANK's 1:5 split (2132.6 -> 421.0 on 2026-01-14) are reported
+    assert tata.attrs["jumps"] == [("2025-10-14", 660.75, 395.45)]
+    assert provider.history("KOTAKBANK").attrs["jumps"] == [("2026-01-14", 2132.6, 421.0)]
+    assert provider.history("KOTAKBANK", end="2026-01-13").attrs["jumps"] == []
     assert any(p.suffix == ".parquet" for p in (tmp_path / "dayfiles").iterdir())
 
 

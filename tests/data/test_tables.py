@@ -186,12 +186,15 @@ def test_option_chain_table() -> None:
     frame = pd.DataFrame(
         {
             "symbol": ["NIFTY", "NIFTY"],
+            "as_of": ["2024-06-20", "2024-06-20"],
             "expiry": ["2024-06-27", "2024-06-27"],
             "strike": ["23500", "23500"],
             "option_type": ["CE", "PE"],
             "implied_vol": ["0.14", ""],
         }
     )
+    with pytest.raises(DataError, match=r"missing column.*as_of"):  # every row is dated
+        validate_table("option_chain_data", frame.drop(columns="as_of"))
     out = validate_table("option_chain_data", frame)
     assert out["kind"].tolist() == ["call", "put"]
     assert out["expiry"].iloc[0] == pd.Timestamp("2024-06-27")
@@ -199,6 +202,8 @@ def test_option_chain_table() -> None:
     frame.loc[1, "option_type"] = "CE"
     with pytest.raises(DataError, match="duplicate"):
         validate_table("option_chain_data", frame)
+    frame.loc[1, "as_of"] = "2024-06-21"  # the same contract on another session is a new row
+    assert len(validate_table("option_chain_data", frame)) == 2
     frame.loc[1, "option_type"] = "X"
     with pytest.raises(DataError, match="unknown option kind X"):
         validate_table("option_chain_data", frame)

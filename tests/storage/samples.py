@@ -241,6 +241,9 @@ def sample_tables() -> dict[str, pd.DataFrame]:
                 "as_of": pd.to_datetime(
                     ["2024-06-20 15:30", "2024-06-20 15:30", "2024-06-20 15:30"]
                 ),
+                "root": pd.Series(["NIFTY", "NIFTY", "NIFTY"], dtype=text),
+                "settlement": [182.4, np.nan, 309.5],
+                "lot_size": [25.0, 25.0, 25.0],
             }
         ),
     }

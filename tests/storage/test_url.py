@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from quantalloc.errors import ConfigError
-from quantalloc.storage import default_db_path, open_store, redact, resolve, select_url
+from quantalloc.storage import (
+    SCHEMA_VERSION,
+    default_db_path,
+    open_store,
+    redact,
+    resolve,
+    select_url,
+)
 
 
 def test_no_url_is_the_sqlite_file_in_the_user_data_dir() -> None:
@@ -112,7 +119,7 @@ def test_unsupported_schemes_are_refused(url: str) -> None:
 def test_default_store_creates_its_folder(tmp_path: Path) -> None:
     env = {"QUANTALLOC_DB": str(tmp_path / "new" / "dir" / "q.db")}
     store = open_store(None, env=env)
-    assert store.init() == 1
+    assert store.init() == SCHEMA_VERSION
     store.close()
     assert (tmp_path / "new" / "dir" / "q.db").is_file()
 
@@ -138,7 +145,9 @@ def test_study_url_names_the_same_database_as_the_store(tmp_path: Path) -> None:
     study.optimize(lambda trial: trial.suggest_float("x", -1, 1) ** 2, n_trials=3)
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 3
     store = open_store(f"sqlite:///{tmp_path / 'q.db'}")
-    assert store.init() == 1  # quantalloc's tables live beside optuna's in the same file
+    assert (
+        store.init() == SCHEMA_VERSION
+    )  # quantalloc's tables live beside optuna's in the same file
     store.close()
 
 

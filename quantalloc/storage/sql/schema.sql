@@ -72,7 +72,10 @@ create table if not exists option_chain_data (
     open_interest double precision,
     implied_vol double precision,          -- a fraction (0.20 = 20 %)
     spot double precision,
-    as_of timestamp without time zone
+    as_of timestamp without time zone,     -- the quote date (and time) of the row's session
+    root text,                             -- contract class (SPX AM monthlies vs SPXW)
+    settlement double precision,           -- the exchange's settlement price (NSE)
+    lot_size double precision              -- units per contract where the source lists it
 );
 
 -- Outputs: one row per solve run (the whole JSON document) and one per position ---------------
@@ -172,7 +175,10 @@ alter table option_chain_data
     add column if not exists open_interest double precision,
     add column if not exists implied_vol double precision,
     add column if not exists spot double precision,
-    add column if not exists as_of timestamp without time zone;
+    add column if not exists as_of timestamp without time zone,
+    add column if not exists root text,
+    add column if not exists settlement double precision,
+    add column if not exists lot_size double precision;
 
 alter table allocation_runs
     add column if not exists run_id text,
@@ -269,7 +275,8 @@ create table if not exists quantalloc_schema (
 );
 
 insert into quantalloc_schema (version, description, applied_at)
-values (1, 'input tables, allocation_runs and allocations (DESIGN.md section 3)', now())
+values (1, 'input tables, allocation_runs and allocations (DESIGN.md section 3)', now()),
+       (2, 'option_chain_data: root, settlement and lot_size of each dated quote', now())
 on conflict (version) do nothing;
 
 commit;
