@@ -15,7 +15,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -25,9 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from quantalloc.data import get_provider  # noqa: E402
 from quantalloc.markets import get_market  # noqa: E402
-from quantalloc.modelspec import load_model  # noqa: E402
 from quantalloc.pipeline.build import run_allocation  # noqa: E402
-from quantalloc.pipeline.core import Timer, load_inputs  # noqa: E402
+from quantalloc.pipeline.loading import load_inputs  # noqa: E402
+from quantalloc.pipeline.model import load_model  # noqa: E402
+from quantalloc.pipeline.request import SolveRequest, plan  # noqa: E402
+from quantalloc.pipeline.timer import Timer  # noqa: E402
 
 SHARED = Path(os.environ.get("QUANTALLOC_SHARED_DATA", ROOT.parent / "shared" / "data"))
 if not SHARED.is_dir():
@@ -90,44 +91,23 @@ def main() -> None:
     provider = get_provider(source, market.name)
     given = {} if source == "demo" else tables(args.market)
 
-    t0 = time.perf_counter()
-    inputs = load_inputs(
-        provider,
-        market,
-        spec,
-        tables=given,
-        store=None,
-        as_of=None,
-        symbol=None,
-        max_industries=None,
+    request = SolveRequest(
+        risk=args.risk, model=spec, market=market.name, n_scenarios=args.scenarios
     )
+    t0 = time.perf_counter()
+    inputs = load_inputs(provider, plan(request), given)
     load_s = time.perf_counter() - t0
     print(
         f"data: {source}  symbols {len(inputs.symbols)}  as of {inputs.as_of.date()}  "
         f"loaded in {load_s:.2f} s (not counted)"
     )
-    profile = spec.profile(args.risk)
     totals: list[float] = []
     cpus: list[float] = []
     stages: list[dict[str, float]] = []
     for i in range(args.repeat):
         timer = Timer()
         start, cpu_start = time.perf_counter(), time.process_time()
-        result = run_allocation(
-            spec=spec,
-            profile=profile,
-            market=market,
-            capital=market.default_capital,
-            vix=None,
-            inputs=inputs,
-            symbol=None,
-            max_industries=None,
-            n_scenarios=args.scenarios,
-            seed=None,
-            limits=None,
-            timer=timer,
-            run_id=uuid.uuid4().hex,
-        )
+        result = run_allocation(plan(request), inputs, None, timer)
         with timer.stage("json"):
             text = result.to_json()
         total = time.perf_counter() - start

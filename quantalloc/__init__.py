@@ -18,12 +18,12 @@ from quantalloc.errors import (
     StorageError,
 )
 from quantalloc.markets import MarketProfile, get_market
+from quantalloc.version import __version__
 
 if TYPE_CHECKING:
     from quantalloc.pipeline.core import solve
-    from quantalloc.pipeline.result import SolveResult
+    from quantalloc.pipeline.document import SolveResult
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
@@ -46,7 +46,7 @@ def __getattr__(name: str) -> Any:
 
         return solve
     if name == "SolveResult":
-        from quantalloc.pipeline.result import SolveResult
+        from quantalloc.pipeline.document import SolveResult
 
         return SolveResult
     raise AttributeError(f"module 'quantalloc' has no attribute {name!r}")

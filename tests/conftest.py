@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run (deterministic, as the house style asks)
+settings.register_profile("quantalloc", derandomize=True)
+settings.load_profile("quantalloc")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("QUANTALLOC_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

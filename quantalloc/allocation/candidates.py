@@ -149,23 +149,11 @@ class Candidates:
 
     def attribute(self, name: str) -> np.ndarray:
         """One attribute as an array in candidate order; DataError naming the known ones."""
-        if self.attributes is None or name not in self.attributes.columns:
-            known = [] if self.attributes is None else list(self.attributes.columns)
-            raise DataError(
-                f"attribute {name!r} not found; candidates have attributes {known}; add a column "
-                f"{name!r} to Candidates(attributes=...)"
-            )
-        return self.attributes[name].to_numpy(dtype=float)
+        return _column(self.attributes, name, "attribute", "attributes").to_numpy(dtype=float)
 
     def group(self, name: str) -> pd.Series:
         """One grouping (labels per candidate); DataError naming the known groupings."""
-        if self.groups is None or name not in self.groups.columns:
-            known = [] if self.groups is None else list(self.groups.columns)
-            raise DataError(
-                f"grouping {name!r} not found; candidates have groupings {known}; add a column "
-                f"{name!r} to Candidates(groups=...)"
-            )
-        return self.groups[name]
+        return _column(self.groups, name, "grouping", "groups")
 
     def structure_key(self) -> tuple[Any, ...]:
         """What the compiled problem's shape depends on (names, scenarios, labels, attributes)."""
@@ -187,3 +175,13 @@ class Candidates:
             groups=None if self.groups is None else self.groups.loc[keep],
             lot_cost=None if self.lot_cost is None else self.lot_cost.loc[keep],
         )
+
+
+def _column(frame: pd.DataFrame | None, name: str, what: str, argument: str) -> pd.Series:
+    if frame is None or name not in frame.columns:
+        known = [] if frame is None else list(frame.columns)
+        raise DataError(
+            f"{what} {name!r} not found; candidates have {what}s {known}; add a column "
+            f"{name!r} to Candidates({argument}=...)"
+        )
+    return frame[name]

@@ -86,9 +86,21 @@ class LinearConstraint:
 
     name = "linear"
     priority = 1.0
+    unit: Unit = "budget"
 
     def rows(self, data: Candidates) -> list[Row]:
         raise NotImplementedError
+
+    def row(
+        self,
+        label: str,
+        coeffs: np.ndarray,
+        lower: float | None,
+        upper: float | None,
+        absolute: bool = False,
+    ) -> Row:
+        """A row of this constraint (its unit, priority and name as the source)."""
+        return Row(label, coeffs, lower, upper, self.unit, absolute, self.priority, self.name)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -146,31 +158,9 @@ class CandidateBounds(LinearConstraint):
             e = np.zeros(data.n_candidates)
             e[i] = 1.0
             if up is not None and not math.isnan(up[i]):
-                out.append(
-                    Row(
-                        f"max_{self.name}[{cand}]",
-                        e,
-                        None,
-                        float(up[i]),
-                        self.unit,
-                        False,
-                        self.priority,
-                        self.name,
-                    )
-                )
+                out.append(self.row(f"max_{self.name}[{cand}]", e, None, float(up[i])))
             if lo is not None and not math.isnan(lo[i]) and lo[i] > 0:
-                out.append(
-                    Row(
-                        f"min_{self.name}[{cand}]",
-                        e,
-                        float(lo[i]),
-                        None,
-                        self.unit,
-                        False,
-                        self.priority,
-                        self.name,
-                    )
-                )
+                out.append(self.row(f"min_{self.name}[{cand}]", e, float(lo[i]), None))
         return out
 
 
@@ -182,7 +172,19 @@ def _group_limit(limit: float | Mapping[str, float], label: str) -> float | None
 
 
 @dataclass(eq=False, kw_only=True)
-class GroupCap(LinearConstraint):
+class Labelled(LinearConstraint):
+    """A constraint with a unit, a name (its rows' source) and a diagnosis priority."""
+
+    unit: Unit = "budget"
+    name: str = ""
+    priority: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_unit(self.unit)
+
+
+@dataclass(eq=False, kw_only=True)
+class GroupCap(Labelled):
     """Cap on the capital in each group of a grouping: rows ``max_{by}[label]``.
 
     ``limit`` is one number for every group or a mapping label -> limit (unlisted groups uncapped).
@@ -190,14 +192,10 @@ class GroupCap(LinearConstraint):
 
     by: str = "industry"
     limit: float | Mapping[str, float] = 1.0
-    unit: Unit = "budget"
-    name: str = ""
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
-        if not self.name:
-            self.name = f"max_{self.by}"
+        super().__post_init__()
+        self.name = self.name or f"max_{self.by}"
 
     def rows(self, data: Candidates) -> list[Row]:
         labels = data.group(self.by).astype(str).to_numpy()
@@ -207,23 +205,12 @@ class GroupCap(LinearConstraint):
             if cap is None:
                 continue
             coeffs = (labels == label).astype(float)
-            out.append(
-                Row(
-                    f"{self.name}[{label}]",
-                    coeffs,
-                    None,
-                    cap,
-                    self.unit,
-                    False,
-                    self.priority,
-                    str(self.name),
-                )
-            )
+            out.append(self.row(f"{self.name}[{label}]", coeffs, None, cap))
         return out
 
 
 @dataclass(eq=False, kw_only=True)
-class GroupTarget(LinearConstraint):
+class GroupTarget(Labelled):
     """Group weights within a band around targets: ``target - tol <= weight <= target + tol``.
 
     Rows ``target[label]`` (or ``{name}[label]``). A group with a target but no candidate gets a row
@@ -233,12 +220,10 @@ class GroupTarget(LinearConstraint):
     by: str = "industry"
     targets: Mapping[str, float] | None = None
     tolerance: float = 0.05
-    unit: Unit = "budget"
     name: str = "target"
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
+        super().__post_init__()
         if not self.targets:
             raise ConfigError("GroupTarget needs targets, e.g. {'Energy': 0.3, 'IT': 0.2}")
         if self.tolerance < 0:
@@ -251,16 +236,7 @@ class GroupTarget(LinearConstraint):
             coeffs = (labels == str(label)).astype(float)
             lo = max(float(target) - self.tolerance, 0.0)
             out.append(
-                Row(
-                    f"{self.name}[{label}]",
-                    coeffs,
-                    lo,
-                    float(target) + self.tolerance,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
+                self.row(f"{self.name}[{label}]", coeffs, lo, float(target) + self.tolerance)
             )
         return out
 
@@ -295,61 +271,33 @@ class ExposureLimit(LinearConstraint):
         a = data.attribute(self.attribute)
         out = []
         if self.max_abs is not None:
-            out.append(
-                Row(
-                    f"max_abs_{self.attribute}",
-                    a,
-                    None,
-                    self.max_abs,
-                    self.unit,
-                    True,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row(f"max_abs_{self.attribute}", a, None, self.max_abs, True))
         if self.lower is not None or self.upper is not None:
             if self.lower is not None and self.upper is not None:
                 label = f"net_{self.attribute}"
             else:
                 label = f"{'max' if self.upper is not None else 'min'}_net_{self.attribute}"
-            out.append(
-                Row(label, a, self.lower, self.upper, self.unit, False, self.priority, self.name)
-            )
+            out.append(self.row(label, a, self.lower, self.upper))
         return out
 
 
 @dataclass(eq=False, kw_only=True)
-class FlaggedCap(LinearConstraint):
+class FlaggedCap(Labelled):
     """Cap on the capital in candidates whose boolean ``flag`` is true (e.g. theta-positive)."""
 
     flag: str = "theta_positive"
     limit: float = 1.0
-    unit: Unit = "budget"
-    name: str = ""
-    priority: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
-        if not self.name:
-            self.name = f"max_{self.flag}"
+        super().__post_init__()
+        self.name = self.name or f"max_{self.flag}"
 
     def rows(self, data: Candidates) -> list[Row]:
         if data.groups is not None and self.flag in data.groups.columns:
             mask = data.groups[self.flag].astype(bool).to_numpy()
         else:
             mask = data.attribute(self.flag) != 0
-        return [
-            Row(
-                str(self.name),
-                mask.astype(float),
-                None,
-                self.limit,
-                self.unit,
-                False,
-                self.priority,
-                str(self.name),
-            )
-        ]
+        return [self.row(str(self.name), mask.astype(float), None, self.limit)]
 
 
 @dataclass(eq=False, kw_only=True)
@@ -375,44 +323,11 @@ class LongShortSplit(LinearConstraint):
         short = (labels == self.short_label.upper()).astype(float)
         out = []
         if self.max_long is not None:
-            out.append(
-                Row(
-                    "max_long",
-                    long,
-                    None,
-                    self.max_long,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_long", long, None, self.max_long))
         if self.max_short is not None:
-            out.append(
-                Row(
-                    "max_short",
-                    short,
-                    None,
-                    self.max_short,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_short", short, None, self.max_short))
         if self.max_net is not None:
-            out.append(
-                Row(
-                    "max_net_long",
-                    long - short,
-                    None,
-                    self.max_net,
-                    self.unit,
-                    True,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row("max_net_long", long - short, None, self.max_net, True))
         return out
 
 
@@ -446,16 +361,5 @@ class MaxLoss(LinearConstraint):
                 continue
             e = np.zeros(data.n_candidates)
             e[i] = loss[i]
-            out.append(
-                Row(
-                    f"{self.name}[{cand}]",
-                    e,
-                    None,
-                    self.limit,
-                    self.unit,
-                    False,
-                    self.priority,
-                    self.name,
-                )
-            )
+            out.append(self.row(f"{self.name}[{cand}]", e, None, self.limit))
         return out

@@ -23,6 +23,7 @@ from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Row, amount_text
 from quantalloc.allocation.context import BuildContext, Settings
 from quantalloc.allocation.risk import ConicConstraint, CVaRCap, DrawdownRisk
+from quantalloc.allocation.rows import effective_bounds
 from quantalloc.allocation.solvers import OK, solve_with_fallback
 from quantalloc.errors import InfeasibleError, SolverError
 
@@ -88,21 +89,60 @@ def plain_infeasible(solver: str) -> InfeasibleError:
 
 
 def _bounds(row: Row, limits: Mapping[str, object]) -> tuple[float | None, float | None]:
-    from quantalloc.allocation.problem import effective_bounds
-
     return effective_bounds(row, limits)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """The hard rows and conic constraints under diagnosis, with the limits and solvers."""
+
+    data: Candidates
+    rows: Sequence[Row]
+    limits: Mapping[str, object]
+    conic: Sequence[ConicConstraint]
+    settings: Settings
+    order: list[str]
+
+    def feasible(self) -> bool:
+        """True when everything can hold (first solver only: a fallback such as SCS can take
+        minutes on a near-infeasible exp cone)."""
+        return _elastic(dataclasses.replace(self, order=self.order[:1]), set()) is not None
+
+    def conic_step(self, c: ConicConstraint, slack: float) -> float:
+        """How far ``c``'s adjustable limit must move so it can hold with everything else hard.
+
+        A CVaR cap moves by the slack itself (in its unit); a drawdown bound's beta is found by
+        bisection (the feasible set grows as beta grows, since lambda shrinks).
+        """
+        if isinstance(c, CVaRCap):
+            s = self.settings
+            scale = {"budget": s.budget, "capital": 1.0, "currency": 1.0 / s.capital}
+            return slack / scale[c.unit]
+        if not isinstance(c, DrawdownRisk):
+            return slack
+        others = [o for o in self.conic if o.name != c.name]
+        trial = copy.deepcopy(c)
+        lo, hi = c.beta, 1.0 - 1e-9
+        trial.beta = hi
+        if not dataclasses.replace(self, conic=[*others, trial]).feasible():
+            return math.inf
+        for _ in range(14):
+            mid = (lo + hi) / 2
+            trial.beta = mid
+            if dataclasses.replace(self, conic=[*others, trial]).feasible():
+                hi = mid
+            else:
+                lo = mid
+        return hi - c.beta
+
+
 def _elastic(
-    data: Candidates,
-    rows: Sequence[Row],
-    limits: Mapping[str, object],
-    conic: Sequence[ConicConstraint],
-    settings: Settings,
-    order: list[str],
-    elastic: set[str] | None,
+    p: _Problem, elastic: set[str] | None
 ) -> tuple[str, dict[tuple[str, str], float], dict[str, float]] | None:
     """Minimise weighted slacks; ``elastic`` limits which constraints may move (None = all)."""
+    data, rows, limits, conic, settings, order = (
+        p.data, p.rows, p.limits, p.conic, p.settings, p.order
+    )  # fmt: skip
     n = data.n_candidates
     w = cp.Variable(n, nonneg=True)
     ctx = BuildContext(data=data, w=w, parametrize_scenarios=False)
@@ -157,54 +197,6 @@ def _elastic(
     return outcome.status, slacks, duals
 
 
-def _feasible(
-    data: Candidates,
-    rows: Sequence[Row],
-    limits: Mapping[str, object],
-    conic: Sequence[ConicConstraint],
-    settings: Settings,
-    order: list[str],
-) -> bool:
-    # first solver only: a fallback such as SCS can take minutes on a near-infeasible exp cone
-    return _elastic(data, rows, limits, conic, settings, order[:1], set()) is not None
-
-
-def _conic_step(
-    data: Candidates,
-    rows: Sequence[Row],
-    limits: Mapping[str, object],
-    others: Sequence[ConicConstraint],
-    c: ConicConstraint,
-    settings: Settings,
-    order: list[str],
-    slack: float,
-) -> float:
-    """How far ``c``'s adjustable limit must move so it can hold with everything else hard.
-
-    A CVaR cap moves by the slack itself (in its unit); a drawdown bound's beta is found by
-    bisection (the feasible set grows as beta grows, since lambda shrinks).
-    """
-    if isinstance(c, CVaRCap):
-        scale = {"budget": settings.budget, "capital": 1.0, "currency": 1.0 / settings.capital}
-        return slack / scale[c.unit]
-    if not isinstance(c, DrawdownRisk):
-        return slack
-    base = c.beta
-    trial = copy.deepcopy(c)
-    lo, hi = base, 1.0 - 1e-9
-    trial.beta = hi
-    if not _feasible(data, rows, limits, [*others, trial], settings, order):
-        return math.inf
-    for _ in range(14):
-        mid = (lo + hi) / 2
-        trial.beta = mid
-        if _feasible(data, rows, limits, [*others, trial], settings, order):
-            hi = mid
-        else:
-            lo = mid
-    return hi - base
-
-
 def diagnose(
     data: Candidates,
     rows: Sequence[Row],
@@ -214,6 +206,7 @@ def diagnose(
     order: list[str],
 ) -> Diagnosis:
     """Explain why the hard constraints cannot all hold."""
+    p = _Problem(data, rows, limits, conic, settings, order)
     row_bounds = {r.name: _bounds(r, limits) for r in rows}
     # describe the limits in force (a run's overrides included), not the declared ones
     describe = {
@@ -227,7 +220,7 @@ def diagnose(
     units |= {c.name: c.unit if isinstance(c, CVaRCap) else "beta" for c in conic}
     bounds: dict[str, object] = dict(row_bounds)
     bounds |= {c.name: (None, c.adjustable()) for c in conic}
-    joint_run = _elastic(data, rows, limits, conic, settings, order, None)
+    joint_run = _elastic(p, None)
     if joint_run is None:
         message = (
             "the constraints cannot all hold and the elastic diagnosis could not be solved; "
@@ -235,29 +228,7 @@ def diagnose(
         )
         return Diagnosis((), (), (), message, bounds)
     _, slacks, duals = joint_run
-    by_name = {c.name: c for c in conic}
-    linear_joint = [
-        Relaxation(name, side, amount, units[name], describe[name])
-        for (name, side), amount in slacks.items()
-        if amount > TOL and name not in by_name
-    ]
-    joint_list = list(linear_joint)
-    relaxed_rows = Diagnosis((), tuple(linear_joint), (), "", bounds).relaxed_limits()
-    for (name, _side), amount in slacks.items():
-        if amount > TOL and name in by_name:
-            others = [c for c in conic if c.name != name]
-            step = _conic_step(
-                data,
-                rows,
-                {**limits, **relaxed_rows},
-                others,
-                by_name[name],
-                settings,
-                order,
-                amount,
-            )
-            joint_list.append(Relaxation(name, "upper", step, units[name], describe[name]))
-    joint = tuple(joint_list)
+    joint = _joint(p, slacks, bounds, units, describe)
     if not joint:
         message = (
             "the constraints can all hold, but every allocation that satisfies them loses all "
@@ -268,23 +239,54 @@ def diagnose(
     relaxed = {r.name for r in joint}
     partners = [n for n, d in sorted(duals.items(), key=lambda kv: -kv[1]) if d > 1e-6]
     conflict = list(dict.fromkeys([*sorted(relaxed), *partners]))[:8]
-    alone: list[Relaxation] = []
-    for name in conflict[:6]:
-        run = _elastic(data, rows, limits, conic, settings, order, {name})
-        if run is None:
-            continue
-        amounts = {k: v for k, v in run[1].items() if v > TOL}
-        for (nm, side), amount in amounts.items():
-            if nm in by_name:
-                others = [c for c in conic if c.name != nm]
-                amount = _conic_step(
-                    data, rows, limits, others, by_name[nm], settings, order, amount
-                )
-                side = "upper"
-            alone.append(Relaxation(nm, side, amount, units[nm], describe[nm]))
+    alone = _alone(p, conflict[:6], units, describe)
     return Diagnosis(
         tuple(conflict), joint, tuple(alone), _message(conflict, joint, alone, describe), bounds
     )
+
+
+def _joint(
+    p: _Problem,
+    slacks: Mapping[tuple[str, str], float],
+    bounds: dict[str, object],
+    units: Mapping[str, str],
+    describe: Mapping[str, str],
+) -> tuple[Relaxation, ...]:
+    """The joint relaxation: linear rows by their slacks, then each conic limit's step with
+    those rows relaxed."""
+    by_name = {c.name: c for c in p.conic}
+    linear = [
+        Relaxation(name, side, amount, units[name], describe[name])
+        for (name, side), amount in slacks.items()
+        if amount > TOL and name not in by_name
+    ]
+    out = list(linear)
+    relaxed_rows = Diagnosis((), tuple(linear), (), "", bounds).relaxed_limits()
+    relaxed = dataclasses.replace(p, limits={**p.limits, **relaxed_rows})
+    for (name, _side), amount in slacks.items():
+        if amount > TOL and name in by_name:
+            step = relaxed.conic_step(by_name[name], amount)
+            out.append(Relaxation(name, "upper", step, units[name], describe[name]))
+    return tuple(out)
+
+
+def _alone(
+    p: _Problem, names: Sequence[str], units: Mapping[str, str], describe: Mapping[str, str]
+) -> list[Relaxation]:
+    """For each constraint in the conflict, the relaxation that suffices on its own."""
+    by_name = {c.name: c for c in p.conic}
+    alone: list[Relaxation] = []
+    for name in names:
+        run = _elastic(p, {name})
+        if run is None:
+            continue
+        for (nm, side), amount in run[1].items():
+            if amount <= TOL:
+                continue
+            if nm in by_name:
+                amount, side = p.conic_step(by_name[nm], amount), "upper"
+            alone.append(Relaxation(nm, side, amount, units[nm], describe[nm]))
+    return alone
 
 
 def _message(

@@ -8,29 +8,27 @@ targets, probabilities and, for small problems, the scenario returns.
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from quantalloc.allocation.atoms import Atoms, Limit, effective_bounds
+from quantalloc.allocation.bands import solve_upper_first
 from quantalloc.allocation.candidates import Candidates
-from quantalloc.allocation.constraints import Budget, LinearConstraint, Row
+from quantalloc.allocation.constraints import LinearConstraint, Row
 from quantalloc.allocation.context import SCENARIO_PARAMETER_LIMIT, BuildContext, Settings
-from quantalloc.allocation.objectives import Objective
-from quantalloc.allocation.report import (
-    portfolio_metrics,
-    report_rows,
-    row_value,
-    row_violation,
-)
+from quantalloc.allocation.diagnosis import diagnose, plain_infeasible
+from quantalloc.allocation.fast import solve_working_set
+from quantalloc.allocation.layout import Layout, Solution, layout, linear_rows, row_duals, settle
+from quantalloc.allocation.lots import LotRounding
+from quantalloc.allocation.objectives import FractionalKelly, Kelly, Objective, RiskConstrainedKelly
+from quantalloc.allocation.report import portfolio_metrics, report_rows
 from quantalloc.allocation.result import AllocationResult
 from quantalloc.allocation.risk import ConicConstraint
+from quantalloc.allocation.rows import Atoms, Limit
 from quantalloc.allocation.solvers import (
     INFEASIBLE,
     UNBOUNDED,
@@ -43,27 +41,33 @@ from quantalloc.errors import ConfigError, SolverError
 
 @dataclass
 class Compiled:
-    """A built cvxpy problem and what is needed to refresh and read it."""
+    """A built cvxpy problem over a layout, and the parameters refreshed per solve."""
 
     key: tuple[object, ...]
+    lay: Layout
     ctx: BuildContext
     problem: cp.Problem
-    rows: list[Row]
     hard: Atoms
     soft: Atoms
-    soft_rows: list[int]
     h_hard: cp.Parameter | None
     h_soft: cp.Parameter | None
     penalty: cp.Parameter | None
     lin_con: cp.Constraint | None
-    soft_slack: cp.Variable | None
-    conic: list[tuple[ConicConstraint, cp.Constraint | None]]
-    budget_rows: list[int]
+    conic_cons: list[cp.Constraint]
     seconds: float
-    soft_names: set[str]
-    atom_duals: np.ndarray | None = None
-    conic_defaults: list[float | None] = field(default_factory=list)
-    conic_duals: dict[str, float] = field(default_factory=dict)
+
+    def solution(self, settings: Settings, outcome: SolveOutcome) -> Solution:
+        """Weights and duals after a solve of ``problem``."""
+        w = np.maximum(np.asarray(self.ctx.w.value, dtype=float), 0.0)
+        y = None
+        if self.lin_con is not None and self.lin_con.dual_value is not None:
+            y = np.asarray(self.lin_con.dual_value, dtype=float).ravel()
+        conic = {}
+        for c, con in zip(self.lay.conic, self.conic_cons, strict=True):
+            dual = con.dual_value
+            conic[c.name] = float(np.asarray(dual).ravel()[0]) if dual is not None else 0.0
+        duals = row_duals(self.hard, y, self.lay.rows, settings)
+        return Solution(w, duals, conic, outcome, self.seconds)
 
 
 class Allocator:
@@ -92,6 +96,11 @@ class Allocator:
         ``"direct"`` (one cvxpy problem), ``"working_set"`` (column generation with a direct
         Clarabel form; plain or fractional Kelly with linear hard constraints only) or ``"auto"``
         (working set when it applies and candidates x scenarios >= 200,000).
+    bands
+        How target bands (``GroupTarget``) are solved: ``"full"`` (as declared) or
+        ``"upper_first"``: solve with only the bands' upper sides and keep that optimum when it
+        meets the lower sides too (the same optimum of a convex problem, usually much faster;
+        the full problem otherwise).
     """
 
     def __init__(
@@ -105,7 +114,10 @@ class Allocator:
         rounding: object | None = None,
         diagnose: bool = True,
         method: str = "auto",
+        bands: str = "full",
     ) -> None:
+        if bands not in ("full", "upper_first"):
+            raise ConfigError(f"bands must be 'full' or 'upper_first'; got {bands!r}")
         self.objective = objective
         self.constraints = list(constraints)
         self.capital = capital
@@ -114,6 +126,7 @@ class Allocator:
         self.rounding = rounding
         self.diagnose = diagnose
         self.method = method
+        self.bands = bands
         self.compile_count = 0
         self._compiled: Compiled | None = None
 
@@ -138,30 +151,21 @@ class Allocator:
 
     def rows(self, data: Candidates) -> list[Row]:
         """Every labelled linear row these constraints produce for ``data``."""
-        rows = [r for c in self._linear() for r in c.rows(data)]
-        names = [r.name for r in rows]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ConfigError(
-                f"constraint names must be unique; repeated {sorted(dup)[:3]}; pass name= to one"
-            )
-        return rows
+        return linear_rows(self._linear(), data)
+
+    def layout(self, data: Candidates) -> Layout:
+        """The rows, soft rows and conic constraints of this allocator on ``data``."""
+        self._check_terms()
+        return layout(self._linear(), self._conic(), self.soft, data)
 
     def _compile(self, data: Candidates) -> Compiled:
         start = time.perf_counter()
-        self._check_terms()
+        lay = self.layout(data)
         n = data.n_candidates
         w = cp.Variable(n, nonneg=True, name="w")
         small = data.n_scenarios * n <= SCENARIO_PARAMETER_LIMIT
         ctx = BuildContext(data=data, w=w, parametrize_scenarios=small)
-        rows = self.rows(data)
-        unknown = set(self.soft) - {r.name for r in rows} - {r.source for r in rows}
-        unknown -= {c.name for c in self._conic()}
-        if unknown:
-            raise ConfigError(
-                f"soft= names no constraint: {sorted(unknown)}; known: {[r.name for r in rows][:8]}"
-            )
-        soft_idx = [k for k, r in enumerate(rows) if r.name in self.soft or r.source in self.soft]
+        rows, soft_idx = lay.rows, lay.soft_rows
         hard_idx = [k for k in range(len(rows)) if k not in set(soft_idx)]
         hard = Atoms.from_rows([rows[k] for k in hard_idx], n)
         hard.row = np.asarray(hard_idx, dtype=int)[hard.row] if len(hard.row) else hard.row
@@ -172,7 +176,6 @@ class Allocator:
         cons: list[cp.Constraint] = []
         h_hard = h_soft = penalty = None
         lin_con = None
-        slack = None
         if hard.G.shape[0]:
             h_hard = cp.Parameter(hard.G.shape[0], name="h")
             lin_con = hard.G @ w <= h_hard
@@ -183,52 +186,36 @@ class Allocator:
             slack = cp.Variable(soft.G.shape[0], nonneg=True, name="soft_slack")
             cons.append(soft.G @ w <= h_soft + slack)
             objective = objective - penalty @ slack
-        conic: list[tuple[ConicConstraint, cp.Constraint | None]] = []
-        for c in (copy.deepcopy(c) for c in self._conic()):
+        conic_cons: list[cp.Constraint] = []
+        for c in lay.conic:
             if c.name in self.soft:
                 s = cp.Variable(nonneg=True)
-                weight = self.soft[c.name]
-                objective = objective - weight * s
+                objective = objective - self.soft[c.name] * s
                 con = c.build(ctx, s)
             else:
                 con = c.build(ctx)
-            conic.append((c, con))
+            conic_cons.append(con)
             cons.append(con)
         problem = cp.Problem(cp.Maximize(objective), [*ctx.constraints, *cons])
         if not problem.is_dcp(dpp=True):  # type: ignore[call-arg]
             raise ConfigError("the allocation problem is not DPP; a term mixes parameters wrongly")
-        budget_rows = [k for k, r in enumerate(rows) if isinstance(_source(self, r), Budget)]
         self.compile_count += 1
         return Compiled(
             key=data.structure_key(),
+            lay=lay,
             ctx=ctx,
             problem=problem,
-            rows=rows,
             hard=hard,
             soft=soft,
-            soft_rows=soft_idx,
             h_hard=h_hard,
             h_soft=h_soft,
             penalty=penalty,
             lin_con=lin_con,
-            soft_slack=slack,
-            conic=conic,
-            budget_rows=budget_rows,
+            conic_cons=conic_cons,
             seconds=time.perf_counter() - start,
-            soft_names=set(self.soft),
-            conic_defaults=[_adjustable(c) for c, _ in conic],
         )
 
     # ------------------------------------------------------------------ solving
-    def settings(self, compiled: Compiled, capital: float, limits: Mapping[str, Limit]) -> Settings:
-        """Capital and budget fraction in force (budget = the Budget row's upper limit, else 1)."""
-        budget = 1.0
-        if compiled.budget_rows:
-            budget = effective_bounds(compiled.rows[compiled.budget_rows[0]], limits)[1] or 1.0
-        if not capital > 0 or not math.isfinite(capital):
-            raise ConfigError(f"capital must be a positive number; got {capital}")
-        return Settings(capital=float(capital), budget=float(budget))
-
     def prepare(
         self,
         candidates: Candidates,
@@ -236,9 +223,7 @@ class Allocator:
         limits: Mapping[str, Limit] | None = None,
     ) -> tuple[Compiled, Settings, dict[str, Limit]]:
         """Compile if needed and refresh every parameter; return the compiled problem, settings."""
-        if not isinstance(candidates, Candidates):
-            raise ConfigError(f"solve() needs Candidates; got {type(candidates).__name__}")
-        limits = dict(limits or {})
+        _check_candidates(candidates)
         if self._compiled is None or self._compiled.key != candidates.structure_key():
             self._compiled = self._compile(candidates)
         compiled = self._compiled
@@ -246,28 +231,16 @@ class Allocator:
             same = np.array_equal(compiled.ctx.data.r, candidates.r)
             if not same:  # large problems hold returns as constants: recompile
                 self._compiled = compiled = self._compile(candidates)
-        known = {r.name for r in compiled.rows} | {r.source for r in compiled.rows}
-        known |= {c.name for c, _ in compiled.conic}
-        unknown = set(limits) - known
-        if unknown:
-            raise ConfigError(
-                f"limits= names no constraint: {sorted(unknown)}; known: {sorted(known)[:8]}"
-            )
-        settings = self.settings(compiled, self.capital if capital is None else capital, limits)
-        for (c, _), default in zip(compiled.conic, compiled.conic_defaults, strict=True):
-            if c.name in limits:
-                value = limits[c.name]
-                c.set_limit(float(value if not isinstance(value, tuple) else value[1]))  # type: ignore[arg-type]
-            elif default is not None:  # overrides last one solve only
-                c.set_limit(default)
+        lay = compiled.lay
+        settings, limits = settle(lay, self.capital if capital is None else capital, limits)
         compiled.ctx.refresh(candidates, settings)
         if compiled.h_hard is not None:
-            compiled.h_hard.value = compiled.hard.rhs(compiled.rows, limits, settings)
+            compiled.h_hard.value = compiled.hard.rhs(lay.rows, limits, settings)
         if compiled.h_soft is not None and compiled.penalty is not None:
-            compiled.h_soft.value = compiled.soft.rhs(compiled.rows, limits, settings)
+            compiled.h_soft.value = compiled.soft.rhs(lay.rows, limits, settings)
             pen = []
             for k in compiled.soft.row:
-                r = compiled.rows[k]
+                r = lay.rows[k]
                 weight = self.soft.get(r.name, self.soft.get(r.source, 0.0))
                 pen.append(weight / r.scale(settings.capital, settings.budget))
             compiled.penalty.value = np.asarray(pen)
@@ -289,12 +262,22 @@ class Allocator:
         Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
         SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
         """
-        if self._use_working_set(candidates):
-            from quantalloc.allocation.fast import solve_working_set
+        if self.bands == "upper_first":
+            result = solve_upper_first(self, candidates, capital, limits)
+            if result is not None:
+                return result
+        return self._solve(candidates, capital, limits)
 
+    def _solve(
+        self,
+        candidates: Candidates,
+        capital: float | None,
+        limits: Mapping[str, Limit] | None,
+    ) -> AllocationResult:
+        if self._use_working_set(candidates):
             try:
-                compiled, settings, limits_d, w, outcome = solve_working_set(
-                    self, candidates, capital, limits
+                lay, settings, limits_d, solution = solve_working_set(
+                    self, candidates, self.capital if capital is None else capital, limits
                 )
             except SolverError:
                 if self.method != "auto":
@@ -302,22 +285,20 @@ class Allocator:
                 # e.g. no strictly feasible start for the RCK barrier: the direct conic form
                 # is slower but needs none
             else:
-                return self._finish(candidates, compiled, settings, limits_d, w, outcome)
-        compiled, settings, limits = self.prepare(candidates, capital, limits)
+                return self._finish(candidates, lay, settings, limits_d, solution)
+        compiled, settings, limits_d = self.prepare(candidates, capital, limits)
         outcome = solve_with_fallback(compiled.problem, solver_order(self.solver))
         if outcome.status in INFEASIBLE:
-            self._raise_infeasible(candidates, compiled, settings, limits, outcome.solver)
+            self._raise_infeasible(candidates, compiled.lay, settings, limits_d, outcome.solver)
         if outcome.status in UNBOUNDED:
             raise SolverError(
                 f"the objective is unbounded ({outcome.solver}: {outcome.status}); add a Budget "
                 "constraint or bounds so weights cannot grow without limit"
             )
-        w = np.maximum(np.asarray(compiled.ctx.w.value, dtype=float), 0.0)
-        return self._finish(candidates, compiled, settings, limits, w, outcome)
+        solution = compiled.solution(settings, outcome)
+        return self._finish(candidates, compiled.lay, settings, limits_d, solution)
 
     def _use_working_set(self, data: Candidates) -> bool:
-        from quantalloc.allocation.objectives import FractionalKelly, Kelly, RiskConstrainedKelly
-
         if self.method not in ("auto", "direct", "working_set"):
             raise ConfigError(
                 f"method must be 'auto', 'direct' or 'working_set'; got {self.method!r}"
@@ -345,13 +326,13 @@ class Allocator:
     def _finish(
         self,
         candidates: Candidates,
-        compiled: Compiled,
+        lay: Layout,
         settings: Settings,
         limits: Mapping[str, Limit],
-        w: np.ndarray,
-        outcome: SolveOutcome,
+        solution: Solution,
     ) -> AllocationResult:
         """Checks, post-scaling, the result and optional lot rounding."""
+        w, outcome = solution.w, solution.outcome
         if w.max(initial=0.0) > 1e6:  # log growth is unbounded but so flat solvers call it optimal
             raise SolverError(
                 f"the objective looks unbounded ({outcome.solver} returned a weight of "
@@ -361,7 +342,19 @@ class Allocator:
         scale = self.objective.post_scale()
         if scale != 1.0:
             w = w * scale
-        result = self._result(candidates, compiled, settings, limits, w, outcome)
+        result = AllocationResult(
+            weights=pd.Series(w, index=candidates.names, name="weight"),
+            capital=settings.capital,
+            objective_name=self.objective.name,
+            objective_value=float(self.objective.evaluate(w, candidates)),
+            status=str(outcome.status),
+            solver=str(outcome.solver),
+            solve_seconds=float(outcome.seconds),
+            compile_seconds=solution.compile_seconds,
+            constraints=tuple(report_rows(candidates, lay, settings, limits, w, solution)),
+            metrics=portfolio_metrics(w, candidates),
+            attempts=tuple(outcome.attempts),
+        )
         if scale != 1.0:
             broken = [r.name for r in result.constraints if r.violation > 1e-6 and not r.soft]
             if broken:
@@ -369,76 +362,40 @@ class Allocator:
                     f"fractional Kelly scaled the weights by {scale:g} and broke {broken[:3]} "
                     "(a lower bound or target); use RiskConstrainedKelly or drop those lower bounds"
                 )
-        if self.rounding is not None:
-            from quantalloc.allocation.lots import LotRounding
+        return self._round(result, candidates, lay, settings, limits)
 
-            if not isinstance(self.rounding, LotRounding):
-                raise ConfigError("rounding must be a LotRounding(...)")
-            result = self.rounding.apply(result, candidates, self, compiled, settings, limits)
-        return result
+    def _round(
+        self,
+        result: AllocationResult,
+        candidates: Candidates,
+        lay: Layout,
+        settings: Settings,
+        limits: Mapping[str, Limit],
+    ) -> AllocationResult:
+        if self.rounding is None:
+            return result
+        if not isinstance(self.rounding, LotRounding):
+            raise ConfigError("rounding must be a LotRounding(...)")
+        return self.rounding.apply(result, candidates, self.objective, lay, settings, limits)
 
     def _raise_infeasible(
         self,
         data: Candidates,
-        compiled: Compiled,
+        lay: Layout,
         settings: Settings,
         limits: Mapping[str, Limit],
         solver: str,
     ) -> None:
-        from quantalloc.allocation.diagnosis import diagnose, plain_infeasible
-
         if not self.diagnose:
             raise plain_infeasible(solver)
-        hard_rows = [k for k in range(len(compiled.rows)) if k not in set(compiled.soft_rows)]
-        hard_conic = [c for c, _ in compiled.conic if c.name not in self.soft]
         raise diagnose(
-            data,
-            [compiled.rows[k] for k in hard_rows],
-            limits,
-            hard_conic,
-            settings,
-            solver_order(self.solver),
+            data, lay.hard_rows, limits, lay.hard_conic, settings, solver_order(self.solver)
         ).error()
 
-    def _result(
-        self,
-        data: Candidates,
-        compiled: Compiled,
-        settings: Settings,
-        limits: Mapping[str, Limit],
-        w: np.ndarray,
-        outcome: SolveOutcome,
-    ) -> AllocationResult:
-        rows = report_rows(data, compiled, settings, limits, w)
-        metrics = portfolio_metrics(w, data)
-        value = self.objective.evaluate(w, data)
-        return AllocationResult(
-            weights=pd.Series(w, index=data.names, name="weight"),
-            capital=settings.capital,
-            objective_name=self.objective.name,
-            objective_value=float(value),
-            status=str(outcome.status),
-            solver=str(outcome.solver),
-            solve_seconds=float(outcome.seconds),
-            compile_seconds=compiled.seconds,
-            constraints=tuple(rows),
-            metrics=metrics,
-            attempts=tuple(outcome.attempts),
-        )
+
+def _check_candidates(candidates: object) -> None:
+    if not isinstance(candidates, Candidates):
+        raise ConfigError(f"solve() needs Candidates; got {type(candidates).__name__}")
 
 
-def _adjustable(c: ConicConstraint) -> float | None:
-    try:
-        return c.adjustable()
-    except ConfigError:
-        return None
-
-
-def _source(alloc: Allocator, row: Row) -> object:
-    for c in alloc._linear():
-        if c.name == row.source:
-            return c
-    return None
-
-
-__all__ = ["Allocator", "effective_bounds", "row_value", "row_violation"]
+__all__ = ["Allocator", "Compiled"]

@@ -4,61 +4,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quantalloc.allocation.atoms import Limit, effective_bounds
 from quantalloc.allocation.candidates import Candidates
-from quantalloc.allocation.constraints import Row
 from quantalloc.allocation.context import Settings
-from quantalloc.allocation.objectives import cvar, expected_log_growth
+from quantalloc.allocation.layout import Layout, Solution
+from quantalloc.allocation.measures import cvar, expected_log_growth
 from quantalloc.allocation.result import ConstraintRow
-
-if TYPE_CHECKING:
-    from quantalloc.allocation.problem import Compiled
+from quantalloc.allocation.rows import Limit, effective_bounds, row_value, row_violation
 
 BINDING_TOL = 1e-5
 
 
-def row_value(row: Row, w: np.ndarray, settings: Settings) -> float:
-    """A row's realised value in its own unit (absolute value for ``|a.w|`` rows)."""
-    raw = float(row.coeffs @ w) / row.scale(settings.capital, settings.budget)
-    return abs(raw) if row.absolute else raw
-
-
-def row_violation(row: Row, bounds: tuple[float | None, float | None], value: float) -> float:
-    """How far ``value`` lies outside the row's bounds (0 when it holds)."""
-    lower, upper = bounds
-    excess = 0.0
-    if upper is not None:
-        excess = max(excess, value - upper)
-    if lower is not None and not row.absolute:
-        excess = max(excess, lower - value)
-    return excess
-
-
 def report_rows(
     data: Candidates,
-    compiled: Compiled,
+    lay: Layout,
     settings: Settings,
     limits: Mapping[str, Limit],
     w: np.ndarray,
+    solution: Solution,
 ) -> list[ConstraintRow]:
-    """Constraint rows (value, binding, dual) for weights ``w``."""
-    duals = np.zeros(len(compiled.rows))
-    con = compiled.lin_con
-    y_all = compiled.atom_duals
-    if y_all is None and con is not None and con.dual_value is not None:
-        y_all = np.asarray(con.dual_value, dtype=float).ravel()
-    for atoms, y in ((compiled.hard, y_all),):
-        if y is not None:
-            for j, k in enumerate(atoms.row):
-                r = compiled.rows[k]
-                duals[k] += y[j] * r.scale(settings.capital, settings.budget)
-    soft = set(compiled.soft_rows)
+    """Constraint rows (value, binding, dual) for weights ``w`` and the solution's duals."""
+    duals = solution.row_duals
+    soft = set(lay.soft_rows)
     out = []
-    for k, r in enumerate(compiled.rows):
+    for k, r in enumerate(lay.rows):
         lower, upper = effective_bounds(r, limits)
         value = row_value(r, w, settings)
         viol = row_violation(r, (lower, upper), value)
@@ -91,14 +62,10 @@ def report_rows(
                 violation=viol,
             )
         )
-    for c, con in compiled.conic:
+    for c in lay.conic:
         value = c.evaluate(w, data, settings)
         limit = c.limit_value(settings)
-        if con is None:  # solved outside cvxpy (working set): dual recorded by name
-            dual_f = compiled.conic_duals.get(c.name, 0.0)
-        else:
-            dual = con.dual_value
-            dual_f = float(np.asarray(dual).ravel()[0]) if dual is not None else 0.0
+        dual_f = solution.conic_duals.get(c.name, 0.0)
         tol = 1e-4 * max(1.0, abs(limit))
         out.append(
             ConstraintRow(
@@ -111,7 +78,7 @@ def report_rows(
                 binding=bool(abs(value - limit) <= tol or dual_f > 1e-7),
                 dual=dual_f,
                 unit=c.unit,
-                soft=c.name in compiled.soft_names,
+                soft=c.name in lay.soft_names,
                 violation=max(0.0, value - limit),
             )
         )

@@ -31,7 +31,7 @@ class ConstraintRow:
 
 @dataclass(frozen=True)
 class Rounding:
-    """How the continuous optimum became whole lots."""
+    """How the continuous optimum became whole lots (kept within every hard cap)."""
 
     method: str
     lots: pd.Series
@@ -42,6 +42,9 @@ class Rounding:
     seconds: float
     status: str
     violations: tuple[str, ...] = ()
+    constraints: tuple[ConstraintRow, ...] = ()
+    """The constraint rows with values realised at the whole lots (binding and duals from the
+    continuous optimum)."""
 
 
 @dataclass(frozen=True)

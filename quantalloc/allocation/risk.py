@@ -11,7 +11,7 @@ import numpy as np
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Unit, _check_unit, _fmt
 from quantalloc.allocation.context import BuildContext, Settings, moment_factor
-from quantalloc.allocation.objectives import cvar, cvar_expression, wealth_factors
+from quantalloc.allocation.measures import cvar, cvar_expression, wealth_factors
 from quantalloc.errors import ConfigError
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -15,6 +18,37 @@ from quantalloc.errors import ConfigError, SolverError
 # well; SCS is a first-order fallback; ECOS only when present.
 DEFAULT_ORDER = ("CLARABEL", "SCS", "ECOS")
 MIP_ORDER = ("HIGHS", "SCIPY")
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def quiet_highs() -> None:
+    """Build the process's first HiGHS instance with file descriptor 1 pointed at /dev/null.
+
+    highspy prints its banner ("Running HiGHS ...") from C straight to fd 1 when the first
+    ``Highs()`` of a process is built; ``output_flag=False`` cannot stop it, and it would land in
+    the middle of a command's output (``quantalloc solve > out.txt``). Later instances print
+    nothing, so one silent construction is enough.
+    """
+    global _banner_done
+    with _banner_lock:
+        if _banner_done:
+            return
+        _banner_done = True
+        try:
+            import highspy
+        except ImportError:  # pragma: no cover - cvxpy then has no HIGHS solver either
+            return
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
 
 OK = (cp.OPTIMAL,)
 INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
@@ -61,6 +95,8 @@ def solve_with_fallback(
     """
     attempts: list[tuple[str, str]] = []
     start = time.perf_counter()
+    if "HIGHS" in order:
+        quiet_highs()
     for name in order:
         try:
             with warnings.catch_warnings():  # inaccurate results are handled by status below

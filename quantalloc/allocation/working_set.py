@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import clarabel
 import numpy as np
@@ -32,6 +33,9 @@ RETRY_SETTINGS: tuple[dict[str, object], ...] = (
     {"static_regularization_constant": 1e-10},
     {"max_step_fraction": 0.95},
 )
+
+
+Array = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,39 @@ def _restricted(
     drawdown bound  sum_s S p_s u_s <= S  with  u_s >= (1 + r_s.w)^-lam  as a power cone (the
     row scaled by the scenario count S so its entries stay O(1)); ``nu`` is that row's dual.
     """
-    n_scen, k = r.shape[0], cols.shape[0]
-    m = g.shape[0]
-    rj = r[:, cols]
+    q, a, b, cones = _restricted_form(r[:, cols], p, g[:, cols], h, lam, form)
+    k, m = cols.shape[0], g.shape[0]
+    # "AlmostSolved" happens with steep drawdown cones (large lambda): retry with settings that
+    # measured better on such problems before accepting reduced accuracy
+    for tweaks in RETRY_SETTINGS:
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        for key, value in tweaks.items():
+            setattr(settings, key, value)
+        n_var = q.shape[0]
+        solver = clarabel.DefaultSolver(sp.csc_matrix((n_var, n_var)), q, a, b, cones, settings)
+        sol = solver.solve()
+        if str(sol.status) == "Solved":
+            break
+    x = np.asarray(sol.x)
+    z = np.asarray(sol.z)
+    nu = float(z[m + k]) if lam is not None else 0.0
+    return x[:k], z[:m], nu, -float(sol.obj_val), str(sol.status)
+
+
+def _restricted_form(
+    rj: Array, p: Array, gj: Array, h: Array, lam: float | None, form: str
+) -> tuple[Array, sp.csc_matrix, Array, list[Any]]:
+    """Clarabel's ``q``, ``A``, ``b`` and cones of the restricted problem (see ``_restricted``)
+    on the working set's columns ``rj`` and ``gj``."""
+    n_scen, k = rj.shape
+    m = gj.shape[0]
     n_u = n_scen if lam is not None else 0
     n_var = k + n_scen + n_u  # x = [w (k), t (S), u (S if drawdown)]
     blocks = []
     b_parts = []
     if m:
-        blocks.append(sp.hstack([sp.csr_matrix(g[:, cols]), sp.csr_matrix((m, n_scen + n_u))]))
+        blocks.append(sp.hstack([sp.csr_matrix(gj), sp.csr_matrix((m, n_scen + n_u))]))
         b_parts.append(h)
     blocks.append(sp.hstack([-sp.eye(k), sp.csr_matrix((k, n_scen + n_u))]))
     b_parts.append(np.zeros(k))
@@ -120,21 +148,57 @@ def _restricted(
         cones += [clarabel.PowerConeT(1.0 / (1.0 + lam))] * n_scen
     elif lam is not None:
         cones += [clarabel.ExponentialConeT()] * n_scen
-    # "AlmostSolved" happens with steep drawdown cones (large lambda): retry with settings that
-    # measured better on such problems before accepting reduced accuracy
-    for tweaks in RETRY_SETTINGS:
-        settings = clarabel.DefaultSettings()
-        settings.verbose = False
-        for key, value in tweaks.items():
-            setattr(settings, key, value)
-        solver = clarabel.DefaultSolver(sp.csc_matrix((n_var, n_var)), q, a, b, cones, settings)
-        sol = solver.solve()
-        if str(sol.status) == "Solved":
-            break
-    x = np.asarray(sol.x)
-    z = np.asarray(sol.z)
-    nu = float(z[m + k]) if lam is not None else 0.0
-    return x[:k], z[:m], nu, -float(sol.obj_val), str(sol.status)
+    return q, a, b, cones
+
+
+def _solve_restricted(
+    r: Array, p: Array, g: Array, h: Array, cols: Array, lam: float | None, engines: set[str]
+) -> tuple[Array, Array, float, float, str]:
+    """The restricted problem by Clarabel, or for RCK by the Newton barrier where Clarabel
+    stalls or stops short; the engines used are added to ``engines``."""
+    if lam is not None and r.shape[0] >= BARRIER_SCENARIOS:
+        w_j, y, nu, obj, status = np.zeros(0), np.zeros(0), 0.0, 0.0, "skipped"
+        # measured: Clarabel stalls here (InsufficientProgress)
+    else:
+        w_j, y, nu, obj, status = _restricted(r, p, g, h, cols, lam)
+        engines.add("clarabel")
+    if status in ("Solved", "AlmostSolved") or lam is None:
+        return w_j, y, nu, obj, status
+    # steep drawdown cones with many scenarios: the Newton barrier on the working set
+    try:
+        w_j, y, nu_e, obj = rck_barrier(r[:, cols], p, g[:, cols], h, lam)
+    except SolverError:
+        if status != "skipped":
+            raise
+        engines.add("clarabel")  # the barrier needs a strictly feasible start
+        return _restricted(r, p, g, h, cols, lam)
+    engines.add("barrier")
+    return w_j, y, nu_e / r.shape[0], obj, "Solved"  # nu per unit of S E[W^-lam]
+
+
+def _priced_in(
+    r: np.ndarray,
+    p: np.ndarray,
+    g: np.ndarray,
+    y: np.ndarray,
+    nu: float,
+    lam: float | None,
+    w_full: np.ndarray,
+    cols: np.ndarray,
+    grow: int,
+) -> np.ndarray:
+    """Candidates outside the working set whose reduced cost says they would add growth."""
+    n = r.shape[1]
+    wealth = 1.0 + r @ w_full
+    grad = r.T @ (p / wealth)
+    reduced = grad - (g.T @ y if g.shape[0] else 0.0)
+    if lam is not None and nu > 0:  # minus nu times the gradient of S E[W^-lam] - S
+        reduced = reduced + nu * lam * r.shape[0] * (r.T @ (p * wealth ** (-lam - 1)))
+    outside = np.setdiff1d(np.arange(n), cols)
+    if outside.size == 0:
+        return outside
+    viol = outside[reduced[outside] > PRICE_TOL * max(1.0, float(np.abs(grad).max()))]
+    return viol[np.argsort(-reduced[viol])][: max(grow, cols.size // 2)]
 
 
 def kelly_working_set(
@@ -171,25 +235,7 @@ def kelly_working_set(
     engines: set[str] = set()
     while iteration < max_iterations:
         iteration += 1
-        if lam is not None and r.shape[0] >= BARRIER_SCENARIOS:
-            status = "skipped"  # measured: Clarabel stalls here (InsufficientProgress)
-        else:
-            w_j, y, nu, obj, status = _restricted(r, p, g, h, cols, lam)
-            engines.add("clarabel")
-        if status not in ("Solved", "AlmostSolved") and lam is not None:
-            # steep drawdown cones with many scenarios: the Newton barrier on the working set
-            try:
-                w_j, y, nu_e, obj = rck_barrier(r[:, cols], p, g[:, cols], h, lam)
-            except SolverError:
-                if status == "skipped":  # the barrier needs a strictly feasible start
-                    w_j, y, nu, obj, status = _restricted(r, p, g, h, cols, lam)
-                    engines.add("clarabel")
-                else:
-                    raise
-            else:
-                nu = nu_e / r.shape[0]  # nu below is per unit of S E[W^-lam]
-                status = "Solved"
-                engines.add("barrier")
+        w_j, y, nu, obj, status = _solve_restricted(r, p, g, h, cols, lam, engines)
         if status not in ("Solved", "AlmostSolved"):
             if status in ("PrimalInfeasible", "AlmostPrimalInfeasible") and cols.size < n:
                 cols = np.arange(n)  # lower bounds may need candidates outside the set
@@ -202,18 +248,9 @@ def kelly_working_set(
             )
         w_full[:] = 0.0
         w_full[cols] = np.maximum(w_j, 0.0)
-        wealth = 1.0 + r @ w_full
-        grad = r.T @ (p / wealth)
-        reduced = grad - (g.T @ y if g.shape[0] else 0.0)
-        if lam is not None and nu > 0:  # minus nu times the gradient of S E[W^-lam] - S
-            reduced = reduced + nu * lam * r.shape[0] * (r.T @ (p * wealth ** (-lam - 1)))
-        outside = np.setdiff1d(np.arange(n), cols)
-        if outside.size == 0:
+        add = _priced_in(r, p, g, y, nu, lam, w_full, cols, grow)
+        if add.size == 0:
             break
-        viol = outside[reduced[outside] > PRICE_TOL * max(1.0, float(np.abs(grad).max()))]
-        if viol.size == 0:
-            break
-        add = viol[np.argsort(-reduced[viol])][: max(grow, cols.size // 2)]
         cols = np.sort(np.concatenate([cols, add]))
     info = WorkingSetInfo(
         iterations=iteration,

@@ -30,7 +30,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from quantalloc import __version__
+        from quantalloc.version import __version__
 
         typer.echo(f"quantalloc {__version__}")
         raise typer.Exit()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ except ImportError:  # pragma: no cover - older typer on the real click
     from click.globals import get_current_context  # type: ignore[no-redef]
 
 from quantalloc.errors import QuantallocError
+
+if TYPE_CHECKING:
+    from quantalloc.storage import Store
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -88,6 +92,31 @@ def describe_os_error(exc: OSError) -> str:
     reason = exc.strerror or type(exc).__name__
     where = f" {exc.filename}" if exc.filename else ""
     return f"cannot use{where}: {reason}; check the path, its folder and their permissions"
+
+
+def store_env() -> dict[str, str]:
+    """The process environment over the values of the nearest ``.env`` file (if any)."""
+    from dotenv import dotenv_values, find_dotenv
+
+    found = find_dotenv(usecwd=True)
+    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
+    values.update(os.environ)
+    return values
+
+
+def open_cli_store(store: str | None) -> Store:
+    """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
+    from quantalloc.errors import ConfigError
+    from quantalloc.storage import open_store, redact
+
+    env = store_env()
+    try:
+        return open_store(store, env=env)
+    except ConfigError as exc:
+        given = env.get("DATABASE_URL", "").strip()
+        if store is None and given:  # the URL came from the environment: name the variable
+            raise ConfigError(f"DATABASE_URL={redact(given)!r}: {exc}") from exc
+        raise
 
 
 def synthetic_banner(source: Any) -> None:

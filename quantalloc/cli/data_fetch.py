@@ -36,7 +36,7 @@ def fetch(
     ] = False,
 ) -> None:
     """Fetch SYMBOLS' bars from SOURCE into the cache, so later runs need no network."""
-    from quantalloc.cli.db import store_env
+    from quantalloc.cli.console import store_env
     from quantalloc.data.sources import get_provider
     from quantalloc.errors import ConfigError
 
@@ -88,7 +88,7 @@ def _report_skipped(source: object) -> None:
 
 
 def _fetch_chains(kind: str, names: list[str], market: str, cache_dir: str | None) -> None:
-    from quantalloc.data.chain_source import get_chain_source
+    from quantalloc.data.chain_open import get_chain_source
     from quantalloc.data.vendors import split_source
 
     spec = ",".join(split_source(part)[0] for part in kind.split(","))

@@ -7,18 +7,17 @@ The store URL comes from ``--store``, else ``DATABASE_URL``, else the default SQ
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quantalloc.atomic import write_atomic
-from quantalloc.cli.console import console, fail, handles_errors
+from quantalloc.cli.console import console, fail, handles_errors, open_cli_store
 from quantalloc.cli.options import VerboseOpt
 
 if TYPE_CHECKING:
-    from quantalloc.storage import Store
+    pass
 
 db = typer.Typer(
     help="The store of input tables and solve runs: init, import, export, status.",
@@ -42,31 +41,6 @@ StoreOpt = Annotated[
 def register(app: typer.Typer) -> None:
     """Add the ``db`` command group to ``app``."""
     app.add_typer(db, name="db")
-
-
-def store_env() -> dict[str, str]:
-    """The process environment over the values of the nearest ``.env`` file (if any)."""
-    from dotenv import dotenv_values, find_dotenv
-
-    found = find_dotenv(usecwd=True)
-    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
-    values.update(os.environ)
-    return values
-
-
-def open_cli_store(store: str | None) -> Store:
-    """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
-    from quantalloc.errors import ConfigError
-    from quantalloc.storage import open_store, redact
-
-    env = store_env()
-    try:
-        return open_store(store, env=env)
-    except ConfigError as exc:
-        given = env.get("DATABASE_URL", "").strip()
-        if store is None and given:  # the URL came from the environment: name the variable
-            raise ConfigError(f"DATABASE_URL={redact(given)!r}: {exc}") from exc
-        raise
 
 
 @db.command("init")

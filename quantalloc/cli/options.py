@@ -80,8 +80,7 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0, banner: 
     the environment or a ``.env`` file. Prints the synthetic-data banner when the
     provider is synthetic (the demo market).
     """
-    from quantalloc.cli.console import synthetic_banner
-    from quantalloc.cli.db import store_env
+    from quantalloc.cli.console import store_env, synthetic_banner
     from quantalloc.data import get_provider
     from quantalloc.errors import ConfigError, QuantallocError
 
@@ -124,11 +123,11 @@ def open_chains(spec: str | None, market: str | None, store: str | None = None) 
     import os
     from pathlib import Path
 
-    from quantalloc.data.chain_source import get_chain_source
+    from quantalloc.data import get_chain_source
 
     reader = None
     if spec.strip().lower() == "store":
-        from quantalloc.cli.db import open_cli_store
+        from quantalloc.cli.console import open_cli_store
 
         reader = open_cli_store(store).read_table
     root = os.environ.get(ENV_CACHE_DIR)

@@ -232,17 +232,16 @@ def register(app: typer.Typer) -> None:
         root = os.environ.get(ENV_CACHE_DIR)
         directory = Path(root) / "regime" if root else None
         cache = ResultCache(directory=directory, ttl_seconds=0.0 if no_cache else ttl)
+        inputs: dict[str, Any] = {
+            "chain_path": chain,
+            "chains": source,
+            "vix": vix,
+            "vix_source": vix_source,
+            "index_symbol": index,
+        }
         key = cache_key(
             **input_fingerprint(
-                provider,
-                profile.name,
-                as_of,
-                chain_path=chain,
-                vix=vix,
-                index_symbol=index,
-                config_path=model_path("regime"),
-                chains=source,
-                vix_source=vix_source,
+                provider, profile.name, as_of, config_path=model_path("regime"), **inputs
             )
         )
         hit = cache.get(key)
@@ -250,17 +249,7 @@ def register(app: typer.Typer) -> None:
         if hit is not None:
             result, cached_at = hit
         else:
-            state = state_from_provider(
-                provider,
-                profile.name,
-                as_of,
-                chain_path=chain,
-                chains=source,
-                vix=vix,
-                vix_source=vix_source,
-                index_symbol=index,
-                config=cfg,
-            )
+            state = state_from_provider(provider, profile.name, as_of, config=cfg, **inputs)
             result = state.to_dict()
             if ttl > 0:
                 try:

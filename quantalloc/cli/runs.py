@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from quantalloc.cli.console import console, handles_errors
-from quantalloc.cli.db import StoreOpt, open_cli_store
+from quantalloc.cli.console import console, handles_errors, open_cli_store
+from quantalloc.cli.db import StoreOpt
 from quantalloc.cli.options import VerboseOpt
 
 runs = typer.Typer(

@@ -117,10 +117,10 @@ def solve(
 
     from quantalloc.cli.options import open_provider
     from quantalloc.cli.paths import output_file
+    from quantalloc.cli.render import render
     from quantalloc.data.tables import parse_table_args
     from quantalloc.pipeline import solve as run_solve
     from quantalloc.pipeline.requests import check_levels, check_limits
-    from quantalloc.report import render
 
     if output:
         output_file(output, "--output", (".json",))
@@ -172,7 +172,7 @@ def solve(
         path = result.write_json(output)
         console.print(f"wrote {path}")
     if update_database:
-        from quantalloc.cli.db import open_cli_store, store_env
+        from quantalloc.cli.console import open_cli_store, store_env
         from quantalloc.storage import default_db_path, select_url
 
         env = store_env()
@@ -203,7 +203,7 @@ def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
     A store named by --store or DATABASE_URL must be readable: an unreachable one is an
     error, never skipped. The report's "tables:" note says where each table came from.
     """
-    from quantalloc.cli.db import open_cli_store, store_env
+    from quantalloc.cli.console import open_cli_store, store_env
     from quantalloc.storage import default_db_path
 
     wanted = [name for name in STORE_TABLES if name not in given]

@@ -1,12 +1,8 @@
 """Market data: price providers and chain sources behind one Protocol each, validation, tables."""
 
 from quantalloc.data.base import OHLCV_COLUMNS, PriceProvider
-from quantalloc.data.chain_source import (
-    ChainSnapshot,
-    ChainSource,
-    chain_symbol,
-    get_chain_source,
-)
+from quantalloc.data.chain_open import get_chain_source
+from quantalloc.data.chain_source import ChainSnapshot, ChainSource, chain_symbol
 from quantalloc.data.chains import CHAIN_COLUMNS, load_chain, validate_chain
 from quantalloc.data.csv_provider import CsvProvider
 from quantalloc.data.demo import DemoProvider

@@ -68,17 +68,7 @@ CHAIN_COLUMNS: tuple[str, ...] = (
 CONTRACT_KEY: tuple[str, ...] = ("symbol", "root", "expiry", "strike", "kind")
 """Columns that name one listed contract."""
 
-_FLOAT_COLUMNS = (
-    "bid",
-    "ask",
-    "last",
-    "settlement",
-    "volume",
-    "open_interest",
-    "implied_vol",
-    "spot",
-    "lot_size",
-)
+_FLOAT_COLUMNS = CHAIN_COLUMNS[CHAIN_COLUMNS.index("bid") : CHAIN_COLUMNS.index("lot_size") + 1]
 _KIND_CODES = {"c": "call", "call": "call", "ce": "call", "p": "put", "put": "put", "pe": "put"}
 
 

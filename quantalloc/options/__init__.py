@@ -7,17 +7,20 @@ Public API (stable names; other layers build on them):
 - vol inputs: :func:`realized_vol`, :func:`vol_proxy`, :class:`SkewModel`,
   :class:`ChainVolSurface`
 - strikes: :func:`strike_step`, :class:`StrikeGrid`, :class:`StrikeRule`, :func:`strike_for_delta`
-- strategies: :class:`Underlying`, :func:`build_strategy`, :data:`STRATEGIES`,
-  :func:`strategy_names`, :func:`strategy_info`, :func:`theta_positive_strategies`,
-  :class:`Strategy`, :class:`Leg`, :class:`Direction`, :class:`MarginRule`, :func:`pnl_matrix`,
-  :func:`summary_frame`
+- the one strategy catalog: :data:`STRATEGIES` (:class:`StrategyInfo`, :class:`LegTemplate`),
+  :func:`strategy_names`, :func:`strategy_direction`, :func:`strategy_info`,
+  :func:`theta_positive_strategies`
+- strategies: :class:`Underlying`, :func:`build_strategy`, :class:`Strategy`, :class:`Leg`,
+  :class:`Direction`, :class:`MarginRule`, :func:`pnl_matrix`, :func:`summary_frame`
+- option books (many candidates as flat arrays): :mod:`quantalloc.options.book`
 """
 
-from quantalloc.options.builders import (
+from quantalloc.options.builders import Underlying, build_strategy
+from quantalloc.options.catalog import (
     STRATEGIES,
+    LegTemplate,
     StrategyInfo,
-    Underlying,
-    build_strategy,
+    strategy_direction,
     strategy_info,
     strategy_names,
     theta_positive_strategies,
@@ -45,6 +48,7 @@ __all__ = [
     "Direction",
     "ImpliedVolResult",
     "Leg",
+    "LegTemplate",
     "MarginRule",
     "PayoffSummary",
     "SkewModel",
@@ -60,6 +64,7 @@ __all__ = [
     "intrinsic",
     "pnl_matrix",
     "realized_vol",
+    "strategy_direction",
     "strategy_info",
     "strategy_names",
     "strike_for_delta",

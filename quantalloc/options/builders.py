@@ -1,14 +1,14 @@
 """Strategy builders: pick strikes by rule, round to the strike grid, price every leg.
 
-Every strategy has a stable snake_case name (the key of :data:`STRATEGIES`), a display name, a
-direction (LONG bullish / SHORT bearish / NEUTRAL), a ``theta_positive`` flag (the strategy is
-net short premium) and a capital rule (see :mod:`quantalloc.options.strategy`).
+Every strategy's facts (name, display name, direction, theta sign, capital rule, default strike
+and width, leg template) live in the one catalog, :mod:`quantalloc.options.catalog`; this module
+only places and prices the legs.
 
 Strike placement (``strike=StrikeRule(...)``) sets the *inner* strikes: the long strike of a debit
 spread, the short strikes of credit spreads, condors and strangles, the body of butterflies, the
 call of a covered call, the put of a cash-secured or protective put, and both sides of a collar.
 ``width`` is the wing width as a fraction of spot (at least one grid step). Defaults per strategy
-are in :data:`STRATEGIES` (``default_strike``, ``default_width``).
+are in the catalog (``default_strike``, ``default_width``).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.markets import get_market
-from quantalloc.options.legs import Direction, Leg, Side
+from quantalloc.options.catalog import STRATEGIES, strategy_info
+from quantalloc.options.legs import Leg, Side
 from quantalloc.options.margin import MarginRule
 from quantalloc.options.pricing import _bsm
-from quantalloc.options.strategy import CapitalRule, Strategy
-from quantalloc.options.strikes import ATM, StrikeGrid, StrikeRule, place_strike, strike_step
+from quantalloc.options.strategy import Strategy
+from quantalloc.options.strikes import StrikeGrid, StrikeRule, place_strike, strike_step
 from quantalloc.options.volatility import SkewModel
 
 FloatArray = NDArray[np.float64]
@@ -88,20 +89,6 @@ class Underlying:
         if self.vol_surface is not None:
             return np.asarray(self.vol_surface(k, t), dtype=float)
         return self.skew.vol(self.vol, self.spot, k, t)
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyInfo:
-    """Static facts about a strategy type."""
-
-    name: str
-    display_name: str
-    direction: Direction
-    theta_positive: bool
-    capital_rule: CapitalRule
-    defined_risk: bool
-    default_strike: StrikeRule
-    default_width: float | None
 
 
 class _Ctx:
@@ -166,8 +153,8 @@ def _strangle_strikes(c: _Ctx, rule: StrikeRule) -> tuple[float, float]:
     return kp, kc
 
 
-def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
-    kp, kc = _strangle_strikes(c, rule)
+def _iron(c: _Ctx, kp: float, kc: float, width: float) -> _Legs:
+    """Short put at ``kp`` and short call at ``kc``, each with a long wing ``width`` beyond."""
     return [
         c.leg("put", "buy", c.wing(kp, width, up=False)),
         c.leg("put", "sell", kp),
@@ -176,16 +163,13 @@ def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k
     ]
 
 
-def _iron_butterfly(
-    c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str
-) -> list[Leg]:
+def _iron_condor(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
+    return _iron(c, *_strangle_strikes(c, rule), width)
+
+
+def _iron_butterfly(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: str) -> _Legs:
     body = c.strike(rule, "call")
-    return [
-        c.leg("put", "buy", c.wing(body, width, up=False)),
-        c.leg("put", "sell", body),
-        c.leg("call", "sell", body),
-        c.leg("call", "buy", c.wing(body, width, up=True)),
-    ]
+    return _iron(c, body, body, width)
 
 
 def _call_butterfly(
@@ -243,80 +227,29 @@ def _calendar(c: _Ctx, rule: StrikeRule, width: float, far_t: float | None, k: s
     return [c.leg(k, "sell", strike), c.leg(k, "buy", strike, t=back)]
 
 
-_NEU, _L, _S = Direction.NEUTRAL, Direction.LONG, Direction.SHORT
-_D30, _D20, _D25 = StrikeRule(delta=0.30), StrikeRule(delta=0.20), StrikeRule(delta=0.25)
-_OTM5 = StrikeRule(otm=0.05)
-
-_Row = tuple[str, Direction, bool, CapitalRule, bool, StrikeRule, float | None, LegsFn]
-# name: (display, direction, theta_positive, capital rule, defined risk, strike, width, legs)
-_TABLE: dict[str, _Row] = {
-    "long_call": ("Long Call", _L, False, "debit", True, ATM, None, _single("call", "buy")),
-    "long_put": ("Long Put", _S, False, "debit", True, ATM, None, _single("put", "buy")),
-    "bull_call_spread": (
-        "Bull Call Spread", _L, False, "debit", True, ATM, 0.05, _vertical("call", "buy", True)
-    ),
-    "bear_put_spread": (
-        "Bear Put Spread", _S, False, "debit", True, ATM, 0.05, _vertical("put", "buy", False)
-    ),
-    "bull_put_spread": (
-        "Bull Put Spread", _L, True, "max_loss", True, _D30, 0.05, _vertical("put", "sell", False)
-    ),
-    "bear_call_spread": (
-        "Bear Call Spread", _S, True, "max_loss", True, _D30, 0.05, _vertical("call", "sell", True)
-    ),
-    "iron_condor": ("Iron Condor", _NEU, True, "max_loss", True, _D20, 0.05, _iron_condor),
-    "iron_butterfly": (
-        "Iron Butterfly", _NEU, True, "max_loss", True, ATM, 0.05, _iron_butterfly
-    ),
-    "long_call_butterfly": (
-        "Long Call Butterfly", _NEU, False, "debit", True, ATM, 0.05, _call_butterfly
-    ),
-    "long_straddle": ("Long Straddle", _NEU, False, "debit", True, ATM, None, _straddle("buy")),
-    "short_straddle": (
-        "Short Straddle", _NEU, True, "margin", False, ATM, None, _straddle("sell")
-    ),
-    "long_strangle": (
-        "Long Strangle", _NEU, False, "debit", True, _D25, None, _strangle("buy")
-    ),
-    "short_strangle": (
-        "Short Strangle", _NEU, True, "margin", False, _D25, None, _strangle("sell")
-    ),
-    "covered_call": ("Covered Call", _L, True, "stock", False, _D30, None, _covered_call),
-    "cash_secured_put": (
-        "Cash-Secured Put", _L, True, "cash_secured", False, _D30, None, _single("put", "sell")
-    ),
-    "protective_put": (
-        "Protective Put", _L, False, "stock", True, _OTM5, None, _protective_put
-    ),
-    "collar": ("Collar", _L, False, "stock", True, _OTM5, None, _collar),
-    "calendar_spread": ("Calendar Spread", _NEU, False, "debit", True, ATM, None, _calendar),
-}  # fmt: skip
-
-STRATEGIES: dict[str, StrategyInfo] = {
-    name: StrategyInfo(name, disp, dirn, theta, cap, defined, strike, width)
-    for name, (disp, dirn, theta, cap, defined, strike, width, _fn) in _TABLE.items()
+# leg placement per strategy (the facts about each strategy live in the catalog)
+_BUILDERS: dict[str, LegsFn] = {
+    "long_call": _single("call", "buy"),
+    "long_put": _single("put", "buy"),
+    "bull_call_spread": _vertical("call", "buy", True),
+    "bear_put_spread": _vertical("put", "buy", False),
+    "bull_put_spread": _vertical("put", "sell", False),
+    "bear_call_spread": _vertical("call", "sell", True),
+    "iron_condor": _iron_condor,
+    "iron_butterfly": _iron_butterfly,
+    "long_call_butterfly": _call_butterfly,
+    "long_straddle": _straddle("buy"),
+    "short_straddle": _straddle("sell"),
+    "long_strangle": _strangle("buy"),
+    "short_strangle": _strangle("sell"),
+    "covered_call": _covered_call,
+    "cash_secured_put": _single("put", "sell"),
+    "protective_put": _protective_put,
+    "collar": _collar,
+    "calendar_spread": _calendar,
 }
-_BUILDERS: dict[str, LegsFn] = {name: row[-1] for name, row in _TABLE.items()}
-
-
-def strategy_names() -> tuple[str, ...]:
-    """The stable snake_case names of every buildable strategy."""
-    return tuple(STRATEGIES)
-
-
-def strategy_info(name: str) -> StrategyInfo:
-    """Static facts about strategy ``name`` (display name, direction, theta sign, capital rule)."""
-    try:
-        return STRATEGIES[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}"
-        ) from None
-
-
-def theta_positive_strategies() -> tuple[str, ...]:
-    """Names of the strategies that are net short premium."""
-    return tuple(n for n, i in STRATEGIES.items() if i.theta_positive)
+if set(_BUILDERS) != set(STRATEGIES):  # pragma: no cover - a catalog entry without a builder
+    raise ImportError(f"strategy builders and catalog differ: {set(_BUILDERS) ^ set(STRATEGIES)}")
 
 
 def build_strategy(
@@ -377,12 +310,4 @@ def build_strategy(
     )
 
 
-__all__ = [
-    "STRATEGIES",
-    "StrategyInfo",
-    "Underlying",
-    "build_strategy",
-    "strategy_info",
-    "strategy_names",
-    "theta_positive_strategies",
-]
+__all__ = ["Underlying", "build_strategy"]

@@ -24,6 +24,7 @@ between expiries.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from quantalloc.errors import ConfigError, DataError
+
+VolFn = Callable[[np.ndarray, float], np.ndarray]
+"""A vol surface: implied vol at strikes for a time to expiry in years."""
 
 FloatArray = NDArray[np.float64]
 
@@ -197,4 +201,34 @@ class ChainVolSurface:
         return float(self.vol(np.array([self.spot]), t)[0])
 
 
-__all__ = ["FLAT", "ChainVolSurface", "SkewModel", "realized_vol", "vol_proxy"]
+def leg_vols(
+    symbols: np.ndarray,
+    atm: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    t: np.ndarray,
+    skew: float,
+    surfaces: Mapping[str, VolFn],
+) -> np.ndarray:
+    """Implied vol of every leg: the symbol's chain surface when it has one, else the ATM vol
+    with a put skew, ``vol(K) = atm * (1 + skew * max(0, ln(S / K)))``, strike by strike, so
+    calls and puts at one strike and expiry share a vol and put-call parity holds.
+
+    The skew is in plain log-moneyness on purpose: a time-normalised skew (as
+    :class:`quantalloc.options.SkewModel`) is so steep at two-week expiries for volatile names
+    that a put spread costs almost nothing, and Kelly then bets on the artefact.
+    """
+    out = np.empty(len(strike))
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, key in enumerate(zip(symbols.tolist(), t.tolist(), strict=True)):
+        groups.setdefault((str(key[0]), float(key[1])), []).append(i)
+    for (sym, tt), members in groups.items():
+        idx = np.asarray(members)
+        if sym in surfaces:
+            out[idx] = surfaces[sym](strike[idx], tt)
+        else:
+            out[idx] = atm[idx] * (1.0 + skew * np.maximum(0.0, np.log(spot[idx] / strike[idx])))
+    return out
+
+
+__all__ = ["FLAT", "ChainVolSurface", "SkewModel", "leg_vols", "realized_vol", "vol_proxy"]

@@ -8,45 +8,76 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantalloc.markets import MarketProfile
-from quantalloc.modelspec import ModelSpec, RiskProfile
-from quantalloc.pipeline.engine import Outcome
+from quantalloc.options.catalog import theta_positive_strategies
+from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
 from quantalloc.pipeline.inputs import MarketInputs
-from quantalloc.pipeline.result import ALLOCATION_KEYS, MARKET_KEYS, SolveResult
+from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
+from quantalloc.pipeline.request import Plan
+from quantalloc.pipeline.sizing import Outcome
+from quantalloc.regime.state import MarketState
+
+CONSTRAINT_COLUMNS = ["name", "limit", "value", "binding", "dual", "unit"]
+DISPLAY_COLUMNS = ["lower", "upper", "before_lots"]
+"""Kept in ``SolveResult.constraints`` for the report (band, value at the continuous optimum)."""
 
 
 def assemble(
-    *,
-    run_id: str,
-    spec: ModelSpec,
-    profile: RiskProfile,
-    market: MarketProfile,
-    capital: float,
-    budget: float,
-    state: Any,
+    plan: Plan,
+    state: MarketState,
     inputs: MarketInputs,
-    table: pd.DataFrame,
-    legs: list[list[dict[str, object]]],
-    pnl: np.ndarray,
+    cands: CandidateSet,
+    book: ScenarioBook,
     outcome: Outcome,
-    targets: Mapping[str, float],
-    horizon_days: int,
-    n_scenarios: int,
-    seed: int,
+    targets: Targets,
     timings: Mapping[str, float],
     notes: list[str],
-    n_built: int,
-    caps: Mapping[str, float] | None = None,
 ) -> SolveResult:
     """The frozen result of a solve."""
-    from quantalloc.options import theta_positive_strategies
+    allocations = _positions(book, outcome.lots)
+    constraints = outcome.constraints
+    shown = [*CONSTRAINT_COLUMNS, *DISPLAY_COLUMNS]  # the report's band and values; not the doc's
+    if len(constraints):
+        constraints = constraints.loc[:, [c for c in shown if c in constraints]]
+    else:
+        constraints = pd.DataFrame(columns=shown)
+    solver = {
+        **outcome.solver,
+        "candidates_built": cands.n_built,
+        "candidates": len(book.table),
+        "scenarios": plan.n_scenarios,
+        "scenario_method": plan.spec.scenarios.method,
+        "horizon_days": book.horizon_days,
+        "seed": plan.seed,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+    return SolveResult(
+        run_id=plan.run_id,
+        as_of=inputs.as_of.date().isoformat(),
+        model=plan.spec.name,
+        risk=plan.profile.name,
+        currency=plan.market.currency,
+        capital=float(plan.capital),
+        budget=float(plan.budget),
+        market=_market_document(state, inputs),
+        solver=solver,
+        limits=limits_in_force(plan, state, targets),
+        allocations=allocations,
+        portfolio=_portfolio(plan, book, outcome.lots, allocations, targets),
+        constraints=constraints.reset_index(drop=True),
+        synthetic=inputs.synthetic,
+        data_source=inputs.provider_name,
+        timings=dict(timings),
+        notes=tuple(notes),
+        targets=dict(targets.industry),
+    )
 
+
+def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
+    """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total."""
     theta_positive = set(theta_positive_strategies())
-    lots = outcome.lots
-    held = np.flatnonzero(lots > 0)
     rows = []
-    for i in held:
-        r = table.iloc[i]
+    for i in np.flatnonzero(lots > 0):
+        r = book.table.iloc[i]
         n = int(lots[i])
         rows.append(
             {
@@ -56,17 +87,7 @@ def assemble(
                 "strategy_name": str(r["strategy_name"]),
                 "position_type": str(r["position_type"]),
                 "expiry": r["expiry"].isoformat(),
-                "legs": [
-                    {
-                        "kind": leg["kind"],
-                        "side": leg["side"],
-                        "strike": leg["strike"],
-                        "price": round(float(leg["price"]), 4),  # type: ignore[arg-type]
-                        "quantity": float(leg["quantity"]) * n,  # type: ignore[arg-type]
-                        "expiry": leg["expiry"],
-                    }
-                    for leg in legs[i]
-                ],
+                "legs": [_leg(leg, n) for leg in book.legs[i]],
                 "lots": n,
                 "lot_size": int(r["lot_size"]),
                 "allocated_capital": float(r["capital"]) * n,
@@ -80,10 +101,34 @@ def assemble(
                 "theta_positive": str(r["strategy_name"]) in theta_positive,
             }
         )
-    allocations = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
-    allocations["theta_positive"] = allocations["theta_positive"].astype(bool)
+    out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
+    out["theta_positive"] = out["theta_positive"].astype(bool)
+    return out
+
+
+def _leg(leg: Mapping[str, Any], lots: int) -> dict[str, Any]:
+    return {
+        "kind": leg["kind"],
+        "side": leg["side"],
+        "strike": leg["strike"],
+        "price": round(float(leg["price"]), 4),
+        "quantity": float(leg["quantity"]) * lots,
+        "expiry": leg["expiry"],
+    }
+
+
+def _portfolio(
+    plan: Plan,
+    book: ScenarioBook,
+    lots: np.ndarray,
+    allocations: pd.DataFrame,
+    targets: Targets,
+) -> dict[str, Any]:
+    """Sums of the positions, growth and loss odds over the scenarios, and the breakdowns."""
+    held = np.flatnonzero(lots > 0)
+    pnl = book.pnl
     book_pnl = pnl[:, held] @ lots[held].astype(float) if len(held) else np.zeros(pnl.shape[0])
-    growth = float(np.mean(np.log1p(book_pnl / capital)))
+    budget = plan.budget
     portfolio = {
         "allocated_capital": float(allocations["allocated_capital"].sum()),
         "max_loss": float(allocations["max_loss"].sum()),
@@ -91,82 +136,63 @@ def assemble(
         "gamma": float(allocations["gamma"].sum()),
         "vega": float(allocations["vega"].sum()),
         "theta": float(allocations["theta"].sum()),
-        "expected_log_growth": growth,
+        "expected_log_growth": float(np.mean(np.log1p(book_pnl / plan.capital))),
         "expected_pnl": float(book_pnl.mean()),
         "probability_of_loss": float((book_pnl < 0).mean()),
-        "by_industry": _breakdown(allocations, "industry", budget, targets),
+        "by_industry": _breakdown(allocations, "industry", budget, targets.industry),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
         "by_symbol": _breakdown(allocations, "symbol", budget, {}),
         "theta_positive_capital": float(
             allocations.loc[allocations["theta_positive"], "allocated_capital"].sum()
         ),
     }
-    if caps:
-        cap_of = table.set_index("symbol")["market_cap"].to_dict()
+    if targets.market_cap:
+        cap_of = book.table.set_index("symbol")["market_cap"].to_dict()
         by_cap = allocations.assign(market_cap=allocations["symbol"].map(cap_of))
-        portfolio["by_market_cap"] = _breakdown(by_cap, "market_cap", budget, caps)
-    market_doc = state.to_dict()
-    market_doc = {**{k: market_doc.get(k) for k in MARKET_KEYS}, **market_doc}
-    market_doc["synthetic"] = inputs.synthetic
+        portfolio["by_market_cap"] = _breakdown(by_cap, "market_cap", budget, targets.market_cap)
+    return portfolio
+
+
+def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]:
+    doc = state.to_dict()
+    doc = {**{k: doc.get(k) for k in MARKET_KEYS}, **doc}
+    doc["synthetic"] = inputs.synthetic
+    doc["data_source"] = inputs.provider_name
     if inputs.skipped:  # symbols the run wanted but could not read: kept with the run
-        market_doc["skipped_symbols"] = dict(inputs.skipped)
-    market_doc["data_source"] = inputs.provider_name
-    market_doc["preferred_strategies"] = list(state.rules.preferred)
-    market_doc["avoided_strategies"] = list(state.rules.avoided)
-    market_doc["dte"] = [state.rules.dte_min, state.rules.dte_max]
-    solver = {
-        **outcome.solver,
-        "candidates_built": n_built,
-        "candidates": len(table),
-        "scenarios": n_scenarios,
-        "scenario_method": spec.scenarios.method,
-        "horizon_days": horizon_days,
-        "seed": seed,
-        "timings": {k: round(v, 4) for k, v in timings.items()},
-    }
-    limits = {
+        doc["skipped_symbols"] = dict(inputs.skipped)
+    doc["preferred_strategies"] = list(state.rules.preferred)
+    doc["avoided_strategies"] = list(state.rules.avoided)
+    doc["dte"] = [state.rules.dte_min, state.rules.dte_max]
+    return doc
+
+
+def limits_in_force(plan: Plan, state: MarketState, targets: Targets) -> dict[str, float | None]:
+    """The document's ``limits``: the model's values with the run's overrides (``limits=``)
+    applied, so the block states what the solve kept (a ``(lower, upper)`` override shows its
+    upper side)."""
+    spec, profile = plan.spec, plan.profile
+    limits: dict[str, float | None] = {
         "max_symbol": spec.limits.max_symbol,
         "max_strategy": spec.limits.max_strategy,
         "max_industry": spec.limits.max_industry,
         "max_theta_positive": spec.limits.max_theta_positive,
-        "max_abs_vega": spec.limits.max_abs_vega(capital),
+        "max_abs_vega": plan.vega_limit,
         "max_risk_per_trade": profile.max_risk_per_trade,
-        "min_probability_of_profit": max(
-            profile.min_probability_of_profit, float(state.rules.probability_threshold)
-        ),
     }
-    if targets:
-        limits["industry_target_tolerance"] = spec.industries.target_tolerance
-    if caps and spec.advanced is not None:
-        limits["market_cap_tolerance"] = spec.advanced.cap_tolerance
-    constraints = outcome.constraints
-    if len(constraints):
-        shown = ["name", "limit", "value", "binding", "dual", "unit", "lower", "upper"]
-        constraints = constraints.loc[
-            :, [*shown, *(["before_lots"] if "before_lots" in constraints else [])]
-        ]
-    else:
-        constraints = pd.DataFrame(columns=["name", "limit", "value", "binding", "dual", "unit"])
-    return SolveResult(
-        run_id=run_id,
-        as_of=inputs.as_of.date().isoformat(),
-        model=spec.name,
-        risk=profile.name,
-        currency=market.currency,
-        capital=float(capital),
-        budget=float(budget),
-        market=market_doc,
-        solver=solver,
-        limits=limits,
-        allocations=allocations,
-        portfolio=portfolio,
-        constraints=constraints.reset_index(drop=True),
-        synthetic=inputs.synthetic,
-        data_source=inputs.provider_name,
-        timings=dict(timings),
-        notes=tuple(notes),
-        targets=dict(targets),
+    for key in LIMIT_KEYS:
+        override = plan.request.limits.get(key)
+        if isinstance(override, tuple):
+            override = override[1]
+        if override is not None:
+            limits[key] = float(override)
+    limits["min_probability_of_profit"] = max(
+        profile.min_probability_of_profit, float(state.rules.probability_threshold)
     )
+    if targets.industry:
+        limits["industry_target_tolerance"] = spec.industries.target_tolerance
+    if targets.market_cap and spec.advanced is not None:
+        limits["market_cap_tolerance"] = spec.advanced.cap_tolerance
+    return limits
 
 
 def _breakdown(
@@ -183,4 +209,4 @@ def _breakdown(
     return out
 
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "limits_in_force"]

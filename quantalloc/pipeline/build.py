@@ -2,146 +2,96 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quantalloc.candidates import (
-    STRATEGY_DIRECTION,
+from quantalloc.errors import DataError, QuantallocError
+from quantalloc.options.book import pnl_per_lot, stress_loss
+from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
+from quantalloc.pipeline.assemble import assemble
+from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
+from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.inputs import MarketInputs
+from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
+from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
+from quantalloc.pipeline.request import Plan
+from quantalloc.pipeline.scenarios import build_scenarios
+from quantalloc.pipeline.selection import (
     PriorityIndustry,
     allowed_strategies,
     choose_expiries,
     monthly_expiry,
     priority_industries,
 )
-from quantalloc.errors import DataError, QuantallocError
-from quantalloc.markets import MarketProfile
-from quantalloc.modelspec import ModelSpec, RiskProfile, normalize_strategy
-from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
-from quantalloc.pipeline.inputs import MarketInputs
-from quantalloc.pipeline.result import SolveResult
-from quantalloc.scenarios import LegBook, build_scenarios, pnl_per_lot
+from quantalloc.pipeline.sizing import allocate
+from quantalloc.pipeline.timer import Timer
+from quantalloc.regime.config import StateRules
+from quantalloc.regime.state import MarketState
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
 
 
 def run_allocation(
-    *,
-    spec: ModelSpec,
-    profile: RiskProfile,
-    market: MarketProfile,
-    capital: float,
-    vix: float | None,
+    plan: Plan,
     inputs: MarketInputs,
-    symbol: str | None,
-    max_industries: int | None,
-    n_scenarios: int | None,
-    seed: int | None,
-    limits: Mapping[str, Any] | None,
-    timer: Any,
-    run_id: str,
+    chain: pd.DataFrame | None,
+    timer: Timer,
     progress: Progress | None = None,
-    chain: pd.DataFrame | None = None,
 ) -> SolveResult:
     """Everything after loading: see :func:`quantalloc.pipeline.solve`."""
-    from quantalloc.pipeline.assemble import assemble
-    from quantalloc.pipeline.engine import allocate
-
     notes = list(inputs.notes)
     with timer.stage("regime"):
-        state = _market_state(spec, market, inputs, vix, chain)
+        state = _market_state(plan, inputs, chain)
     with timer.stage("candidates"):
-        industries = _industries(spec, inputs, symbol, max_industries)
-        priced, meta = _candidates(spec, profile, market, capital, inputs, industries, state)
-        notes += meta["notes"]
+        industries = _industries(plan, inputs)
+        cands = _candidates(plan, inputs, industries, state)
+        notes += cands.notes
     with timer.stage("scenarios"):
-        n = spec.scenarios.n_scenarios if n_scenarios is None else int(n_scenarios)
-        pnl, horizon_days, table, _book, legs = _scenario_pnl(
-            spec, market, inputs, priced, meta["keep"], n, seed, industries
-        )
+        book = _scenario_pnl(plan, inputs, cands, industries)
     if progress is not None:
         progress("allocating", 0, 1)
-    budget = profile.options_capital * capital
-    targets = _targets(spec, industries, table, symbol, notes)
-    caps = _cap_targets(spec, state, table, symbol, notes)
-    outcome = allocate(
-        spec=spec,
-        profile=profile,
-        capital=capital,
-        table=table,
-        pnl=pnl,
-        targets=targets,
-        vega_limit=spec.limits.max_abs_vega(capital),
-        limits=limits,
-        timer=timer,
-        caps=caps,
+    targets = Targets(
+        industry=_targets(plan, industries, book.table, notes),
+        market_cap=_cap_targets(plan, state, book.table, notes),
     )
+    outcome = allocate(plan, book, targets, timer)
     if progress is not None:
         progress("allocating", 1, 1)
     with timer.stage("report"):
-        result = assemble(
-            run_id=run_id,
-            spec=spec,
-            profile=profile,
-            market=market,
-            capital=capital,
-            budget=budget,
-            state=state,
-            inputs=inputs,
-            table=table,
-            legs=legs,
-            pnl=pnl,
-            outcome=outcome,
-            targets=targets,
-            horizon_days=horizon_days,
-            n_scenarios=n,
-            seed=spec.scenarios.seed if seed is None else seed,
-            timings=timer.stages,
-            notes=notes,
-            n_built=meta["built"],
-            caps=caps,
-        )
-    if symbol is not None and not len(result.allocations):
-        from dataclasses import replace
-
+        result = assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
+    if plan.request.symbol is not None and not len(result.allocations):
         from quantalloc.pipeline.verdicts import symbol_verdict
 
-        verdict = symbol_verdict(symbol, priced.table, meta["rejected"])
-        result = replace(result, notes=(*result.notes, verdict))
+        verdict = symbol_verdict(plan.request.symbol, cands.priced.table, cands.rejected)
+        result = dataclasses.replace(result, notes=(*result.notes, verdict))
     return result
 
 
-def _market_state(
-    spec: ModelSpec,
-    market: MarketProfile,
-    inputs: MarketInputs,
-    vix: float | None,
-    chain: pd.DataFrame | None = None,
-) -> Any:
+def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) -> MarketState:
     from quantalloc.regime import load_regime_config, market_state
 
-    config = load_regime_config(spec.market_state_table)
+    config = load_regime_config(plan.spec.market_state_table)
     return market_state(
         inputs.index_prices,
         inputs.vol_index,
         chain,
         inputs.as_of,
-        market=market.name,
+        market=plan.market.name,
         config=config,
-        vix=vix,
+        vix=plan.request.vix,
     )
 
 
-def _industries(
-    spec: ModelSpec, inputs: MarketInputs, symbol: str | None, max_industries: int | None
-) -> list[PriorityIndustry]:
-    allocations = inputs.allocations
-    if symbol is not None:
+def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
+    spec, allocations = plan.spec, inputs.allocations
+    if plan.request.symbol is not None:
         sym = inputs.symbols[0]
         industry = str(inputs.universe.loc[inputs.universe["symbol"] == sym, "industry"].iloc[0])
         row = allocations.loc[allocations["industry"] == industry]
@@ -159,77 +109,38 @@ def _industries(
             )
         ]
     if spec.kind == "advanced":
-        all_rows = priority_industries(
-            allocations,
-            type(spec.industries)(
-                min_industry_weight=0.0,
-                max_industries=10_000,
-                max_symbols_per_industry=spec.industries.max_symbols_per_industry,
-                enforce_targets=False,
-            ),
+        every = IndustrySpec(
+            min_industry_weight=0.0,
+            max_industries=10_000,
+            max_symbols_per_industry=spec.industries.max_symbols_per_industry,
+            enforce_targets=False,
         )
-        return all_rows
-    return priority_industries(allocations, spec.industries, max_industries)
+        return priority_industries(allocations, every)
+    return priority_industries(allocations, spec.industries, plan.request.max_industries)
 
 
 def _candidates(
-    spec: ModelSpec,
-    profile: RiskProfile,
-    market: MarketProfile,
-    capital: float,
-    inputs: MarketInputs,
-    industries: list[PriorityIndustry],
-    state: Any,
-) -> tuple[PricedContracts, dict[str, Any]]:
+    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
+) -> CandidateSet:
+    """Price every allowed strategy of the symbols, annotate the rows, apply the filters."""
     from quantalloc.options.volatility import vol_proxy
 
-    rules = state.rules
-    as_of = inputs.as_of.date()
-    closes = inputs.closes
+    spec, market, rules = plan.spec, plan.market, state.rules
     symbols = inputs.symbols
-    column = {s: i for i, s in enumerate(symbols)}
     index_close = inputs.index_prices["close"]
-    vix_level = float(state.vix)
     spot: dict[str, float] = {}
     atm: dict[str, float] = {}
     for s in symbols:
-        series = closes[s].dropna()
+        series = inputs.closes[s].dropna()
         spot[s] = float(series.iloc[-1])
-        atm[s] = vol_proxy(series, index_close, vix_level)
-    lots = {s: market.lot_size(s, inputs.lot_sizes()) for s in symbols}
+        atm[s] = vol_proxy(series, index_close, float(state.vix))
     surfaces, listed = _chain_surfaces(inputs, spot, atm)
     dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
+    as_of = inputs.as_of.date()
     expiries = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
-    uni = inputs.universe.set_index("symbol")
-    requests: list[ContractRequest] = []
-    info: dict[str, tuple[str, str, str]] = {}
-    advanced_rows = _advanced_requests(spec, inputs, symbols, expiries, market.name)
-    if advanced_rows is not None:
-        requests = advanced_rows
-    else:
-        for ind in industries:
-            names = allowed_strategies(
-                spec, ind.position_type, ind.rating, rules.preferred, rules.avoided
-            )
-            syms = [
-                s for s in symbols if s in uni.index and str(uni.at[s, "industry"]) == ind.industry
-            ]
-            for s in syms:
-                for strat in names:
-                    otms = spec.candidates.otm if _uses_otm(strat) else spec.candidates.otm[:1]
-                    for exp in expiries:
-                        back = _next_monthly(exp, market.name)
-                        for o in otms:
-                            requests.append(ContractRequest(s, strat, exp, back, o))
-    for s in symbols:
-        if s in uni.index:
-            info[s] = (
-                str(uni.at[s, "industry"]),
-                str(uni.at[s, "sector"]),
-                str(uni.at[s, "market_cap_category"]),
-            )
-        else:
-            info[s] = ("", "", "Large")
+    requests = _advanced_requests(spec, inputs, symbols, expiries, market.name)
+    if requests is None:
+        requests = _requests(spec, inputs, industries, rules, expiries, market.name)
     priced = build_contracts(
         requests,
         as_of=as_of,
@@ -238,27 +149,67 @@ def _candidates(
         skew=spec.candidates.skew,
         surfaces=surfaces,
         listed=listed,
-        lot_size=lots,
+        lot_size={s: market.lot_size(s, inputs.lot_sizes()) for s in symbols},
         market=market.name,
         rate=market.risk_free_rate,
         wing=spec.candidates.wing,
-        symbol_column=column,
+        symbol_column={s: i for i, s in enumerate(symbols)},
     )
-    table = priced.table
-    if table.empty:
+    if priced.table.empty:
         raise DataError(
             f"no strategy candidate could be built in state {rules.state} for "
             f"{len(symbols)} symbols (allowed strategies empty after the state's avoid list?)"
         )
-    table["industry"] = table["symbol"].map(lambda s: info[s][0])
-    table["sector"] = table["symbol"].map(lambda s: info[s][1])
-    table["market_cap"] = table["symbol"].map(lambda s: info[s][2].lower())
-    table["position_type"] = table["strategy_name"].map(STRATEGY_DIRECTION)
-    table["atm_vol"] = table["symbol"].map(atm)
-    keep, notes, rejected = _filters(
-        spec, profile, capital, table, rules, market.risk_free_rate, priced
+    table = _annotate(priced.table, inputs.universe, atm)
+    keep, notes, max_loss, rejected = _filters(plan, table, rules, priced)
+    priced = dataclasses.replace(priced, table=table.assign(max_loss=max_loss))
+    return CandidateSet(priced, keep, tuple(notes), tuple(rejected))
+
+
+def _requests(
+    spec: ModelSpec,
+    inputs: MarketInputs,
+    industries: list[PriorityIndustry],
+    rules: StateRules,
+    expiries: list[date],
+    market: str,
+) -> list[ContractRequest]:
+    """Each industry's allowed strategies on its symbols, at each expiry and OTM distance."""
+    uni = inputs.universe.set_index("symbol")
+    requests = []
+    for ind in industries:
+        names = allowed_strategies(
+            spec, ind.position_type, ind.rating, rules.preferred, rules.avoided
+        )
+        syms = [
+            s
+            for s in inputs.symbols
+            if s in uni.index and str(uni.at[s, "industry"]) == ind.industry
+        ]
+        for s in syms:
+            for strat in names:
+                uses_otm = strategy_info(strat).uses_otm
+                otms = spec.candidates.otm if uses_otm else spec.candidates.otm[:1]
+                for exp in expiries:
+                    back = _next_monthly(exp, market)
+                    requests += [ContractRequest(s, strat, exp, back, o) for o in otms]
+    return requests
+
+
+def _annotate(table: pd.DataFrame, universe: pd.DataFrame, atm: dict[str, float]) -> pd.DataFrame:
+    """The priced table with industry, sector, market cap, direction and ATM vol (a new frame)."""
+    uni = universe.set_index("symbol")
+
+    def info(s: str, column: str, missing: str) -> str:
+        return str(uni.at[s, column]) if s in uni.index else missing
+
+    return table.assign(
+        industry=table["symbol"].map(lambda s: info(s, "industry", "")),
+        sector=table["symbol"].map(lambda s: info(s, "sector", "")),
+        market_cap=table["symbol"].map(lambda s: info(s, "market_cap_category", "Large").lower()),
+        position_type=table["strategy_name"].map(strategy_direction),
+        atm_vol=table["symbol"].map(atm),
     )
-    return priced, {"keep": keep, "notes": notes, "built": len(table), "rejected": rejected}
 
 
 def _chain_surfaces(
@@ -293,10 +244,6 @@ def _chain_surfaces(
     return surfaces, listed
 
 
-def _uses_otm(strategy: str) -> bool:
-    return strategy not in ("long_straddle", "short_straddle")
-
-
 def _next_monthly(exp: date, market: str) -> date:
     y, m = (exp.year + 1, 1) if exp.month == 12 else (exp.year, exp.month + 1)
     return monthly_expiry(y, m, market)
@@ -320,11 +267,11 @@ def _advanced_requests(
         raise DataError(f"strategies table lacks columns {missing}; it needs {need}")
     frame["symbol"] = frame[name_col].astype(str)
     frame["strategy"] = frame["strategy_name"].map(normalize_strategy)
-    unknown = sorted(set(frame["strategy"]) - set(STRATEGY_DIRECTION))
+    unknown = sorted(set(frame["strategy"]) - set(STRATEGIES))
     if unknown:
         raise DataError(
             f"strategies table names unknown strategy {unknown[0]!r}; "
-            f"known: {', '.join(sorted(STRATEGY_DIRECTION))}"
+            f"known: {', '.join(sorted(STRATEGIES))}"
         )
     frame["total_score"] = pd.to_numeric(frame["total_score"], errors="coerce")
     pop = pd.to_numeric(frame.get("probability_of_profit", 1.0), errors="coerce")
@@ -332,7 +279,7 @@ def _advanced_requests(
     frame = frame.loc[frame["symbol"].isin(symbols)]
     frame = frame.sort_values("total_score", ascending=False)
     if adv.no_long_and_short_same_symbol:
-        frame["direction"] = frame["strategy"].map(STRATEGY_DIRECTION)
+        frame["direction"] = frame["strategy"].map(strategy_direction)
         best = frame.loc[frame["direction"] != "NEUTRAL"].drop_duplicates("symbol")
         side = dict(zip(best["symbol"], best["direction"], strict=True))
         frame = frame.loc[
@@ -352,33 +299,29 @@ def _advanced_requests(
 
 
 def _filters(
-    spec: ModelSpec,
-    profile: RiskProfile,
-    capital: float,
-    table: pd.DataFrame,
-    rules: Any,
-    rate: float,
-    priced: PricedContracts,
-) -> tuple[np.ndarray, list[str], list[str]]:
-    """Mask of candidates passing the profile's and state's filters, notes on what failed, and
-    per candidate the first filter it failed ("" when it passed them all)."""
-    from quantalloc.pipeline.contracts import stress_loss
-
-    budget = profile.options_capital * capital
+    plan: Plan, table: pd.DataFrame, rules: StateRules, priced: PricedContracts
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """Mask of candidates passing the profile's and state's filters, notes on what failed, the
+    max loss per lot (unbounded ones at their stress-move loss), and per candidate the first
+    filter it failed ("" when it passed them all)."""
+    spec, profile, capital = plan.spec, plan.profile, plan.capital
+    budget = plan.budget
     notes = []
     unbounded = table["unbounded_loss"].to_numpy(dtype=bool)
+    max_loss = table["max_loss"].to_numpy(dtype=float, copy=True)
     if spec.candidates.unbounded_loss == "stress" and unbounded.any():
+        rate = plan.market.risk_free_rate
         stress = stress_loss(
             priced.book, table["spot"].to_numpy(dtype=float), spec.candidates.stress_move, rate
         )
-        table.loc[unbounded, "max_loss"] = stress[unbounded]
+        max_loss[unbounded] = stress[unbounded]
     min_pop = max(profile.min_probability_of_profit, float(rules.probability_threshold))
     checks = {
         "unbounded loss": ~unbounded | (spec.candidates.unbounded_loss == "stress"),
         f"probability of profit < {min_pop:.2f}": table["probability_of_profit"].to_numpy()
         >= min_pop,
         f"max loss per lot > {profile.max_risk_per_trade:.0%} of capital": (
-            table["max_loss"].to_numpy() <= profile.max_risk_per_trade * capital
+            max_loss <= profile.max_risk_per_trade * capital
         ),
         f"one lot > {spec.limits.max_symbol:.0%} of the budget": (
             table["capital"].to_numpy() <= spec.limits.max_symbol * budget
@@ -412,82 +355,35 @@ def _filters(
             f"{rules.state}): " + "; ".join(notes) + "; try `risk=aggressive` or more `capital`",
             params=("risk", "capital"),
         )
-    return keep, notes, rejected
-
-
-def subset_book(book: LegBook, keep: np.ndarray) -> LegBook:
-    """The legs of the kept candidates, renumbered 0..k-1 in order."""
-    new_index = np.cumsum(keep) - 1
-    mask = keep[book.candidate]
-    return LegBook(
-        candidate=new_index[book.candidate[mask]],
-        symbol=book.symbol[mask],
-        kind=book.kind[mask],
-        units=book.units[mask],
-        strike=book.strike[mask],
-        price=book.price[mask],
-        remaining=book.remaining[mask],
-        vol=book.vol[mask],
-        n_candidates=int(keep.sum()),
-    )
+    return keep, notes, max_loss, rejected
 
 
 def _scenario_pnl(
-    spec: ModelSpec,
-    market: MarketProfile,
-    inputs: MarketInputs,
-    priced: PricedContracts,
-    keep: np.ndarray,
-    n: int,
-    seed: int | None,
-    industries: list[PriorityIndustry],
-) -> tuple[np.ndarray, int, pd.DataFrame, LegBook, list[list[dict[str, object]]]]:
+    plan: Plan, inputs: MarketInputs, cands: CandidateSet, industries: list[PriorityIndustry]
+) -> ScenarioBook:
     """Joint scenarios at the common horizon and each kept candidate's P&L per lot in each."""
+    spec, market, priced, keep = plan.spec, plan.market, cands.priced, cands.keep
     table = priced.table.loc[keep].reset_index(drop=True)
     legs = [priced.legs[i] for i in np.flatnonzero(keep)]
-    book = subset_book(priced.book, keep)
+    book = priced.book.subset(keep)
     as_of = inputs.as_of.date()
     front = min(table["expiry"])
     horizon_days = max(int(np.busday_count(as_of, front)), 1)
     h_t = (front - as_of).days / 365.0
     front_t = table["front_t"].to_numpy(dtype=float)
     remaining = np.maximum(book.remaining + front_t[book.candidate] - h_t, 0.0)
-    book = LegBook(
-        candidate=book.candidate,
-        symbol=book.symbol,
-        kind=book.kind,
-        units=book.units,
-        strike=book.strike,
-        price=book.price,
-        remaining=np.where(remaining > 1e-9, remaining, 0.0),
-        vol=book.vol,
-        n_candidates=book.n_candidates,
-    )
-    view = {ind.industry: spec.view_drift(ind.position_type, ind.rating) for ind in industries}
-    uni = inputs.universe.set_index("symbol")["industry"]
-    symbols = inputs.symbols
-    atm = dict(zip(priced.table["symbol"], priced.table["atm_vol"], strict=True))
-    closes = inputs.closes
-    spot = {s: float(closes[s].dropna().iloc[-1]) for s in symbols}
-    vol = {s: float(atm.get(s, np.nan)) for s in symbols}
-    missing_vol = [s for s, v in vol.items() if not np.isfinite(v)]
-    if missing_vol:  # symbols without any candidate still need a vol for the joint draw
-        from quantalloc.options.volatility import realized_vol
-
-        for s in missing_vol:
-            vol[s] = max(realized_vol(closes[s].dropna()), 0.05)
-    drift = {s: market.risk_free_rate + view.get(str(uni.get(s, "")), 0.0) for s in symbols}
+    book = dataclasses.replace(book, remaining=np.where(remaining > 1e-9, remaining, 0.0))
     scen = build_scenarios(
-        closes,
-        spot,
-        vol,
-        drift,
+        inputs.closes,
+        {s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
+        _scenario_vols(inputs, priced.table),
+        _drifts(plan, inputs, industries),
         horizon_days=horizon_days,
-        n_scenarios=n,
+        n_scenarios=plan.n_scenarios,
         method=spec.scenarios.method,
         block_length=spec.scenarios.block_length,
         lookback_days=spec.scenarios.lookback_days,
-        seed=spec.scenarios.seed if seed is None else int(seed),
+        seed=plan.seed,
         vol_scale=spec.scenarios.vol_scale,
         trading_days=market.trading_days,
     )
@@ -501,26 +397,45 @@ def _scenario_pnl(
     )
     worst = np.maximum(-pnl.min(axis=0), 0.0)
     unbounded = table["unbounded_loss"].to_numpy(dtype=bool)
-    table.loc[unbounded, "max_loss"] = np.maximum(
-        table.loc[unbounded, "max_loss"], worst[unbounded]
+    max_loss = table["max_loss"].to_numpy(dtype=float)
+    table = table.assign(
+        max_loss=np.where(unbounded, np.maximum(max_loss, worst), max_loss),
+        expected_pnl=pnl.mean(axis=0),
     )
-    table["expected_pnl"] = pnl.mean(axis=0)
-    return pnl, horizon_days, table, book, legs
+    return ScenarioBook(table=table, legs=legs, pnl=pnl, horizon_days=horizon_days)
+
+
+def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:
+    """Each symbol's ATM vol; a symbol without a candidate still needs one for the joint draw."""
+    from quantalloc.options.volatility import realized_vol
+
+    atm = dict(zip(priced["symbol"], priced["atm_vol"], strict=True))
+    vol = {s: float(atm.get(s, np.nan)) for s in inputs.symbols}
+    for s, v in vol.items():
+        if not np.isfinite(v):
+            vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
+    return vol
+
+
+def _drifts(
+    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry]
+) -> dict[str, float]:
+    """Annual drift per symbol: the risk-free rate plus its industry's view."""
+    view = {i.industry: plan.spec.view_drift(i.position_type, i.rating) for i in industries}
+    uni = inputs.universe.set_index("symbol")["industry"]
+    rate = plan.market.risk_free_rate
+    return {s: rate + view.get(str(uni.get(s, "")), 0.0) for s in inputs.symbols}
 
 
 def _targets(
-    spec: ModelSpec,
-    industries: list[PriorityIndustry],
-    table: pd.DataFrame,
-    symbol: str | None,
-    notes: list[str],
+    plan: Plan, industries: list[PriorityIndustry], table: pd.DataFrame, notes: list[str]
 ) -> dict[str, float]:
     """Industry targets: each priority industry's weight over the priority industries' total.
 
     Industries without any candidate lose their target (noted); the others keep theirs, so the
     targets may sum to less than 1 and the rest of the budget is free.
     """
-    if symbol is not None or not spec.industries.enforce_targets:
+    if plan.request.symbol is not None or not plan.spec.industries.enforce_targets:
         return {}
     present = set(table["industry"])
     kept = [i for i in industries if i.industry in present and i.target > 0]
@@ -531,12 +446,13 @@ def _targets(
 
 
 def _cap_targets(
-    spec: ModelSpec, state: Any, table: pd.DataFrame, symbol: str | None, notes: list[str]
+    plan: Plan, state: MarketState, table: pd.DataFrame, notes: list[str]
 ) -> dict[str, float]:
     """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
-    if spec.advanced is None or symbol is not None:
+    advanced = plan.spec.advanced
+    if advanced is None or plan.request.symbol is not None:
         return {}
-    shares = spec.advanced.cap_targets(str(state.direction), float(state.vix))
+    shares = advanced.cap_targets(str(state.direction), float(state.vix))
     present = set(table["market_cap"])
     lost = [b for b, v in shares.items() if v > 0 and b not in present]
     if lost:
@@ -544,4 +460,4 @@ def _cap_targets(
     return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
-__all__ = ["run_allocation", "subset_book"]
+__all__ = ["run_allocation"]

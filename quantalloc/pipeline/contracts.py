@@ -24,57 +24,23 @@ Per lot (``units`` = quantity x lot size):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
+from quantalloc.options.book import (
+    NAKED_MARGIN,
+    LegBook,
+    payoff_extremes,
+    probability_of_profit,
+)
+from quantalloc.options.catalog import strategy_info
 from quantalloc.options.pricing import black_scholes
 from quantalloc.options.strikes import StrikeGrid, strike_step
-from quantalloc.scenarios import LegBook, horizon_values
-
-NAKED_MARGIN = 0.20
-POP_GRID = 1000
-_Z = ndtri((np.arange(POP_GRID) + 0.5) / POP_GRID)
-
-VolFn = Callable[[np.ndarray, float], np.ndarray]
-
-# (kind, quantity per lot, moneyness as a function of (otm, wing), expiry slot 0 front / 1 back)
-Leg = tuple[str, float, float, int]
-
-
-def _legs(name: str, o: float, w: float) -> list[Leg]:
-    bull_put: list[Leg] = [("put", -1, 1 - o, 0), ("put", 1, 1 - o - w, 0)]
-    bear_call: list[Leg] = [("call", -1, 1 + o, 0), ("call", 1, 1 + o + w, 0)]
-    table: dict[str, list[Leg]] = {
-        "long_call": [("call", 1, 1 + o, 0)],
-        "long_put": [("put", 1, 1 - o, 0)],
-        "bull_call_spread": [("call", 1, 1 + o - w, 0), ("call", -1, 1 + o, 0)],
-        "bear_put_spread": [("put", 1, 1 - o + w, 0), ("put", -1, 1 - o, 0)],
-        "bull_put_spread": bull_put,
-        "bear_call_spread": bear_call,
-        "iron_condor": bull_put + bear_call,
-        "iron_butterfly": [
-            ("put", 1, 1 - o - w, 0),
-            ("put", -1, 1.0, 0),
-            ("call", -1, 1.0, 0),
-            ("call", 1, 1 + o + w, 0),
-        ],
-        "long_call_butterfly": [("call", 1, 1 - o, 0), ("call", -2, 1.0, 0), ("call", 1, 1 + o, 0)],
-        "long_straddle": [("call", 1, 1.0, 0), ("put", 1, 1.0, 0)],
-        "short_straddle": [("call", -1, 1.0, 0), ("put", -1, 1.0, 0)],
-        "long_strangle": [("call", 1, 1 + o, 0), ("put", 1, 1 - o, 0)],
-        "short_strangle": [("call", -1, 1 + o, 0), ("put", -1, 1 - o, 0)],
-        "covered_call": [("stock", 1, 0.0, 0), ("call", -1, 1 + o, 0)],
-        "cash_secured_put": [("put", -1, 1 - o, 0)],
-        "protective_put": [("stock", 1, 0.0, 0), ("put", 1, 1 - o, 0)],
-        "collar": [("stock", 1, 0.0, 0), ("put", 1, 1 - o, 0), ("call", -1, 1 + o, 0)],
-        "calendar_spread": [("call", -1, 1 + o - 0.03, 0), ("call", 1, 1 + o - 0.03, 1)],
-    }
-    return table[name]
+from quantalloc.options.volatility import VolFn, leg_vols
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,34 +83,7 @@ def build_contracts(
     Requests whose strikes collapse on the grid (a spread of zero width) or that repeat another
     request's legs exactly are dropped.
     """
-    rows: list[dict[str, object]] = []
-    leg_rows: list[tuple[int, int, float, float, date, int]] = []
-    seen: set[tuple[object, ...]] = set()
-    for req in requests:
-        s = spot[req.symbol]
-        grid = StrikeGrid(strike_step(s, market, req.symbol), (listed or {}).get(req.symbol, ()))
-        legs = []
-        for leg_kind, leg_qty, money, slot in _legs(req.strategy, req.otm, wing):
-            k = 0.0 if leg_kind == "stock" else grid.round(s * money)
-            legs.append((leg_kind, leg_qty, float(k), req.back if slot else req.front))
-        if not _valid(legs):
-            continue
-        key = (req.symbol, req.strategy, tuple(legs))
-        if key in seen:
-            continue
-        seen.add(key)
-        c = len(rows)
-        rows.append(
-            {
-                "symbol": req.symbol,
-                "strategy_name": req.strategy,
-                "expiry": req.front,
-                "otm": req.otm,
-            }
-        )
-        for leg_kind, leg_qty, k, exp in legs:
-            leg_code = {"call": 1, "put": -1, "stock": 0}[leg_kind]
-            leg_rows.append((c, leg_code, leg_qty, k, exp, symbol_column[req.symbol]))
+    rows, leg_rows = _lay_out(requests, spot, listed or {}, market, wing, symbol_column)
     if not rows:
         empty = pd.DataFrame(columns=["symbol", "strategy_name", "expiry", "otm"])
         z = np.zeros(0)
@@ -181,20 +120,71 @@ def build_contracts(
     table["vega"] = per_cand(units * np.where(is_opt, bs.vega, 0.0)) / 100.0
     table["theta"] = per_cand(units * np.where(is_opt, bs.theta, 0.0)) / 365.0
     front_t = np.array([(e - as_of).days / 365.0 for e in table["expiry"]])
-    book = LegBook(
-        candidate=cand,
-        symbol=col,
-        kind=code,
-        units=units,
-        strike=strike,
-        price=price,
-        remaining=np.maximum(t_leg - front_t[cand], 0.0),
-        vol=vol_leg,
-        n_candidates=n,
+    remaining = np.maximum(t_leg - front_t[cand], 0.0)
+    # legs by candidate: candidate, symbol column, kind, units, strike, price, remaining, vol
+    book = LegBook(cand, col, code, units, strike, price, remaining, vol_leg, n_candidates=n)
+    table = _measure(table, book, atm_vol, rate, front_t)
+    table["front_t"] = front_t
+    legs_out = _leg_documents(book, qty, expiry, n)
+    return PricedContracts(table, book, legs_out)
+
+
+def _lay_out(
+    requests: list[ContractRequest],
+    spot: dict[str, float],
+    listed: Mapping[str, tuple[float, ...]],
+    market: str,
+    wing: float,
+    symbol_column: dict[str, int],
+) -> tuple[list[dict[str, object]], list[tuple[int, int, float, float, date, int]]]:
+    """One row per distinct valid request and one per leg (candidate, kind code, quantity,
+    strike, expiry, symbol column): the catalog's leg templates on the strike grid."""
+    rows: list[dict[str, object]] = []
+    leg_rows: list[tuple[int, int, float, float, date, int]] = []
+    seen: set[tuple[object, ...]] = set()
+    for req in requests:
+        s = spot[req.symbol]
+        grid = StrikeGrid(strike_step(s, market, req.symbol), listed.get(req.symbol, ()))
+        legs = []
+        for leg in strategy_info(req.strategy).legs:
+            k = 0.0 if leg.kind == "stock" else grid.round(s * leg.moneyness(req.otm, wing))
+            legs.append((leg.kind, leg.quantity, float(k), req.back if leg.back else req.front))
+        if not _valid(legs):
+            continue
+        key = (req.symbol, req.strategy, tuple(legs))
+        if key in seen:
+            continue
+        seen.add(key)
+        c = len(rows)
+        rows.append(
+            {
+                "symbol": req.symbol,
+                "strategy_name": req.strategy,
+                "expiry": req.front,
+                "otm": req.otm,
+            }
+        )
+        for leg_kind, leg_qty, k, exp in legs:
+            leg_code = {"call": 1, "put": -1, "stock": 0}[leg_kind]
+            leg_rows.append((c, leg_code, leg_qty, k, exp, symbol_column[req.symbol]))
+    return rows, leg_rows
+
+
+def _measure(
+    table: pd.DataFrame,
+    book: LegBook,
+    atm_vol: dict[str, float],
+    rate: float,
+    front_t: np.ndarray,
+) -> pd.DataFrame:
+    """Max loss and profit, capital, the unbounded flag and probability of profit per lot."""
+    cand, n = book.candidate, book.n_candidates
+    max_loss, max_profit = payoff_extremes(book, table["net_premium"].to_numpy(), cand, n)
+    # a leg that runs past the front expiry (a calendar's back month): the max loss is the debit
+    runs_on = table["strategy_name"].map(lambda x: any(g.back for g in strategy_info(x).legs))
+    max_loss = np.where(
+        runs_on.to_numpy(dtype=bool), np.maximum(table["net_premium"].to_numpy(), 0.0), max_loss
     )
-    max_loss, max_profit = _extremes(book, table["net_premium"].to_numpy(), cand, n)
-    calendar = (table["strategy_name"] == "calendar_spread").to_numpy()
-    max_loss = np.where(calendar, np.maximum(table["net_premium"].to_numpy(), 0.0), max_loss)
     unbounded = ~np.isfinite(max_loss)
     notional = table["spot"].to_numpy() * table["lot_size"].to_numpy()
     capital = np.where(
@@ -204,8 +194,16 @@ def build_contracts(
     table["max_profit"] = max_profit
     table["capital"] = capital
     table["unbounded_loss"] = unbounded
-    table["probability_of_profit"] = _pop(book, table, atm_vol, rate, front_t, n)
-    table["front_t"] = front_t
+    table["probability_of_profit"] = probability_of_profit(book, table, atm_vol, rate, front_t, n)
+    return table
+
+
+def _leg_documents(
+    book: LegBook, qty: np.ndarray, expiry: list[date], n: int
+) -> list[list[dict[str, object]]]:
+    """Each candidate's legs as the document writes them (per lot)."""
+    cand, code, strike, price = book.candidate, book.kind, book.strike, book.price
+    is_opt = code != 0
     legs_out: list[list[dict[str, object]]] = [[] for _ in range(n)]
     for i in range(len(cand)):
         legs_out[cand[i]].append(
@@ -218,37 +216,7 @@ def build_contracts(
                 "expiry": expiry[i].isoformat(),
             }
         )
-    return PricedContracts(table, book, legs_out)
-
-
-def leg_vols(
-    symbols: np.ndarray,
-    atm: np.ndarray,
-    spot: np.ndarray,
-    strike: np.ndarray,
-    t: np.ndarray,
-    skew: float,
-    surfaces: Mapping[str, VolFn],
-) -> np.ndarray:
-    """Implied vol of every leg: the symbol's chain surface when it has one, else the ATM vol
-    with a put skew, ``vol(K) = atm * (1 + skew * max(0, ln(S / K)))``, strike by strike, so
-    calls and puts at one strike and expiry share a vol and put-call parity holds.
-
-    The skew is in plain log-moneyness on purpose: a time-normalised skew (as
-    :class:`quantalloc.options.SkewModel`) is so steep at two-week expiries for volatile names
-    that a put spread costs almost nothing, and Kelly then bets on the artefact.
-    """
-    out = np.empty(len(strike))
-    groups: dict[tuple[str, float], list[int]] = {}
-    for i, key in enumerate(zip(symbols.tolist(), t.tolist(), strict=True)):
-        groups.setdefault((str(key[0]), float(key[1])), []).append(i)
-    for (sym, tt), members in groups.items():
-        idx = np.asarray(members)
-        if sym in surfaces:
-            out[idx] = surfaces[sym](strike[idx], tt)
-        else:
-            out[idx] = atm[idx] * (1.0 + skew * np.maximum(0.0, np.log(spot[idx] / strike[idx])))
-    return out
+    return legs_out
 
 
 def _valid(legs: list[tuple[str, float, float, date]]) -> bool:
@@ -261,102 +229,4 @@ def _valid(legs: list[tuple[str, float, float, date]]) -> bool:
     return True
 
 
-def _extremes(
-    book: LegBook, premium: np.ndarray, cand: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Max loss and max profit per lot at the front expiry (inf where unbounded)."""
-    knots = np.zeros((n, 6))
-    strikes_by = [[0.0] for _ in range(n)]
-    for c, k, kind in zip(cand, book.strike, book.kind, strict=True):
-        if kind != 0:
-            strikes_by[c].append(float(k))
-    for c, ks in enumerate(strikes_by):
-        top = max(ks) * 2.0 + 1.0
-        row = (ks + [top] * 6)[:6]
-        knots[c] = row
-    s_leg = knots[cand]  # (legs, 6)
-    sign = book.kind[:, None].astype(float)
-    val = np.where(
-        book.kind[:, None] == 0, s_leg, np.maximum(sign * (s_leg - book.strike[:, None]), 0.0)
-    )
-    # legs that still run after the front expiry (calendar) are valued at intrinsic here: the
-    # calendar's max loss is replaced by its debit by the caller
-    pnl = np.zeros((n, 6))
-    np.add.at(pnl, cand, val * book.units[:, None])
-    pnl -= premium[:, None]
-    slope = np.bincount(
-        cand, weights=book.units * ((book.kind == 1) | (book.kind == 0)), minlength=n
-    )
-    worst = pnl.min(axis=1)
-    best = pnl.max(axis=1)
-    max_loss = np.where(slope < -1e-12, np.inf, np.maximum(-worst, 0.0))
-    max_profit = np.where(slope > 1e-12, np.inf, np.maximum(best, 0.0))
-    return max_loss, max_profit
-
-
-def _pop(
-    book: LegBook,
-    table: pd.DataFrame,
-    atm_vol: dict[str, float],
-    rate: float,
-    front_t: np.ndarray,
-    n: int,
-) -> np.ndarray:
-    """P(P&L > 0 at the front expiry) under the lognormal pricing distribution."""
-    vol = table["symbol"].map(atm_vol).to_numpy(dtype=float)
-    spot = table["spot"].to_numpy(dtype=float)
-    grid = spot[None, :] * np.exp(
-        (rate - 0.5 * vol**2)[None, :] * front_t[None, :]
-        + (vol * np.sqrt(front_t))[None, :] * _Z[:, None]
-    )
-    own = LegBook(
-        candidate=book.candidate,
-        symbol=book.candidate,  # each candidate reads its own grid column
-        kind=book.kind,
-        units=book.units,
-        strike=book.strike,
-        price=book.price,
-        remaining=book.remaining,
-        vol=book.vol,
-        n_candidates=n,
-    )
-    values = horizon_values(own, grid, rate)
-    gains = (values - own.price[None, :]) * own.units[None, :]
-    pnl = np.add.reduceat(gains, own.starts(), axis=1)
-    out: np.ndarray = (pnl > 0).mean(axis=0)
-    return out
-
-
-def stress_loss(book: LegBook, spot: np.ndarray, move: float, rate: float) -> np.ndarray:
-    """Loss per lot at the front expiry after a +-``move`` x spot move (the larger of the two)."""
-    n = book.n_candidates
-    cols = np.arange(n)
-    worst = np.zeros(n)
-    for m in (1.0 - move, 1.0 + move):
-        grid = (spot * m)[None, :]
-        own = LegBook(
-            candidate=book.candidate,
-            symbol=book.candidate,
-            kind=book.kind,
-            units=book.units,
-            strike=book.strike,
-            price=book.price,
-            remaining=book.remaining,
-            vol=book.vol,
-            n_candidates=n,
-        )
-        values = horizon_values(own, grid, rate)
-        gains = (values - own.price[None, :]) * own.units[None, :]
-        pnl = np.add.reduceat(gains, own.starts(), axis=1)[0]
-        worst = np.maximum(worst, -pnl[cols])
-    return worst
-
-
-__all__ = [
-    "NAKED_MARGIN",
-    "ContractRequest",
-    "PricedContracts",
-    "build_contracts",
-    "leg_vols",
-    "stress_loss",
-]
+__all__ = ["ContractRequest", "PricedContracts", "build_contracts"]

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from quantalloc.errors import ConfigError, DataError
-from quantalloc.markets import get_market
-from quantalloc.modelspec import ModelSpec, load_model
-from quantalloc.pipeline.inputs import (
-    MarketInputs,
-    clean_allocations,
-    clean_universe,
-    load_histories,
-    require_daily,
-    resolve_table,
-)
-from quantalloc.pipeline.requests import check_levels, check_limits
-from quantalloc.pipeline.result import SolveResult
+from quantalloc.pipeline.build import run_allocation
+from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.loading import load_inputs
+from quantalloc.pipeline.model import ModelSpec
+from quantalloc.pipeline.request import SolveRequest, plan
+from quantalloc.pipeline.timer import Timer
 
 Progress = Callable[[str, int, int], None]
-MIN_SYMBOL_HISTORY = 126  # half a year of closes: less cannot inform the joint scenarios
-
-
-class Timer:
-    """Seconds spent per stage, in order."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
 
 
 def solve(
@@ -70,7 +44,7 @@ def solve(
         ``conservative``, ``moderate`` or ``aggressive``: selects the model's profile.
     model
         A model name in ``models/`` (``industry_first``, ``advanced``), a path to a .toml file,
-        or a :class:`~quantalloc.modelspec.ModelSpec`.
+        or a :class:`~quantalloc.pipeline.model.ModelSpec`.
     market
         ``in`` or ``us`` (default ``in``).
     capital
@@ -98,58 +72,35 @@ def solve(
         The index's option chain (a file path or canonical frame) for the regime's options-flow
         score and put-call ratio; without one that part is marked missing.
     """
-    from quantalloc.pipeline.build import run_allocation
+    given = {k: v for k, v in locals().items() if k != "progress"}
+    request = SolveRequest(**given)
+    return run(request, progress)
 
+
+def run(request: SolveRequest, progress: Progress | None = None) -> SolveResult:
+    """Run the solve ``request`` asks for (the keyword form: :func:`solve`)."""
     timer = Timer()
     with timer.stage("setup"):
-        spec = model if isinstance(model, ModelSpec) else load_model(model)
-        profile = spec.profile(risk)
-        mkt = get_market(market)
-        cap = float(capital if capital is not None else mkt.default_capital)
-        check_levels(capital=cap, vix=vix, n_scenarios=n_scenarios)
-        limits = check_limits(limits)
-        provider = _provider(data, mkt.name)
-        auto = isinstance(data, str) and data.strip().lower() == "auto"
-        if auto and not hasattr(provider, "universe") and not _has_tables(tables, store):
-            # auto picked a real source (yahoo) but nothing says what to trade: use the demo
-            provider = _provider("demo", mkt.name)
+        resolved = plan(request)
+        provider = _provider(request.data, resolved.market.name)
+        auto = isinstance(request.data, str) and request.data.strip().lower() == "auto"
+        if auto and not hasattr(provider, "universe"):
+            if not _has_tables(request.tables, request.store):
+                # auto picked a real source (yahoo) but nothing says what to trade: the demo
+                provider = _provider("demo", resolved.market.name)
+        chain = request.chain
         if isinstance(chain, str):
             from quantalloc.data import load_chain
 
             chain = load_chain(chain)
+        tables = dict(request.tables)
         if tables:
             from quantalloc.data.tables import validate_table
 
             tables = {k: validate_table(k, v, source=f"tables[{k!r}]") for k, v in tables.items()}
     with timer.stage("load data"):
-        inputs = load_inputs(
-            provider,
-            mkt,
-            spec,
-            tables=tables or {},
-            store=store,
-            as_of=as_of,
-            symbol=symbol,
-            max_industries=max_industries,
-            progress=progress,
-        )
-    return run_allocation(
-        spec=spec,
-        profile=profile,
-        market=mkt,
-        capital=cap,
-        vix=vix,
-        inputs=inputs,
-        symbol=symbol,
-        max_industries=max_industries,
-        n_scenarios=n_scenarios,
-        seed=seed,
-        limits=limits,
-        timer=timer,
-        run_id=uuid.uuid4().hex,
-        chain=chain,
-        progress=progress,
-    )
+        inputs = load_inputs(provider, resolved, tables, progress)
+    return run_allocation(resolved, inputs, chain, timer, progress)
 
 
 def _has_tables(tables: Mapping[str, pd.DataFrame] | None, store: str | None) -> bool:
@@ -165,158 +116,4 @@ def _provider(data: str | Any, market: str) -> Any:
     return get_provider(data, market)
 
 
-def load_inputs(
-    provider: Any,
-    mkt: Any,
-    spec: ModelSpec,
-    *,
-    tables: Mapping[str, pd.DataFrame],
-    store: str | None,
-    as_of: str | pd.Timestamp | None,
-    symbol: str | None,
-    max_industries: int | None,
-    progress: Progress | None = None,
-) -> MarketInputs:
-    """Tables, universe and price histories (index, vol index, candidate symbols) up to as-of."""
-    from quantalloc.candidates import industry_symbols, priority_industries
-
-    reader = None
-    if store is not None:
-        from quantalloc.storage import open_store
-
-        reader = open_store(store).read_table
-    notes: list[str] = []
-    unread: dict[str, str] = {}
-    uni_raw, uni_src = resolve_table("stock_data", tables, reader, provider)
-    alloc_raw, alloc_src = resolve_table("industry_allocations_current", tables, reader, provider)
-    strategies, _ = resolve_table("strategies", tables, reader, provider)
-    option_chains, _ = resolve_table("option_chain_data", tables, reader, provider)
-    if uni_raw is None:
-        raise DataError(
-            f"no stock_data table (symbol, industry, sector, fno_stock, lot_size, "
-            f"market_cap_category) for data source {provider.name}; pass "
-            "`tables['stock_data']` or `store=URL`",
-            params=("tables", "store"),
-        )
-    if alloc_raw is None:
-        raise DataError(
-            "no industry_allocations_current table (industry, sector, position_type, "
-            f"weight_percentage, rating) for data source {provider.name}; pass "
-            "`tables['industry_allocations_current']` or `store=URL`",
-            params=("tables", "store"),
-        )
-    universe = clean_universe(uni_raw)
-    allocations = clean_allocations(alloc_raw)
-    notes.append(f"tables: stock_data from {uni_src}, industry allocations from {alloc_src}")
-
-    as_of_ts = None if as_of is None else _timestamp(as_of)
-    index = require_daily(provider.history(mkt.index_symbol, None, as_of_ts), mkt.index_symbol,
-                          provider.name)  # fmt: skip
-    if as_of_ts is not None:  # a date after the data is named as such, before any symbol is read
-        from quantalloc.regime.inputs import resolve_as_of
-
-        resolve_as_of(pd.DatetimeIndex(index.index), as_of_ts, mkt.index_symbol)
-    try:
-        vol_index = provider.history(mkt.vol_index_symbol, None, as_of_ts)
-    except DataError as exc:
-        raise DataError(
-            f"{exc}; the regime needs the volatility index {mkt.vol_index_symbol} (or pass `vix` "
-            "with a source that has it)",
-            params=(*exc.params, "vix"),
-        ) from exc
-    end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
-
-    # the symbols a solve may touch: priority industries' F&O names (or the one --symbol)
-    if symbol is not None:
-        row = universe.loc[universe["symbol"].str.upper() == symbol.strip().upper()]
-        if row.empty:
-            raise DataError(
-                f"`symbol` {symbol!r} is not in the stock_data table ({len(universe)} symbols, "
-                f"e.g. {', '.join(universe['symbol'].head(3))}); pick one of its symbols",
-                params="symbol",
-            )
-        wanted = [str(row["symbol"].iloc[0])]
-    elif spec.kind == "advanced" and strategies is not None and len(strategies):
-        col = "stock_name" if "stock_name" in strategies.columns else "symbol"
-        if col not in strategies.columns:
-            raise DataError("strategies table needs a stock_name (or symbol) column; fix the table")
-        names = strategies[col].astype(str)
-        wanted = [s for s in pd.unique(names) if s in set(universe["symbol"])]
-    else:
-        listed = set(provider.symbols() or universe["symbol"])
-        wanted = []
-        for ind in priority_industries(allocations, spec.industries, max_industries):
-            wanted += industry_symbols(
-                universe, ind.industry, listed, spec.industries.max_symbols_per_industry
-            )
-            unlisted = industry_symbols(
-                universe, ind.industry, set(universe["symbol"]) - listed, len(universe)
-            )
-            for sym in unlisted:  # in the table, but the source serves no prices for it
-                unread[sym] = f"not among the symbols {provider.name} serves"
-    if not wanted:
-        raise DataError(
-            "no symbol to trade: no priority industry has an F&O symbol with prices "
-            f"(industries {allocations['industry'].head(5).tolist()}); check that stock_data "
-            "and industry_allocations_current use the same industry names"
-        )
-    lookback = spec.scenarios.lookback_days
-
-    def tick(sym: str) -> None:
-        if progress is not None:
-            tick.done += 1  # type: ignore[attr-defined]
-            progress("loading prices", tick.done, len(wanted))  # type: ignore[attr-defined]
-
-    tick.done = 0  # type: ignore[attr-defined]
-    closes, skipped = load_histories(provider, wanted, end, lookback, tick)
-    unread.update(skipped)
-    if unread:
-        shown = ", ".join(list(unread)[:8]) + (
-            f" (+{len(unread) - 8} more)" if len(unread) > 8 else ""
-        )
-        notes.append(f"no price data for {len(unread)} symbols, skipped: {shown}")
-    if as_of_ts is None:
-        common = closes.dropna(how="any")
-        if common.empty:
-            raise DataError("the symbols' price histories share no date; check the data")
-        end = min(end, pd.Timestamp(common.index[-1]).normalize())
-    closes = closes.loc[closes.index <= end]
-    window = closes.iloc[-lookback:]
-    short = [str(c) for c in closes.columns if window[c].notna().sum() < MIN_SYMBOL_HISTORY]
-    if short and len(short) < closes.shape[1]:
-        notes.append(
-            f"fewer than {MIN_SYMBOL_HISTORY} closes before {end.date()} for "
-            f"{', '.join(short[:8])}: left out (the joint scenarios need a common history)"
-        )
-        closes = closes.drop(columns=short)
-    return MarketInputs(
-        provider_name=str(getattr(provider, "name", "data")),
-        synthetic=bool(getattr(provider, "synthetic", False)),
-        as_of=end,
-        universe=universe,
-        allocations=allocations,
-        strategies=strategies,
-        closes=closes,
-        index_prices=index.loc[index.index <= end],
-        vol_index=vol_index.loc[vol_index.index <= end],
-        notes=tuple(notes),
-        option_chains=option_chains,
-        skipped=tuple(unread.items()),
-    )
-
-
-def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"`as_of` {value!r} is not a date; write it as YYYY-MM-DD", params="as_of"
-        ) from exc
-    if ts is pd.NaT:
-        raise ConfigError(
-            f"`as_of` {value!r} is not a date; write it as YYYY-MM-DD", params="as_of"
-        )
-    return ts.normalize()
-
-
-__all__ = ["Timer", "load_inputs", "solve"]
+__all__ = ["Timer", "run", "solve"]

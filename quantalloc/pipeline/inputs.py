@@ -184,7 +184,8 @@ def require_daily(frame: pd.DataFrame, symbol: str, source: str) -> pd.DataFrame
         per_day = int(pd.Series(days).value_counts().max())
         raise DataError(
             f"{symbol}: {source} serves intraday bars (up to {per_day} a day); a solve reads "
-            "daily closes: point --data at a folder of daily files"
+            "daily closes: point `data` at a folder of daily files",
+            params="data",
         )
     return frame
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from quantalloc.config import load_toml
 from quantalloc.errors import ConfigError
-from quantalloc.options.builders import strategy_names
+from quantalloc.options.catalog import strategy_names
 
 DIRECTIONS: tuple[str, ...] = ("bullish", "neutral", "bearish")
 VOL_LEVELS: tuple[str, ...] = ("low", "normal", "high")

@@ -249,7 +249,7 @@ def input_fingerprint(
     files read, so editing the data invalidates the entry; other sources rely on the cache's
     time-to-live. The model file enters by content hash.
     """
-    from quantalloc import __version__
+    from quantalloc.version import __version__
 
     profile = get_market(market)
     symbol = index_symbol or profile.index_symbol

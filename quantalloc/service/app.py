@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Securit
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 
-from quantalloc import __version__
 from quantalloc.errors import (
     ConfigError,
     ConflictError,
@@ -51,6 +50,7 @@ from quantalloc.service.models import (
     StrategyPositions,
 )
 from quantalloc.storage.book import Fill, PortfolioBook
+from quantalloc.version import __version__
 
 API_KEY_HEADER = "X-API-Key"
 

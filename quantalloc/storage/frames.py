@@ -98,6 +98,16 @@ def json_safe(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
+def input_rows(name: str, frame: pd.DataFrame, source: str) -> list[dict[str, Any]]:
+    """Rows of input table ``name`` from ``frame``, validated as the table and by column."""
+    from quantalloc.data.tables import validate_table
+    from quantalloc.storage.schema import check_input_table, columns_of
+
+    check_input_table(name)
+    checked = validate_table(name, frame, source=source)
+    return frame_to_rows(name, checked, columns_of(name), source=source)
+
+
 def frame_to_rows(
     name: str, frame: pd.DataFrame, specs: Sequence[ColumnSpec], *, source: str
 ) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 from quantalloc.errors import StorageError
 from quantalloc.storage.base import RUN_LIST_COLUMNS
 from quantalloc.storage.documents import run_rows
-from quantalloc.storage.frames import frame_to_rows, rows_to_frame
+from quantalloc.storage.frames import input_rows, rows_to_frame
 from quantalloc.storage.migrations import applied_version, migrate
 from quantalloc.storage.schema import (
     RUN_COLUMNS,
@@ -297,11 +297,7 @@ class SqlStore:
         self, name: str, frame: pd.DataFrame, *, replace: bool = True, source: str = "frame"
     ) -> int:
         """Validate ``frame`` and store it as table ``name`` in one transaction."""
-        from quantalloc.data.tables import validate_table
-
-        check_input_table(name)
-        checked = validate_table(name, frame, source=source)
-        rows = frame_to_rows(name, checked, columns_of(name), source=source)
+        rows = input_rows(name, frame, source)
         self._require_schema()
         table = metadata.tables[name]
         with self._connect(write=True, table=name) as conn:

@@ -22,7 +22,7 @@ import pandas as pd
 from quantalloc.errors import StorageError
 from quantalloc.storage.base import RUN_LIST_COLUMNS
 from quantalloc.storage.documents import rows_as_json, run_rows
-from quantalloc.storage.frames import frame_to_rows, rows_to_frame
+from quantalloc.storage.frames import input_rows, rows_to_frame
 from quantalloc.storage.schema import (
     MIGRATIONS_TABLE,
     RUN_COLUMNS,
@@ -212,11 +212,7 @@ class SupabaseStore:
         self, name: str, frame: pd.DataFrame, *, replace: bool = True, source: str = "frame"
     ) -> int:
         """Validate ``frame`` and store it: replace via one RPC call, append via one insert."""
-        from quantalloc.data.tables import validate_table
-
-        check_input_table(name)
-        checked = validate_table(name, frame, source=source)
-        rows = rows_as_json(frame_to_rows(name, checked, columns_of(name), source=source))
+        rows = rows_as_json(input_rows(name, frame, source))
         self._require_schema()
         if replace:
             response = self._call(

@@ -36,7 +36,7 @@ from quantalloc.errors import ConfigError
 
 def code_version() -> str:
     """``git describe --tags --always --dirty`` of the source tree, else the package version."""
-    from quantalloc import __version__
+    from quantalloc.version import __version__
 
     root = Path(__file__).resolve().parents[2]
     try:

@@ -215,7 +215,10 @@ def test_random_infeasible_problems_are_diagnosed(seed: int, n: int, kind: str, 
     assert set(r.name for r in diagnosis.joint) <= set(diagnosis.conflict)
     # relaxing the named constraints by the stated amounts makes the problem feasible
     result = alloc.solve(data, limits=diagnosis.relaxed_limits())
-    assert result.status == "optimal"
+    # Clarabel may stop at its reduced tolerance on such a thin feasible set (seen: seed 496,
+    # n 7, vega, gap 0.163): feasible all the same, every row within 1e-6 of its limits
+    assert result.status in ("optimal", "optimal_inaccurate")
+    assert max(r.violation for r in result.constraints) <= 1e-6
 
 
 def test_drawdown_conflict_is_diagnosed_in_beta() -> None:

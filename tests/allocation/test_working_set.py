@@ -20,7 +20,7 @@ from quantalloc.allocation import (
     RiskConstrainedKelly,
 )
 from quantalloc.allocation.context import Settings
-from quantalloc.allocation.problem import Atoms
+from quantalloc.allocation.rows import Atoms
 from quantalloc.allocation.working_set import kelly_working_set
 from quantalloc.errors import ConfigError
 from tests.allocation.helpers import make_candidates
@@ -146,13 +146,13 @@ def test_auto_falls_back_to_the_direct_form_when_the_working_set_stops(
 ) -> None:
     # the RCK barrier can find no strictly feasible start when industry floors bind; "auto" must
     # then solve the direct conic form instead of failing, while an explicit method still fails
-    import quantalloc.allocation.fast as fast
+    import quantalloc.allocation.problem as problem
     from quantalloc.errors import SolverError
 
     def stops(*args: object, **kwargs: object) -> None:
         raise SolverError("no strictly feasible start for the barrier method")
 
-    monkeypatch.setattr(fast, "solve_working_set", stops)
+    monkeypatch.setattr(problem, "solve_working_set", stops)
     data = make_candidates(n=6, scenarios=40, seed=3)
     auto = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="auto")
     monkeypatch.setattr(Allocator, "_use_working_set", lambda self, d: self.method != "direct")

@@ -211,7 +211,7 @@ def test_params_reach_the_solve() -> None:
     assert spec.objective.fraction == 0.4
     assert spec.candidates.expiries == 2
     default = allocator._spec(allocator.PARAMS())
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     model = load_model("industry_first")
     assert default.limits == model.limits and default.objective == model.objective

@@ -329,7 +329,7 @@ def test_a_symbol_given_nothing_says_why_for_each_candidate() -> None:
 def test_binding_table_shows_target_band_and_values_before_and_after_lots() -> None:
     # issue 18: max_symbol[X] was listed binding at 0.0925 against 0.1000 (after rounding), and
     # band edges as "target" limits
-    from quantalloc.report import constraint_cells
+    from quantalloc.cli.render import constraint_cells
 
     cap = {"limit": 0.1, "value": 0.0925, "lower": None, "upper": 0.1, "before_lots": 0.1}
     assert constraint_cells(cap) == ("-", "<= 0.1000", "0.1000", "0.0925")

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from quantalloc.cli.app import app
-from quantalloc.data.chain_source import get_chain_source
+from quantalloc.data import get_chain_source
 from quantalloc.regime.chain_analytics import put_call_ratio
 from quantalloc.regime.vol_index import vol_index_from_chain
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from quantalloc.cli.app import app
 from quantalloc.config import model_path
-from tests.test_pipeline import TARGET_ABOVE_CAP, US_ALLOCATION, check_document, us_tables
+from tests.pipeline.test_solve import TARGET_ABOVE_CAP, US_ALLOCATION, check_document, us_tables
 
 runner = CliRunner()
 

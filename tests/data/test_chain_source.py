@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quantalloc.data.chain_open import get_chain_source
 from quantalloc.data.chain_source import (
     ChainSource,
     FolderChainSource,
     TableChainSource,
     chain_symbol,
-    get_chain_source,
     pick_session,
 )
 from quantalloc.data.chain_yahoo import YahooChainSource

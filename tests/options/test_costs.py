@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantalloc.data.chain_source import get_chain_source
+from quantalloc.data import get_chain_source
 from quantalloc.errors import ConfigError
 from quantalloc.options.costs import (
     FeeSchedule,

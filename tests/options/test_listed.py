@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quantalloc.data.chain_source import get_chain_source
+from quantalloc.data import get_chain_source
 from quantalloc.errors import DataError
 from quantalloc.options.listed import (
     listed_expiries,

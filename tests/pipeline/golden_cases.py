@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from quantalloc.allocation import ConstraintConflict
-from quantalloc.modelspec import ObjectiveSpec, load_model
 from quantalloc.pipeline import solve
+from quantalloc.pipeline.model import ObjectiveSpec, load_model
 from tests.conftest import SHARED_DATA
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -57,13 +57,13 @@ def readme_us_tables(shared: Path) -> dict[str, pd.DataFrame]:
 
 
 def _us(shared: Path, **kw: Any) -> dict[str, Any]:
-    from tests.test_pipeline import us_tables
+    from tests.pipeline.test_solve import us_tables
 
     return {"market": "us", "data": f"csv:{shared / 'us'}", "tables": us_tables(shared), **kw}
 
 
 def _nifty(shared: Path, **kw: Any) -> dict[str, Any]:
-    from tests.test_pipeline import in_tables
+    from tests.pipeline.test_solve import in_tables
 
     # as-of pinned: csv:DIR also reads the NSE day files, which extend the data to 2026-02-13
     return {
@@ -92,7 +92,7 @@ def _fractional() -> Any:
 
 
 def _advanced_tables(shared: Path) -> dict[str, pd.DataFrame]:
-    from tests.test_pipeline import us_tables
+    from tests.pipeline.test_solve import us_tables
 
     tables = us_tables(shared)
     legs = json.dumps([{"kind": "put", "side": "sell", "strike": 150, "quantity": 1}])
@@ -152,7 +152,7 @@ CASES: dict[str, Callable[[Path], dict[str, Any]]] = {
 
 
 def _infeasible(shared: Path) -> dict[str, Any]:
-    from tests.test_pipeline import TARGET_ABOVE_CAP
+    from tests.pipeline.test_solve import TARGET_ABOVE_CAP
 
     kw = _us(shared, risk="moderate", n_scenarios=200, max_industries=3)
     kw["tables"]["industry_allocations_current"] = TARGET_ABOVE_CAP.copy()
@@ -172,13 +172,17 @@ def run_case(name: str, shared: Path = SHARED_DATA) -> dict[str, Any]:
             "joint": [dataclasses.asdict(r) for r in d.joint],
             "alone": [dataclasses.asdict(r) for r in d.alone],
         }
-    return stable(result.to_document())
+    return stable(result.to_document(), shared)
 
 
-def stable(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` without ``run_id`` and the wall-clock timings of the solver block."""
+def stable(doc: dict[str, Any], shared: Path = SHARED_DATA) -> dict[str, Any]:
+    """``doc`` without ``run_id`` and the wall-clock timings of the solver block, and with the
+    shared data folder written ``<shared>`` (it lies elsewhere on every machine)."""
     out = dict(doc)
     out.pop("run_id", None)
+    market = dict(out["market"])
+    market["data_source"] = str(market["data_source"]).replace(str(shared), "<shared>")
+    out["market"] = market
     solver = dict(out["solver"])
     for key in VOLATILE_SOLVER_KEYS:
         solver.pop(key, None)

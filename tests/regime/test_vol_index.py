@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantalloc.data.chain_source import get_chain_source
+from quantalloc.data import get_chain_source
 from quantalloc.data.chains import validate_chain
 from quantalloc.errors import DataError
 from quantalloc.options.chain_vols import atm_vols, constant_maturity_vol, strike_table

@@ -19,7 +19,7 @@ Rules (decisions and fills at a day's close):
 4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
    vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
    scaled by vol index / 100 over the index's realized vol, on data up to that close), the
-   pipeline's put skew (:func:`quantalloc.pipeline.contracts.leg_vols` with the model's
+   pipeline's put skew (:func:`quantalloc.options.volatility.leg_vols` with the model's
    ``[candidates] skew``; the replay passes the solve no option chain, so it prices the same
    way), the market's risk-free rate, no dividend, calendar time to each leg's expiry; stock
    legs at the close.
@@ -234,7 +234,7 @@ class Marker:
     def leg_values(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> np.ndarray:
         """Per-share value of each leg at ``day``'s close (intrinsic for legs expiring by then)."""
         from quantalloc.options import black_scholes
-        from quantalloc.pipeline.contracts import leg_vols
+        from quantalloc.options.volatility import leg_vols
 
         spot = self.spot(pos.symbol, day)
         out = np.empty(len(pos.legs))
@@ -283,7 +283,7 @@ def _tables(p: AllocatorParams) -> dict[str, pd.DataFrame]:
 
 
 def _spec(p: AllocatorParams) -> Any:
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     spec = load_model(p.model)
     rep = dataclasses.replace

@@ -85,7 +85,7 @@ class IBBroker:
 
         action = order.side.upper()
         if order.kind == "market":
-            ib_order = MarketOrder(action, quantity)
+            ib_order: IBOrder = MarketOrder(action, quantity)
         elif order.kind == "stop":
             ib_order = StopOrder(action, quantity, float(order.price or 0.0))
         elif order.kind == "limit":

@@ -1,4 +1,4 @@
-"""The engine adapter: solving without the target bands first is exact when they hold."""
+"""The engine's band strategy: solving the bands' upper sides first is exact when they hold."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from quantalloc.allocation import Allocator, Budget, Candidates, GroupCap, GroupTarget, Kelly
+from quantalloc.allocation.bands import solve_upper_first
 from quantalloc.allocation.lots import LotRounding
-from quantalloc.pipeline.engine import targets_last
+from quantalloc.errors import ConfigError
 
 
 def _data(seed: int = 0, n: int = 30, s: int = 400) -> Candidates:
@@ -39,7 +40,7 @@ def _allocator(tolerance: float, targets: dict[str, float]) -> Allocator:
 def test_loose_bands_give_the_full_problems_optimum() -> None:
     data = _data()
     targets = {"A": 1 / 3, "B": 1 / 3, "C": 1 / 3}
-    fast = targets_last(_allocator(0.34, targets), data, {}, 0.25)
+    fast = solve_upper_first(_allocator(0.34, targets), data, None, {})
     full = _allocator(0.34, targets).solve(data)
     assert fast is not None
     assert fast.objective_value == pytest.approx(full.objective_value, abs=1e-6)
@@ -61,7 +62,7 @@ def test_binding_bands_fall_back_to_the_full_solve() -> None:
     free = Allocator(objective=Kelly(), constraints=alloc.constraints[:2], capital=1e6).solve(data)
     labels = data.group("industry").to_numpy()
     assert abs(free.weights.to_numpy()[labels == "C"].sum() / 0.25 - 0.55) > 0.01
-    assert targets_last(alloc, data, {}, 0.25) is None
+    assert solve_upper_first(alloc, data, None, {}) is None
     row = alloc.solve(data).constraint("target[C]")
     assert 0.54 - 1e-6 <= row.value <= 0.56 + 1e-6 and row.binding
 
@@ -73,7 +74,7 @@ def test_a_binding_upper_side_keeps_its_dual() -> None:
     boosted[a_cols] += 0.05  # industry A is the best bet: its band's upper side binds
     data = Candidates(returns=boosted, groups=data.groups, lot_cost=data.lot_cost)
     targets = {"A": 0.2, "B": 0.3}
-    fast = targets_last(_allocator(0.1, targets), data, {}, 0.25)
+    fast = solve_upper_first(_allocator(0.1, targets), data, None, {})
     full = _allocator(0.1, targets).solve(data)
     assert fast is not None
     assert fast.objective_value == pytest.approx(full.objective_value, abs=1e-6)
@@ -86,15 +87,36 @@ def test_a_binding_upper_side_keeps_its_dual() -> None:
 def test_repair_takes_lots_off_the_position_breaking_a_cap() -> None:
     from quantalloc.allocation.constraints import Row
     from quantalloc.allocation.context import Settings
-    from quantalloc.pipeline.engine import repair_upper_rows
+    from quantalloc.allocation.lots import repair_caps
 
     settings = Settings(capital=1.0, budget=1.0)
     vega = Row("max_abs_vega", np.array([3.0, -1.0, 0.5]), None, 10.0, "capital", True)
     budget = Row("budget", np.ones(3), None, 100.0, "capital")
     unit = np.ones(3)
     # 4*3 - 1*1 + 2*0.5 = 12 > 10: one lot of the first position (3 per lot) fixes it
-    fixed = repair_upper_rows([vega, budget], np.array([4, 1, 2]), unit, settings, {})
+    fixed = repair_caps([vega, budget], np.array([4, 1, 2]), unit, settings, {})
     np.testing.assert_array_equal(fixed, [3, 1, 2])
     # already within every cap: untouched
-    ok = repair_upper_rows([vega, budget], np.array([1, 1, 1]), unit, settings, {})
+    ok = repair_caps([vega, budget], np.array([1, 1, 1]), unit, settings, {})
     np.testing.assert_array_equal(ok, [1, 1, 1])
+
+
+def test_the_strategy_is_the_engines_own() -> None:
+    data = _data(3)
+    targets = {"A": 1 / 3, "B": 1 / 3, "C": 1 / 3}
+    alloc = _allocator(0.34, targets)
+    alloc.bands = "upper_first"
+    fast = alloc.solve(data)
+    full = _allocator(0.34, targets).solve(data)
+    assert fast.objective_value == pytest.approx(full.objective_value, abs=1e-6)
+    assert "__upper" not in " ".join(r.name for r in fast.constraints)
+    assert fast.rounding is not None and fast.rounding.constraints  # rows realised with lots
+    with pytest.raises(ConfigError, match="bands must be"):
+        Allocator(objective=Kelly(), bands="lower_last")
+
+
+@pytest.mark.parametrize("method", ["direct", "working_set"])
+def test_both_paths_refuse_a_negative_capital(method: str) -> None:
+    alloc = Allocator(objective=Kelly(), constraints=[Budget(limit=0.5)], method=method)
+    with pytest.raises(ConfigError, match="capital must be a positive number"):
+        alloc.solve(_data(), capital=-5)

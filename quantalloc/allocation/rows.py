@@ -1,4 +1,10 @@
-"""Rows stacked as one-sided atoms ``G w <= h``, and limits after per-solve overrides."""
+"""Row algebra in one place: limits after overrides, values, violations, stacked sides.
+
+A :class:`~quantalloc.allocation.constraints.Row` is one labelled linear condition
+``lower <= a . w / scale <= upper`` (``|a . w| / scale <= upper`` when absolute). Everything that
+reads rows (the compiled problem, the working set, the report, diagnosis, lot rounding) uses
+these functions.
+"""
 
 from __future__ import annotations
 
@@ -67,3 +73,48 @@ class Atoms:
             scale = r.scale(settings.capital, settings.budget)
             h[j] = (upper if side < 2 else -(lower or 0.0)) * scale
         return h
+
+
+def row_value(row: Row, w: np.ndarray, settings: Settings) -> float:
+    """A row's realised value in its own unit (absolute value for ``|a.w|`` rows)."""
+    raw = float(row.coeffs @ w) / row.scale(settings.capital, settings.budget)
+    return abs(raw) if row.absolute else raw
+
+
+def row_violation(row: Row, bounds: tuple[float | None, float | None], value: float) -> float:
+    """How far ``value`` lies outside the row's bounds (0 when it holds)."""
+    lower, upper = bounds
+    excess = 0.0
+    if upper is not None:
+        excess = max(excess, value - upper)
+    if lower is not None and not row.absolute:
+        excess = max(excess, lower - value)
+    return excess
+
+
+def sides(
+    rows: list[Row], limits: Mapping[str, Limit], settings: Settings
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows as ``A w <= b`` in weight space, with the row name of each line."""
+    coeffs, rhs, names = [], [], []
+    for r in rows:
+        lower, upper = effective_bounds(r, limits)
+        scale = r.scale(settings.capital, settings.budget)
+        if upper is not None:
+            coeffs.append(r.coeffs)
+            rhs.append(upper * scale)
+            names.append(r.name)
+            if r.absolute:
+                coeffs.append(-r.coeffs)
+                rhs.append(upper * scale)
+                names.append(r.name)
+        if lower is not None and not r.absolute:
+            coeffs.append(-r.coeffs)
+            rhs.append(-lower * scale)
+            names.append(r.name)
+    n = rows[0].coeffs.shape[0] if rows else 0
+    a = np.vstack(coeffs) if coeffs else np.zeros((0, n))
+    return a, np.asarray(rhs, dtype=float), names
+
+
+__all__ = ["Atoms", "Limit", "effective_bounds", "row_value", "row_violation", "sides"]

@@ -25,29 +25,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from quantalloc.modelspec import IndustrySpec, ModelSpec, normalize_strategy
-
-# Which way each strategy points: LONG (bullish), SHORT (bearish), NEUTRAL (range or volatility).
-STRATEGY_DIRECTION: dict[str, str] = {
-    "long_call": "LONG",
-    "bull_call_spread": "LONG",
-    "bull_put_spread": "LONG",
-    "cash_secured_put": "LONG",
-    "covered_call": "LONG",
-    "protective_put": "LONG",
-    "collar": "LONG",
-    "long_put": "SHORT",
-    "bear_put_spread": "SHORT",
-    "bear_call_spread": "SHORT",
-    "iron_condor": "NEUTRAL",
-    "iron_butterfly": "NEUTRAL",
-    "long_call_butterfly": "NEUTRAL",
-    "short_straddle": "NEUTRAL",
-    "short_strangle": "NEUTRAL",
-    "long_straddle": "NEUTRAL",
-    "long_strangle": "NEUTRAL",
-    "calendar_spread": "NEUTRAL",
-}
+from quantalloc.options.catalog import STRATEGIES, strategy_direction
+from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +99,7 @@ def allowed_strategies(
     pos = position_type.upper()
     for s in preferred:
         name = normalize_strategy(s)
-        if STRATEGY_DIRECTION.get(name) == pos and name not in mapped:
+        if name in STRATEGIES and strategy_direction(name) == pos and name not in mapped:
             mapped.append(name)
     return tuple(s for s in mapped if s not in avoid)
 
@@ -160,7 +139,6 @@ def choose_expiries(as_of: date, dte_min: int, dte_max: int, count: int, market:
 
 
 __all__ = [
-    "STRATEGY_DIRECTION",
     "PriorityIndustry",
     "allowed_strategies",
     "choose_expiries",

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from quantalloc.errors import ConfigError, DataError
 
@@ -210,112 +209,11 @@ def _vector(
     return arr
 
 
-# ----------------------------------------------------------------------------- P&L per lot
-
-
-@dataclass(frozen=True, slots=True)
-class LegBook:
-    """Every leg of every candidate, flat, grouped by candidate (legs of one candidate adjacent).
-
-    ``units`` are signed units per lot (+ bought, - sold: quantity x lot size); ``kind`` is
-    +1 call, -1 put, 0 stock; ``remaining`` the years a leg still has to run at the horizon
-    (0 for legs expiring at the horizon); ``vol`` the vol used to mark a leg that still runs.
-    """
-
-    candidate: np.ndarray
-    symbol: np.ndarray
-    kind: np.ndarray
-    units: np.ndarray
-    strike: np.ndarray
-    price: np.ndarray
-    remaining: np.ndarray
-    vol: np.ndarray
-    n_candidates: int
-
-    def starts(self) -> np.ndarray:
-        """Index of each candidate's first leg (legs are grouped by candidate)."""
-        return np.searchsorted(self.candidate, np.arange(self.n_candidates))
-
-
-def leg_costs(book: LegBook, bid_ask: float, min_tick: float, commission: float) -> np.ndarray:
-    """Trading cost per lot of each candidate: half the bid-ask spread per option leg on entry,
-    plus ``commission`` per leg on the way in and out."""
-    is_option = book.kind != 0
-    spread = np.where(is_option, np.maximum(bid_ask * book.price, min_tick), 0.0)
-    per_leg = 0.5 * spread * np.abs(book.units) + 2.0 * commission
-    return np.bincount(book.candidate, weights=per_leg, minlength=book.n_candidates)
-
-
-def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray:
-    """Value per unit of every leg in every scenario at the horizon, shape (scenarios, legs).
-
-    Stock legs are worth the scenario price; options expiring at the horizon their intrinsic
-    value; options that still run are marked with Black-Scholes at their remaining time and vol.
-    """
-    s_t = prices[:, book.symbol]
-    sign = book.kind.astype(float)
-    values = np.where(book.kind == 0, s_t, np.maximum(sign * (s_t - book.strike), 0.0))
-    running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
-    if running.size:
-        values[:, running] = bs_price(
-            book.kind[running].astype(float),
-            s_t[:, running],
-            book.strike[running],
-            book.remaining[running],
-            rate,
-            book.vol[running],
-        )
-    out: np.ndarray = values
-    return out
-
-
-def bs_price(
-    sign: np.ndarray,
-    spot: np.ndarray,
-    strike: np.ndarray,
-    t: np.ndarray,
-    rate: float,
-    vol: np.ndarray,
-) -> np.ndarray:
-    """Black-Scholes price only (``sign`` +1 call, -1 put; no dividend), for marking many legs.
-
-    The same formula as :func:`quantalloc.options.black_scholes` without the Greeks, which
-    would cost five times as much over a scenarios x legs grid.
-    """
-    sd = vol * np.sqrt(t)
-    d1 = (np.log(spot / strike) + (rate + 0.5 * vol**2) * t) / sd
-    d2 = d1 - sd
-    disc = strike * np.exp(-rate * t)
-    out: np.ndarray = sign * (spot * ndtr(sign * d1) - disc * ndtr(sign * d2))
-    return out
-
-
-def pnl_per_lot(
-    book: LegBook,
-    prices: np.ndarray,
-    *,
-    rate: float,
-    bid_ask: float = 0.0,
-    min_tick: float = 0.0,
-    commission: float = 0.0,
-) -> np.ndarray:
-    """P&L per lot of each candidate in each scenario, net of costs: (scenarios, candidates)."""
-    values = horizon_values(book, prices, rate)
-    gains = (values - book.price[None, :]) * book.units[None, :]
-    pnl: np.ndarray = np.add.reduceat(gains, book.starts(), axis=1)
-    pnl -= leg_costs(book, bid_ask, min_tick, commission)[None, :]
-    return pnl
-
-
 __all__ = [
-    "LegBook",
     "ScenarioSet",
     "block_bootstrap",
     "build_scenarios",
-    "horizon_values",
     "joint_log_returns",
-    "leg_costs",
     "parametric_draws",
-    "pnl_per_lot",
     "rescale",
 ]

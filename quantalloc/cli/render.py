@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from quantalloc.pipeline.result import SolveResult
+from quantalloc.pipeline.document import SolveResult
 
 
 def _money(x: float, currency: str) -> str:

@@ -17,7 +17,7 @@ import pytest
 from quantalloc.errors import DataError, InfeasibleError
 from quantalloc.options import theta_positive_strategies
 from quantalloc.pipeline import solve
-from quantalloc.pipeline.result import (
+from quantalloc.pipeline.document import (
     ALLOCATION_KEYS,
     CONSTRAINT_KEYS,
     LEG_KEYS,
@@ -367,7 +367,7 @@ def test_objective_choices_of_the_model() -> None:
     import dataclasses
 
     from quantalloc.errors import ConfigError
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     base = load_model()
     rck = dataclasses.replace(base, objective=dataclasses.replace(base.objective, kind="rck"))
@@ -392,7 +392,7 @@ def test_objective_choices_of_the_model() -> None:
 def test_max_candidates_caps_the_problem_size() -> None:
     import dataclasses
 
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     base = load_model()
     spec = dataclasses.replace(
@@ -470,7 +470,7 @@ def test_a_symbol_with_too_little_history_is_left_out(tmp_path: Path) -> None:
     )
     import dataclasses
 
-    from quantalloc.modelspec import load_model
+    from quantalloc.pipeline.model import load_model
 
     base = load_model()  # three symbols cannot meet 60% / 40% targets under 10% symbol caps
     spec = dataclasses.replace(

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from quantalloc.candidates import (
+from quantalloc.options.book import leg_costs, pnl_per_lot
+from quantalloc.pipeline.contracts import ContractRequest, build_contracts
+from quantalloc.pipeline.inputs import clean_allocations, clean_universe
+from quantalloc.pipeline.model import STRATEGY_NAMES, load_model
+from quantalloc.pipeline.selection import (
     allowed_strategies,
     choose_expiries,
     industry_symbols,
     monthly_expiry,
     priority_industries,
 )
-from quantalloc.modelspec import STRATEGY_NAMES, load_model
-from quantalloc.pipeline.contracts import ContractRequest, build_contracts
-from quantalloc.pipeline.inputs import clean_allocations, clean_universe
-from quantalloc.scenarios import leg_costs, pnl_per_lot
 
 AS_OF = date(2024, 1, 10)
 FRONT = date(2024, 2, 16)

@@ -9,7 +9,7 @@ import pytest
 
 from quantalloc.config import model_path
 from quantalloc.errors import ConfigError
-from quantalloc.modelspec import load_model, parse_model
+from quantalloc.pipeline.model import load_model, parse_model
 
 
 def test_industry_first_has_the_frameworks_numbers() -> None:
@@ -100,6 +100,24 @@ def _toml(v: object) -> str:
 def test_a_variant_written_back_loads_the_same(tmp_path: Path) -> None:
     path = _variant(tmp_path, lambda d: None)
     assert load_model(str(path)).limits == load_model().limits
+
+
+def test_a_key_left_out_takes_the_one_default(tmp_path: Path) -> None:
+    """Defaults are written once, on the spec dataclasses (the parser once said seed 0 where
+    ScenarioSpec said 20240601)."""
+    from quantalloc.pipeline.model import CandidateSpec, IndustrySpec, ScenarioSpec
+
+    def strip(d: dict) -> None:  # type: ignore[type-arg]
+        for key in ("seed", "n_scenarios", "block_length", "lookback_days", "vol_scale"):
+            d["scenarios"].pop(key, None)
+        d["candidates"].pop("skew", None)
+        d["industries"].pop("target_tolerance", None)
+
+    spec = load_model(str(_variant(tmp_path, strip)))
+    assert spec.scenarios.seed == ScenarioSpec().seed == 20240601
+    assert spec.scenarios.n_scenarios == ScenarioSpec().n_scenarios
+    assert spec.candidates.skew == CandidateSpec().skew
+    assert spec.industries.target_tolerance == IndustrySpec().target_tolerance
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
-from quantalloc.options.builders import strategy_names
+from quantalloc.options.catalog import strategy_names
 
 STRATEGY_NAMES: tuple[str, ...] = strategy_names()
 """Strategy identifiers the options builders know (one registry: quantalloc.options)."""
@@ -367,20 +367,19 @@ def _advanced(r: _Reader) -> AdvancedSpec:
     )
 
 
-def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
-    """Validate a parsed model file and return its :class:`ModelSpec`."""
-    r = _Reader(data, source)
-    meta = r.table("model")
-    kind = meta.text("kind", "industry_first", choices=("industry_first", "advanced"))
-    obj = r.table("objective")
-    objective = ObjectiveSpec(
-        kind=obj.text("kind", "kelly", choices=OBJECTIVES),
-        fraction=obj.number("fraction", 0.5, lo=1e-6, hi=1.0),
-        drawdown_alpha=obj.number("drawdown_alpha", 0.7, lo=1e-6, hi=1.0 - 1e-9),
-        drawdown_beta=obj.number("drawdown_beta", 0.1, lo=1e-6, hi=1.0 - 1e-9),
+def _objective(r: _Reader) -> ObjectiveSpec:
+    d, obj = ObjectiveSpec(), r.table("objective")
+    return ObjectiveSpec(
+        kind=obj.text("kind", d.kind, choices=OBJECTIVES),
+        fraction=obj.number("fraction", d.fraction, lo=1e-6, hi=1.0),
+        drawdown_alpha=obj.number("drawdown_alpha", d.drawdown_alpha, lo=1e-6, hi=1.0 - 1e-9),
+        drawdown_beta=obj.number("drawdown_beta", d.drawdown_beta, lo=1e-6, hi=1.0 - 1e-9),
     )
+
+
+def _limits(r: _Reader) -> Limits:
     lim = r.table("limits")
-    limits = Limits(
+    return Limits(
         max_strategy=lim.number("max_strategy", lo=0.0, hi=1.0),
         max_industry=lim.number("max_industry", lo=0.0, hi=1.0),
         max_symbol=lim.number("max_symbol", lo=0.0, hi=1.0),
@@ -388,23 +387,34 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         abs_vega_per_vol_point=lim.number("abs_vega_per_vol_point", lo=0.0),
         vega_reference_capital=lim.number("vega_reference_capital", lo=1.0),
     )
-    ind = r.table("industries")
-    industries = IndustrySpec(
-        min_industry_weight=ind.number("min_industry_weight", 0.05, lo=0.0, hi=1.0),
-        max_industries=ind.integer("max_industries", 8, lo=1),
-        max_symbols_per_industry=ind.integer("max_symbols_per_industry", 6, lo=1),
-        enforce_targets=ind.boolean("enforce_targets", True),
-        target_tolerance=ind.number("target_tolerance", 0.08, lo=0.0, hi=1.0),
+
+
+def _industries(r: _Reader) -> IndustrySpec:
+    d, ind = IndustrySpec(), r.table("industries")
+    return IndustrySpec(
+        min_industry_weight=ind.number("min_industry_weight", d.min_industry_weight, 0.0, 1.0),
+        max_industries=ind.integer("max_industries", d.max_industries, lo=1),
+        max_symbols_per_industry=ind.integer(
+            "max_symbols_per_industry", d.max_symbols_per_industry, lo=1
+        ),
+        enforce_targets=ind.boolean("enforce_targets", d.enforce_targets),
+        target_tolerance=ind.number("target_tolerance", d.target_tolerance, lo=0.0, hi=1.0),
     )
-    views_table = r.table("views", required=False)
-    views = {
-        (k.upper() if k.upper() in POSITION_TYPES else normalize_key(k)): views_table.number(
+
+
+def _views(r: _Reader) -> dict[str, float]:
+    views = r.table("views", required=False)
+    return {
+        (k.upper() if k.upper() in POSITION_TYPES else normalize_key(k)): views.number(
             k, lo=-1.0, hi=1.0
         )
-        for k in views_table.data
+        for k in views.data
     }
-    cand = r.table("candidates")
-    otm_raw = cand.data.get("otm", [0.03, 0.06])
+
+
+def _candidate_spec(r: _Reader) -> CandidateSpec:
+    d, cand = CandidateSpec(), r.table("candidates")
+    otm_raw = cand.data.get("otm", list(d.otm))
     if (
         not isinstance(otm_raw, list)
         or not otm_raw
@@ -413,52 +423,68 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         raise ConfigError(
             f"{cand.where}: otm must be a list of fractions in [0, 0.5), got {otm_raw!r}"
         )
-    candidates = CandidateSpec(
-        expiries=cand.integer("expiries", 2, lo=1),
+    return CandidateSpec(
+        expiries=cand.integer("expiries", d.expiries, lo=1),
         otm=tuple(float(x) for x in otm_raw),
-        wing=cand.number("wing", 0.05, lo=1e-4, hi=0.5),
-        unbounded_loss=cand.text("unbounded_loss", "stress", choices=("filter", "stress")),
-        stress_move=cand.number("stress_move", 0.25, lo=0.01, hi=1.0),
-        max_candidates=cand.integer("max_candidates", 2000, lo=1),
-        skew=cand.number("skew", 1.0, lo=0.0, hi=10.0),
+        wing=cand.number("wing", d.wing, lo=1e-4, hi=0.5),
+        unbounded_loss=cand.text("unbounded_loss", d.unbounded_loss, ("filter", "stress")),
+        stress_move=cand.number("stress_move", d.stress_move, lo=0.01, hi=1.0),
+        max_candidates=cand.integer("max_candidates", d.max_candidates, lo=1),
+        skew=cand.number("skew", d.skew, lo=0.0, hi=10.0),
     )
-    scen = r.table("scenarios")
-    scenarios = ScenarioSpec(
-        method=scen.text("method", "bootstrap", choices=("bootstrap", "parametric")),
-        n_scenarios=scen.integer("n_scenarios", 2000, lo=50),
-        block_length=scen.integer("block_length", 5, lo=1),
-        lookback_days=scen.integer("lookback_days", 756, lo=60),
-        seed=scen.integer("seed", 0, lo=0),
-        vol_scale=scen.number("vol_scale", 1.0, lo=0.05, hi=5.0),
+
+
+def _scenario_spec(r: _Reader) -> ScenarioSpec:
+    d, scen = ScenarioSpec(), r.table("scenarios")
+    return ScenarioSpec(
+        method=scen.text("method", d.method, choices=("bootstrap", "parametric")),
+        n_scenarios=scen.integer("n_scenarios", d.n_scenarios, lo=50),
+        block_length=scen.integer("block_length", d.block_length, lo=1),
+        lookback_days=scen.integer("lookback_days", d.lookback_days, lo=60),
+        seed=scen.integer("seed", d.seed, lo=0),
+        vol_scale=scen.number("vol_scale", d.vol_scale, lo=0.05, hi=5.0),
     )
-    cost = r.table("costs")
+
+
+def _costs(r: _Reader) -> CostSpec:
+    d, cost = CostSpec(), r.table("costs")
     comm_raw = cost.data.get("commission_per_leg", {})
     if isinstance(comm_raw, int | float) and not isinstance(comm_raw, bool):
         comm = {"in": float(comm_raw), "us": float(comm_raw)}
     else:
         ct = cost.table("commission_per_leg", required=False)
         comm = {k: ct.number(k, lo=0.0) for k in ct.data}
-    costs = CostSpec(
-        bid_ask=cost.number("bid_ask", 0.03, lo=0.0, hi=1.0),
-        min_tick=cost.number("min_tick", 0.05, lo=0.0),
+    return CostSpec(
+        bid_ask=cost.number("bid_ask", d.bid_ask, lo=0.0, hi=1.0),
+        min_tick=cost.number("min_tick", d.min_tick, lo=0.0),
         commission_per_leg=comm,
     )
+
+
+def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
+    """Validate a parsed model file and return its :class:`ModelSpec`.
+
+    A key the file leaves out takes the default written once, on the spec dataclasses.
+    """
+    r = _Reader(data, source)
+    meta = r.table("model")
+    kind = meta.text("kind", "industry_first", choices=("industry_first", "advanced"))
     return ModelSpec(
         name=meta.text("name"),
         kind=kind,
         version=str(meta.data.get("version", "1")),
         description=meta.text("description", ""),
         source=source,
-        objective=objective,
+        objective=_objective(r),
         profiles=_profiles(r),
-        limits=limits,
-        industries=industries,
+        limits=_limits(r),
+        industries=_industries(r),
         market_state_table=r.table("market_states").text("table", "regime"),
         strategy_map=_strategy_map(r),
-        views=views,
-        candidates=candidates,
-        scenarios=scenarios,
-        costs=costs,
+        views=_views(r),
+        candidates=_candidate_spec(r),
+        scenarios=_scenario_spec(r),
+        costs=_costs(r),
         advanced=_advanced(r) if kind == "advanced" else None,
     )
 

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantalloc.errors import DataError
-from quantalloc.scenarios import block_bootstrap, build_scenarios, joint_log_returns, rescale
+from quantalloc.pipeline.scenarios import (
+    block_bootstrap,
+    build_scenarios,
+    joint_log_returns,
+    rescale,
+)
 
 
 def _closes(n_days: int = 400, n_sym: int = 3, seed: int = 1) -> pd.DataFrame:
@@ -152,7 +157,7 @@ def test_bad_vol_names_the_symbol() -> None:
 
 def test_price_only_marking_equals_the_options_engine() -> None:
     from quantalloc.options import black_scholes
-    from quantalloc.scenarios import bs_price
+    from quantalloc.options.pricing import bs_price
 
     rng = np.random.default_rng(9)
     n = 500
