@@ -135,10 +135,12 @@ def test_every_readme_command_block_exits_0(
                     _wait_for_health(int(re.search(r"--port (\d+)", command)[1]), proc)  # type: ignore[index]
                     ran += 1
                     continue
+                started = time.perf_counter()
                 done = subprocess.run(
                     command, shell=True, cwd=root, env=env, capture_output=True, text=True,
                     timeout=900,
                 )  # fmt: skip
+                print(f"{time.perf_counter() - started:6.1f} s  {command[:90]}")  # with -s
                 assert done.returncode == 0, (
                     f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
                 )
