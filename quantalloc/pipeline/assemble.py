@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.options.catalog import theta_positive_strategies
+from quantalloc.pipeline.book_risk import held_risk
 from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -34,6 +35,11 @@ def assemble(
 ) -> SolveResult:
     """The frozen result of a solve."""
     allocations = _positions(book, outcome.lots)
+    risk = held_risk(plan, inputs, cands, book, outcome.lots)
+    allocations = allocations.assign(unbounded_loss=risk.unbounded, margin=risk.margin)
+    allocations["unbounded_loss"] = allocations["unbounded_loss"].astype(bool)
+    notes = [*notes, *risk.notes]
+    portfolio = {**_portfolio(plan, book, outcome.lots, allocations, targets), "risk": risk.block}
     constraints = outcome.constraints
     shown = [*CONSTRAINT_COLUMNS, *DISPLAY_COLUMNS]  # the report's band and values; not the doc's
     if len(constraints):
@@ -62,7 +68,7 @@ def assemble(
         solver=solver,
         limits=limits_in_force(plan, state, targets),
         allocations=allocations,
-        portfolio=_portfolio(plan, book, outcome.lots, allocations, targets),
+        portfolio=portfolio,
         constraints=constraints.reset_index(drop=True),
         synthetic=inputs.synthetic,
         data_source=inputs.provider_name,

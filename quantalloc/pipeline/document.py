@@ -24,6 +24,19 @@ extra keys add detail):
 - ``portfolio``: sums of the positions; ``expected_log_growth`` is E[log(1 + P&L / capital)]
   over the scenarios with the whole lots; ``by_*`` give ``capital``, ``weight`` (of budget) and
   ``target_weight`` where a target exists.
+  Each allocation also carries ``unbounded_loss`` (a naked short: its loss has no floor) and
+  ``margin``: for a naked position the market rule's requirement (US Reg-T style, NSE
+  SPAN-like; :mod:`quantalloc.risk.margin`), for any other the capital it ties up.
+- ``portfolio.risk`` (:mod:`quantalloc.risk.book`): ``dollar_delta`` (currency per 1.00 move,
+  the delta-equivalent stock position), ``dollar_gamma``, ``gamma``, ``vega``, ``theta`` (the
+  legs repriced now), ``beta_weighted_delta`` (``index_points``: P&L per 1-point index move with
+  every stock moving by its beta; ``currency``: the index-equivalent position), ``gross_exposure``
+  and ``net_exposure`` (sum of absolute and signed dollar deltas per symbol), ``var_95``,
+  ``cvar_95``, ``var_99``, ``cvar_99`` (losses as positive amounts over the scenarios at the
+  horizon, whole lots), ``stress`` (rows of ``index_move`` fraction, ``vol_move`` points and
+  ``pnl``: every leg repriced at the moved spot and vol), ``margin`` (``total`` of the positions'
+  margins, ``naked`` part, ``of_budget``, the ``rule``) and ``by_symbol`` (the same per symbol,
+  with its ``beta`` and ``spot``).
 - ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
   objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
   (``budget``, ``capital`` or ``currency``) says what ``limit`` and ``value`` measure.
@@ -97,6 +110,8 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "gamma",
     "vega",
     "theta",
+    "unbounded_loss",
+    "margin",
 )
 LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity")
 PORTFOLIO_KEYS: tuple[str, ...] = (
@@ -110,6 +125,19 @@ PORTFOLIO_KEYS: tuple[str, ...] = (
     "by_industry",
     "by_strategy",
     "by_symbol",
+    "risk",
+)
+RISK_KEYS: tuple[str, ...] = (
+    "dollar_delta",
+    "beta_weighted_delta",
+    "gross_exposure",
+    "net_exposure",
+    "var_95",
+    "cvar_95",
+    "var_99",
+    "cvar_99",
+    "stress",
+    "margin",
 )
 CONSTRAINT_KEYS: tuple[str, ...] = ("name", "limit", "value", "binding", "dual")
 
@@ -212,6 +240,7 @@ __all__ = [
     "LIMIT_KEYS",
     "MARKET_KEYS",
     "PORTFOLIO_KEYS",
+    "RISK_KEYS",
     "TOP_LEVEL_KEYS",
     "SolveResult",
     "plain",

@@ -24,6 +24,7 @@ from quantalloc.pipeline.document import (
     LIMIT_KEYS,
     MARKET_KEYS,
     PORTFOLIO_KEYS,
+    RISK_KEYS,
     TOP_LEVEL_KEYS,
 )
 
@@ -178,6 +179,30 @@ def check_document(doc: dict[str, Any]) -> None:
         if c["name"].startswith(("max_", "budget")):
             assert c["value"] <= c["limit"] * (1 + TOL) + 1e-9, c
     assert {"budget", "max_abs_vega", "max_theta_positive"} <= names
+    check_risk(doc)
+
+
+def check_risk(doc: dict[str, Any]) -> None:
+    """``portfolio.risk`` agrees with the positions it is computed from (the legs repriced by the
+    risk module against the Greeks the candidates were built with)."""
+    port, allocs = doc["portfolio"], doc["allocations"]
+    risk = port["risk"]
+    assert set(RISK_KEYS) <= set(risk)
+    assert risk["cvar_95"] >= risk["var_95"] - 1e-9 and risk["cvar_99"] >= risk["var_99"] - 1e-9
+    assert risk["var_99"] >= risk["var_95"] - 1e-9 and risk["cvar_99"] >= risk["cvar_95"] - 1e-9
+    for key in ("vega", "theta", "gamma"):
+        assert risk[key] == pytest.approx(port[key], rel=1e-9, abs=1e-6), key
+    for sym, row in risk["by_symbol"].items():
+        delta = sum(a["delta"] for a in allocs if a["symbol"] == sym)
+        assert row["dollar_delta"] == pytest.approx(delta * row["spot"], rel=1e-9, abs=1e-6)
+    assert {(r["index_move"], r["vol_move"]) for r in risk["stress"]} >= {
+        (m, v) for m in (-0.2, -0.1, -0.05, 0.05, 0.1, 0.2) for v in (-5.0, 5.0, 10.0)
+    }
+    for a in allocs:
+        assert isinstance(a["unbounded_loss"], bool) and a["margin"] >= 0
+        if not a["unbounded_loss"]:
+            assert a["margin"] == pytest.approx(a["allocated_capital"])
+    assert risk["margin"]["total"] == pytest.approx(sum(a["margin"] for a in allocs))
 
 
 @pytest.fixture(scope="module")
