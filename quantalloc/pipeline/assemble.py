@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantalloc.options.catalog import theta_positive_strategies
 from quantalloc.pipeline.book_risk import held_risk
 from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
 from quantalloc.pipeline.inputs import MarketInputs
@@ -80,7 +79,6 @@ def assemble(
 
 def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
     """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total."""
-    theta_positive = set(theta_positive_strategies())
     rows = []
     for i in np.flatnonzero(lots > 0):
         r = book.table.iloc[i]
@@ -104,7 +102,7 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,
                 "theta": float(r["theta"]) * n,
-                "theta_positive": str(r["strategy_name"]) in theta_positive,
+                "theta_positive": float(r["theta"]) > 0,
             }
         )
     out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])

@@ -17,8 +17,8 @@ extra keys add detail):
   ``stress_move``) or the worst scenario, whichever is larger. ``probability_of_profit`` is at
   the strategy's expiry under the pricing distribution; ``expected_return`` is the mean scenario
   P&L over the capital, at the common horizon (``solver.horizon_days``), net of costs.
-  Extra ``theta_positive``: the strategy is a premium seller (the options engine's
-  ``theta_positive_strategies``), which the ``max_theta_positive`` cap counts.
+  Extra ``theta_positive``: the position's theta is above zero (it earns time decay, a
+  calendar included), which the ``max_theta_positive`` cap counts.
   Greeks are position totals: delta in currency per 1 point of the underlying, gamma in delta
   per point, vega in currency per vol point, theta in currency per calendar day.
 - ``portfolio``: sums of the positions; ``expected_log_growth`` is E[log(1 + P&L / capital)]

@@ -35,7 +35,6 @@ from quantalloc.allocation import (
     Rounding,
 )
 from quantalloc.errors import ConfigError
-from quantalloc.options.catalog import theta_positive_strategies
 from quantalloc.pipeline.model import ModelSpec
 from quantalloc.pipeline.records import ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
@@ -131,7 +130,8 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
             "sector": table["sector"].astype(str).to_numpy(),
             "market_cap": table["market_cap"].astype(str).to_numpy(),
             "position_type": table["position_type"].astype(str).to_numpy(),
-            "theta_positive": table["strategy_name"].isin(theta_positive_strategies()).to_numpy(),
+            # by the position's own theta (a calendar earning time decay counts), not its label
+            "theta_positive": table["theta"].to_numpy(dtype=float) > 0,
         },
         index=names,
     )

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from quantalloc.errors import DataError, InfeasibleError
-from quantalloc.options import theta_positive_strategies
 from quantalloc.pipeline import solve
 from quantalloc.pipeline.document import (
     ALLOCATION_KEYS,
@@ -163,11 +162,9 @@ def check_document(doc: dict[str, Any]) -> None:
             if "target_weight" in row:
                 tol = lim["industry_target_tolerance"]  # present whenever targets are
                 assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
-    sellers = set(theta_positive_strategies())  # the strategies the cap counts
-    theta_pos = sum(
-        a["allocated_capital"] for a in doc["allocations"] if a["strategy_name"] in sellers
-    )
-    assert all(a["theta_positive"] == (a["strategy_name"] in sellers) for a in doc["allocations"])
+    # the cap counts positions by their own theta (a calendar earning decay included)
+    theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
+    assert all(a["theta_positive"] == (a["theta"] > 0) for a in doc["allocations"])
     assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)
     assert abs(port["vega"]) <= lim["max_abs_vega"] * (1 + TOL) + 1e-6
     assert port["vega"] == pytest.approx(sum(a["vega"] for a in doc["allocations"]))
