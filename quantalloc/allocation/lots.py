@@ -175,11 +175,26 @@ class LotRounding:
         unit = data.lot_cost.to_numpy(dtype=float) / settings.capital
         target = result.weights.to_numpy(dtype=float)
         hard_rows = lay.hard_rows
-        a, b, _ = sides(hard_rows, limits, settings)
+        # soft rows the continuous optimum met are kept by the lots too (when the integer
+        # program can): a band met before rounding should not be lost to it
+        kept_soft = [
+            lay.rows[k]
+            for k in lay.soft_rows
+            if row_violation(
+                lay.rows[k],
+                effective_bounds(lay.rows[k], limits),
+                row_value(lay.rows[k], target, settings),
+            )
+            <= 1e-7
+        ]
+        a, b, _ = sides([*hard_rows, *kept_soft], limits, settings)
         lots = None
         method = self.method
         if method == "mip":
             lots = _mip(target, unit, a, b, self.max_nodes)
+            if lots is None and kept_soft:  # the soft rows do not fit whole lots: hard only
+                a, b, _ = sides(hard_rows, limits, settings)
+                lots = _mip(target, unit, a, b, self.max_nodes)
             if lots is None:
                 method = "greedy (mip fallback)"
         if lots is None:

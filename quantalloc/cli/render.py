@@ -152,16 +152,23 @@ def portfolio_panel(result: SolveResult) -> Group:
             f"{escape(str(rounding.get('method', '-')))}: [{style}]{escape(status)}[/]"
             f" (objective lost {float(rounding.get('objective_lost', 0.0)):.3g})",
         )
-    ind = Table(title="By industry (share of budget)")
-    for col in ("industry", "capital", "weight", "target", "cap"):
+    tol = result.limits.get("industry_target_tolerance")
+    ind = Table(
+        title="By industry (weight: share of budget; deployed: share of the options capital "
+        "deployed, which the targets are" + ("" if tol is None else f", +-{tol:.0%}") + ")"
+    )
+    for col in ("industry", "capital", "weight", "deployed", "target", "deviation", "cap"):
         ind.add_column(col, justify="left" if col == "industry" else "right")
     for name, row in p["by_industry"].items():
-        target = row.get("target_weight")
+        target, dev = row.get("target_weight"), row.get("deviation")
+        off = dev is not None and tol is not None and abs(dev) > tol + 1e-9
         ind.add_row(
             escape(name),
             _num(row["capital"], 0),
             f"{row['weight']:.1%}",
+            f"{row.get('deployed_weight', 0.0):.1%}",
             "-" if target is None else f"{target:.1%}",
+            "-" if dev is None else (f"[yellow]{dev:+.1%}[/]" if off else f"{dev:+.1%}"),
             f"{result.limits['max_industry']:.0%}",
         )
     if not p["by_industry"]:

@@ -63,7 +63,7 @@ def assemble(
         currency=plan.market.currency,
         capital=float(plan.capital),
         budget=float(plan.budget),
-        market=_market_document(state, inputs),
+        market=_market_document(plan, state, inputs, targets),
         solver=solver,
         limits=limits_in_force(plan, state, targets),
         allocations=allocations,
@@ -143,7 +143,7 @@ def _portfolio(
         "expected_log_growth": float(np.mean(np.log1p(book_pnl / plan.capital))),
         "expected_pnl": float(book_pnl.mean()),
         "probability_of_loss": float((book_pnl < 0).mean()),
-        "by_industry": _breakdown(allocations, "industry", budget, targets.industry),
+        "by_industry": _breakdown(allocations, "industry", budget, targets.industry, True),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
         "by_symbol": _breakdown(allocations, "symbol", budget, {}),
         "theta_positive_capital": float(
@@ -153,11 +153,17 @@ def _portfolio(
     if targets.market_cap:
         cap_of = book.table.set_index("symbol")["market_cap"].to_dict()
         by_cap = allocations.assign(market_cap=allocations["symbol"].map(cap_of))
-        portfolio["by_market_cap"] = _breakdown(by_cap, "market_cap", budget, targets.market_cap)
+        buckets = _breakdown(by_cap, "market_cap", budget, targets.market_cap)
+        for row in buckets.values():  # bucket targets are shares of the budget (soft bands)
+            if "target_weight" in row:
+                row["deviation"] = row["weight"] - row["target_weight"]
+        portfolio["by_market_cap"] = buckets
     return portfolio
 
 
-def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]:
+def _market_document(
+    plan: Plan, state: MarketState, inputs: MarketInputs, targets: Targets
+) -> dict[str, Any]:
     doc = state.to_dict()
     doc = {**{k: doc.get(k) for k in MARKET_KEYS}, **doc}
     doc["synthetic"] = inputs.synthetic
@@ -167,6 +173,11 @@ def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]
     doc["preferred_strategies"] = list(state.rules.preferred)
     doc["avoided_strategies"] = list(state.rules.avoided)
     doc["dte"] = [state.rules.dte_min, state.rules.dte_max]
+    window = plan.spec.candidates.dte_window or (state.rules.dte_min, state.rules.dte_max)
+    doc["dte_window"] = [int(window[0]), int(window[1])]  # in force (a model may override)
+    doc["iv_preference"] = state.rules.iv_preference
+    if targets.long_short is not None:
+        doc["long_short_split"] = {"long": targets.long_short[0], "short": targets.long_short[1]}
     return doc
 
 
@@ -200,15 +211,26 @@ def limits_in_force(plan: Plan, state: MarketState, targets: Targets) -> dict[st
 
 
 def _breakdown(
-    allocations: pd.DataFrame, by: str, budget: float, targets: Mapping[str, float]
+    allocations: pd.DataFrame,
+    by: str,
+    budget: float,
+    targets: Mapping[str, float],
+    deployed: bool = False,
 ) -> dict[str, dict[str, float]]:
+    """Capital and weight (of the budget) per label; with ``deployed``, also the share of the
+    deployed capital (``deployed_weight``) and, where a target exists, ``deviation`` from it."""
     out: dict[str, dict[str, float]] = {}
     sums = allocations.groupby(by)["allocated_capital"].sum() if len(allocations) else pd.Series()
+    total = float(sums.sum()) if len(sums) else 0.0
     for label in sorted(set(sums.index) | set(targets)):
         cap = float(sums.get(label, 0.0))
         entry = {"capital": cap, "weight": cap / budget if budget else 0.0}
+        if deployed:
+            entry["deployed_weight"] = cap / total if total > 0 else 0.0
         if label in targets:
             entry["target_weight"] = float(targets[label])
+            if deployed:
+                entry["deviation"] = entry["deployed_weight"] - entry["target_weight"]
         out[str(label)] = entry
     return out
 

@@ -30,6 +30,13 @@ from quantalloc.pipeline.selection import (
     priority_industries,
 )
 from quantalloc.pipeline.sizing import allocate
+from quantalloc.pipeline.state_rules import (
+    avoided_note,
+    iv_check,
+    long_short_caps,
+    vol_forecasts,
+    window_expiries,
+)
 from quantalloc.pipeline.timer import Timer
 from quantalloc.regime.config import StateRules
 from quantalloc.regime.state import MarketState
@@ -57,9 +64,11 @@ def run_allocation(
         book = _scenario_pnl(plan, inputs, cands, industries)
     if progress is not None:
         progress("allocating", 0, 1)
+    split = plan.spec.state_rules.long_short_split and plan.request.symbol is None
     targets = Targets(
         industry=_targets(plan, industries, book.table, notes),
         market_cap=_cap_targets(plan, state, book.table, notes),
+        long_short=long_short_caps(float(state.direction_score)) if split else None,
     )
     outcome = allocate(plan, book, targets, timer)
     if progress is not None:
@@ -137,10 +146,15 @@ def _candidates(
     surfaces, listed = _chain_surfaces(inputs, spot, atm)
     dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
     as_of = inputs.as_of.date()
-    expiries = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
-    requests = _advanced_requests(spec, inputs, symbols, expiries, market.name)
+    monthlies = choose_expiries(as_of, dte_min, dte_max, 8, market.name)
+    expiries, rule_notes = window_expiries(
+        monthlies, as_of, dte_min, dte_max, spec.candidates.expiries
+    )
+    requests = _advanced_requests(spec, inputs, symbols, expiries, market.name, rules, rule_notes)
     if requests is None:
         requests = _requests(spec, inputs, industries, rules, expiries, market.name)
+        pairs = [(i.position_type, i.rating) for i in industries]
+        rule_notes += avoided_note(spec, pairs, rules)
     priced = build_contracts(
         requests,
         as_of=as_of,
@@ -161,9 +175,10 @@ def _candidates(
             f"{len(symbols)} symbols (allowed strategies empty after the state's avoid list?)"
         )
     table = _annotate(priced.table, inputs.universe, atm)
+    table["vol_forecast"] = table["symbol"].map(vol_forecasts(inputs.closes, spot))
     keep, notes, max_loss, rejected = _filters(plan, table, rules, priced)
     priced = dataclasses.replace(priced, table=table.assign(max_loss=max_loss))
-    return CandidateSet(priced, keep, tuple(notes), tuple(rejected))
+    return CandidateSet(priced, keep, (*rule_notes, *notes), tuple(rejected))
 
 
 def _requests(
@@ -250,7 +265,13 @@ def _next_monthly(exp: date, market: str) -> date:
 
 
 def _advanced_requests(
-    spec: ModelSpec, inputs: MarketInputs, symbols: list[str], expiries: list[date], market: str
+    spec: ModelSpec,
+    inputs: MarketInputs,
+    symbols: list[str],
+    expiries: list[date],
+    market: str,
+    rules: StateRules,
+    notes: list[str],
 ) -> list[ContractRequest] | None:
     """Requests from the ``strategies`` table (advanced model), after its filters; else None."""
     if spec.kind != "advanced" or spec.advanced is None:
@@ -277,6 +298,12 @@ def _advanced_requests(
     pop = pd.to_numeric(frame.get("probability_of_profit", 1.0), errors="coerce")
     frame = frame.loc[(frame["total_score"] >= adv.min_total_score) & (pop >= adv.min_probability)]
     frame = frame.loc[frame["symbol"].isin(symbols)]
+    avoided = {normalize_strategy(x) for x in rules.avoided}
+    dropped = frame.loc[frame["strategy"].isin(avoided)]
+    if len(dropped):
+        names = ", ".join(sorted(set(dropped["strategy"])))
+        notes.append(f"state {rules.state} avoids {names}: {len(dropped)} scored rows dropped")
+        frame = frame.loc[~frame["strategy"].isin(avoided)]
     frame = frame.sort_values("total_score", ascending=False)
     if adv.no_long_and_short_same_symbol:
         frame["direction"] = frame["strategy"].map(strategy_direction)
@@ -328,6 +355,13 @@ def _filters(
         ),
         "non-positive capital": table["capital"].to_numpy() > 0,
     }
+    iv_ok, iv_label = iv_check(
+        table,
+        rules,
+        dict(zip(table["symbol"], table["vol_forecast"], strict=False)),
+        spec.state_rules.iv_band,
+    )
+    checks[iv_label] = iv_ok
     keep = np.ones(len(table), dtype=bool)
     rejected = [""] * len(table)
     for label, ok in checks.items():
@@ -430,10 +464,11 @@ def _drifts(
 def _targets(
     plan: Plan, industries: list[PriorityIndustry], table: pd.DataFrame, notes: list[str]
 ) -> dict[str, float]:
-    """Industry targets: each priority industry's weight over the priority industries' total.
+    """Industry targets as shares of the deployed options capital: each priority industry's
+    weight over the total weight of the priority industries that have a candidate.
 
-    Industries without any candidate lose their target (noted); the others keep theirs, so the
-    targets may sum to less than 1 and the rest of the budget is free.
+    Industries without any candidate are dropped (named in the notes) and the others' shares
+    are rescaled to sum to 1, since shares of the deployed capital always do.
     """
     if plan.request.symbol is not None or not plan.spec.industries.enforce_targets:
         return {}
@@ -442,7 +477,8 @@ def _targets(
     lost = [i.industry for i in industries if i.industry not in present]
     if lost:
         notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
-    return {i.industry: i.target for i in kept}
+    total = sum(i.target for i in kept)
+    return {i.industry: i.target / total for i in kept} if total > 0 else {}
 
 
 def _cap_targets(

@@ -4,6 +4,10 @@ Units and conventions of the document (every key the contract names is always pr
 extra keys add detail):
 
 - ``capital`` is the account; ``budget`` the options capital (the risk profile's share of it).
+- ``market``: the state and its scores; ``dte_window`` ([min, max] days to expiry in force),
+  ``preferred_strategies`` and ``avoided_strategies`` of the state, extra ``iv_preference`` and
+  ``long_short_split`` (``long`` and ``short``: the caps on LONG and SHORT strategies as shares
+  of the budget, from the direction score).
 - ``limits``: ``max_symbol``, ``max_strategy``, ``max_industry``, ``max_theta_positive`` are
   fractions of ``budget``; ``max_abs_vega`` is currency per vol point (absolute);
   ``max_risk_per_trade`` a fraction of ``capital``. Extra: ``min_probability_of_profit`` (the
@@ -83,6 +87,9 @@ MARKET_KEYS: tuple[str, ...] = (
     "price_action_score",
     "vix",
     "pcr",
+    "dte_window",
+    "preferred_strategies",
+    "avoided_strategies",
 )
 LIMIT_KEYS: tuple[str, ...] = (
     "max_symbol",

@@ -47,6 +47,8 @@ class Targets:
 
     industry: dict[str, float]
     market_cap: dict[str, float]
+    long_short: tuple[float, float] | None = None
+    """Caps on LONG and SHORT capital (shares of the budget) from the direction score."""
 
 
 __all__ = ["CandidateSet", "ScenarioBook", "Targets"]

@@ -28,11 +28,13 @@ from quantalloc.allocation import (
     GroupTarget,
     Kelly,
     LinearConstraint,
+    LongShortSplit,
     LotRounding,
     MaxLoss,
     Objective,
     RiskConstrainedKelly,
     Rounding,
+    ShareTarget,
 )
 from quantalloc.errors import ConfigError
 from quantalloc.pipeline.model import ModelSpec
@@ -90,17 +92,29 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             name="max_risk_per_trade",
         ),
     ]
-    bands = [
-        ("industry", targets.industry, spec.industries.target_tolerance, "target"),
-        ("market_cap", targets.market_cap, _cap_tolerance(spec), "cap_bucket"),
-    ]
-    for by, shares, tolerance, name in bands:
-        if shares:
-            terms.append(
-                GroupTarget(
-                    by=by, targets=dict(shares), tolerance=tolerance, unit="budget", name=name
-                )
+    if targets.long_short is not None:
+        max_long, max_short = targets.long_short
+        terms.append(LongShortSplit(max_long=max_long, max_short=max_short, unit="budget"))
+    if targets.industry:  # shares of the deployed options capital, soft (see allocate)
+        terms.append(
+            ShareTarget(
+                by="industry",
+                targets=dict(targets.industry),
+                tolerance=spec.industries.target_tolerance,
+                unit="budget",
+                name="target",
             )
+        )
+    if targets.market_cap:
+        terms.append(
+            GroupTarget(
+                by="market_cap",
+                targets=dict(targets.market_cap),
+                tolerance=_cap_tolerance(spec),
+                unit="budget",
+                name="cap_bucket",
+            )
+        )
     return terms
 
 
@@ -146,12 +160,12 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
 def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
     spec = plan.spec
-    if spec.objective.kind == "fractional_kelly" and (targets.industry or targets.market_cap):
+    if spec.objective.kind == "fractional_kelly" and targets.market_cap:
         raise ConfigError(
             f"model {spec.name}: fractional Kelly scales every weight by "
-            f"{spec.objective.fraction:g} and so breaks the target bands' lower sides; set "
-            "[industries] enforce_targets = false (and no market-cap targets) or use "
-            'objective kind = "kelly" or "rck"'
+            f"{spec.objective.fraction:g} and so breaks the market-cap bands' lower sides "
+            "(shares of the budget); drop the market-cap targets or use objective kind = "
+            '"kelly" or "rck"'
         )
     with timer.stage("allocation: build"):
         data = engine_candidates(book.table, book.pnl)
@@ -161,6 +175,7 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             capital=plan.capital,
             rounding=LotRounding(method="mip"),
             bands="upper_first",
+            soft=_soft_targets(spec, targets),
         )
     with timer.stage("allocation: solve + lots"):
         result = allocator.solve(data, limits=dict(plan.request.limits))
@@ -174,6 +189,17 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
         ),
         solver=_solver_block(result, rounding),
     )
+
+
+def _soft_targets(spec: ModelSpec, targets: Targets) -> dict[str, float] | None:
+    """Industry and market-cap bands are soft: a deviation costs ``target_penalty`` per unit
+    of capital outside the band, so targets alone never make a run infeasible."""
+    soft = {}
+    if targets.industry:
+        soft["target"] = spec.industries.target_penalty
+    if targets.market_cap:
+        soft["cap_bucket"] = spec.industries.target_penalty
+    return soft or None
 
 
 def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any]:
