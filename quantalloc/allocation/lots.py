@@ -35,16 +35,27 @@ from quantalloc.errors import ConfigError
 FEAS_TOL = 1e-9
 
 
+SoftRows = tuple[np.ndarray, np.ndarray]
+"""Soft rows ``a_s w <= b_s`` the lots should keep: each unit of excess costs as much as a unit
+of distance from the continuous weights."""
+
+
 def _mip(
-    target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray, max_nodes: int
+    target: np.ndarray,
+    unit: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    max_nodes: int,
+    soft: SoftRows | None = None,
 ) -> np.ndarray | None:
-    """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b``.
+    """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b`` (and as much
+    of the ``soft`` rows as the distance allows).
 
     First within one lot above the continuous optimum (small and fast); when tight caps and
     floors leave no lattice point there, again with only ``lots >= 0``.
     """
     for upper in (np.ceil(target / unit) + 1, None):
-        lots = _mip_within(target, unit, a, b, max_nodes, upper)
+        lots = _mip_within(target, unit, a, b, max_nodes, upper, soft)
         if lots is not None:
             return lots
     return None
@@ -57,6 +68,7 @@ def _mip_within(
     b: np.ndarray,
     max_nodes: int,
     upper: np.ndarray | None,
+    soft: SoftRows | None = None,
 ) -> np.ndarray | None:
     n = target.shape[0]
     lots = cp.Variable(n, integer=True)
@@ -65,12 +77,17 @@ def _mip_within(
     if a.shape[0]:
         tol = FEAS_TOL * np.maximum(1.0, np.abs(b))
         cons.append(a @ w <= b + tol)
-    problem = cp.Problem(cp.Minimize(cp.norm1(w - target)), cons)
+    cost = cp.norm1(w - target)
+    if soft is not None and soft[0].shape[0]:
+        cost = cost + cp.sum(cp.pos(soft[0] @ w - soft[1]))
+    problem = cp.Problem(cp.Minimize(cost), cons)
     quiet_highs()
     try:
         with warnings.catch_warnings():
             # a node-limited incumbent is expected and accepted ("user_limit"); not a warning
             warnings.simplefilter("ignore", UserWarning)
+            # cvxpy's bound propagation multiplies an unbounded lot count by a zero coefficient
+            warnings.simplefilter("ignore", RuntimeWarning)
             problem.solve(solver="HIGHS", mip_max_nodes=int(max_nodes))
     except (cp.error.SolverError, ValueError):
         return None
@@ -175,8 +192,9 @@ class LotRounding:
         unit = data.lot_cost.to_numpy(dtype=float) / settings.capital
         target = result.weights.to_numpy(dtype=float)
         hard_rows = lay.hard_rows
-        # soft rows the continuous optimum met are kept by the lots too (when the integer
-        # program can): a band met before rounding should not be lost to it
+        # soft rows the continuous optimum met are kept by the lots as far as the distance
+        # allows (their excess is penalised like distance): a band met before rounding should
+        # not be lost to it, nor the whole book to a band whole lots cannot meet
         kept_soft = [
             lay.rows[k]
             for k in lay.soft_rows
@@ -187,14 +205,12 @@ class LotRounding:
             )
             <= 1e-7
         ]
-        a, b, _ = sides([*hard_rows, *kept_soft], limits, settings)
+        a, b, _ = sides(hard_rows, limits, settings)
+        soft = sides(kept_soft, limits, settings)[:2] if kept_soft else None
         lots = None
         method = self.method
         if method == "mip":
-            lots = _mip(target, unit, a, b, self.max_nodes)
-            if lots is None and kept_soft:  # the soft rows do not fit whole lots: hard only
-                a, b, _ = sides(hard_rows, limits, settings)
-                lots = _mip(target, unit, a, b, self.max_nodes)
+            lots = _mip(target, unit, a, b, self.max_nodes, soft)
             if lots is None:
                 method = "greedy (mip fallback)"
         if lots is None:
