@@ -50,6 +50,9 @@ def load_inputs(
     end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
     unread: dict[str, str] = {}
     wanted = _wanted(provider, plan, universe, allocations, strategies, unread)
+    holdings = _holdings(tables, request.store, provider)
+    if holdings is not None:  # held symbols are priced too: their risk counts
+        wanted += [s for s in pd.unique(holdings["symbol"].astype(str)) if s not in wanted]
     closes, end = _closes(provider, plan, wanted, end, as_of_ts is None, notes, progress, unread)
     return MarketInputs(
         provider_name=str(getattr(provider, "name", "data")),
@@ -64,7 +67,21 @@ def load_inputs(
         notes=tuple(notes),
         option_chains=chains,
         skipped=tuple(unread.items()),
+        holdings=holdings,
     )
+
+
+def _holdings(
+    tables: Mapping[str, pd.DataFrame], store: str | None, provider: PriceProvider
+) -> pd.DataFrame | None:
+    """The ``holdings`` table from ``tables`` or the store (None when neither has rows)."""
+    reader = None
+    if store is not None and "holdings" not in tables:
+        from quantalloc.storage import open_store
+
+        reader = open_store(store).read_table
+    frame, _ = resolve_table("holdings", tables, reader, provider)
+    return frame if frame is not None and len(frame) else None
 
 
 def _tables(
