@@ -58,7 +58,7 @@ def run_allocation(
     with timer.stage("regime"):
         state = _market_state(plan, inputs, chain)
     with timer.stage("candidates"):
-        industries = _industries(plan, inputs)
+        industries = _industries(plan, inputs, notes)
         cands = _candidates(plan, inputs, industries, state)
         notes += cands.notes
     with timer.stage("scenarios"):
@@ -130,7 +130,7 @@ def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) 
     )
 
 
-def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
+def _industries(plan: Plan, inputs: MarketInputs, notes: list[str]) -> list[PriorityIndustry]:
     spec, allocations = plan.spec, inputs.allocations
     if plan.request.symbol is not None:
         sym = inputs.symbols[0]
@@ -157,7 +157,15 @@ def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
             enforce_targets=False,
         )
         return priority_industries(allocations, every)
-    return priority_industries(allocations, spec.industries, plan.request.max_industries)
+    chosen = priority_industries(allocations, spec.industries, plan.request.max_industries)
+    eligible = priority_industries(allocations, spec.industries, 10_000)
+    cut = [i.industry for i in eligible if i.industry not in {c.industry for c in chosen}]
+    if cut:
+        notes.append(
+            f"industries beyond max_industries={len(chosen)} get no options capital: "
+            + ", ".join(cut)
+        )
+    return chosen
 
 
 def _candidates(
