@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.pipeline.book_risk import held_risk
-from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
+from quantalloc.pipeline.document import (
+    ALLOCATION_KEYS,
+    EXTRA_ALLOCATION_KEYS,
+    LIMIT_KEYS,
+    MARKET_KEYS,
+    SolveResult,
+)
+from quantalloc.pipeline.holdings import HoldingPlan
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
@@ -31,14 +38,19 @@ def assemble(
     targets: Targets,
     timings: Mapping[str, float],
     notes: list[str],
+    held: HoldingPlan | None = None,
 ) -> SolveResult:
     """The frozen result of a solve."""
-    allocations = _positions(book, outcome.lots)
-    risk = held_risk(plan, inputs, cands, book, outcome.lots)
+    covered = set(held.writes) if held is not None else set()
+    allocations = _positions(book, outcome.lots, covered)
+    extra = held.positions if held is not None else None
+    risk = held_risk(plan, inputs, cands, book, outcome.lots, extra)
     allocations = allocations.assign(unbounded_loss=risk.unbounded, margin=risk.margin)
     allocations["unbounded_loss"] = allocations["unbounded_loss"].astype(bool)
     notes = [*notes, *risk.notes]
     portfolio = {**_portfolio(plan, book, outcome.lots, allocations, targets), "risk": risk.block}
+    if held is not None and len(held.holdings):
+        portfolio["holdings"] = held.holdings.document()
     constraints = outcome.constraints
     shown = [*CONSTRAINT_COLUMNS, *DISPLAY_COLUMNS]  # the report's band and values; not the doc's
     if len(constraints):
@@ -77,8 +89,11 @@ def assemble(
     )
 
 
-def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
-    """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total."""
+def _positions(book: ScenarioBook, lots: np.ndarray, covered: set[int]) -> pd.DataFrame:
+    """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total.
+
+    Every row is to ``open``; a covered call written on held shares (``covered``) uses no
+    budget and its stock leg says ``held``."""
     rows = []
     for i in np.flatnonzero(lots > 0):
         r = book.table.iloc[i]
@@ -91,10 +106,10 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "strategy_name": str(r["strategy_name"]),
                 "position_type": str(r["position_type"]),
                 "expiry": r["expiry"].isoformat(),
-                "legs": [_leg(leg, n) for leg in book.legs[i]],
+                "legs": [_leg(leg, n, i in covered) for leg in book.legs[i]],
                 "lots": n,
                 "lot_size": int(r["lot_size"]),
-                "allocated_capital": float(r["capital"]) * n,
+                "allocated_capital": 0.0 if i in covered else float(r["capital"]) * n,
                 "max_loss": float(r["max_loss"]) * n,
                 "probability_of_profit": float(r["probability_of_profit"]),
                 "expected_return": float(r["expected_pnl"] / r["capital"]),
@@ -103,17 +118,20 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "vega": float(r["vega"]) * n,
                 "theta": float(r["theta"]) * n,
                 "theta_positive": float(r["theta"]) > 0,
+                "action": "open",
+                "covered_by_holdings": i in covered,
             }
         )
-    out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
+    out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, *EXTRA_ALLOCATION_KEYS])
     out["theta_positive"] = out["theta_positive"].astype(bool)
     return out
 
 
-def _leg(leg: Mapping[str, Any], lots: int) -> dict[str, Any]:
+def _leg(leg: Mapping[str, Any], lots: int, on_held_shares: bool = False) -> dict[str, Any]:
+    held = on_held_shares and leg["kind"] == "stock"
     return {
         "kind": leg["kind"],
-        "side": leg["side"],
+        "side": "held" if held else leg["side"],
         "strike": leg["strike"],
         "price": round(float(leg["price"]), 4),
         "quantity": float(leg["quantity"]) * lots,

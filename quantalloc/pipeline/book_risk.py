@@ -14,7 +14,7 @@ import numpy as np
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook
 from quantalloc.pipeline.request import Plan
-from quantalloc.risk import Positions, betas, book_risk, margin_model
+from quantalloc.risk import Positions, betas, book_risk, horizon_pnl, margin_model
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,31 @@ def held_positions(cands: CandidateSet, book: ScenarioBook, lots: np.ndarray) ->
 
 
 def held_risk(
-    plan: Plan, inputs: MarketInputs, cands: CandidateSet, book: ScenarioBook, lots: np.ndarray
+    plan: Plan,
+    inputs: MarketInputs,
+    cands: CandidateSet,
+    book: ScenarioBook,
+    lots: np.ndarray,
+    extra: Positions | None = None,
 ) -> HeldRisk:
-    """Risk of the whole lots held: see :mod:`quantalloc.risk.book` for the figures."""
-    positions = held_positions(cands, book, lots)
+    """Risk of the whole lots held and of the ``extra`` positions (the holdings): see
+    :mod:`quantalloc.risk.book` for the figures."""
+    new = held_positions(cands, book, lots)
     held = np.flatnonzero(lots > 0)
-    pnl = book.pnl[:, held] @ lots[held].astype(float) if held.size else np.zeros(0)
+    pnl = book.pnl[:, held] @ lots[held].astype(float) if held.size else np.zeros(book.pnl.shape[0])
     closes = inputs.closes
+    extra = extra if extra is not None else Positions.empty()
+    positions = Positions.concat([new, extra])
     spot = {s: float(closes[s].dropna().iloc[-1]) for s in positions.symbols}
+    if len(extra.position) and book.prices is not None:
+        column = {s: i for i, s in enumerate(inputs.symbols)}
+        rate = plan.market.risk_free_rate
+        pnl = pnl + horizon_pnl(extra, spot, book.prices, column, book.horizon_years, rate)
     index_close = inputs.index_prices["close"].dropna()
     beta, notes = betas(closes.loc[:, positions.symbols], index_close)
     market = plan.market
     unbounded = book.table["unbounded_loss"].to_numpy(dtype=bool)[held]
+    naked = np.concatenate([unbounded, np.zeros(extra.n_positions, dtype=bool)])
     risk = book_risk(
         positions,
         spot=spot,
@@ -76,11 +89,11 @@ def held_risk(
         capital=plan.capital,
         budget=plan.budget,
         margin_rule=margin_model(market.name),
-        naked=unbounded,
+        naked=naked,
         index_symbols=frozenset({market.index_symbol, *market.chain_symbols}),
     )
     capital = book.table["capital"].to_numpy(dtype=float)[held] * lots[held]
-    margin = np.where(unbounded, risk.margin, capital)
+    margin = np.where(unbounded, risk.margin[: held.size], capital)
     block = risk.to_dict()
     block["index"] = market.index_symbol
     block["margin"] = {

@@ -17,6 +17,7 @@ from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_
 from quantalloc.pipeline.assemble import assemble
 from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
 from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.holdings import HoldingPlan, Holdings, plan_holdings
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -29,7 +30,7 @@ from quantalloc.pipeline.selection import (
     monthly_expiry,
     priority_industries,
 )
-from quantalloc.pipeline.sizing import allocate
+from quantalloc.pipeline.sizing import allocate, candidate_names
 from quantalloc.pipeline.state_rules import (
     avoided_note,
     iv_check,
@@ -57,30 +58,61 @@ def run_allocation(
     with timer.stage("regime"):
         state = _market_state(plan, inputs, chain)
     with timer.stage("candidates"):
-        industries = _industries(plan, inputs)
+        industries = _industries(plan, inputs, notes)
         cands = _candidates(plan, inputs, industries, state)
         notes += cands.notes
     with timer.stage("scenarios"):
         book = _scenario_pnl(plan, inputs, cands, industries)
     if progress is not None:
         progress("allocating", 0, 1)
+    held = _holding_plan(plan, inputs, book)
+    notes += held.notes
     split = plan.spec.state_rules.long_short_split and plan.request.symbol is None
     targets = Targets(
         industry=_targets(plan, industries, book.table, notes),
         market_cap=_cap_targets(plan, state, book.table, notes),
         long_short=long_short_caps(float(state.direction_score)) if split else None,
+        blocked=tuple(candidate_names(book.table)[i] for i in held.blocked),
+        vega_offset=held.vega_offset,
     )
     outcome = allocate(plan, book, targets, timer)
+    if held.writes:  # covered calls on held shares (the holdings rule)
+        lots = outcome.lots.copy()
+        for row, n in held.writes.items():
+            lots[row] = n
+        outcome = dataclasses.replace(outcome, lots=lots)
     if progress is not None:
         progress("allocating", 1, 1)
     with timer.stage("report"):
-        result = assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
+        result = assemble(
+            plan, state, inputs, cands, book, outcome, targets, timer.stages, notes, held
+        )
     if plan.request.symbol is not None and not len(result.allocations):
         from quantalloc.pipeline.verdicts import symbol_verdict
 
         verdict = symbol_verdict(plan.request.symbol, cands.priced.table, cands.rejected)
         result = dataclasses.replace(result, notes=(*result.notes, verdict))
     return result
+
+
+def _holding_plan(plan: Plan, inputs: MarketInputs, book: ScenarioBook) -> HoldingPlan:
+    """The holdings' rules on the kept candidates (nothing when no holdings are given)."""
+    holdings = Holdings.from_table(inputs.holdings, inputs.as_of.date())
+    vol = dict(zip(book.table["symbol"], book.table["atm_vol"], strict=False))
+    for s in holdings.symbols():
+        if s not in vol:
+            from quantalloc.options.volatility import realized_vol
+
+            vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
+    return plan_holdings(
+        holdings,
+        book,
+        as_of=inputs.as_of.date(),
+        spot={s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
+        vol=vol,
+        lot_size={s: plan.market.lot_size(s, inputs.lot_sizes()) for s in inputs.symbols},
+        rate=plan.market.risk_free_rate,
+    )
 
 
 def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) -> MarketState:
@@ -98,7 +130,7 @@ def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) 
     )
 
 
-def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
+def _industries(plan: Plan, inputs: MarketInputs, notes: list[str]) -> list[PriorityIndustry]:
     spec, allocations = plan.spec, inputs.allocations
     if plan.request.symbol is not None:
         sym = inputs.symbols[0]
@@ -125,7 +157,15 @@ def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
             enforce_targets=False,
         )
         return priority_industries(allocations, every)
-    return priority_industries(allocations, spec.industries, plan.request.max_industries)
+    chosen = priority_industries(allocations, spec.industries, plan.request.max_industries)
+    eligible = priority_industries(allocations, spec.industries, 10_000)
+    cut = [i.industry for i in eligible if i.industry not in {c.industry for c in chosen}]
+    if cut:
+        notes.append(
+            f"industries beyond max_industries={len(chosen)} get no options capital: "
+            + ", ".join(cut)
+        )
+    return chosen
 
 
 def _candidates(
@@ -436,7 +476,14 @@ def _scenario_pnl(
         max_loss=np.where(unbounded, np.maximum(max_loss, worst), max_loss),
         expected_pnl=pnl.mean(axis=0),
     )
-    return ScenarioBook(table=table, legs=legs, pnl=pnl, horizon_days=horizon_days)
+    return ScenarioBook(
+        table=table,
+        legs=legs,
+        pnl=pnl,
+        horizon_days=horizon_days,
+        prices=scen.prices,
+        horizon_years=h_t,
+    )
 
 
 def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:

@@ -41,6 +41,9 @@ extra keys add detail):
   ``pnl``: every leg repriced at the moved spot and vol), ``margin`` (``total`` of the positions'
   margins, ``naked`` part, ``of_budget``, the ``rule``) and ``by_symbol`` (the same per symbol,
   with its ``beta`` and ``spot``).
+- ``portfolio.holdings`` (when a ``holdings`` table is given): its rows with ``action``
+  (``keep``); allocations carry ``action`` (``open``) and ``covered_by_holdings`` (a covered
+  call written on held shares: no budget, its stock leg's side ``held``).
 - ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
   objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
   (``budget``, ``capital`` or ``currency``) says what ``limit`` and ``value`` measure.
@@ -120,6 +123,9 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "unbounded_loss",
     "margin",
 )
+EXTRA_ALLOCATION_KEYS: tuple[str, ...] = ("theta_positive", "action", "covered_by_holdings")
+"""Allocation keys beyond the contract's: the theta flag, ``open``, and a covered call written
+on held shares."""
 LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity")
 PORTFOLIO_KEYS: tuple[str, ...] = (
     "allocated_capital",
@@ -190,7 +196,7 @@ class SolveResult:
             "solver": dict(self.solver),
             "limits": dict(self.limits),
             "allocations": [
-                {k: row[k] for k in (*ALLOCATION_KEYS, "theta_positive") if k in row}
+                {k: row[k] for k in (*ALLOCATION_KEYS, *EXTRA_ALLOCATION_KEYS) if k in row}
                 for row in self.allocations.to_dict(orient="records")
             ],
             "portfolio": dict(self.portfolio),
@@ -243,6 +249,7 @@ def plain(value: Any, where: str) -> Any:
 __all__ = [
     "ALLOCATION_KEYS",
     "CONSTRAINT_KEYS",
+    "EXTRA_ALLOCATION_KEYS",
     "LEG_KEYS",
     "LIMIT_KEYS",
     "MARKET_KEYS",

@@ -39,6 +39,10 @@ class ScenarioBook:
     legs: list[list[dict[str, object]]]
     pnl: np.ndarray
     horizon_days: int
+    prices: np.ndarray | None = None
+    """Each symbol's price in each scenario at the horizon (scenarios x symbols, in the order of
+    the solve's symbols), for books beside the candidates (holdings)."""
+    horizon_years: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Targets:
     market_cap: dict[str, float]
     long_short: tuple[float, float] | None = None
     """Caps on LONG and SHORT capital (shares of the budget) from the direction score."""
+    blocked: tuple[str, ...] = ()
+    """Candidates (by engine name) kept at 0 lots: they would buy stock the holdings provide."""
+    vega_offset: float = 0.0
+    """Vega already in the book (held options, covered calls on held shares), per vol point."""
 
 
 __all__ = ["CandidateSet", "ScenarioBook", "Targets"]

@@ -19,6 +19,7 @@ from quantalloc.allocation import (
     AllocationResult,
     Allocator,
     Budget,
+    CandidateBounds,
     Candidates,
     ConstraintRow,
     ExposureLimit,
@@ -84,7 +85,7 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             unit="budget",
             name="max_theta_positive",
         ),
-        ExposureLimit(attribute="vega", max_abs=plan.vega_limit, unit="currency"),
+        _vega_limit(plan.vega_limit, targets.vega_offset),
         MaxLoss(
             limit=profile.max_risk_per_trade,
             attribute="max_loss",
@@ -92,6 +93,13 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             name="max_risk_per_trade",
         ),
     ]
+    if targets.blocked:  # held shares replace the stock leg: never buy it in the budget
+        terms.append(
+            CandidateBounds(
+                upper=dict.fromkeys(targets.blocked, 0.0),
+                name="holdings_cover",
+            )
+        )
     if targets.long_short is not None:
         max_long, max_short = targets.long_short
         terms.append(LongShortSplit(max_long=max_long, max_short=max_short, unit="budget"))
@@ -116,6 +124,13 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             )
         )
     return terms
+
+
+def _vega_limit(limit: float, held: float) -> ExposureLimit:
+    """``|vega| <= limit``; with vega already held, ``|new + held| <= limit`` (row net_vega)."""
+    if held == 0.0:
+        return ExposureLimit(attribute="vega", max_abs=limit, unit="currency")
+    return ExposureLimit(attribute="vega", lower=-limit - held, upper=limit - held, unit="currency")
 
 
 def _cap_tolerance(spec: ModelSpec) -> float:

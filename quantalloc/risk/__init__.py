@@ -11,7 +11,7 @@ from quantalloc.risk.book import BookRisk, book_risk
 from quantalloc.risk.margin import MarginModel, margin_model
 from quantalloc.risk.measures import var_cvar
 from quantalloc.risk.positions import Positions
-from quantalloc.risk.stress import INDEX_MOVES, VOL_MOVES, leg_values, stress_table
+from quantalloc.risk.stress import INDEX_MOVES, VOL_MOVES, horizon_pnl, leg_values, stress_table
 
 __all__ = [
     "INDEX_MOVES",
@@ -21,6 +21,7 @@ __all__ = [
     "Positions",
     "betas",
     "book_risk",
+    "horizon_pnl",
     "leg_values",
     "margin_model",
     "stress_table",

@@ -38,6 +38,35 @@ def leg_values(
     return values
 
 
+def horizon_pnl(
+    book: Positions,
+    spot: Mapping[str, float],
+    prices: np.ndarray,
+    column: Mapping[str, int],
+    horizon_years: float,
+    rate: float,
+) -> np.ndarray:
+    """The book's P&L in each scenario row of ``prices`` (scenarios x symbols, ``column`` maps a
+    symbol to its column) after ``horizon_years``: stock at the scenario price, options marked by
+    Black-Scholes at their remaining time (intrinsic once expired), against their value now."""
+    now = leg_values(book, spot, rate)
+    cols = np.array([column[str(s)] for s in book.symbol], dtype=int)
+    s_h = prices[:, cols] if len(cols) else np.zeros((prices.shape[0], 0))
+    left = book.t - horizon_years
+    later = s_h.copy()
+    opt = book.kind != 0
+    sign = book.kind.astype(float)
+    done = opt & (left <= 1e-9)
+    later[:, done] = np.maximum(sign[done] * (s_h[:, done] - book.strike[done]), 0.0)
+    run = np.flatnonzero(opt & ~done)
+    if run.size:
+        later[:, run] = bs_price(
+            sign[run], s_h[:, run], book.strike[run], left[run], rate, book.vol[run]
+        )
+    out: np.ndarray = (later - now[None, :]) @ book.units
+    return out
+
+
 def shocked_spots(
     spot: Mapping[str, float], beta: Mapping[str, float], index_move: float
 ) -> dict[str, float]:
@@ -69,4 +98,11 @@ def stress_table(
     return rows
 
 
-__all__ = ["INDEX_MOVES", "VOL_MOVES", "leg_values", "shocked_spots", "stress_table"]
+__all__ = [
+    "INDEX_MOVES",
+    "VOL_MOVES",
+    "horizon_pnl",
+    "leg_values",
+    "shocked_spots",
+    "stress_table",
+]
