@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, fail, handles_errors, synthetic_banner
-from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt
+from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
 
@@ -46,6 +46,7 @@ def backtest(
         str | None,
         typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
     ] = None,
+    chains: ChainsOpt = None,
     output: OutputOpt = None,
     plot: Annotated[
         str | None,
@@ -68,6 +69,10 @@ def backtest(
     values.update(parse_kv(param or []))
     if symbols is not None:
         values["symbols"] = symbols
+    if chains is not None:
+        if name != "allocator":
+            fail(f"--chains prices the allocator replay's options; {name!r} trades no options")
+        values["chains"] = chains
     params = make_params(name, values)
     provider = get_provider(data, "us")
     synthetic_banner(provider)

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from quantalloc.cli.console import console, err_console, fail, handles_errors, synthetic_banner
-from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, OutputOpt, TableOpt, VerboseOpt
+from quantalloc.cli.options import (
+    AsOfOpt,
+    ChainsOpt,
+    DataOpt,
+    MarketOpt,
+    OutputOpt,
+    TableOpt,
+    VerboseOpt,
+    open_chains,
+)
 
 RISK_CHOICES = ("conservative", "moderate", "aggressive")
 
@@ -78,6 +87,15 @@ def solve(
             "and options-flow score.",
         ),
     ] = None,
+    chains: ChainsOpt = None,
+    vix_source: Annotated[
+        str,
+        typer.Option(
+            "--vix-source",
+            help="Vol-index level: 'series', 'chain' (from the index chain of --chains) or "
+            "'auto' (the series when it covers the as-of date, else the chain).",
+        ),
+    ] = "auto",
     output: OutputOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Do not store the run (the default).")
@@ -117,6 +135,7 @@ def solve(
 
     tables = parse_table_args(table, normalize=normalize_weights)
     overrides = _parse_limits(limit)
+    chain_source = open_chains(chains, market, store)
     provider = get_provider(
         data,
         market,
@@ -159,6 +178,8 @@ def solve(
             store=store,
             limits=overrides,
             chain=chain,
+            chains=chain_source,
+            vix_source=vix_source,
             progress=progress,
         )
     if result.synthetic:

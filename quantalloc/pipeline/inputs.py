@@ -44,10 +44,10 @@ class MarketInputs:
         """Lot size per symbol from the universe table (where it has one)."""
         if "lot_size" not in self.universe.columns:
             return {}
-        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce")
+        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce").astype(float)
         return {
             str(s): int(v)
-            for s, v in zip(self.universe["symbol"], sizes, strict=True)
+            for s, v in zip(self.universe["symbol"], sizes.to_numpy(), strict=True)
             if np.isfinite(v)
         }
 

@@ -2,9 +2,11 @@
 
 Reference files: ``golden/*.json``, written by ``python -m tests.pipeline.golden_cases`` from main
 at commit 9787316 (lot rounding limited by HiGHS nodes, so runs repeat bit for bit), before the
-engine and pipeline restructure of issue 12. Strings, integers (lots) and booleans must match
-exactly; floats to 1e-9 relative (a refactor may reorder a sum; anything larger is a change of
-behaviour).
+engine and pipeline restructure of issue 12, and written again by issue 13, which changed what
+a solve computes on purpose: the vol proxy (GARCH forecast x the measured ratio), fees per
+market from the model file, NSE's Tuesday expiries and each leg's ``price_source``. Strings,
+integers (lots) and booleans must match exactly; floats to 1e-9 relative (a refactor may
+reorder a sum; anything larger is a change of behaviour).
 """
 
 from __future__ import annotations

@@ -29,6 +29,13 @@ Rules (decisions and fills at a day's close):
    ``fee_per_contract``).
    A position still open at the end of the window is marked there (``exit_reason="end_of_data"``).
 
+With ``chains`` (a folder of chain files, ``yahoo``, ``store``: ``--chains`` on the command
+line) each solve builds its candidates on the contracts listed that session and prices them at
+their fills (``price_source = "chain"``): such a leg pays no ``option_spread`` on entry (the
+spread is in its fill), and it is marked at its reference price in the chain of each later
+session (the close when it traded, else the settlement price; Black-Scholes as above when a
+session's chain does not list it).
+
 Equity = cash + the marks of the open positions. Margin on short options is not modelled beyond
 the solve's own capital rule; early exercise is ignored (European pricing). The input tables
 (``stock_data``, ``industry_allocations_current``) are used as given at every date: they are not
@@ -96,6 +103,9 @@ class AllocatorParams:
         "", help="industry_allocations_current CSV (empty: the data source's table)"
     )
     normalize_weights: bool = param(False, help="rescale table weights that sum above 100%")
+    chains: str = param(
+        "", help="option chains by date: a folder of chain files, yahoo or store (empty: none)"
+    )
 
 
 PARAMS = AllocatorParams
@@ -114,6 +124,7 @@ class Leg:
     units: float
     price: float  # the solve's entry price per share
     contracts: float  # option contracts (0 for stock)
+    source: str = "proxy"  # where the entry price came from: chain, proxy or spot
 
 
 @dataclass
@@ -152,6 +163,7 @@ def positions_from(result: Any, day: pd.Timestamp, calendar: pd.DatetimeIndex) -
                     units=sign * qty * lot_size,
                     price=float(leg["price"]),
                     contracts=qty if kind != "stock" else 0.0,
+                    source=str(leg.get("price_source", "proxy")),
                 )
             )
         expiry = pd.Timestamp(row["expiry"])
@@ -193,8 +205,11 @@ class Marker:
         index_close: pd.Series,
         vix: pd.Series,
         skew: float,
+        chains: Any = None,
     ) -> None:
         self.provider = provider
+        self.chains = chains
+        self._refs: dict[tuple[str, pd.Timestamp], pd.DataFrame | None] = {}
         self.skew = skew
         self.market = market
         self.end = end
@@ -231,6 +246,30 @@ class Marker:
             self._atm[key] = vol_proxy(own, idx, level)
         return self._atm[key]
 
+    def chain_mark(self, symbol: str, day: pd.Timestamp, leg: Leg) -> float | None:
+        """The reference price of ``leg``'s contract in ``day``'s chain, None when the source
+        has no chain of that session or does not list the contract."""
+        key = (symbol, day)
+        if key not in self._refs:
+            from quantalloc.options.chain_vols import reference_prices
+
+            try:
+                snap = self.chains.chain(symbol, day)
+                refs = reference_prices(snap.frame) if snap.session == day.normalize() else None
+            except DataError:
+                refs = None
+            self._refs[key] = refs
+        refs = self._refs[key]
+        if refs is None:
+            return None
+        hit = refs.loc[
+            (refs["expiry"] == leg.expiry)
+            & (refs["kind"] == leg.kind)
+            & np.isclose(refs["strike"].to_numpy(float), leg.strike)
+        ]
+        ref = hit["ref"].dropna()
+        return float(ref.iloc[0]) if len(ref) else None
+
     def leg_values(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> np.ndarray:
         """Per-share value of each leg at ``day``'s close (intrinsic for legs expiring by then)."""
         from quantalloc.options import black_scholes
@@ -247,6 +286,11 @@ class Marker:
                 sign = 1.0 if leg.kind == "call" else -1.0
                 out[j] = max(sign * (spot - leg.strike), 0.0)
                 continue
+            if self.chains is not None and leg.source == "chain":
+                mark = self.chain_mark(pos.symbol, day, leg)
+                if mark is not None:
+                    out[j] = mark
+                    continue
             atm = self.atm_vol(pos.symbol, day)
             vol = float(
                 leg_vols(
@@ -337,7 +381,8 @@ def _entry_costs(pos: Position, p: AllocatorParams) -> tuple[float, float]:
             paid += leg.units * leg.price
             fees += abs(leg.units) * p.fee_per_share
         else:
-            paid += leg.units * leg.price + abs(leg.units) * leg.price * p.option_spread
+            spread = 0.0 if leg.source == "chain" else p.option_spread  # in a chain's fill
+            paid += leg.units * leg.price + abs(leg.units) * leg.price * spread
             fees += leg.contracts * p.fee_per_contract
     return paid, fees
 
@@ -378,6 +423,11 @@ def run(
         solver = solve
     spec = _spec(p)
     tables = _tables(p)
+    chains = None
+    if p.chains:
+        from quantalloc.data import get_chain_source
+
+        chains = get_chain_source(p.chains, market=market.name)
     first = None if start is None else pd.Timestamp(start)
     index = provider.history(market.index_symbol, None, end)
     vix = provider.history(market.vol_index_symbol, None, end)["close"].dropna()
@@ -396,8 +446,10 @@ def run(
         index["close"].dropna(),
         vix,
         skew=spec.candidates.skew,
+        chains=chains,
     )
     cash = float(capital)
+    extra: dict[str, Any] = {} if chains is None else {"chains": chains}
     open_pos: list[Position] = []
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
@@ -464,6 +516,7 @@ def run(
                         max_industries=p.max_industries or None,
                         n_scenarios=p.n_scenarios,
                         seed=p.seed,
+                        **extra,
                     )
                 except (InfeasibleError, DataError) as exc:
                     last_error = exc
