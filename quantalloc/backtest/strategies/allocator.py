@@ -17,8 +17,9 @@ Rules (decisions and fills at a day's close):
    leg ``option_spread`` of its price worse (bought above, sold below), plus ``fee_per_contract``
    per option contract and ``fee_per_share`` per share of a stock leg.
 4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
-   vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
-   scaled by vol index / 100 over the index's realized vol, on data up to that close), the
+   vol from the proxy of :mod:`quantalloc.options.forecast` (the symbol's forecast x the
+   index's measured ratio of vol index to forecast, on data up to that close, the forecast
+   models fitted at the position's entry), the
    pipeline's put skew (:func:`quantalloc.options.volatility.leg_vols` with the model's
    ``[candidates] skew``; the replay passes the solve no option chain, so it prices the same
    way), the market's risk-free rate, no dividend, calendar time to each leg's expiry; stock
@@ -206,8 +207,10 @@ class Marker:
         vix: pd.Series,
         skew: float,
         chains: Any = None,
+        method: str = "garch",
     ) -> None:
         self.provider = provider
+        self.method = method
         self.chains = chains
         self._refs: dict[tuple[str, pd.Timestamp], pd.DataFrame | None] = {}
         self.skew = skew
@@ -233,18 +236,31 @@ class Marker:
             raise DataError(f"{symbol}: no close on or before {day.date()}")
         return float(series.iloc[pos - 1])
 
-    def atm_vol(self, symbol: str, day: pd.Timestamp) -> float:
-        """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``."""
+    def atm_vol(self, symbol: str, day: pd.Timestamp, opened: pd.Timestamp | None = None) -> float:
+        """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``, its
+        forecast models fitted on the data up to ``opened`` (default ``day``): at the entry it
+        is the solve's own vol."""
         key = (symbol, day)
         if key not in self._atm:
-            from quantalloc.options.volatility import vol_proxy
-
-            series = self.close_series(symbol)
-            own = series.iloc[: int(series.index.searchsorted(day, side="right"))]
-            idx = self.index_close.iloc[: int(self.index_close.index.searchsorted(day, "right"))]
-            level = float(self.vix.iloc[int(self.vix.index.searchsorted(day, "right")) - 1])
-            self._atm[key] = vol_proxy(own, idx, level)
+            self._atm[key] = self._proxy(symbol, day, opened or day)
         return self._atm[key]
+
+    def _proxy(self, symbol: str, day: pd.Timestamp, opened: pd.Timestamp) -> float:
+        from quantalloc.options.forecast import forecast_path, measured_ratio
+
+        def cut(series: pd.Series) -> pd.Series:
+            return series.iloc[: int(series.index.searchsorted(day, side="right"))]
+
+        def path(series: pd.Series) -> pd.Series:
+            try:
+                return forecast_path(cut(series), self.method, fit_until=opened)
+            except DataError:  # the solve falls back the same way
+                return forecast_path(cut(series), "ewma")
+
+        own = path(self.close_series(symbol))
+        index = path(self.index_close)
+        ratio = measured_ratio(cut(self.vix) / 100.0, index, day)
+        return float(np.clip(float(own.iloc[-1]) * ratio, 0.05, 2.0))
 
     def chain_mark(self, symbol: str, day: pd.Timestamp, leg: Leg) -> float | None:
         """The reference price of ``leg``'s contract in ``day``'s chain, None when the source
@@ -291,7 +307,7 @@ class Marker:
                 if mark is not None:
                     out[j] = mark
                     continue
-            atm = self.atm_vol(pos.symbol, day)
+            atm = self.atm_vol(pos.symbol, day, pos.opened)
             vol = float(
                 leg_vols(
                     np.array([pos.symbol]),
@@ -447,6 +463,7 @@ def run(
         vix,
         skew=spec.candidates.skew,
         chains=chains,
+        method=spec.candidates.vol_proxy,
     )
     cash = float(capital)
     extra: dict[str, Any] = {} if chains is None else {"chains": chains}
