@@ -25,6 +25,7 @@ def atomic_path(path: str | Path, *, make_parents: bool = True) -> Iterator[Path
         folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -48,6 +49,20 @@ def write_atomic(
                 fh.flush()
                 _sync(fh.fileno(), fsync)
     return Path(path)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read from /proc where it can, else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _sync(fileno: int, enabled: bool) -> None:

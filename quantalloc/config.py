@@ -11,13 +11,26 @@ from quantalloc.errors import ConfigError
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def models_dirs() -> list[Path]:
-    """Folders searched for model files, first match wins.
+def shipped_models_dirs() -> list[Path]:
+    """Folders of the models that ship with quantalloc (never written by an export).
 
     The repository's ``models/`` (a checkout or editable install), then the copy shipped inside
     the wheel as ``quantalloc/_models``.
     """
     return [p for p in (_PACKAGE_DIR.parent / "models", _PACKAGE_DIR / "_models") if p.is_dir()]
+
+
+def user_models_dir() -> Path:
+    """The user's own model folder (``quantalloc tune --export NAME`` writes there)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("quantalloc")) / "models"
+
+
+def models_dirs() -> list[Path]:
+    """Folders searched for model files, first match wins: the shipped ones, then the user's."""
+    user = user_models_dir()
+    return shipped_models_dirs() + ([user] if user.is_dir() else [])
 
 
 def model_path(name: str) -> Path:

@@ -83,8 +83,13 @@ def _mip_within(
     return np.rint(np.asarray(lots.value, dtype=float))
 
 
+MAX_GREEDY_MOVES = 100_000
+"""Single-lot moves the greedy rounding may make: its loops end even when lots are tiny."""
+
+
 def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lots = np.floor(target / unit + 1e-9)
+    moves = 0
     tol = FEAS_TOL * np.maximum(1.0, np.abs(b))
 
     def ok(x: np.ndarray) -> bool:
@@ -95,7 +100,8 @@ def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) 
 
     # repair: the single-lot move (add or remove) that most reduces the total violation,
     # closest to the target on ties, until every row holds or no move helps
-    while a.shape[0] and not ok(lots):
+    while a.shape[0] and not ok(lots) and moves < MAX_GREEDY_MOVES:
+        moves += 1
         slack = a @ (unit * lots) - b
         best_i, best_step, best_v = -1, 0, violation(lots) - 1e-15
         for step in (1, -1):
@@ -111,7 +117,8 @@ def _greedy(target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray) 
         lots[best_i] += best_step
     # add lots that bring a weight closer to its target and keep every row, largest gap first
     improved = True
-    while improved:
+    while improved and moves < MAX_GREEDY_MOVES:
+        moves += 1
         improved = False
         gap = target - unit * lots
         for i in np.argsort(-gap):

@@ -183,6 +183,21 @@ def summary(
     return out
 
 
+def curve_returns(returns: np.ndarray) -> np.ndarray:
+    """The returns the metrics measure: the equity curve's own (``equity.pct_change()``).
+
+    When the first close finds the account untouched (a zero first return in every column),
+    that close is the curve's starting point, not a session's return, and is left out, as
+    empyrical does on a returns series made from an equity curve: counting it would add a
+    zero-return day to every CAGR and Sharpe. A first session that moved the account (a
+    position opened and marked that day) is a real return and stays; totals never change.
+    """
+    r = np.asarray(returns, dtype=float)
+    if len(r) > 1 and np.all(r[0] == 0.0):
+        return r[1:]
+    return r
+
+
 def returns_from_equity(equity: pd.Series, capital: float) -> pd.Series:
     """Simple returns of ``equity``; the first one is measured against the starting ``capital``."""
     prev = equity.shift(1)

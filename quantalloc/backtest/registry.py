@@ -86,7 +86,12 @@ def run_strategy(
     first, last = _date(start, "start"), _date(end, "end")
     if first is not None and last is not None and first > last:
         raise ConfigError(f"start {first.date()} is after end {last.date()}; swap them")
-    return module.run(provider, first, last, float(capital), p)
+    result = module.run(provider, first, last, float(capital), p)
+    return dataclasses.replace(  # the run says which data it read, in every front end
+        result,
+        data_source=str(getattr(provider, "name", "")),
+        synthetic=bool(getattr(provider, "synthetic", False)),
+    )
 
 
 def _date(value: DateLike | None, name: str) -> pd.Timestamp | None:

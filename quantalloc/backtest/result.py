@@ -55,6 +55,10 @@ class BacktestResult:
     then (None: same as ``in_position``). The multi-strategy allocator locks on it."""
     weights: pd.DataFrame | None = None
     """Multi-strategy runs: each strategy's share of the capital after each close."""
+    data_source: str = ""
+    """The price source the run read (``csv:DIR``, ``yahoo``, ``demo:us``), for its reports."""
+    synthetic: bool = False
+    """True when the prices were generated (the demo market), not real."""
 
     @property
     def locked(self) -> pd.Series:
@@ -76,6 +80,8 @@ class BacktestResult:
             "strategy": self.strategy,
             "params": _jsonable(self.params),
             "capital": self.capital,
+            "data": self.data_source,
+            "synthetic": self.synthetic,
             "start": _day(self.equity.index[0]) if len(self.equity) else None,
             "end": _day(self.equity.index[-1]) if len(self.equity) else None,
             "metrics": _jsonable(self.metrics),
@@ -115,7 +121,7 @@ def make_result(
     returns = m.returns_from_equity(equity, capital)
     closed = trades.loc[trades["exit_reason"] != "end_of_data"] if len(trades) else trades
     metrics = m.summary(
-        returns.to_numpy(),
+        m.curve_returns(returns.to_numpy()),
         exposure=float(in_position.mean()) if len(in_position) else 0.0,
         trades=len(closed),
         wins=int((closed["pnl"] > 0).sum()) if len(closed) else 0,

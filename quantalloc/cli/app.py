@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from quantalloc.cli import backtest, data, db, regime, runs, serve, solve, trade, tune
-from quantalloc.cli.console import EXIT_BAD_INPUT, click_exceptions, err_console
+from quantalloc.cli.console import (
+    EXIT_BAD_INPUT,
+    click_exceptions,
+    describe_os_error,
+    err_console,
+    print_error,
+)
 from quantalloc.errors import QuantallocError
 
 app = typer.Typer(
@@ -18,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: "[backtest]" in a help line stays as written
 )
 
 
@@ -46,6 +53,9 @@ def root(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # a driver's own warnings (psycopg's "error ignored in rollback" when a server goes away)
+    # would print before the one error line that says what happened and what to do
+    logging.getLogger("psycopg").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 for _module in (solve, regime, backtest, tune, data, db, runs, serve, trade):
@@ -64,16 +74,12 @@ def main(argv: list[str] | None = None) -> None:
         if not exc.format_message():  # no arguments at all: the help was shown
             sys.exit(EXIT_BAD_INPUT)
         hint = f"see '{exc.ctx.command_path} --help'" if exc.ctx else "see 'quantalloc --help'"
-        err_console.print(
-            f"[bold red]error:[/] {exc.format_message()} ({hint})", markup=True, highlight=False
-        )
+        print_error(f"{exc.format_message()} ({hint})")
         sys.exit(EXIT_BAD_INPUT)
     except click_exceptions.ClickException as exc:
         if verbose:
             raise
-        err_console.print(
-            f"[bold red]error:[/] {exc.format_message()}", markup=True, highlight=False
-        )
+        print_error(exc.format_message())
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
@@ -81,7 +87,12 @@ def main(argv: list[str] | None = None) -> None:
     except QuantallocError as exc:  # raised outside a command body (e.g. while registering)
         if verbose:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        print_error(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:  # a file the user named, outside a command body
+        if verbose:
+            raise
+        print_error(describe_os_error(exc))
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         err_console.print("interrupted")

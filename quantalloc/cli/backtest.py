@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, fail, handles_errors, synthetic_banner
-from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt
+from quantalloc.cli.console import console, handles_errors, synthetic_banner
+from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt, open_provider
+from quantalloc.errors import ConfigError
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
 
@@ -27,6 +28,14 @@ def backtest(
         ),
     ] = None,
     data: DataOpt = "auto",
+    market: Annotated[
+        str,
+        typer.Option(
+            "--market",
+            help="Market profile: 'us' (the default: the strategies' default symbols, SPY and "
+            "SPXL, are US listings) or 'in' (a plain Yahoo name is an NSE stock).",
+        ),
+    ] = "us",
     start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = None,
     capital: Annotated[float, typer.Option("--capital", help="Starting capital.")] = 100_000.0,
@@ -57,25 +66,26 @@ def backtest(
     """Backtest a trading strategy and print its metrics (total return, CAGR, Sharpe, ...)."""
     from quantalloc.backtest.params import parse_kv
     from quantalloc.backtest.registry import make_params, run_strategy
-    from quantalloc.data.sources import get_provider
+    from quantalloc.cli.paths import output_file
 
-    if plot is not None and not plot.lower().endswith((".png", ".html")):
-        fail(f"--plot {plot}: the file must end in .png or .html")
-    if output is not None and not output.lower().endswith(".json"):
-        fail(f"--output {output}: the file must end in .json")
-    if capital <= 0:
-        fail(f"--capital must be > 0, got {capital}")
+    if plot is not None:
+        output_file(plot, "--plot", (".png", ".html"))
+    if output is not None:
+        output_file(output, "--output", (".json",))
+    if not capital > 0 or capital != capital or capital == float("inf"):
+        raise ConfigError(f"--capital must be a positive amount, got {capital:g}")
     name, values = _from_model(model, strategy)
     values.update(parse_kv(param or []))
     if symbols is not None:
         values["symbols"] = symbols
     if chains is not None:
         if name != "allocator":
-            fail(f"--chains prices the allocator replay's options; {name!r} trades no options")
+            raise ConfigError(
+                f"--chains prices the allocator replay's options; {name!r} trades no options"
+            )
         values["chains"] = chains
     params = make_params(name, values)
-    provider = get_provider(data, "us")
-    synthetic_banner(provider)
+    provider = open_provider(data, market)
     result = run_strategy(name, provider, start, end, capital, params)
     _print_summary(result)
     if output:
@@ -86,30 +96,34 @@ def backtest(
 
         write_plot(result, plot)
         console.print(f"wrote {plot}")
+    synthetic_banner(result)
 
 
 def _from_model(model: str | None, strategy: str | None) -> tuple[str, dict[str, Any]]:
     """Strategy name and parameter values from ``--model`` and the STRATEGY argument."""
     if model is None:
         if strategy is None:
-            fail(f"name a STRATEGY ({', '.join(STRATEGY_NAMES)}) or pass --model NAME")
+            raise ConfigError(f"name a STRATEGY ({', '.join(STRATEGY_NAMES)}) or pass --model NAME")
         return strategy, {}
     from quantalloc.config import load_toml
 
     doc = load_toml(model)
     table = doc.get("backtest")
     if not isinstance(table, dict) or "strategy" not in table:
-        fail(f'model {model!r} has no [backtest] table with strategy = "..."')
+        raise ConfigError(f'model {model!r} has no [backtest] table with strategy = "..."')
     name = str(table["strategy"])
     if strategy is not None and strategy != name:
-        fail(f"model {model!r} is for strategy {name!r}, not {strategy!r}; drop one of them")
+        raise ConfigError(
+            f"model {model!r} is for strategy {name!r}, not {strategy!r}; drop one of them"
+        )
     params = table.get("params", {})
     if not isinstance(params, dict):
-        fail(f"model {model!r}: [backtest.params] must be a table of NAME = VALUE")
+        raise ConfigError(f"model {model!r}: [backtest.params] must be a table of NAME = VALUE")
     return name, dict(params)
 
 
 def _print_summary(result: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from quantalloc.backtest.metrics import METRIC_NAMES
@@ -117,9 +131,21 @@ def _print_summary(result: Any) -> None:
 
     eq = result.equity
     console.print(
-        f"[bold]{result.strategy}[/]  {eq.index[0].date()} .. {eq.index[-1].date()}  "
+        f"[bold]{escape(result.strategy)}[/]  {eq.index[0].date()} .. {eq.index[-1].date()}  "
         f"capital {result.capital:,.0f} -> {eq.iloc[-1]:,.0f}"
     )
+    console.print(
+        f"data {escape(result.data_source)}"
+        + ("  [bold yellow](synthetic)[/]" if result.synthetic else ""),
+        soft_wrap=True,
+    )
+    shown = {k: v for k, v in result.params.items() if v is not None}
+    if shown:
+        console.print(
+            "params " + escape(", ".join(f"{k}={v}" for k, v in shown.items())),
+            soft_wrap=True,
+            highlight=False,
+        )
     table = Table(show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -127,4 +153,4 @@ def _print_summary(result: Any) -> None:
         table.add_row(name, format_metric(name, result.metrics[name]))
     console.print(table)
     for note in result.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 try:  # typer >= 0.2x ships its own copy of click; its context is the one commands run in
     from typer._click import exceptions as click_exceptions
@@ -31,9 +32,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def print_error(message: str) -> None:
+    """Print ``message`` as one ``error:`` line on stderr; its text is never read as markup."""
+    one_line = " ".join(str(message).split())
+    err_console.print(f"[bold red]error:[/] {escape(one_line)}", markup=True, highlight=False)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``message`` as one line on stderr and exit with ``code`` (2: bad input)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -72,8 +79,19 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             if is_verbose():
                 raise
             fail(flag_message(exc))
+        except OSError as exc:  # a path the user named cannot be read or written
+            if is_verbose():
+                raise
+            fail(describe_os_error(exc))
 
     return wrapper
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an operating-system error on a file: which file, why, what to do."""
+    reason = exc.strerror or type(exc).__name__
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot use{where}: {reason}; check the path, its folder and their permissions"
 
 
 def store_env() -> dict[str, str]:
@@ -88,9 +106,17 @@ def store_env() -> dict[str, str]:
 
 def open_cli_store(store: str | None) -> Store:
     """Open the store selected by ``--store`` / ``DATABASE_URL`` / ``.env`` for a command."""
-    from quantalloc.storage import open_store
+    from quantalloc.errors import ConfigError
+    from quantalloc.storage import open_store, redact
 
-    return open_store(store, env=store_env())
+    env = store_env()
+    try:
+        return open_store(store, env=env)
+    except ConfigError as exc:
+        given = env.get("DATABASE_URL", "").strip()
+        if store is None and given:  # the URL came from the environment: name the variable
+            raise ConfigError(f"DATABASE_URL={redact(given)!r}: {exc}") from exc
+        raise
 
 
 def synthetic_banner(source: Any) -> None:

@@ -7,7 +7,9 @@ import typer
 from quantalloc.cli.console import console, handles_errors
 from quantalloc.cli.options import DataOpt, MarketOpt, MaxFfillOpt, TableOpt, open_provider
 
-data_app = typer.Typer(help="Inspect market data sources.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Inspect market data sources.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -51,6 +51,12 @@ def fetch(
         raise ConfigError(
             "no symbols given; name at least one, e.g. quantalloc data fetch dhan ^NSEI"
         )
+    from quantalloc.data.base import to_timestamp
+
+    first = None if start is None else to_timestamp(start, "--start")
+    last = None if end is None else to_timestamp(end, "--end")
+    if first is not None and last is not None and first > last:  # before any network call
+        raise ConfigError(f"--start {start} is after --end {end}; swap them")
     env = store_env()
     cache_dir = env.get(ENV_CACHE_DIR) or None
     provider = get_provider(kind, market, cache_dir=cache_dir, env=env)

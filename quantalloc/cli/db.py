@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 db = typer.Typer(
     help="The store of input tables and solve runs: init, import, export, status.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 StoreOpt = Annotated[
@@ -109,7 +110,18 @@ def import_(
     store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Load an input table from a CSV file (validated; all or nothing)."""
+    """Load an input table from a CSV file (validated; all or nothing).
+
+    Tables and their columns (names match without regard to case):
+    industry_allocations_current: industry, position_type, weight_percentage; optional sector,
+    rating. sector_allocations_current: sector, weight_percentage; optional position_type,
+    rating. stock_data: symbol, industry; optional sector, fno_stock, lot_size,
+    market_cap_category. stock_rankings: symbol, score; optional market_cap_category.
+    strategies: stock_name, strategy_name, total_score; optional industry,
+    probability_of_profit, risk_reward_ratio, legs. option_chain_data: symbol, as_of, expiry,
+    strike, kind; optional root, bid, ask, last, settlement, volume, open_interest, implied_vol,
+    spot, lot_size.
+    """
     import pandas as pd
 
     from quantalloc.data.tables import validate_table
@@ -151,6 +163,10 @@ def export(
     from quantalloc.storage.schema import check_input_table, columns_of
 
     check_input_table(table)
+    if output is not None:
+        from quantalloc.cli.paths import output_file
+
+        output_file(output, "--output")
     opened = open_cli_store(store)
     try:
         frame = opened.read_table(table)

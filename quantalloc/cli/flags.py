@@ -19,6 +19,8 @@ FLAGS: dict[str, str] = {
     "chain": "--chain",
     "chains": "--chains",
     "data": "--data",
+    "export": "--export",
+    "force": "--force",
     "limits": "--limit",
     "market": "--market",
     "max_ffill": "--max-ffill",

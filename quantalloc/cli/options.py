@@ -22,12 +22,27 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Decide with the data known at this date (YYYY-MM-DD)."),
 ]
+TABLE_COLUMNS = {  # kept equal to data/tables.py's TABLE_SPECS by tests/cli/test_help.py
+    "industry_allocations_current": "industry, position_type, weight_percentage; "
+    "optional sector, rating",
+    "sector_allocations_current": "sector, weight_percentage; optional position_type, rating",
+    "stock_data": "symbol, industry; optional sector, fno_stock, lot_size, market_cap_category",
+    "stock_rankings": "symbol, score; optional market_cap_category",
+    "strategies": "stock_name, strategy_name, total_score; optional industry, "
+    "probability_of_profit, risk_reward_ratio, legs",
+    "option_chain_data": "symbol, as_of, expiry, strike, kind; optional root, bid, ask, last, "
+    "settlement, volume, open_interest, implied_vol, spot, lot_size",
+}
+"""Each input table's columns, as the help texts list them."""
+
+TABLES_HELP = "; ".join(f"{name} ({cols})" for name, cols in TABLE_COLUMNS.items())
+
 TableOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--table",
-        help="Input table from a CSV file, as NAME=FILE.csv "
-        "(e.g. industry_allocations_current=ind.csv).",
+        metavar="NAME=FILE.csv",
+        help="Input table from a CSV file, repeatable. Tables and their columns: " + TABLES_HELP,
     ),
 ]
 OutputOpt = Annotated[
@@ -57,7 +72,7 @@ ENV_DATA = "QUANTALLOC_DATA"
 ENV_CACHE_DIR = "QUANTALLOC_CACHE_DIR"
 
 
-def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
+def open_provider(data: str, market: str | None, *, max_ffill: int = 0, banner: bool = True) -> Any:
     """The provider for ``--data``/``--market``, with the user's environment applied.
 
     ``$QUANTALLOC_DATA`` is the configured source that ``--data auto`` prefers;
@@ -67,17 +82,24 @@ def open_provider(data: str, market: str | None, *, max_ffill: int = 0) -> Any:
     """
     from quantalloc.cli.console import store_env, synthetic_banner
     from quantalloc.data import get_provider
+    from quantalloc.errors import ConfigError, QuantallocError
 
     env = store_env()
-    provider = get_provider(
-        data,
-        market,
-        configured=env.get(ENV_DATA) or None,
-        cache_dir=env.get(ENV_CACHE_DIR) or None,
-        max_ffill=max_ffill,
-        env=env,
-    )
-    synthetic_banner(provider)
+    configured = env.get(ENV_DATA) or None
+    cache_dir = env.get(ENV_CACHE_DIR) or None
+    if configured and data.strip().lower() == "auto":  # name the variable the source came from
+        try:
+            provider = get_provider(
+                configured, market, cache_dir=cache_dir, max_ffill=max_ffill, env=env
+            )
+        except QuantallocError as exc:
+            raise ConfigError(
+                f"{ENV_DATA}={configured!r} (used by --data auto): {exc}; fix or unset {ENV_DATA}"
+            ) from exc
+    else:
+        provider = get_provider(data, market, cache_dir=cache_dir, max_ffill=max_ffill, env=env)
+    if banner:
+        synthetic_banner(provider)
     return provider
 
 

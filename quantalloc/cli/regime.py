@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from quantalloc.cli.console import console, err_console, handles_errors
 from quantalloc.cli.options import (
@@ -43,8 +44,10 @@ def _signed(value: Any) -> str:
     return f"[{colour}]{v:+.3f}[/]"
 
 
-def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
-    """A rich renderable of a ``MarketState.to_dict()`` result."""
+def render_panel(
+    result: dict[str, Any], cached_at: float | None = None, sources: dict[str, Any] | None = None
+) -> Any:
+    """A rich renderable of a ``MarketState.to_dict()`` result (and the data it was read from)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
@@ -109,15 +112,44 @@ def render_panel(result: dict[str, Any], cached_at: float | None = None) -> Any:
     )
     items: list[Any] = [head, "", parts, "", plan]
     notes = list(result.get("notes", []))
+    sources = sources or {}
+    if sources.get("data_source"):
+        used = f"data {sources['data_source']}"
+        for key in ("index", "vol_index"):
+            if sources.get(f"{key}_symbol"):
+                where = sources.get(f"{key}_file")
+                used += f"; {sources[f'{key}_symbol']}" + (f" from {where}" if where else "")
+        synthetic = "  (SYNTHETIC: the demo market)" if sources.get("synthetic") else ""
+        notes.insert(0, used + synthetic)
     if cached_at is not None:
         notes.append(
             f"cached result from {datetime.fromtimestamp(cached_at):%Y-%m-%d %H:%M:%S} "
             "(--no-cache to recompute)"
         )
     if notes:
-        items += ["", *(f"[dim]- {n}[/]" for n in notes)]
+        items += ["", *(f"[dim]- {escape(str(n))}[/]" for n in notes)]
     title = f"Market regime  {result['market'].upper()}  as of {result['as_of']}"
+    if sources.get("synthetic"):
+        title += "  [bold yellow](synthetic)[/]"
     return Panel(Group(*items), title=title, title_align="left", expand=False)
+
+
+def _sources(provider: Any, profile: Any, index: str | None) -> dict[str, Any]:
+    """Which data the state was read from: the source, and the index and vol-index files."""
+    out: dict[str, Any] = {
+        "data_source": str(getattr(provider, "name", "")),
+        "synthetic": bool(getattr(provider, "synthetic", False)),
+    }
+    path_of = getattr(provider, "path_of", None)
+    for key, symbol in (("index", index or profile.index_symbol), ("vol_index", None)):
+        symbol = symbol or profile.vol_index_symbol
+        out[f"{key}_symbol"] = symbol
+        if path_of is not None:
+            try:
+                out[f"{key}_file"] = str(path_of(symbol))
+            except Exception:  # the state was computed, so the file exists; never fail on it
+                out[f"{key}_file"] = None
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -224,7 +256,7 @@ def register(app: typer.Typer) -> None:
                     cache.put(key, result)
                 except Exception as exc:  # a cache that cannot be written must not fail the run
                     err_console.print(f"[yellow]warning:[/] {exc}")
-        if as_json:
+        if as_json:  # the library's dict, as the API serves it
             typer.echo(json.dumps(result, indent=2))
         else:
-            console.print(render_panel(result, cached_at))
+            console.print(render_panel(result, cached_at, _sources(provider, profile, index)))

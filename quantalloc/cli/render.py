@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
@@ -45,7 +46,7 @@ def market_panel(result: SolveResult) -> Panel:
         f"{_num(m.get('options_flow_score'))}  price action {_num(m.get('price_action_score'))}",
         f"vol index {_num(m.get('vix'))} ({m.get('vix_source', 'series')})  put-call ratio "
         f"{_num(m.get('pcr'))}",
-        f"as of {result.as_of}  data {result.data_source}"
+        f"as of {result.as_of}  data {escape(result.data_source)}"
         + ("  [bold yellow](synthetic)[/]" if result.synthetic else ""),
     ]
     return Panel("\n".join(lines), title="Market", expand=False)
@@ -147,16 +148,47 @@ def portfolio_panel(result: SolveResult) -> Group:
     return Group(Panel(head, title="Portfolio", expand=False), ind)
 
 
+def _bound(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def constraint_cells(row: Mapping[Any, Any]) -> tuple[str, str, str, str]:
+    """Target, band, value before lots and value after lots of one constraint row.
+
+    A target band (``lower`` and ``upper``) shows its midpoint as the target; a cap shows
+    ``<= limit``, a floor ``>= limit``. Binding is judged on the continuous optimum, so its
+    value is shown beside the value the whole lots realise.
+    """
+    lo, hi = _bound(row.get("lower")), _bound(row.get("upper"))
+    if lo is not None and hi is not None:
+        target, band = _num((lo + hi) / 2, 4), f"{_num(lo, 4)} .. {_num(hi, 4)}"
+    elif hi is not None:
+        target, band = "-", f"<= {_num(hi, 4)}"
+    elif lo is not None:
+        target, band = "-", f">= {_num(lo, 4)}"
+    else:
+        target, band = "-", _num(row.get("limit"), 4)
+    before = row.get("before_lots")
+    return (
+        target,
+        band,
+        _num(before if before is not None else row["value"], 4),
+        _num(row["value"], 4),
+    )
+
+
 def constraints_table(result: SolveResult) -> Table:
-    """Binding constraints with their shadow prices."""
-    t = Table(title="Binding constraints (shadow price = objective gain per unit of relaxation)")
-    for col in ("constraint", "limit", "value", "shadow price"):
+    """Binding constraints: target, band, the value at the optimum and after lots, shadow price."""
+    t = Table(
+        title="Binding constraints (binding at the continuous optimum; shadow price = objective "
+        "gain per unit of relaxation)"
+    )
+    for col in ("constraint", "target", "band", "optimum", "after lots", "shadow price"):
         t.add_column(col, justify="left" if col == "constraint" else "right")
     for row in result.binding_constraints().to_dict(orient="records"):
         t.add_row(
             escape(row["name"]),
-            _num(row["limit"], 4),
-            _num(row["value"], 4),
+            *constraint_cells(row),
             "-" if row["dual"] is None else f"{float(row['dual']):.3g}",
         )
     return t
@@ -182,6 +214,7 @@ def render(result: SolveResult, console: Console) -> None:
 
 __all__ = [
     "allocation_table",
+    "constraint_cells",
     "constraints_table",
     "market_panel",
     "portfolio_panel",

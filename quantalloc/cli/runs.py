@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from quantalloc.cli.console import console, handles_errors, open_cli_store
 from quantalloc.cli.db import StoreOpt
@@ -13,6 +14,7 @@ from quantalloc.cli.options import VerboseOpt
 runs = typer.Typer(
     help="Solve runs kept in the store (`solve --update-database` writes them).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -22,11 +24,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _num(value: Any, digits: int = 0) -> str:
+    """A number with thousands separators; any other value as text safe to print as markup."""
     if value is None or value != value:  # None or NaN
         return "-"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:,.{digits}f}"
-    return str(value)
+    return escape(str(value))
 
 
 def _date(value: Any) -> str:
@@ -47,6 +50,10 @@ def list_(
     opened = open_cli_store(store)
     try:
         frame = opened.list_runs(limit=limit)
+        synthetic = {  # the demo market's runs are marked, as their reports are
+            str(run_id): bool((opened.get_run(str(run_id)).get("market") or {}).get("synthetic"))
+            for run_id in frame["run_id"]
+        }
     finally:
         opened.close()
     if frame.empty:
@@ -55,10 +62,11 @@ def list_(
     for row in frame.itertuples(index=False):
         currency = "" if _num(row.currency) == "-" else " " + _num(row.currency)
         console.print(
-            f"[bold]{row.run_id}[/]  created {_date(row.created_at)[:16]} UTC  as of "
+            f"[bold]{escape(str(row.run_id))}[/]  created {_date(row.created_at)[:16]} UTC  as of "
             f"{_date(row.as_of)}  {_num(row.model)}/{_num(row.risk)}  "
             f"{_num(row.market_state)}  {row.n_allocations} positions  capital "
-            f"{_num(row.capital)}{currency}  allocated {_num(row.allocated_capital)}",
+            f"{_num(row.capital)}{currency}  allocated {_num(row.allocated_capital)}"
+            + ("  [bold yellow](synthetic)[/]" if synthetic.get(str(row.run_id)) else ""),
             soft_wrap=True,
             highlight=False,
         )
@@ -67,7 +75,9 @@ def list_(
 @runs.command("show")
 @handles_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="The run's id (see `quantalloc runs list`).")],
+    run_id: Annotated[
+        str, typer.Argument(help="The run's id (see `quantalloc runs list`), or 'latest'.")
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the stored JSON document unchanged.")
     ] = False,
@@ -79,6 +89,16 @@ def show(
 
     opened = open_cli_store(store)
     try:
+        if run_id.strip().lower() == "latest":
+            newest = opened.list_runs(limit=1)
+            if newest.empty:
+                from quantalloc.errors import StorageError
+
+                raise StorageError(
+                    f"no runs stored in {opened.display} yet; store one with "
+                    "`quantalloc solve --update-database`"
+                )
+            run_id = str(newest["run_id"].iloc[0])
         document = opened.get_run(run_id)
     finally:
         opened.close()
@@ -89,14 +109,15 @@ def show(
     portfolio = document.get("portfolio") or {}
     currency = document.get("currency") or ""
     console.print(
-        f"run {document['run_id']}  as of {document.get('as_of', '-')}  model "
-        f"{document.get('model', '-')}  risk {document.get('risk', '-')}",
+        f"run {_num(document['run_id'])}  as of {_num(document.get('as_of'))}  model "
+        f"{_num(document.get('model'))}  risk {_num(document.get('risk'))}"
+        + ("  [bold yellow](SYNTHETIC demo data)[/]" if market.get("synthetic") else ""),
         highlight=False,
         soft_wrap=True,
     )
     console.print(
-        f"market {market.get('state', '-')} (VIX {_num(market.get('vix'), 2)}, PCR "
-        f"{_num(market.get('pcr'), 2)})  capital {_num(document.get('capital'))} {currency}  "
+        f"market {_num(market.get('state'))} (VIX {_num(market.get('vix'), 2)}, PCR "
+        f"{_num(market.get('pcr'), 2)})  capital {_num(document.get('capital'))} {_num(currency)}  "
         f"budget {_num(document.get('budget'))}  allocated "
         f"{_num(portfolio.get('allocated_capital'))}",
         highlight=False,
@@ -104,7 +125,7 @@ def show(
     )
     for i, p in enumerate(document.get("allocations", []), start=1):
         console.print(
-            f"{i:>3}. [bold]{p.get('symbol')}[/]  {_num(p.get('strategy_name'))}  "
+            f"{i:>3}. [bold]{_num(p.get('symbol'))}[/]  {_num(p.get('strategy_name'))}  "
             f"{_num(p.get('position_type'))}  expiry {_num(p.get('expiry'))}  "
             f"{_num(p.get('lots'))} lots x {_num(p.get('lot_size'))}  capital "
             f"{_num(p.get('allocated_capital'))}  max loss {_num(p.get('max_loss'))}  "

@@ -54,6 +54,19 @@ def serve(
     key = os.environ.get(ENV_API_KEY, "")
     if not key.strip():
         fail(f"${ENV_API_KEY} is not set; export a secret string as the API key and retry")
+    if not host.strip():
+        fail("--host needs an address to listen on, e.g. --host 127.0.0.1")
+    if studies is not None:
+        from quantalloc.storage.url import study_url
+
+        study_url(studies)  # an unusable study storage is named now, not on the first request
+    from quantalloc.markets import get_market
+
+    get_market(market)
+    if data.strip().lower() != "auto":
+        from quantalloc.cli.options import open_provider
+
+        open_provider(data, market, banner=False)
     env = dict(os.environ)
     url = select_url(store, env)
     target = open_store(store, env=env)  # checks the URL now, before the server starts

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, fail, handles_errors, synthetic_banner
+from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
 from quantalloc.cli.options import (
     AsOfOpt,
     ChainsOpt,
@@ -17,6 +17,7 @@ from quantalloc.cli.options import (
     VerboseOpt,
     open_chains,
 )
+from quantalloc.pipeline.requests import LIMIT_UNITS
 
 RISK_CHOICES = ("conservative", "moderate", "aggressive")
 
@@ -75,8 +76,10 @@ def solve(
         list[str] | None,
         typer.Option(
             "--limit",
-            help="Override a limit, NAME=VALUE in the constraint's unit "
-            "(e.g. max_strategy=0.2, max_industry[IT]=0.35, max_abs_vega=50000).",
+            metavar="NAME=VALUE",
+            help="Override a limit for this run, repeatable. Names: "
+            + "; ".join(f"{k} ({v})" for k, v in LIMIT_UNITS.items())
+            + ". A bracket picks one row: max_industry[IT]=0.35.",
         ),
     ] = None,
     chain: Annotated[
@@ -119,33 +122,35 @@ def solve(
     priority industries' symbols, sizes them by Kelly within the model's limits, rounds to whole
     lots, and prints (or writes with --output) the result.
     """
-    if risk.strip().lower() not in RISK_CHOICES:
-        fail(f"--risk {risk!r} is not a risk profile; choose one of {', '.join(RISK_CHOICES)}")
-    if dry_run and update_database:
-        fail("--dry-run and --update-database exclude each other; pass one of them")
+    from quantalloc.errors import ConfigError
 
-    import os
+    if risk.strip().lower() not in RISK_CHOICES:
+        raise ConfigError(
+            f"--risk {risk!r} is not a risk profile; choose one of {', '.join(RISK_CHOICES)}"
+        )
+    if dry_run and update_database:
+        raise ConfigError("--dry-run and --update-database exclude each other; pass one of them")
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from quantalloc.cli.options import open_provider
+    from quantalloc.cli.paths import output_file
     from quantalloc.cli.render import render
-    from quantalloc.data import get_provider
     from quantalloc.data.tables import parse_table_args
     from quantalloc.pipeline import solve as run_solve
+    from quantalloc.pipeline.requests import check_levels, check_limits
 
+    if output:
+        output_file(output, "--output", (".json",))
+    overrides = check_limits(_parse_limits(limit))
+    check_levels(capital=capital, vix=vix, n_scenarios=scenarios)
     tables = parse_table_args(table, normalize=normalize_weights)
-    overrides = _parse_limits(limit)
+    tables.update(_store_tables(store, tables))
     chain_source = open_chains(chains, market, store)
-    provider = get_provider(
-        data,
-        market,
-        configured=os.environ.get("QUANTALLOC_DATA"),
-        cache_dir=os.environ.get("QUANTALLOC_CACHE_DIR"),
-    )
-    if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
-        given = {"stock_data", "industry_allocations_current"} <= set(tables)
-        if not given and store is None:
-            provider = get_provider("demo", market)
+    provider = open_provider(data, market, banner=False)
+    if not {"stock_data", "industry_allocations_current"} <= set(tables):
+        if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
+            provider = open_provider("demo", market, banner=False)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -175,7 +180,6 @@ def solve(
             max_industries=max_industries,
             n_scenarios=scenarios,
             seed=seed,
-            store=store,
             limits=overrides,
             chain=chain,
             chains=chain_source,
@@ -189,21 +193,75 @@ def solve(
         path = result.write_json(output)
         console.print(f"wrote {path}")
     if update_database:
-        from quantalloc.storage import default_db_path, open_store, select_url
+        from quantalloc.cli.console import open_cli_store, store_env
+        from quantalloc.storage import default_db_path, select_url
 
-        target = open_store(store, env=os.environ)
-        if (
-            store is None
-            and select_url(None, os.environ) == f"sqlite:///{default_db_path(os.environ)}"
-        ):
-            target.init()  # the embedded default store is created on first use
-        saved = target.save_run(result.to_document())
-        console.print(f"stored run {result.run_id}" if saved else "run already stored")
+        env = store_env()
+        target = open_cli_store(store)
+        try:
+            if store is None and select_url(None, env) == f"sqlite:///{default_db_path(env)}":
+                target.init()  # the embedded default store is created on first use
+            saved = target.save_run(result.to_document())
+        finally:
+            target.close()
+        console.print(
+            f"stored run {result.run_id} in {target.display}" if saved else "run already stored",
+            markup=False,
+        )
     if result.synthetic:
         synthetic_banner(result)
 
 
+STORE_TABLES = ("stock_data", "industry_allocations_current", "strategies", "option_chain_data")
+"""The input tables a solve reads from the store in force when --table does not give them."""
+
+
+def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The input tables the store in force holds, for those --table does not give.
+
+    The store is the one every command uses: --store, else DATABASE_URL (environment or
+    .env), else the default SQLite file (used when it holds the tables, after `db import`).
+    A store named by --store or DATABASE_URL must be readable: an unreachable one is an
+    error, never skipped. The report's "tables:" note says where each table came from.
+    """
+    from quantalloc.cli.console import open_cli_store, store_env
+    from quantalloc.storage import default_db_path
+
+    wanted = [name for name in STORE_TABLES if name not in given]
+    env = store_env()
+    configured = store is not None or bool(env.get("DATABASE_URL", "").strip())
+    if not configured and not default_db_path(env).is_file():
+        return {}
+    if not configured and not {"stock_data", "industry_allocations_current"} - set(given):
+        return {}
+    opened = open_cli_store(store)
+    try:
+        if not configured and opened.schema_version() == 0:
+            return {}
+        found = {name: frame for name in wanted if len(frame := opened.read_table(name))}
+        for frame in found.values():
+            frame.attrs["origin"] = f"the store {opened.display}"
+    finally:
+        opened.close()
+    missing = [
+        name
+        for name in ("stock_data", "industry_allocations_current")
+        if name not in given and name not in found
+    ]
+    if missing:  # the data source's own tables (the demo market's), said by the caller
+        if configured:
+            err_console.print(
+                f"note: the store {opened.display} holds no {' and no '.join(missing)} rows",
+                markup=False,
+                highlight=False,
+            )
+        return {}
+    return found  # the report's "tables:" note names the store they came from
+
+
 def _parse_limits(items: list[str] | None) -> dict[str, float]:
+    from quantalloc.errors import ConfigError
+
     out: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
@@ -212,6 +270,6 @@ def _parse_limits(items: list[str] | None) -> dict[str, float]:
         except ValueError:
             number = float("nan")
         if not sep or not name.strip() or number != number:
-            fail(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
+            raise ConfigError(f"--limit takes NAME=NUMBER (e.g. max_strategy=0.2), got {item!r}")
         out[name.strip()] = number
     return out

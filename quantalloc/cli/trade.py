@@ -10,8 +10,7 @@ from quantalloc.cli.console import console, fail, handles_errors
 from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt
 
 if TYPE_CHECKING:
-    from quantalloc.backtest.result import BacktestResult
-    from quantalloc.service.trading.ledger import ApiLedger
+    pass
 
 MODES = ("paper", "live")
 
@@ -44,11 +43,16 @@ def trade(
     symbols: Annotated[
         str | None, typer.Option("--symbols", help="orb: comma-separated symbols to scan.")
     ] = None,
-    ib_host: Annotated[str, typer.Option("--ib-host", help="live: IB gateway host.")] = "127.0.0.1",
+    ib_host: Annotated[
+        str, typer.Option("--ib-host", help="live: IB gateway host (not empty).")
+    ] = "127.0.0.1",
     ib_port: Annotated[
-        int, typer.Option("--ib-port", help="live: IB gateway port (7497 paper TWS).")
+        int,
+        typer.Option("--ib-port", min=1, max=65535, help="live: IB gateway port (7497 paper TWS)."),
     ] = 7497,
-    ib_client_id: Annotated[int, typer.Option("--ib-client-id", help="live: client id.")] = 17,
+    ib_client_id: Annotated[
+        int, typer.Option("--ib-client-id", min=0, help="live: client id.")
+    ] = 17,
     sessions: Annotated[
         int,
         typer.Option("--sessions", min=0, help="live: sessions to trade (0: until stopped)."),
@@ -74,12 +78,13 @@ def trade(
     if mode not in MODES:
         fail(f"--mode {mode!r} is not a trading mode; choose paper or live")
     check_tradeable(strategy)
-    key = os.environ.get("QUANTALLOC_API_KEY", "")
-    if not key:
-        fail("$QUANTALLOC_API_KEY is not set; export the key the API was started with")
     values = parse_kv(param or [])
     if symbols is not None:
         values["symbols"] = symbols
+    provider = _check_door(strategy, mode, api, ib_host, name, data, start, end, values, output)
+    key = os.environ.get("QUANTALLOC_API_KEY", "")
+    if not key:
+        fail("$QUANTALLOC_API_KEY is not set; export the key the API was started with")
     session = uuid.uuid4().hex[:12]
     with httpx.Client(base_url=api, headers={"X-API-Key": key}, timeout=60.0) as client:
         try:
@@ -88,7 +93,10 @@ def trade(
             fail(f"cannot reach the portfolio API at {api} ({exc}); start `quantalloc serve`")
         ledger = ApiLedger(client, name or strategy, session)
         if mode == "paper":
-            result = _paper(strategy, data, start, end, ledger, values)
+            from quantalloc.service.trading.session import paper
+
+            assert start is not None and end is not None  # checked at the door
+            result = paper(strategy, provider, start, end, ledger, values)
         else:
             from quantalloc.service.trading.ib import live_session
 
@@ -106,17 +114,38 @@ def trade(
         console.print(f"wrote {output}")
 
 
-def _paper(
+def _check_door(
     strategy: str,
+    mode: str,
+    api: str,
+    ib_host: str,
+    name: str | None,
     data: str,
     start: str | None,
     end: str | None,
-    ledger: ApiLedger,
     values: dict[str, Any],
-) -> BacktestResult:
-    from quantalloc.data.sources import get_provider
-    from quantalloc.service.trading.session import paper
+    output: str | None,
+) -> Any:
+    """Every input checked before the API is called: parameters, names, dates, the source and
+    the output file; returns the paper session's price provider (None when live)."""
+    from quantalloc.backtest.registry import make_params
+    from quantalloc.cli.options import open_provider
+    from quantalloc.cli.paths import output_file
+    from quantalloc.data.base import to_timestamp
 
+    if not ib_host.strip():
+        fail("--ib-host needs a host name or address, e.g. --ib-host 127.0.0.1")
+    if not api.startswith(("http://", "https://")):
+        fail(f"--api {api!r} is not an http(s) URL; e.g. --api http://127.0.0.1:8000")
+    if name is not None and not name.strip():
+        fail("--name needs a name for the strategy's sleeve, e.g. --name orb-paper")
+    make_params(strategy, dict(values))  # unknown names, wrong types, out of range
+    if output:
+        output_file(output, "--output", (".json",))
+    if mode != "paper":
+        return None
     if start is None or end is None:
         fail("--mode paper replays stored bars: give --start and --end (YYYY-MM-DD)")
-    return paper(strategy, get_provider(data, "us"), start, end, ledger, values)
+    if to_timestamp(end, "--end") < to_timestamp(start, "--start"):
+        fail(f"--start {start} is after --end {end}; swap them")
+    return open_provider(data, "us")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, err_console, handles_errors
-from quantalloc.cli.options import MarketOpt, OutputOpt, VerboseOpt
+from quantalloc.cli.options import ENV_DATA, OutputOpt, VerboseOpt
+from quantalloc.cli.paths import output_file
 
 _CONFIG_KEYS = {
     "strategy",
@@ -78,13 +81,31 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--trials", "-n", help="Number of trials (default 50).")
         ] = None,
         data: Annotated[
-            str | None, typer.Option("--data", help="Price source, e.g. csv:../shared/data/us.")
+            str | None,
+            typer.Option(
+                "--data",
+                help="Price source, e.g. csv:../shared/data/us (default auto: $QUANTALLOC_DATA, "
+                "else yahoo, else demo).",
+            ),
         ] = None,
-        market: MarketOpt = "us",
+        market: Annotated[
+            str | None,
+            typer.Option(
+                "--market",
+                help="Market profile: 'us' (the default: the strategies' symbols are US "
+                "listings) or 'in'.",
+            ),
+        ] = None,
         start: Annotated[
-            str | None, typer.Option("--start", help="First day of the tuning window.")
+            str | None,
+            typer.Option(
+                "--start", help="First day of the tuning window (default: the data's first)."
+            ),
         ] = None,
-        end: Annotated[str | None, typer.Option("--end", help="Last day of the window.")] = None,
+        end: Annotated[
+            str | None,
+            typer.Option("--end", help="Last day of the window (default: the data's last)."),
+        ] = None,
         storage: Annotated[
             str | None,
             typer.Option(
@@ -95,14 +116,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
         study: Annotated[
             str | None,
-            typer.Option("--study", help="Study name; processes naming it share the study."),
+            typer.Option(
+                "--study",
+                help="Study name; processes naming it share the study (default: "
+                "STRATEGY-METRIC-START-END).",
+            ),
         ] = None,
         workers: Annotated[
             int | None,
             typer.Option("--workers", "-j", help="Worker processes sharing the study."),
         ] = None,
         timeout: Annotated[
-            float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
+            float | None,
+            typer.Option("--timeout", help="Stop starting trials after S seconds (> 0)."),
         ] = None,
         metric: Annotated[
             str | None,
@@ -123,22 +149,30 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--config",
-                help="Experiment TOML with \\[tune] defaults, \\[space] bounds, \\[fixed] params.",
+                help="Experiment TOML with [tune] defaults, [space] bounds, [fixed] params.",
             ),
         ] = None,
         output: OutputOpt = None,
         export: Annotated[
             str | None,
             typer.Option(
-                "--export", help="Write the best parameters as a model file models/NAME.toml."
+                "--export",
+                help="Write the best parameters as model NAME in your model folder (where "
+                "--model NAME finds it), or to a PATH.toml; shipped models are never replaced.",
             ),
         ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Let --export replace an existing model file.")
+        ] = False,
         verbose: VerboseOpt = False,
     ) -> None:
         """Tune a strategy walk-forward with optuna; report how far to trust the result.
 
-        The study maximises the out-of-sample metric; the report adds the deflated Sharpe ratio
-        and the probability of backtest overfitting.
+        Only STRATEGY is required. The window defaults to the data's whole span, split into
+        folds + 2 equal chunks: each fold trains on 2 chunks and tests on the next, so the last
+        --folds chunks are out of sample. The study maximises the out-of-sample metric; the
+        report adds the deflated Sharpe ratio and the probability of backtest overfitting. A
+        study of the same --study name in the same --storage is resumed (and said so).
         """
         from quantalloc.errors import ConfigError
         from quantalloc.storage.url import default_study_url, redact
@@ -156,27 +190,36 @@ def register(app: typer.Typer) -> None:
         n_workers = int(_pick(workers, cfg, "workers", 1))
         metric_name = str(_pick(metric, cfg, "metric", "sharpe"))
         first, last = _pick(start, cfg, "start", None), _pick(end, cfg, "end", None)
-        source = _pick(data, cfg, "data", None)
-        if not (first and last):
-            raise ConfigError(
-                "the tuning window needs --start and --end (e.g. --start 2010-01-01 --end "
-                "2017-12-29); the last folds of it are the out-of-sample test windows"
-            )
-        if not source:
-            raise ConfigError(
-                "pass the price source with --data, e.g. --data csv:../shared/data/us"
-            )
+        source = str(_pick(data, cfg, "data", None) or "auto")
+        the_market = str(_pick(market, cfg, "market", "us"))
+        start_capital = float(_pick(capital, cfg, "capital", 100_000.0))
+        n_folds = int(_pick(folds, cfg, "folds", 3))
+        stop_after = _pick(timeout, cfg, "timeout", None)
+        _check_numbers(n_trials, n_workers, n_folds, start_capital, stop_after)
+        _check_words(metric_name, study, int(_pick(seed, cfg, "seed", 0)), first, last)
+        if output:
+            output_file(output, "--output", (".json",))
+        if export:
+            _export_target(export, force)
         url = _pick(storage, cfg, "storage", None) or default_study_url()
-        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}"
+        if storage or cfg.get("storage"):
+            _check_storage_folder(url)
+        if source.strip().lower() == "auto" and os.environ.get(ENV_DATA):
+            source = os.environ[ENV_DATA]
+        if not (first and last):
+            first, last = _default_window(str(name), source, the_market, start_capital,
+                                          fixed_cfg, first, last, n_folds)  # fmt: skip
+        # the default name carries the window: another window is another study, not a clash
+        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}-{first}-{last}"
         recipe = StrategyObjective(
             strategy=name,
             data=str(source),
             start=str(first),
             end=str(last),
-            market=market if market != "us" else str(cfg.get("market", "us")),
-            capital=float(_pick(capital, cfg, "capital", 100_000.0)),
+            market=the_market,
+            capital=start_capital,
             metric=metric_name,
-            n_folds=int(_pick(folds, cfg, "folds", 3)),
+            n_folds=n_folds,
             train_chunks=int(cfg.get("train_chunks", 2)),
             anchored=bool(cfg.get("anchored", False)),
             overrides=space_cfg,
@@ -189,7 +232,7 @@ def register(app: typer.Typer) -> None:
             n_trials,
             n_workers,
             int(_pick(seed, cfg, "seed", 0)),
-            _pick(timeout, cfg, "timeout", None),
+            stop_after,
         )
         best_params = {**objective.space.fixed, **recipe.fixed, **report.best_params}
         doc = {
@@ -212,7 +255,7 @@ def register(app: typer.Typer) -> None:
             dsr = report.deflated_sharpe or {}
             pbo = report.pbo or {}
             path = write_model_toml(
-                export,
+                _export_target(export, force),
                 name,
                 best_params,
                 {
@@ -233,19 +276,124 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"wrote model {path}")
 
 
+def _check_numbers(
+    trials: int, workers: int, folds: int, capital: float, timeout: float | None
+) -> None:
+    """The counts and amounts of a study, each in range, before anything runs."""
+    from quantalloc.errors import ConfigError
+
+    for flag, value in (("--trials", trials), ("--workers", workers), ("--folds", folds)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be a whole number >= 1, got {value}")
+    if not (math.isfinite(capital) and capital > 0):
+        raise ConfigError(f"--capital must be a positive amount, got {capital:g}")
+    if timeout is not None and not (math.isfinite(float(timeout)) and float(timeout) > 0):
+        raise ConfigError(f"--timeout must be a number of seconds > 0, got {timeout}")
+
+
+def _check_words(metric: str, study: str | None, seed: int, first: Any, last: Any) -> None:
+    """The metric, study name, seed and window dates, checked before any data is read."""
+    import pandas as pd
+
+    from quantalloc.errors import ConfigError
+    from quantalloc.tuning.objective import METRICS
+
+    if metric not in METRICS:
+        raise ConfigError(f"--metric {metric!r} is not one of {', '.join(METRICS)}")
+    if study is not None and not study.strip():
+        raise ConfigError("--study needs a name, e.g. --study momentum-v1")
+    if seed < 0:
+        raise ConfigError(f"--seed must be a whole number >= 0, got {seed}")
+    days: dict[str, Any] = {}
+    for flag, value in (("--start", first), ("--end", last)):
+        if value is None:
+            continue
+        try:
+            days[flag] = pd.Timestamp(str(value))
+        except (ValueError, TypeError):
+            days[flag] = pd.NaT
+        if days[flag] is pd.NaT:
+            raise ConfigError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD")
+    if len(days) == 2 and days["--end"] <= days["--start"]:
+        raise ConfigError(f"--end {last} is not after --start {first}; swap them")
+
+
+def _export_target(target: str, force: bool) -> Path:
+    from quantalloc.tuning.export import check_export_target
+
+    return check_export_target(target, force=force)
+
+
+def _check_storage_folder(url: str) -> None:
+    """A study file's folder must exist (the user's data folder is the one folder made)."""
+    from quantalloc.errors import ConfigError
+    from quantalloc.storage.url import study_url
+
+    canonical = study_url(url)
+    for prefix in ("sqlite:///", "journal:"):
+        if canonical.startswith(prefix):
+            path = Path(canonical[len(prefix) :]).expanduser()
+            if path.is_dir():
+                raise ConfigError(f"--storage {url}: {path} is a folder; name a file in it")
+            folder = path.parent if str(path.parent) else Path(".")
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"--storage {url}: folder {folder} does not exist; create it first or pick "
+                    "another path"
+                )
+
+
+def _default_window(
+    strategy: str,
+    source: str,
+    market: str,
+    capital: float,
+    fixed: dict[str, Any],
+    first: Any,
+    last: Any,
+    folds: int,
+) -> tuple[str, str]:
+    """The data's span where --start or --end is missing, announced with its split."""
+    from quantalloc.tuning.evaluators import data_span
+    from quantalloc.tuning.spaces import get_space
+
+    lo, hi = data_span(strategy, source, market, capital, {**get_space(strategy).fixed, **fixed})
+    begin = str(first) if first else str(lo.date())
+    finish = str(last) if last else str(hi.date())
+    err_console.print(
+        f"window {begin} .. {finish} (the data's span where --start/--end is not given): "
+        f"{folds + 2} equal chunks, each fold trains on 2 and tests on the next",
+        markup=False,
+        highlight=False,
+    )
+    return begin, finish
+
+
 def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, seed: int,
          timeout: float | None) -> tuple[Any, Any]:  # fmt: skip
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    from quantalloc.storage.url import study_url
+    from quantalloc.errors import QuantallocError
+    from quantalloc.storage.url import redact, study_url
     from quantalloc.tuning.evaluators import strategy_fields
     from quantalloc.tuning.study import (
         FINISHED,
         WorkerSpec,
         bind_settings,
         create_study,
+        created_here,
         enqueue_baseline,
+        fail_stale_trials,
         optimize,
+        preflight,
         run_workers,
         split_trials,
         summarize,
@@ -254,6 +402,11 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
     split_trials(n_trials, workers)  # validates both counts
     study_url(url)  # and the storage URL, before any backtest runs
     objective = recipe()  # fails early on a bad space, window or strategy
+    defaults = {f["name"]: f["default"] for f in strategy_fields(recipe.strategy)}
+    try:  # one backtest outside the study: a bad input stops here, no failed trial is stored
+        preflight(objective, {**defaults, **objective.space.fixed})
+    except QuantallocError as exc:
+        raise type(exc)(f"{exc} (checked before the first trial; nothing was stored)") from exc
     study = create_study(url, study_name, objective.directions, seed)
     bind_settings(
         study,
@@ -267,35 +420,58 @@ def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, se
             "space": objective.space.to_dict(),
         },
     )
-    defaults = {f["name"]: f["default"] for f in strategy_fields(recipe.strategy)}
+    if not created_here(study):
+        running = fail_stale_trials(study)
+        held = len(study.get_trials(deepcopy=False, states=FINISHED))
+        err_console.print(
+            f"resuming study {study_name} in {redact(url)}: {held} finished trials so far, "
+            f"{n_trials} more now"
+            + (f"; {running} marked running (other workers, or killed ones)" if running else ""),
+            markup=False,
+            highlight=False,
+        )
     enqueue_baseline(study, objective.space, {**defaults, **objective.space.fixed})
     before = len(study.get_trials(deepcopy=False, states=FINISHED))
     progress = Progress(
-        "[progress.description]{task.description}",
+        TextColumn("{task.description}"),
         BarColumn(),
+        TaskProgressColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[best]}"),
         console=err_console,
         transient=False,
     )
     with progress:
-        task = progress.add_task(f"tuning {recipe.strategy}", total=n_trials)
+        task = progress.add_task(f"tuning {recipe.strategy}", total=n_trials, best="")
+
+        def advance(done: int | None = None) -> None:
+            best = _best_so_far(study)
+            if done is None:
+                progress.advance(task)
+                progress.update(task, best=best)
+            else:
+                progress.update(task, completed=max(done - before, 0), best=best)
+
         if workers == 1:
-            optimize(
-                study,
-                objective,
-                n_trials,
-                timeout,
-                callbacks=[lambda s, t: progress.advance(task)],
-            )
+            optimize(study, objective, n_trials, timeout, callbacks=[lambda s, t: advance()])
         else:
             spec = WorkerSpec(url, study_name, recipe, n_trials, seed, timeout)
-            run_workers(
-                spec,
-                workers,
-                on_poll=lambda done: progress.update(task, completed=max(done - before, 0)),
-            )
+            run_workers(spec, workers, on_poll=advance)
     return summarize(study, recipe.metric), objective
+
+
+def _best_so_far(study: Any) -> str:
+    """``best <value> (#trial)`` of a single-objective study, else nothing."""
+    try:
+        if len(study.directions) > 1:
+            return ""
+        best = study.best_trial
+    except ValueError:  # no completed trial yet
+        return ""
+    return f"best {_fmt(best.value)} (#{best.number})"
 
 
 def _fmt(value: Any) -> str:
@@ -315,7 +491,7 @@ def _print_report(doc: dict[str, Any]) -> None:
     table.add_row(
         "trials",
         f"{doc['n_trials']} ({doc['n_complete']} complete, {doc['n_pruned']} pruned, "
-        f"{doc['n_failed']} failed)",
+        f"{doc['n_failed']} failed; {doc.get('n_distinct', '-')} distinct parameter sets)",
     )
     table.add_row("best trial", f"#{doc['best_trial']}  value {_fmt(doc['best_value'])}")
     for k, v in doc["best_params"].items():
@@ -338,9 +514,23 @@ def _print_report(doc: dict[str, Any]) -> None:
             "prob. of backtest overfitting", f"{p['pbo']:.3f} ({p['n_splits']} CSCV splits)"
         )
     console.print(table)
+    console.print(
+        "The best trial's out-of-sample Sharpe is optimistic: that trial was picked by its "
+        "out-of-sample score. The walk-forward selection Sharpe is the honest one: per fold, "
+        "the trial best on the training window, scored on the test window after it.",
+        markup=False,
+        highlight=False,
+    )
+    if doc.get("n_running"):
+        err_console.print(
+            f"note: {doc['n_running']} trials are still marked running and are not in this "
+            "report (other workers, or killed ones: a resumed study fails those whose worker "
+            "is gone)",
+            markup=False,
+        )
     if doc.get("at_search_bounds"):
         err_console.print(
-            f"[yellow]note:[/] best {', '.join(doc['at_search_bounds'])} on the edge of the "
-            "search space; widen it with a \\[space] table in --config",
-            markup=True,
+            f"note: best {', '.join(doc['at_search_bounds'])} on the edge of the "
+            "search space; widen it with a [space] table in --config",
+            markup=False,
         )

@@ -188,7 +188,9 @@ class DemoProvider:
             raise DataError(
                 f"{symbol}: not in the demo market '{self.market.name}' (symbols such as {shown}; "
                 f"list them with: quantalloc data symbols --data demo --market "
-                f"{self.market.name})"
+                f"{self.market.name}); for real prices of {symbol} use `data=yahoo` or "
+                "`data=csv:DIR`",
+                params="data",
             )
         return clip_dates(frames[key], key, start, end, self.name).copy()
 

@@ -55,6 +55,9 @@ class TableSpec:
     optional: dict[str, str] = field(default_factory=dict)
     key: tuple[str, ...] = ()
     weight: str | None = None
+    filled: dict[str, str] = field(default_factory=dict)
+    """Optional columns that, when present, need a value in every row: name -> what a row
+    without the column gets instead (said in the message)."""
 
 
 TABLE_SPECS: dict[str, TableSpec] = {
@@ -79,6 +82,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
             "market_cap_category": "cap",
         },
         key=("symbol",),
+        filled={"lot_size": "the market's contract size (US 100 shares)"},
     ),
     "stock_rankings": TableSpec(
         required={"symbol": "text", "score": "float"},
@@ -157,6 +161,13 @@ def validate_table(
         raise DataError(f"{where} has no rows; give at least one row or leave the table out")
     out = out.reset_index(drop=True)
     labels = _row_labels(out, spec)
+    for column, default in spec.filled.items():
+        blank = _blank(out[column]) if column in out.columns else np.zeros(0, dtype=bool)
+        if blank.any():
+            raise DataError(
+                f"{where}: {column} is blank in {_bad(blank, labels)}; give every row a "
+                f"{column}, or leave the column out so every symbol gets {default}"
+            )
     for column, kind in {**spec.required, **spec.optional}.items():
         if column in out.columns:
             out[column] = _convert(

@@ -17,6 +17,8 @@ from quantalloc.pipeline.sizing import Outcome
 from quantalloc.regime.state import MarketState
 
 CONSTRAINT_COLUMNS = ["name", "limit", "value", "binding", "dual", "unit"]
+DISPLAY_COLUMNS = ["lower", "upper", "before_lots"]
+"""Kept in ``SolveResult.constraints`` for the report (band, value at the continuous optimum)."""
 
 
 def assemble(
@@ -33,10 +35,11 @@ def assemble(
     """The frozen result of a solve."""
     allocations = _positions(book, outcome.lots)
     constraints = outcome.constraints
+    shown = [*CONSTRAINT_COLUMNS, *DISPLAY_COLUMNS]  # the report's band and values; not the doc's
     if len(constraints):
-        constraints = constraints.loc[:, CONSTRAINT_COLUMNS]
+        constraints = constraints.loc[:, [c for c in shown if c in constraints]]
     else:
-        constraints = pd.DataFrame(columns=CONSTRAINT_COLUMNS)
+        constraints = pd.DataFrame(columns=shown)
     solver = {
         **outcome.solver,
         "candidates_built": cands.n_built,
@@ -156,6 +159,8 @@ def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]
     doc = {**{k: doc.get(k) for k in MARKET_KEYS}, **doc}
     doc["synthetic"] = inputs.synthetic
     doc["data_source"] = inputs.provider_name
+    if inputs.skipped:  # symbols the run wanted but could not read: kept with the run
+        doc["skipped_symbols"] = dict(inputs.skipped)
     doc["preferred_strategies"] = list(state.rules.preferred)
     doc["avoided_strategies"] = list(state.rules.avoided)
     doc["dte"] = [state.rules.dte_min, state.rules.dte_max]

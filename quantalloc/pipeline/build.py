@@ -72,7 +72,13 @@ def run_allocation(
     if progress is not None:
         progress("allocating", 1, 1)
     with timer.stage("report"):
-        return assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
+        result = assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
+    if plan.request.symbol is not None and not len(result.allocations):
+        from quantalloc.pipeline.verdicts import symbol_verdict
+
+        verdict = symbol_verdict(plan.request.symbol, cands.priced.table, cands.rejected)
+        result = dataclasses.replace(result, notes=(*result.notes, verdict))
+    return result
 
 
 def _market_state(
@@ -193,9 +199,9 @@ def _candidates(
             f"{len(symbols)} symbols (allowed strategies empty after the state's avoid list?)"
         )
     table = _annotate(priced.table, inputs.universe, sp.atm)
-    keep, notes, max_loss = _filters(plan, table, rules, priced)
+    keep, notes, max_loss, rejected = _filters(plan, table, rules, priced)
     priced = dataclasses.replace(priced, table=table.assign(max_loss=max_loss))
-    return CandidateSet(priced, keep, (*sp.notes, *notes))
+    return CandidateSet(priced, keep, (*sp.notes, *notes), tuple(rejected))
 
 
 def _requests(
@@ -334,9 +340,10 @@ def _advanced_requests(
 
 def _filters(
     plan: Plan, table: pd.DataFrame, rules: StateRules, priced: PricedContracts
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Mask of candidates passing the profile's and state's filters, notes on what failed, and
-    the max loss per lot (unbounded ones at their stress-move loss)."""
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """Mask of candidates passing the profile's and state's filters, notes on what failed, the
+    max loss per lot (unbounded ones at their stress-move loss), and per candidate the first
+    filter it failed ("" when it passed them all)."""
     spec, profile, capital = plan.spec, plan.profile, plan.capital
     budget = plan.budget
     notes = []
@@ -362,10 +369,13 @@ def _filters(
         "non-positive capital": table["capital"].to_numpy() > 0,
     }
     keep = np.ones(len(table), dtype=bool)
+    rejected = [""] * len(table)
     for label, ok in checks.items():
-        dropped = int((keep & ~ok).sum())
-        if dropped:
-            notes.append(f"{dropped} of {len(table)} candidates dropped: {label}")
+        failed = keep & ~ok
+        if failed.any():
+            notes.append(f"{int(failed.sum())} of {len(table)} candidates dropped: {label}")
+            for i in np.flatnonzero(failed):
+                rejected[i] = label
         keep &= ok
     limit = spec.candidates.max_candidates
     if keep.sum() > limit:
@@ -377,13 +387,15 @@ def _filters(
         keep = np.zeros_like(keep)
         keep[chosen] = True
         notes.append(f"kept {limit} candidates: the best of each symbol and strategy first")
+        for i in np.flatnonzero(~keep):
+            rejected[i] = rejected[i] or f"beyond the {limit} candidates kept"
     if not keep.any():
         raise DataError(
             f"no candidate passed the {profile.name} filters ({len(table)} built in state "
             f"{rules.state}): " + "; ".join(notes) + "; try `risk=aggressive` or more `capital`",
             params=("risk", "capital"),
         )
-    return keep, notes, max_loss
+    return keep, notes, max_loss, rejected
 
 
 def _scenario_pnl(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.data.base import PriceProvider
-from quantalloc.errors import DataError, QuantallocError
+from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class MarketInputs:
     vol_index: pd.DataFrame
     notes: tuple[str, ...] = ()
     option_chains: pd.DataFrame | None = None
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Symbols the solve wanted but could not read, each with the reason."""
 
     @property
     def symbols(self) -> list[str]:
@@ -44,11 +46,11 @@ class MarketInputs:
         """Lot size per symbol from the universe table (where it has one)."""
         if "lot_size" not in self.universe.columns:
             return {}
-        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce").astype(float)
+        sizes = pd.to_numeric(self.universe["lot_size"], errors="coerce").astype("float64")
         return {
             str(s): int(v)
             for s, v in zip(self.universe["symbol"], sizes.to_numpy(), strict=True)
-            if np.isfinite(v)
+            if np.isfinite(v) and v > 0
         }
 
 
@@ -62,14 +64,10 @@ def resolve_table(
     provider: Any,
 ) -> tuple[pd.DataFrame | None, str]:
     """Table ``name`` from ``--table``, else the store, else the demo provider; with its origin."""
-    if name in given:
-        return given[name], "--table"
-    if store_reader is not None:
-        try:
-            frame = store_reader(name)
-        except QuantallocError as exc:
-            log.info("store has no table %s: %s", name, exc)
-            frame = None
+    if name in given:  # a caller may say where a given table came from (frame.attrs)
+        return given[name], str(given[name].attrs.get("origin", "--table"))
+    if store_reader is not None:  # a store that cannot be read is an error, never skipped
+        frame = store_reader(name)
         if frame is not None and len(frame):
             return frame, "store"
     method = {"stock_data": "universe", "industry_allocations_current": "industry_allocations"}.get(
@@ -154,19 +152,20 @@ def load_histories(
     as_of: pd.Timestamp | None,
     lookback_days: int,
     progress: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Close prices of ``symbols`` up to ``as_of`` (columns), and the symbols that had no data."""
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Close prices of ``symbols`` up to ``as_of`` (columns), and the symbols that had no data
+    (with the reason)."""
     start = None if as_of is None else as_of - pd.Timedelta(days=int(lookback_days * 1.6) + 30)
     closes: dict[str, pd.Series] = {}
-    skipped: list[str] = []
+    skipped: dict[str, str] = {}
     for sym in symbols:
         if progress:
             progress(sym)
         try:
-            frame = provider.history(sym, start, as_of)
+            frame = require_daily(provider.history(sym, start, as_of), sym, provider.name)
         except DataError as exc:
-            log.warning("skipping %s: %s", sym, exc)
-            skipped.append(sym)
+            log.info("skipping %s: %s", sym, exc)
+            skipped[sym] = str(exc)
             continue
         closes[sym] = frame["close"]
     if not closes:
@@ -176,6 +175,19 @@ def load_histories(
             params="data",
         )
     return pd.DataFrame(closes).sort_index(), skipped
+
+
+def require_daily(frame: pd.DataFrame, symbol: str, source: str) -> pd.DataFrame:
+    """``frame`` when it holds one bar per day; a DataError when it holds intraday bars."""
+    days = pd.DatetimeIndex(frame.index).normalize()
+    if days.has_duplicates:
+        per_day = int(pd.Series(days).value_counts().max())
+        raise DataError(
+            f"{symbol}: {source} serves intraday bars (up to {per_day} a day); a solve reads "
+            "daily closes: point `data` at a folder of daily files",
+            params="data",
+        )
+    return frame
 
 
 def default_as_of(provider: PriceProvider, market: MarketProfile) -> pd.Timestamp:
@@ -190,5 +202,6 @@ __all__ = [
     "clean_universe",
     "default_as_of",
     "load_histories",
+    "require_daily",
     "resolve_table",
 ]

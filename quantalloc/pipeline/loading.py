@@ -13,6 +13,7 @@ from quantalloc.pipeline.inputs import (
     clean_allocations,
     clean_universe,
     load_histories,
+    require_daily,
     resolve_table,
 )
 from quantalloc.pipeline.request import Plan
@@ -33,7 +34,12 @@ def load_inputs(
     request, mkt = plan.request, plan.market
     universe, allocations, strategies, chains, notes = _tables(provider, tables, request.store)
     as_of_ts = None if request.as_of is None else _timestamp(request.as_of)
-    index = provider.history(mkt.index_symbol, None, as_of_ts)
+    index = require_daily(provider.history(mkt.index_symbol, None, as_of_ts), mkt.index_symbol,
+                          provider.name)  # fmt: skip
+    if as_of_ts is not None:  # a date after the data is named as such, before any symbol is read
+        from quantalloc.regime.inputs import resolve_as_of
+
+        resolve_as_of(pd.DatetimeIndex(index.index), as_of_ts, mkt.index_symbol)
     try:
         vol_index = provider.history(mkt.vol_index_symbol, None, as_of_ts)
     except DataError as exc:
@@ -43,8 +49,9 @@ def load_inputs(
             params=(*exc.params, "vix"),
         ) from exc
     end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
-    wanted = _wanted(provider, plan, universe, allocations, strategies)
-    closes, end = _closes(provider, plan, wanted, end, as_of_ts is None, notes, progress)
+    unread: dict[str, str] = {}
+    wanted = _wanted(provider, plan, universe, allocations, strategies, unread)
+    closes, end = _closes(provider, plan, wanted, end, as_of_ts is None, notes, progress, unread)
     return MarketInputs(
         provider_name=str(getattr(provider, "name", "data")),
         synthetic=bool(getattr(provider, "synthetic", False)),
@@ -57,6 +64,7 @@ def load_inputs(
         vol_index=vol_index.loc[vol_index.index <= end],
         notes=tuple(notes),
         option_chains=chains,
+        skipped=tuple(unread.items()),
     )
 
 
@@ -97,8 +105,12 @@ def _wanted(
     universe: pd.DataFrame,
     allocations: pd.DataFrame,
     strategies: pd.DataFrame | None,
+    unread: dict[str, str],
 ) -> list[str]:
-    """The symbols a solve may touch: priority industries' F&O names (or the one symbol)."""
+    """The symbols a solve may touch: priority industries' F&O names (or the one symbol).
+
+    Those of the priority industries that the source does not serve go into ``unread``.
+    """
     symbol, spec = plan.request.symbol, plan.spec
     if symbol is not None:
         row = universe.loc[universe["symbol"].str.upper() == symbol.strip().upper()]
@@ -122,6 +134,11 @@ def _wanted(
             wanted += industry_symbols(
                 universe, ind.industry, listed, spec.industries.max_symbols_per_industry
             )
+            unlisted = industry_symbols(
+                universe, ind.industry, set(universe["symbol"]) - listed, len(universe)
+            )
+            for sym in unlisted:  # in the table, but the source serves no prices for it
+                unread[sym] = f"not among the symbols {provider.name} serves"
     if not wanted:
         raise DataError(
             "no symbol to trade: no priority industry has an F&O symbol with prices "
@@ -139,6 +156,7 @@ def _closes(
     to_common_end: bool,
     notes: list[str],
     progress: Progress | None,
+    unread: dict[str, str],
 ) -> tuple[pd.DataFrame, pd.Timestamp]:
     """Closes of the wanted symbols up to ``end`` (the last common date without an as-of)."""
     lookback = plan.spec.scenarios.lookback_days
@@ -150,8 +168,12 @@ def _closes(
             progress("loading prices", done[0], len(wanted))
 
     closes, skipped = load_histories(provider, wanted, end, lookback, tick)
-    if skipped:
-        notes.append(f"no price data for {len(skipped)} symbols, skipped: {', '.join(skipped[:8])}")
+    unread.update(skipped)
+    if unread:  # named in a note and kept with the run (market.skipped_symbols)
+        shown = ", ".join(list(unread)[:8]) + (
+            f" (+{len(unread) - 8} more)" if len(unread) > 8 else ""
+        )
+        notes.append(f"no price data for {len(unread)} symbols, skipped: {shown}")
     if to_common_end:
         common = closes.dropna(how="any")
         if common.empty:

@@ -18,6 +18,8 @@ class CandidateSet:
     priced: PricedContracts
     keep: np.ndarray
     notes: tuple[str, ...]
+    rejected: tuple[str, ...] = ()
+    """Per candidate, the first filter it failed ("" when it passed them all)."""
 
     @property
     def n_built(self) -> int:

@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from quantalloc.errors import ConfigError
 from quantalloc.markets import MarketProfile, get_market
 from quantalloc.pipeline.model import ModelSpec, RiskProfile, load_model
+from quantalloc.pipeline.requests import check_levels, check_limits
 
 
 @dataclass(frozen=True)
@@ -72,15 +71,8 @@ def plan(request: SolveRequest) -> Plan:
     profile = spec.profile(request.risk)
     market = get_market(request.market)
     capital = float(request.capital if request.capital is not None else market.default_capital)
-    if not np.isfinite(capital) or capital <= 0:
-        raise ConfigError(
-            f"`capital` must be a positive amount, got {request.capital}", params="capital"
-        )
-    vix = request.vix
-    if vix is not None and not (np.isfinite(vix) and vix > 0):
-        raise ConfigError(
-            f"`vix` must be a positive level (e.g. `vix=18.5`), got {vix}", params="vix"
-        )
+    check_levels(capital=capital, vix=request.vix, n_scenarios=request.n_scenarios)
+    check_limits(request.limits)  # names and ranges, before any data is read
     n = spec.scenarios.n_scenarios if request.n_scenarios is None else int(request.n_scenarios)
     seed = spec.scenarios.seed if request.seed is None else int(request.seed)
     return Plan(request, spec, profile, market, capital, n, seed, uuid.uuid4().hex)

@@ -166,9 +166,12 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
         result = allocator.solve(data, limits=dict(plan.request.limits))
     rounding = result.rounding
     assert rounding is not None  # the allocator rounds
+    before = {r.name: r.value for r in result.constraints}  # at the continuous optimum
     return Outcome(
         lots=rounding.lots.to_numpy(dtype=int),
-        constraints=pd.DataFrame([_row(r) for r in rounding.constraints]),
+        constraints=pd.DataFrame(
+            [{**_row(r), "before_lots": before.get(r.name, r.value)} for r in rounding.constraints]
+        ),
         solver=_solver_block(result, rounding),
     )
 

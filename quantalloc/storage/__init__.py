@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from quantalloc.errors import StorageError
 from quantalloc.storage.base import RUN_LIST_COLUMNS, Store
 from quantalloc.storage.schema import INPUT_TABLES, OUTPUT_TABLES, SCHEMA_VERSION, TABLES
 from quantalloc.storage.url import (
@@ -61,6 +62,13 @@ def open_store(url: str | None = None, *, env: Mapping[str, str] | None = None) 
 
     if target.backend == "sqlite" and not target.in_memory and not url:
         selected = select_url(None, env)
-        if selected == f"sqlite:///{default_db_path(env)}":  # the default file: make its folder
-            default_db_path(env).parent.mkdir(parents=True, exist_ok=True)
+        default = selected == f"sqlite:///{default_db_path(env)}"
+        if default and not (env or {}).get("QUANTALLOC_DB"):  # the platform's data folder
+            try:
+                default_db_path(env).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the data folder {default_db_path(env).parent} for the "
+                    f"default store ({exc.strerror}); set QUANTALLOC_DB or pass --store"
+                ) from exc
     return SqlStore(target)

@@ -1,9 +1,10 @@
 """The SQL store: SQLite (embedded, the default) and PostgreSQL through SQLAlchemy Core.
 
 Every statement is built with SQLAlchemy Core, so values are always bound parameters. SQLite
-files run in WAL mode with a 30 s busy timeout and every transaction starts with ``BEGIN
+files run in WAL mode with a 30 s busy timeout and every write transaction starts with ``BEGIN
 IMMEDIATE``, so several processes can write the same file at once without "database is locked"
-failures or lost runs. PostgreSQL runs through psycopg 3.
+failures or lost runs; reads begin deferred, so under WAL they never wait for a writer.
+PostgreSQL runs through psycopg 3.
 """
 
 from __future__ import annotations
@@ -83,11 +84,16 @@ def _sqlite_engine(target: StoreTarget) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Take the write lock up front: a deferred transaction that reads and then writes can
-        # fail at once with SQLITE_BUSY under concurrent writers, whatever the busy timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail at once with SQLITE_BUSY under concurrent writers, whatever the busy
+        # timeout. A reader begins deferred, so under WAL it never queues behind a writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(WRITE_FLAG) else "BEGIN")
 
     return engine
+
+
+WRITE_FLAG = "quantalloc_write"
+"""Set on a connection's info while it runs a write transaction (SQLite: BEGIN IMMEDIATE)."""
 
 
 def _pg_engine(target: StoreTarget) -> Engine:
@@ -176,6 +182,21 @@ class SqlStore:
             )
         if "unable to open database file" in low:
             return StorageError(f"cannot open the SQLite file {self.display} ({detail})")
+        if self.backend == "postgresql" and any(
+            s in low
+            for s in (
+                "server closed the connection",
+                "terminating connection",
+                "consuming input failed",
+                "the connection is lost",
+                "connection is closed",
+            )
+        ):
+            return StorageError(
+                f"the PostgreSQL server at {where} closed the connection mid-transaction "
+                f"({detail}); nothing of that change was written: check that the server is "
+                "running, then run the command again"
+            )
         if "database is locked" in low:
             return StorageError(
                 f"the SQLite file {self.display} is locked by another writer (waited up to "
@@ -186,8 +207,16 @@ class SqlStore:
     @contextmanager
     def _connect(self, *, write: bool, table: str | None = None) -> Iterator[Connection]:
         try:
-            with self._engine.begin() if write else self._engine.connect() as conn:
-                yield conn
+            with self._engine.connect() as conn:
+                if not write:
+                    yield conn
+                    return
+                conn.info[WRITE_FLAG] = True  # read by the SQLite "begin" hook
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info.pop(WRITE_FLAG, None)
         except SQLAlchemyError as exc:
             raise self._translate(exc, table) from None
 

@@ -10,9 +10,11 @@ schema creates (one RPC call is one transaction): ``quantalloc_save_run`` and
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
@@ -31,6 +33,8 @@ from quantalloc.storage.schema import (
 )
 from quantalloc.storage.url import StoreTarget
 
+log = logging.getLogger(__name__)
+
 SCHEMA_SQL = Path(__file__).with_name("sql") / "schema.sql"
 PAGE_ROWS = 1000  # Supabase's default max rows per response
 SCHEMA_HINT = (
@@ -39,18 +43,40 @@ SCHEMA_HINT = (
 )
 
 
+REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+"""Seconds a REST request may take (connecting: 10): a server that accepts and never answers
+is an error after this, not a 120 s wait per request."""
+
+
+def _local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+
+
 class SupabaseStore:
     """A Store on a Supabase project's REST API (see :class:`quantalloc.storage.base.Store`)."""
 
     backend = "supabase"
 
-    def __init__(self, target: StoreTarget, *, http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        target: StoreTarget,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: httpx.Timeout = REQUEST_TIMEOUT,
+    ) -> None:
         from supabase import ClientOptions, create_client
 
         assert target.supabase_url is not None and target.supabase_key is not None
         self.display = target.display
         self._target = target
-        options = ClientOptions(httpx_client=http_client) if http_client else None
+        if urlsplit(target.supabase_url).scheme == "http" and not _local(target.supabase_url):
+            log.warning(
+                "%s is plain http: the API key travels unencrypted; use the project's https URL",
+                target.supabase_url,
+            )
+        self._timeout = timeout
+        options = ClientOptions(postgrest_client_timeout=timeout, httpx_client=http_client)
         try:
             self._client = create_client(target.supabase_url, target.supabase_key, options=options)
         except Exception as exc:  # supabase-py raises a bare exception for a malformed URL/key
@@ -72,6 +98,12 @@ class SupabaseStore:
             return request()
         except APIError as exc:
             raise self._translate(exc, what) from None
+        except httpx.TimeoutException as exc:
+            raise StorageError(
+                f"Supabase at {self.display} did not answer within "
+                f"{self._timeout.read:g} s ({type(exc).__name__}); check SUPABASE_URL and "
+                "the project's status"
+            ) from None
         except httpx.HTTPError as exc:
             raise StorageError(
                 f"cannot reach Supabase at {self.display} ({type(exc).__name__}: "

@@ -13,8 +13,8 @@ URL                                    results store (``resolve``)  studies (``s
                                        a Supabase direct string)
 ``supabase://``                        Supabase REST API          (no SQL access: refused)
 ``journal:PATH``                       (refused)                  optuna journal file
-a bare path                            SQLite file                ``.db``/``.sqlite``: SQLite;
-                                                                  else a journal file
+a bare path                            ``.db``/``.sqlite``: SQLite  ``.db``/``.sqlite``: SQLite;
+                                       file; else refused         else a journal file
 =====================================  =========================  ============================
 
 "No URL" has one meaning per use, stated above; the CLI's ``tune --storage`` defaults to
@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -38,6 +38,8 @@ from quantalloc.errors import ConfigError
 
 MEMORY = ":memory:"
 MEMORY_NAMES = ("memory", MEMORY, "sqlite://")
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+"""A bare path names a SQLite file only with one of these endings; anything else is refused."""
 SUPABASE_URL_VARS = ("SUPABASE_URL", "NEXT_PUBLIC_SUPABASE_URL")
 SUPABASE_KEY_VARS = ("SUPABASE_KEY", "SUPABASE_ANON_KEY", "NEXT_PUBLIC_SUPABASE_ANON_KEY")
 _USAGE = (
@@ -118,8 +120,13 @@ def resolve(url: str | None = None, env: Mapping[str, str] | None = None) -> Sto
     text = select_url(url, env)
     if text.lower() in MEMORY_NAMES:
         text = "sqlite://"
-    if "://" not in text:  # a bare file path
-        return _sqlite(Path(text).expanduser())
+    if "://" not in text:  # a bare file path: only a SQLite file's name reads as one
+        path = Path(text).expanduser()
+        if path.suffix.lower() not in SQLITE_SUFFIXES:
+            raise ConfigError(
+                f"store URL {redact(text)!r} is not a URL; {_USAGE} (a file: sqlite:///{text})"
+            )
+        return _sqlite(path)
     scheme = text.split("://", 1)[0].lower()
     if scheme == "supabase":
         return _supabase(text, env)
@@ -139,14 +146,43 @@ def resolve(url: str | None = None, env: Mapping[str, str] | None = None) -> Sto
 
 def _parse(text: str, usage: str) -> URL:
     try:
-        return make_url(text)
+        return make_url(_encode_userinfo(text))
     except ArgumentError:
         raise ConfigError(f"cannot parse storage URL {redact(text)!r}; {usage}") from None
 
 
+def _encode_userinfo(text: str) -> str:
+    """``text`` with its user name and password percent-encoded, split at the LAST ``@``.
+
+    A password written with an unencoded ``@`` (or ``/``) would otherwise be read as part of
+    the host, shown in messages and connected to.
+    """
+    if "://" not in text:
+        return text
+    scheme, rest = text.split("://", 1)
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" not in authority and "@" in rest:  # an unencoded "/" inside the password
+        authority = rest.rpartition("@")[0] + "@"
+    creds, at, _ = authority.rpartition("@")
+    if not at:
+        return text
+    user, colon, password = creds.partition(":")
+    encoded = quote(unquote(user), safe="") + (colon + quote(unquote(password), safe=""))
+    return f"{scheme}://{encoded}{rest[len(creds) :]}"
+
+
 def _postgres(parsed: URL, text: str, usage: str) -> URL:
-    """The psycopg 3 form of a PostgreSQL URL; ConfigError when it names no host."""
+    """The psycopg 3 form of a PostgreSQL URL; ConfigError when it names no host.
+
+    A ``password=`` query parameter becomes the URL's password, so it is hidden and scrubbed
+    like one.
+    """
     pg = parsed.set(drivername="postgresql+psycopg")
+    if "password" in pg.query:
+        given = pg.query["password"]
+        pg = pg.difference_update_query(["password"]).set(
+            password=given if isinstance(given, str) else given[0]
+        )
     if not pg.host and not pg.query.get("host"):
         raise ConfigError(f"storage URL {redact(text)!r} names no host; {usage}")
     return pg

@@ -63,6 +63,16 @@ def single_threaded_kernels() -> None:
         pass
 
 
+def data_span(
+    strategy: str, data: str, market: str, capital: float, fixed: Mapping[str, Any]
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day a strategy's default backtest covers on ``data`` (its whole span)."""
+    bt = _backtest()
+    result = bt.run_strategy(strategy, _provider(data, market), None, None, capital, dict(fixed))
+    equity = result.equity
+    return pd.Timestamp(equity.index[0]).normalize(), pd.Timestamp(equity.index[-1]).normalize()
+
+
 @dataclass(frozen=True)
 class StrategyEvaluator:
     """``evaluate(params, start, end)`` running ``quantalloc.backtest.run_strategy``.
@@ -123,6 +133,7 @@ class StrategyObjective:
 __all__ = [
     "StrategyEvaluator",
     "StrategyObjective",
+    "data_span",
     "single_threaded_kernels",
     "strategy_fields",
 ]

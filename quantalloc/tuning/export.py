@@ -68,7 +68,7 @@ def _clean(value: Any) -> Any:
 def write_json(path: str | Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` as indented JSON, atomically (temp file + rename)."""
     text = json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n"
-    write_atomic(Path(path), text)
+    write_atomic(Path(path), text, make_parents=False)
 
 
 def _toml_value(value: Any) -> str:
@@ -102,15 +102,55 @@ def _toml_table(name: str, body: Mapping[str, Any]) -> str:
 
 
 def model_file_path(target: str) -> Path:
-    """``models/NAME.toml`` of the repository for a bare NAME, else ``target`` as a path."""
-    path = Path(target)
+    """Where ``--export TARGET`` writes: a bare NAME in the user's model folder, else the path.
+
+    The user's folder is where ``--model NAME`` finds the file again (after the shipped ones).
+    """
+    path = Path(target).expanduser()
     if path.suffix == ".toml" or path.parent != Path("."):
         return path if path.suffix == ".toml" else path.with_suffix(".toml")
-    from quantalloc.config import models_dirs
+    from quantalloc.config import user_models_dir
 
-    dirs = models_dirs()
-    base = dirs[0] if dirs else Path("models")
-    return base / f"{target}.toml"
+    return user_models_dir() / f"{target}.toml"
+
+
+def check_export_target(target: str, *, force: bool = False) -> Path:
+    """The file ``--export TARGET`` may write, or a ConfigError saying why not.
+
+    Shipped models are never overwritten (not even with ``force``); an existing file of the
+    user's is replaced only with ``force``; a path's folder must exist.
+    """
+    from quantalloc.config import shipped_models_dirs, user_models_dir
+
+    if not str(target).strip():
+        raise ConfigError("`export` needs a model name, e.g. momentum_tuned", params="export")
+    path = model_file_path(str(target))
+    shipped = {d.resolve() for d in shipped_models_dirs()}
+    names = {p.stem for d in shipped for p in d.glob("*.toml")}
+    if path.resolve().parent in shipped or (
+        path.parent == user_models_dir() and path.stem in names
+    ):
+        raise ConfigError(
+            f"`export` {target}: {path.stem} is a model shipped with quantalloc, never "
+            f"overwritten; export under another name (it is written to {user_models_dir()})",
+            params="export",
+        )
+    if path.parent != user_models_dir() and not path.parent.is_dir():
+        raise ConfigError(
+            f"`export` {target}: folder {path.parent} does not exist; create it first or give a "
+            "bare NAME for your model folder",
+            params="export",
+        )
+    if path.is_dir():
+        raise ConfigError(
+            f"`export` {target}: {path} is a folder; give a file name", params="export"
+        )
+    if path.exists() and not force:
+        raise ConfigError(
+            f"`export` {target}: {path} exists; replace it with `force=True`",
+            params=("export", "force"),
+        )
+    return path
 
 
 def write_model_toml(
@@ -125,6 +165,10 @@ def write_model_toml(
     file), so an export never silently reuses a version number.
     """
     path = model_file_path(str(target))
+    from quantalloc.config import user_models_dir
+
+    if path.parent == user_models_dir():  # the user's model folder is the one folder ever made
+        path.parent.mkdir(parents=True, exist_ok=True)
     version = 1
     if path.is_file():
         try:
@@ -148,8 +192,14 @@ def write_model_toml(
         + _toml_table("provenance", prov)
     )
     tomllib.loads(text)  # never leave a file that cannot be read back
-    write_atomic(path, text)
+    write_atomic(path, text, make_parents=False)
     return path
 
 
-__all__ = ["code_version", "model_file_path", "write_json", "write_model_toml"]
+__all__ = [
+    "check_export_target",
+    "code_version",
+    "model_file_path",
+    "write_json",
+    "write_model_toml",
+]

@@ -20,6 +20,8 @@ where SQLite serialises them with "database is locked" retries.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -27,6 +29,42 @@ from optuna.storages import BaseStorage
 
 from quantalloc.errors import StorageError
 from quantalloc.storage.url import redact, study_url
+
+SCHEMA_LOCK_KEY = 0x71A7_0C01
+"""PostgreSQL advisory lock taken while optuna creates or checks its tables."""
+
+
+@contextmanager
+def schema_lock(canonical: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while optuna creates its schema (no-op elsewhere).
+
+    Two workers opening an empty database at once would otherwise both run ``CREATE TABLE``
+    and one would fail on PostgreSQL's catalog (``pg_type_typname_nsp_index``).
+    """
+    if not canonical.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(canonical, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
+def driver_reason(exc: BaseException, limit: int = 160) -> str:
+    """The database driver's reason for ``exc`` in one short line (no SQL, no traceback)."""
+    inner = getattr(exc, "orig", None) or exc
+    text = " ".join(str(inner).strip().split("\n")[0].split()) or type(inner).__name__
+    text = text.split("[SQL:", 1)[0].strip()
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def open_storage(url: str | None) -> BaseStorage:
@@ -57,8 +95,8 @@ def open_storage(url: str | None) -> BaseStorage:
             return optuna.storages.RDBStorage(
                 canonical, engine_kwargs={"connect_args": {"timeout": 60}}
             )
-        with warnings.catch_warnings():  # heartbeats are "experimental" in optuna 4
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        with warnings.catch_warnings(), schema_lock(canonical):
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats
             return optuna.storages.RDBStorage(
                 canonical,
                 engine_kwargs={"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2},
@@ -68,14 +106,12 @@ def open_storage(url: str | None) -> BaseStorage:
     except (OSError, ImportError) as exc:
         raise StorageError(f"cannot open study storage {redact(canonical)}: {exc}") from exc
     except Exception as exc:  # sqlalchemy / psycopg errors
-        name = type(exc).__name__
         if "sqlalchemy" in type(exc).__module__ or "psycopg" in type(exc).__module__:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else name
             raise StorageError(
-                f"cannot open study storage {redact(canonical)}: {name}: {first}; "
+                f"cannot open study storage {redact(canonical)}: {driver_reason(exc)}; "
                 "check the URL, the server and the credentials"
             ) from exc
         raise
 
 
-__all__ = ["open_storage"]
+__all__ = ["driver_reason", "open_storage", "schema_lock"]

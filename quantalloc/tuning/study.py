@@ -16,6 +16,8 @@ import json
 import math
 import multiprocessing as mp
 import time
+import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.samplers._lazy_random_state import LazyRandomState
 
 from quantalloc.atomic import write_atomic
 from quantalloc.errors import ConfigError, DataError, QuantallocError
@@ -38,11 +41,33 @@ from quantalloc.tuning.storage import open_storage
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
+class TrialSeededTPESampler(optuna.samplers.TPESampler):
+    """TPE whose random stream is seeded by ``(seed, trial number)`` before each trial.
+
+    Trial numbers are unique within a study, whichever process runs the trial, so workers
+    started apart with the same ``--seed`` draw from distinct streams (never the same
+    parameters in lock step), and a one-process study stays reproducible.
+    """
+
+    def __init__(self, seed: int | None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self._base_seed is not None:
+            stream = int(
+                np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)[0]
+            )
+            self._rng = LazyRandomState(stream)
+            self._random_sampler = optuna.samplers.RandomSampler(seed=stream)
+        super().before_trial(study, trial)
+
+
 def make_sampler(seed: int | None, multi_objective: bool = False) -> optuna.samplers.BaseSampler:
-    """Seeded sampler: TPE (NSGA-II for the two-objective study)."""
+    """Seeded sampler: TPE seeded per trial number (NSGA-II for the two-objective study)."""
     if multi_objective:
         return optuna.samplers.NSGAIISampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+    return TrialSeededTPESampler(seed=seed, n_startup_trials=10)
 
 
 def make_pruner(multi_objective: bool = False) -> optuna.pruners.BasePruner:
@@ -59,18 +84,28 @@ def create_study(
     seed: int | None = 0,
     storage_obj: optuna.storages.BaseStorage | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it when ``study_name`` already exists in ``storage``."""
+    """Create the study, or load it when ``study_name`` already exists in ``storage``.
+
+    ``study.user_attrs`` is not touched; :func:`created_here` tells whether this call made it.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = storage_obj if storage_obj is not None else open_storage(storage)
     multi = len(directions) > 1
-    study = optuna.create_study(
-        storage=st,
-        study_name=study_name,
-        directions=[str(d) for d in directions],  # type: ignore[misc]
-        sampler=make_sampler(seed, multi),
-        pruner=make_pruner(multi),
-        load_if_exists=True,
-    )
+    common: dict[str, Any] = {
+        "storage": st,
+        "study_name": study_name,
+        "sampler": make_sampler(seed, multi),
+        "pruner": make_pruner(multi),
+    }
+    try:
+        study = optuna.create_study(
+            directions=[str(d) for d in directions],  # type: ignore[misc]
+            load_if_exists=False,
+            **common,
+        )
+        _CREATED.add(study)
+    except optuna.exceptions.DuplicatedStudyError:  # another process (or run) made it first
+        study = optuna.load_study(**common)
     if [d.name.lower() for d in study.directions] != [d.lower() for d in directions]:
         raise ConfigError(
             f"study {study_name!r} exists with directions "
@@ -79,6 +114,14 @@ def create_study(
             params="study_name",
         )
     return study
+
+
+_CREATED: weakref.WeakSet[optuna.Study] = weakref.WeakSet()
+
+
+def created_here(study: optuna.Study) -> bool:
+    """True when :func:`create_study` created ``study`` in this process (it did not exist)."""
+    return study in _CREATED
 
 
 def bind_settings(study: optuna.Study, settings: Mapping[str, Any]) -> None:
@@ -95,12 +138,26 @@ def bind_settings(study: optuna.Study, settings: Mapping[str, Any]) -> None:
         return
     diff = sorted(k for k in set(stored) | set(plain) if stored.get(k) != plain.get(k))
     if diff:
-        shown = ", ".join(f"{k}: {stored.get(k)!r} -> {plain.get(k)!r}" for k in diff[:3])
+        shown = ", ".join(_short_setting(k, stored.get(k), plain.get(k)) for k in diff[:3])
         raise ConfigError(
-            f"study {study.study_name!r} was created with other settings ({shown}); its trials "
-            "would not be comparable: pass a new `study_name` or the same settings",
+            f"study {study.study_name!r} holds trials of other settings ({shown}); pass a new "
+            "`study_name`, or the study's own settings",
             params="study_name",
         )
+
+
+def _short_setting(key: str, old: Any, new: Any) -> str:
+    """One setting that differs, in a few words (a window as its dates, a space by name)."""
+
+    def brief(value: Any) -> str:
+        if key == "folds" and isinstance(value, list) and value:
+            return f"{value[0].get('train_start')}..{value[-1].get('test_end')}/{len(value)}"
+        if isinstance(value, dict | list):
+            return "other"
+        return repr(value)
+
+    label = "window" if key == "folds" else key
+    return f"{label} {brief(old)} here, {brief(new)} asked"
 
 
 def enqueue_baseline(
@@ -112,8 +169,8 @@ def enqueue_baseline(
     Only tuned parameters whose default lies inside the search range are enqueued; returns the
     enqueued values, or None when the study already has trials or no default fits.
     """
-    if study.get_trials(deepcopy=False):
-        return None
+    if study.get_trials(deepcopy=False) or not created_here(study):
+        return None  # only the process that created the study enqueues it, never twice
     values = {
         p.name: defaults[p.name]
         for p in space.params
@@ -123,6 +180,41 @@ def enqueue_baseline(
         return None
     study.enqueue_trial(values, user_attrs={"baseline": True}, skip_if_exists=True)
     return values
+
+
+def fail_stale_trials(study: optuna.Study) -> int:
+    """Mark as failed the running trials whose worker stopped sending heartbeats.
+
+    Only storages with heartbeats (PostgreSQL, SQLite) can tell a dead worker from a live one;
+    returns how many trials are still marked running afterwards.
+    """
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    if is_heartbeat_enabled(study._storage):
+        optuna.storages.fail_stale_trials(study)
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return len(running)
+
+
+def preflight(objective: obj.WalkForwardObjective, defaults: Mapping[str, Any]) -> None:
+    """Evaluate one parameter set (the defaults, inside the space) outside the study.
+
+    Bad capital, an unreadable source, a window outside the data or a strategy that cannot run
+    on the data stop here with one error, before any trial is stored.
+    """
+    params: dict[str, Any] = {}
+    for p in objective.space.params:
+        if p.name in defaults and p.contains(defaults[p.name]):
+            params[p.name] = defaults[p.name]
+        else:
+            params[p.name] = p.choices[0] if p.kind == "categorical" else p.low
+    trial = optuna.trial.FixedTrial(params)
+    try:
+        with warnings.catch_warnings():  # a default off the space's step grid is used as is
+            warnings.filterwarnings("ignore", message=".*out of the range of the distribution")
+            objective(trial)
+    except optuna.TrialPruned:  # pragma: no cover - a fixed trial is never pruned
+        pass
 
 
 def optimize(
@@ -271,6 +363,10 @@ class TuningReport:
     walk_forward: dict[str, Any] | None
     pareto: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
+    n_running: int = 0
+    """Trials still marked running: another worker's, or a killed worker's until it is failed."""
+    n_distinct: int = 0
+    """Distinct parameter sets among the finished trials (the trial count the DSR deflates by)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (the ``--output`` document)."""
@@ -354,11 +450,13 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
     }
     oos["folds"] = list(record.get(obj.ATTR_FOLD_TEST, []))
     matrix, _ = _oos_matrix(complete)
+    finished = [t for t in all_trials if t.state in FINISHED]
+    n_distinct = len({json.dumps(t.params, sort_keys=True, default=str) for t in finished})
     dsr = None
     if oos_returns.size >= 3 and matrix.size:
         per_trial = np.array([sharpe_per_period(matrix[:, j]) for j in range(matrix.shape[1])])
         dsr = deflated_sharpe_from_returns(
-            oos_returns, per_trial, n_trials=len(complete) + n_pruned
+            oos_returns, per_trial, n_trials=max(n_distinct, 1)
         ).to_dict()
     pbo = None
     if matrix.ndim == 2 and matrix.shape[1] >= 2 and matrix.shape[0] >= 4:
@@ -397,18 +495,24 @@ def summarize(study: optuna.Study, metric: str = "sharpe") -> TuningReport:
         walk_forward=_walk_forward_selection(complete),
         pareto=pareto,
         baseline=baseline,
+        n_running=sum(t.state == state.RUNNING for t in all_trials),
+        n_distinct=n_distinct,
     )
 
 
 __all__ = [
+    "TrialSeededTPESampler",
     "TuningReport",
     "WorkerSpec",
     "bind_settings",
     "create_study",
+    "created_here",
     "enqueue_baseline",
+    "fail_stale_trials",
     "make_pruner",
     "make_sampler",
     "optimize",
+    "preflight",
     "run_workers",
     "split_trials",
     "summarize",

@@ -203,6 +203,10 @@ def test_quantalloc_db_sets_the_default_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QUANTALLOC_DB", str(tmp_path / "data" / "mine.db"))
+    refused = _run("db", "init")  # a folder the user named is never created for them
+    assert refused.exit_code == 2 and "does not exist" in refused.output
+    assert not (tmp_path / "data").exists()
+    (tmp_path / "data").mkdir()
     result = _run("db", "init")
     assert result.exit_code == 0 and "mine.db" in result.stdout
     assert (tmp_path / "data" / "mine.db").is_file()

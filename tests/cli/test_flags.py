@@ -79,7 +79,7 @@ def test_library_message_names_the_parameter() -> None:
 def test_solve_shows_the_flag() -> None:
     result = runner.invoke(app, ["solve", "--data", "demo", "--capital", "-5"])
     assert result.exit_code == 2
-    assert "--capital must be a positive amount, got -5" in result.stderr
+    assert "--capital must be a positive amount up to 1e+13, got -5" in result.stderr
     assert "`" not in result.stderr
 
 

@@ -194,7 +194,7 @@ def test_input_tables_come_from_the_store(shared_data: Path, tmp_path: Path) -> 
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "stock_data from store" in result.output
+    assert "stock_data from the store sqlite:" in " ".join(result.output.split())
     check_document(json.loads(out.read_text()))
 
 

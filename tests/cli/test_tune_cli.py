@@ -16,8 +16,8 @@ runner = CliRunner()
     ("args", "message"),
     [
         (["tune"], "name the strategy"),
-        (["tune", "momentum", "--data", "csv:/x"], "--start and --end"),
-        (["tune", "momentum", "--start", "2014-01-01", "--end", "2015-01-01"], "--data"),
+        (["tune", "momentum", "--data", "csv:/x"], "data folder /x does not exist"),
+        (["tune", "momentum", "--data", "bogus", "--start", "2014-01-01"], "unknown data source"),
         (
             ["tune", "nope", "--data", "csv:/x", "--start", "2014-01-01", "--end", "2016-01-01"],
             "search space",

@@ -301,14 +301,14 @@ def test_optional_columns_may_be_absent_or_blank() -> None:
             "symbol": ["AAA", "BBB"],
             "industry": ["Banks", "Power"],
             "fno_stock": ["yes", ""],
-            "lot_size": ["250", None],
+            "lot_size": ["250", "100"],
         }
     )
     out = validate_table("stock_data", frame)
     assert "sector" not in out.columns  # absent optional columns are not invented
     assert str(out["fno_stock"].dtype) == "boolean" and pd.isna(out["fno_stock"].iloc[1])
-    assert str(out["lot_size"].dtype) == "Int64" and out["lot_size"].iloc[0] == 250
-    assert pd.isna(out["lot_size"].iloc[1])
+    assert out["lot_size"].tolist() == [250, 100]
+    assert "lot_size" not in validate_table("stock_data", frame.drop(columns="lot_size"))
     with pytest.raises(DataError, match=r"missing column\(s\) industry"):
         validate_table("stock_data", frame.drop(columns="industry"))
 
@@ -348,3 +348,12 @@ def test_timestamps_keep_their_time_of_day() -> None:
     assert validate_table("option_chain_data", frame)["as_of"].iloc[0] == pd.Timestamp(
         "2024-06-20 15:30"
     )
+
+
+def test_a_blank_lot_size_is_refused_at_the_door() -> None:
+    # issue 18: a blank lot_size was shown as <NA>, imported, and crashed every later solve
+    frame = pd.DataFrame(
+        {"symbol": ["AAA", "BBB", "CCC"], "industry": ["Banks"] * 3, "lot_size": ["250", "", "75"]}
+    )
+    with pytest.raises(DataError, match=r"lot_size is blank in row 2 \(BBB\); give every row"):
+        validate_table("stock_data", frame)

@@ -194,7 +194,7 @@ def sample_tables() -> dict[str, pd.DataFrame]:
                 "industry": pd.Series(["IT", "Oil Gas", "Consumer Services"], dtype=text),
                 "sector": pd.Series(["IT Services", "Energy", np.nan], dtype=text),
                 "fno_stock": pd.Series([True, True, pd.NA], dtype="boolean"),
-                "lot_size": pd.Series([175, 250, pd.NA], dtype="Int64"),
+                "lot_size": pd.Series([175, 250, 2275], dtype="Int64"),
                 "market_cap_category": pd.Series(["Large", "Large", "Mid"], dtype=text),
             }
         ),

@@ -73,3 +73,30 @@ def test_concurrent_writers_lose_nothing(shared_url: str) -> None:
             assert len(store.run_positions(run_id)) == 3  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    # issue 18: every connection began with BEGIN IMMEDIATE, so `runs list` queued behind a
+    # writer and failed after the busy timeout. Hold the write lock from another connection
+    # (a real second sqlite3 connection on the same WAL file) and read meanwhile.
+    import sqlite3
+    import time
+
+    path = tmp_path / "q.db"
+    store = open_store(f"sqlite:///{path}")
+    store.init()
+    assert store.save_run(sample_document())
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+    writer.execute("BEGIN IMMEDIATE")  # the write lock, held open
+    writer.execute("UPDATE allocation_runs SET risk = risk")
+    try:
+        started = time.perf_counter()
+        listed = store.list_runs()
+        assert time.perf_counter() - started < 5.0  # the busy timeout is 30 s
+        assert len(listed) == 1
+        document = store.get_run(str(listed["run_id"].iloc[0]))
+        assert document["run_id"] == sample_document()["run_id"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        store.close()

@@ -98,3 +98,47 @@ def test_a_missing_column_is_named_and_db_init_adds_it(
     store.init()
     assert store.read_table("stock_rankings").empty
     store.close()
+
+
+@pytest.mark.postgres
+def test_losing_the_server_mid_import_is_one_line_with_a_remedy(
+    fresh_pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 18: losing PostgreSQL during `db import` printed a psycopg warning line before the
+    # error, and no remedy. The store's own connection is terminated by the real server (from a
+    # second connection, the moment the import's first INSERT runs).
+    import pandas as pd
+    import psycopg
+    from sqlalchemy import event
+
+    from quantalloc.cli.app import main
+
+    store = open_store(fresh_pg_url)
+    store.init()
+    killed: list[int] = []
+
+    def terminate(conn, cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT") and not killed:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(fresh_pg_url, autocommit=True) as admin:
+                admin.execute("select pg_terminate_backend(%s)", [pid])
+            killed.append(pid)
+
+    event.listen(store.engine, "before_cursor_execute", terminate)
+    frame = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "industry": ["IT", "IT"]})
+    with pytest.raises(StorageError, match="closed the connection mid-transaction") as info:
+        store.write_table("stock_data", frame)
+    assert killed and "run the command again" in str(info.value)
+    store.close()
+    assert len(open_store(fresh_pg_url).read_table("stock_data")) == 0  # nothing half-written
+    # the CLI prints that one line and nothing from the driver before it: psycopg's own
+    # warnings ("error ignored in rollback ...") are held back unless --verbose
+    import logging
+
+    csv = tmp_path / "s.csv"
+    frame.to_csv(csv, index=False)
+    with pytest.raises(SystemExit):
+        main(["db", "import", "stock_data", str(csv), "--store", "postgresql://u@127.0.0.1:1/x"])
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.strip()][-1].startswith("error:")
+    assert logging.getLogger("psycopg").getEffectiveLevel() == logging.ERROR

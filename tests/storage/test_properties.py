@@ -26,9 +26,7 @@ _float = st.floats(allow_infinity=False, allow_nan=False, width=64)
 _optional_float = st.one_of(st.none(), _float)
 
 _rows = st.lists(
-    st.tuples(
-        _name, _cap, _float, _optional_float, st.one_of(st.none(), st.integers(1, 10**6)), _name
-    ),
+    st.tuples(_name, _cap, _float, _optional_float, st.integers(1, 10**6), _name),
     min_size=1,
     max_size=8,
     unique_by=lambda row: row[0].lower(),

@@ -218,3 +218,47 @@ def test_live_project() -> None:
     for name in ("industry_allocations_current", "stock_data"):
         assert list(store.read_table(name).columns)  # readable, typed
     store.close()
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # issue 18: a server that accepts and never answers held each request for 120 s. A real
+    # socket on 127.0.0.1 that accepts connections and sends nothing stands in for it.
+    import socket
+    import time
+
+    import httpx
+
+    from quantalloc.errors import StorageError
+    from quantalloc.storage.supabase_store import SupabaseStore
+    from quantalloc.storage.url import resolve
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        port = silent.getsockname()[1]
+        env = {"SUPABASE_URL": f"http://127.0.0.1:{port}", "SUPABASE_KEY": "k" * 40}
+        store = SupabaseStore(resolve("supabase://", env), timeout=httpx.Timeout(1.0))
+        started = time.perf_counter()
+        with pytest.raises(StorageError, match=r"did not answer within 1 s"):
+            store.read_table("stock_data")
+        assert time.perf_counter() - started < 20
+    finally:
+        silent.close()
+
+
+def test_a_key_sent_over_plain_http_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    from quantalloc.storage.supabase_store import SupabaseStore
+    from quantalloc.storage.url import resolve
+
+    env = {"SUPABASE_URL": "http://db.example.invalid", "SUPABASE_KEY": "k" * 40}
+    with caplog.at_level("WARNING"):
+        SupabaseStore(resolve("supabase://", env))
+    assert "plain http: the API key travels unencrypted" in caplog.text
+    caplog.clear()
+    env["SUPABASE_URL"] = "https://db.example.invalid"
+    with caplog.at_level("WARNING"):
+        SupabaseStore(resolve("supabase://", env))
+    assert "plain http" not in caplog.text

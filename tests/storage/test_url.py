@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quantalloc.errors import ConfigError
+from quantalloc.errors import ConfigError, StorageError
 from quantalloc.storage import (
     SCHEMA_VERSION,
     default_db_path,
@@ -116,12 +116,18 @@ def test_unsupported_schemes_are_refused(url: str) -> None:
     assert ":p@" not in str(info.value)
 
 
-def test_default_store_creates_its_folder(tmp_path: Path) -> None:
-    env = {"QUANTALLOC_DB": str(tmp_path / "new" / "dir" / "q.db")}
-    store = open_store(None, env=env)
+def test_default_store_creates_its_folder_but_not_a_named_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    store = open_store(None, env={})  # the platform's data folder is made on first use
     assert store.init() == SCHEMA_VERSION
     store.close()
-    assert (tmp_path / "new" / "dir" / "q.db").is_file()
+    assert (tmp_path / "xdg" / "quantalloc" / "quantalloc.db").is_file()
+    env = {"QUANTALLOC_DB": str(tmp_path / "new" / "dir" / "q.db")}  # one the user named: not
+    with pytest.raises(StorageError, match="does not exist"):
+        open_store(None, env=env).init()
+    assert not (tmp_path / "new").exists()
 
 
 def test_study_url_names_the_same_database_as_the_store(tmp_path: Path) -> None:

@@ -11,11 +11,18 @@ import numpy as np
 import pytest
 
 from quantalloc.errors import ConfigError
-from quantalloc.tuning.export import code_version, model_file_path, write_json, write_model_toml
+from quantalloc.tuning.export import (
+    check_export_target,
+    code_version,
+    model_file_path,
+    write_json,
+    write_model_toml,
+)
 
 
 def test_model_toml_round_trips_and_versions(tmp_path: Path) -> None:
     target = tmp_path / "models" / "mom_tuned.toml"
+    target.parent.mkdir()
     params = {"sma_days": np.int64(180), "stop_loss": 0.0725, "trade_symbol": "SPXL", "x": True}
     prov = {"data": "csv:/d/us", "start": "2012-01-01", "end": "2017-12-29", "trials": 40,
             "score": 1.25, "pbo": None}  # fmt: skip
@@ -34,9 +41,34 @@ def test_model_toml_round_trips_and_versions(tmp_path: Path) -> None:
     assert not list(target.parent.glob("*.tmp"))
 
 
-def test_bare_name_goes_to_models_dir() -> None:
+def test_bare_name_goes_to_the_user_models_dir() -> None:
+    from quantalloc.config import user_models_dir
+
     path = model_file_path("my_model")
-    assert path.name == "my_model.toml" and path.parent.name == "models"
+    assert path == user_models_dir() / "my_model.toml"
+
+
+def test_export_never_overwrites_a_shipped_model(tmp_path: Path) -> None:
+    # the reproduction: `tune ... --export industry_first` replaced the shipped model
+    from quantalloc.config import shipped_models_dirs
+
+    shipped = shipped_models_dirs()[0] / "industry_first.toml"
+    before = shipped.read_bytes()
+    for target in ("industry_first", str(shipped)):
+        with pytest.raises(ConfigError, match="shipped with quantalloc, never overwritten"):
+            check_export_target(target, force=True)
+    assert shipped.read_bytes() == before
+
+
+def test_export_refuses_an_existing_file_unless_forced(tmp_path: Path) -> None:
+    target = tmp_path / "mine.toml"
+    assert check_export_target(str(target)) == target
+    target.write_text("x = 1\n")
+    with pytest.raises(ConfigError, match="exists; replace it with"):
+        check_export_target(str(target))
+    assert check_export_target(str(target), force=True) == target
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_export_target(str(tmp_path / "nope" / "m.toml"))
 
 
 def test_unwritable_value_is_a_config_error(tmp_path: Path) -> None:

@@ -180,7 +180,10 @@ def run_batch(
     prev = np.vstack([np.full((1, len(params)), capital), out.equity[:-1]])
     rets = out.equity / prev - 1.0
     summary: dict[str, Any] = m.summary(
-        rets, exposure=out.in_position.mean(axis=0), trades=out.trades, wins=out.wins
+        m.curve_returns(rets),
+        exposure=out.in_position.mean(axis=0),
+        trades=out.trades,
+        wins=out.wins,
     )
     table = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in summary.items()})
     return BatchResult(NAME, tuple(params), float(capital), equity, table)

@@ -381,6 +381,8 @@ def run_batch(
     rets = eq / prev - 1.0
     traded = ~np.isnan(recs[:, :, 0])
     wins = (np.nan_to_num(recs[:, :, 6]) > 0).sum(axis=1)
-    summary = m.summary(rets, exposure=traded.mean(axis=1), trades=traded.sum(axis=1), wins=wins)
+    summary = m.summary(
+        m.curve_returns(rets), exposure=traded.mean(axis=1), trades=traded.sum(axis=1), wins=wins
+    )
     table = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in summary.items()})
     return BatchResult(NAME, tuple(params), float(capital), pd.DataFrame(eq, index=d.days), table)
