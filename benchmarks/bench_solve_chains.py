@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +42,7 @@ def write_tables(folder: Path) -> list[str]:
     """stock_data (lot sizes left to the chain; F&O = listed that session) and the industries."""
     tables = in_tables(SHARED)
     fo = pd.read_csv(SHARED / "in" / "fo_bhavcopy" / SESSION, usecols=["TckrSymb"])
-    stock = tables["stock_data"].assign(lot_size=np.nan)
+    stock = tables["stock_data"].drop(columns="lot_size")
     stock["fno_stock"] = stock["symbol"].isin(set(fo["TckrSymb"]))
     stock.to_csv(folder / "stock_data.csv", index=False)
     tables["industry_allocations_current"].to_csv(folder / "industries.csv", index=False)

@@ -21,11 +21,11 @@ runner = CliRunner()
 
 
 def _tables(shared: Path, folder: Path) -> list[str]:
-    """stock_data from the constituents with lot_size left blank (the chain gives it); a symbol
+    """stock_data from the constituents without lot_size (the chain gives it); a symbol
     is an F&O stock when the session's file lists it (M&M and TATAMOTORS are not there)."""
     tables = in_tables(shared)
     listed = set(pd.read_csv(shared / "in/fo_bhavcopy" / SESSION, usecols=["TckrSymb"])["TckrSymb"])
-    stock = tables["stock_data"].assign(lot_size=np.nan)
+    stock = tables["stock_data"].drop(columns="lot_size")
     stock["fno_stock"] = stock["symbol"].isin(listed)
     stock.to_csv(folder / "stock_data.csv", index=False)
     tables["industry_allocations_current"].to_csv(folder / "industries.csv", index=False)
@@ -85,3 +85,21 @@ def test_every_leg_is_a_listed_contract_priced_by_the_rule(
             half = max(float(rel[0]) * ref, spreads.min_spread) / 2
             expected = ref + half if leg["side"] == "buy" else max(ref - half, 0.0)
             assert leg["price"] == pytest.approx(expected, abs=1e-4), key
+
+
+@pytest.mark.slow
+def test_no_lot_size_from_any_source_is_an_error_naming_the_symbols(shared_data: Path) -> None:
+    from quantalloc import solve
+    from quantalloc.errors import DataError
+
+    tables = in_tables(shared_data)
+    tables["stock_data"] = tables["stock_data"].drop(columns="lot_size")
+    with pytest.raises(DataError, match=r"no lot size for [A-Z&-]+(, [A-Z&-]+)*: no chain lists"):
+        solve(
+            risk="aggressive",
+            market="in",
+            data=f"csv:{shared_data / 'in'}",
+            tables=tables,
+            as_of="2025-09-30",
+            n_scenarios=200,
+        )
