@@ -136,6 +136,7 @@ def _leg(leg: Mapping[str, Any], lots: int, on_held_shares: bool = False) -> dic
         "price": round(float(leg["price"]), 4),
         "quantity": float(leg["quantity"]) * lots,
         "expiry": leg["expiry"],
+        "price_source": leg.get("price_source", "proxy"),
     }
 
 

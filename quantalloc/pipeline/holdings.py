@@ -27,7 +27,9 @@ import pandas as pd
 
 from quantalloc.errors import DataError
 from quantalloc.options.pricing import black_scholes
+from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import ScenarioBook
+from quantalloc.pipeline.request import Plan
 from quantalloc.risk import Positions
 
 WRITES_ON_SHARES = ("covered_call", "collar")
@@ -227,6 +229,26 @@ def plan_holdings(
     return HoldingPlan(holdings, writes, blocked, positions, offset, tuple(notes))
 
 
+def holding_plan(plan: Plan, inputs: MarketInputs, book: ScenarioBook) -> HoldingPlan:
+    """The holdings' rules on the kept candidates (nothing when no holdings are given)."""
+    holdings = Holdings.from_table(inputs.holdings, inputs.as_of.date())
+    vol = dict(zip(book.table["symbol"], book.table["atm_vol"], strict=False))
+    for s in holdings.symbols():
+        if s not in vol:
+            from quantalloc.options.volatility import realized_vol
+
+            vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
+    return plan_holdings(
+        holdings,
+        book,
+        as_of=inputs.as_of.date(),
+        spot={s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
+        vol=vol,
+        lot_size={s: plan.market.lot_size(s, inputs.lot_sizes()) for s in inputs.symbols},
+        rate=plan.market.risk_free_rate,
+    )
+
+
 __all__ = [
     "WRITES_ON_SHARES",
     "HoldingPlan",
@@ -234,5 +256,6 @@ __all__ = [
     "bought_stock",
     "covered_writes",
     "held_vega",
+    "holding_plan",
     "plan_holdings",
 ]

@@ -16,12 +16,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from quantalloc.pipeline.chains import SymbolPricing
 from quantalloc.pipeline.model import ModelSpec, normalize_strategy
 from quantalloc.regime.config import StateRules
 
@@ -48,6 +50,20 @@ def window_expiries(
         f"the nearest, {nearest} ({(nearest - as_of).days} days), is used"
     )
     return [nearest], [note]
+
+
+def window_fronts(
+    sp: SymbolPricing, as_of: date, dte_min: int, dte_max: int, count: int
+) -> tuple[SymbolPricing, list[str]]:
+    """Each chain-priced symbol's front expiries: its listed ones inside the DTE window (the
+    nearest one only when none is inside, named in the notes)."""
+    fronts: dict[str, list[date]] = {}
+    bent: list[str] = []
+    for sym, book in sp.books.items():
+        usable = [e for e in book.expiries() if (e - as_of).days >= 7]
+        fronts[sym], notes = window_expiries(usable, as_of, dte_min, dte_max, count)
+        bent += [f"{sym}: {n}" for n in notes]
+    return dataclasses.replace(sp, fronts={**sp.fronts, **fronts}), bent
 
 
 def avoided_note(
@@ -111,4 +127,11 @@ def long_short_caps(direction_score: float) -> tuple[float, float]:
     return (1.0 + d) / 2.0, (1.0 - d) / 2.0
 
 
-__all__ = ["avoided_note", "iv_check", "long_short_caps", "vol_forecasts", "window_expiries"]
+__all__ = [
+    "avoided_note",
+    "iv_check",
+    "long_short_caps",
+    "vol_forecasts",
+    "window_expiries",
+    "window_fronts",
+]
