@@ -86,7 +86,7 @@ def test_report_shows_rounding_status_calendar_expiries_theta_and_risk() -> None
     render(_result(), console)
     text = console.export_text()
     assert "violates target[Industrials]" in text
-    assert "-1C152.5@2017-12-15 +1C152.5@2018-01-19" in text
+    assert "-1C152.5@2.10[2017-12-15] +1C152.5@3.40[2018-01-19]" in text
     assert "130 USD / 40% of budget (positions whose theta > 0)" in text
     assert "Book risk" in text and "VaR / CVaR 95% (7 sessions)" in text
     assert "Stress P&L" in text and "vol +10 pts" in text and "-20%" in text
@@ -94,7 +94,7 @@ def test_report_shows_rounding_status_calendar_expiries_theta_and_risk() -> None
 
 def test_single_expiry_legs_name_no_expiry() -> None:
     row = {**CALENDAR, "legs": [{**g, "expiry": "2017-12-15"} for g in CALENDAR["legs"]]}
-    assert legs_text(row) == "-1C152.5 +1C152.5"
+    assert legs_text(row) == "-1C152.5@2.10 +1C152.5@3.40"
 
 
 def test_the_theta_positive_cap_counts_positions_by_their_theta() -> None:
