@@ -232,7 +232,13 @@ def plan_holdings(
 def holding_plan(plan: Plan, inputs: MarketInputs, book: ScenarioBook) -> HoldingPlan:
     """The holdings' rules on the kept candidates (nothing when no holdings are given)."""
     holdings = Holdings.from_table(inputs.holdings, inputs.as_of.date())
+    if not len(holdings):
+        return HoldingPlan(holdings, {}, (), Positions.empty(), 0.0, ())
     vol = dict(zip(book.table["symbol"], book.table["atm_vol"], strict=False))
+    sizes = dict(zip(book.table["symbol"], book.table["lot_size"].astype(int), strict=False))
+    for s in holdings.symbols():  # the candidates' lot sizes (a chain's), else the table's
+        if s not in sizes:
+            sizes[s] = plan.market.lot_size(s, inputs.lot_sizes())
     for s in holdings.symbols():
         if s not in vol:
             from quantalloc.options.volatility import realized_vol
@@ -244,7 +250,7 @@ def holding_plan(plan: Plan, inputs: MarketInputs, book: ScenarioBook) -> Holdin
         as_of=inputs.as_of.date(),
         spot={s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
         vol=vol,
-        lot_size={s: plan.market.lot_size(s, inputs.lot_sizes()) for s in inputs.symbols},
+        lot_size=sizes,
         rate=plan.market.risk_free_rate,
     )
 
