@@ -36,8 +36,9 @@ FEAS_TOL = 1e-9
 
 
 SoftRows = tuple[np.ndarray, np.ndarray]
-"""Soft rows ``a_s w <= b_s`` the lots should keep: each unit of excess costs as much as a unit
-of distance from the continuous weights."""
+"""Soft rows ``a_s w <= b_s`` the lots should keep: each unit of excess costs ``SOFT_WEIGHT``
+units of distance from the continuous weights."""
+SOFT_WEIGHT = 10.0
 
 
 def _mip(
@@ -79,7 +80,7 @@ def _mip_within(
         cons.append(a @ w <= b + tol)
     cost = cp.norm1(w - target)
     if soft is not None and soft[0].shape[0]:
-        cost = cost + cp.sum(cp.pos(soft[0] @ w - soft[1]))
+        cost = cost + SOFT_WEIGHT * cp.sum(cp.pos(soft[0] @ w - soft[1]))
     problem = cp.Problem(cp.Minimize(cost), cons)
     quiet_highs()
     try:
