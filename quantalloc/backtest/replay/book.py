@@ -102,6 +102,7 @@ class Position:
             "entry_price": self.entry_value / self.lots,
             "exit_price": value / self.lots,
             "units": self.lots,
+            "lot_size": self.lot_size,
             "pnl": value - self.entry_value - self.fees - fees,
             "fees": self.fees + fees,
             "exit_reason": reason,

@@ -160,6 +160,8 @@ class _Loop:
                 fill = self.pricer.entry_fill(pos, leg, day)
             elif leg.is_option and leg.source != "chain":
                 fill = Price(self.costs.model_fill(leg.price, leg.side), "model")
+            elif leg.is_option:  # the session's fill itself (the solve's document rounds it)
+                fill = self.pricer.chain_fill(pos, leg, day, leg.side) or Price(leg.price, "chain")
             else:
                 fill = Price(leg.price, leg.source)
             legs.append(dataclasses.replace(leg, price=fill.value, source=fill.source))

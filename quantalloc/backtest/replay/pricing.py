@@ -20,6 +20,7 @@ otherwise (and always, for the proxy re-pricing), counting which served every ma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,7 @@ class ModelPrices:
         self.closes: dict[str, pd.Series] = {}
         self._paths: dict[tuple[str, pd.Timestamp], pd.Series] = {}
         self._atm: dict[tuple[str, pd.Timestamp, pd.Timestamp], float] = {}
+        self._ratios: dict[tuple[pd.Timestamp, pd.Timestamp], float] = {}
 
     def close_series(self, symbol: str) -> pd.Series:
         """Closes of ``symbol`` up to the window's end."""
@@ -95,19 +97,28 @@ class ModelPrices:
         """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``, its
         forecast models fitted on the data up to ``opened`` (default ``day``): at the entry it
         is the solve's own vol."""
-        from quantalloc.options.forecast import measured_ratio
-
         fitted = opened if opened is not None else day
         key = (symbol, day, fitted)
         if key not in self._atm:
             own = self._path(symbol, self.close_series(symbol), fitted)
-            index = self._path("\0index", self.index_close, fitted)
             own_now = own.iloc[: int(own.index.searchsorted(day, side="right"))]
+            self._atm[key] = float(
+                np.clip(float(own_now.iloc[-1]) * self._ratio(day, fitted), 0.05, 2.0)
+            )
+        return self._atm[key]
+
+    def _ratio(self, day: pd.Timestamp, fitted: pd.Timestamp) -> float:
+        """The index's measured ratio of vol index to forecast at ``day`` (one per session and
+        fit: it does not depend on the symbol)."""
+        from quantalloc.options.forecast import measured_ratio
+
+        key = (day, fitted)
+        if key not in self._ratios:
+            index = self._path("\0index", self.index_close, fitted)
             index_now = index.iloc[: int(index.index.searchsorted(day, side="right"))]
             vix = self.vix.iloc[: int(self.vix.index.searchsorted(day, side="right"))]
-            ratio = measured_ratio(vix / 100.0, index_now, day)
-            self._atm[key] = float(np.clip(float(own_now.iloc[-1]) * ratio, 0.05, 2.0))
-        return self._atm[key]
+            self._ratios[key] = measured_ratio(vix / 100.0, index_now, day)
+        return self._ratios[key]
 
     def value(self, pos: Position, leg: Leg, day: pd.Timestamp) -> float:
         """Per-share model value of ``leg`` at ``day``'s close (intrinsic from its expiry on)."""
@@ -178,7 +189,7 @@ class ChainPrices:
         return self.book(symbol, day).get(_key(leg.expiry, leg.strike, leg.kind))
 
 
-def _key(expiry: object, strike: float, kind: str) -> tuple[object, ...]:
+def _key(expiry: Any, strike: float, kind: str) -> tuple[object, ...]:
     return (pd.Timestamp(expiry).normalize(), round(float(strike), 6), str(kind))
 
 
@@ -235,17 +246,24 @@ class Pricer:
                 return Price(hit[0], "chain")
         return Price(self.model.value(pos, leg, day), "model")
 
+    def chain_fill(self, pos: Position, leg: Leg, day: pd.Timestamp, side: str) -> Price | None:
+        """The chain's fill of ``leg``'s contract on ``side`` at ``day`` (None: not listed)."""
+        if self.chains is None:
+            return None
+        hit = self.chains.lookup(pos.symbol, day, leg)
+        price = None if hit is None else hit[1 if side == "buy" else 2]
+        return None if price is None or not np.isfinite(price) else Price(float(price), "chain")
+
     def exit_fill(self, pos: Position, leg: Leg, day: pd.Timestamp) -> Price:
         """Per-share price of closing ``leg`` at ``day``'s close: a long leg sold, a short one
         bought back, at the chain's fill when it lists the contract (counted)."""
         side = "sell" if leg.units > 0 else "buy"
         if not leg.is_option:
             return Price(self.model.spot(pos.symbol, day), self.label)
-        if self.chains is not None:
-            hit = self.chains.lookup(pos.symbol, day, leg)
-            if hit is not None and np.isfinite(hit[1 if side == "buy" else 2]):
-                self.counts.fills["chain"] += 1
-                return Price(float(hit[1 if side == "buy" else 2]), "chain")
+        fill = self.chain_fill(pos, leg, day, side)
+        if fill is not None:
+            self.counts.fills["chain"] += 1
+            return fill
         self.counts.fills["model"] += 1
         return Price(self.costs.model_fill(self.model.value(pos, leg, day), side), "model")
 
