@@ -13,29 +13,35 @@ Rules (decisions and fills at a day's close):
    nothing later. Its contracts expire on the ``expiries`` monthly expiries nearest the DTE
    window (the market state's, or ``dte_min``..``dte_max`` days: the horizon). A solve that is
    infeasible or finds no candidate is noted and skipped (cash).
-3. **Entry** at the solve's leg prices (its Black-Scholes premiums at that close), each option
-   leg ``option_spread`` of its price worse (bought above, sold below), plus ``fee_per_contract``
-   per option contract and ``fee_per_share`` per share of a stock leg.
-4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
-   vol from the proxy of :mod:`quantalloc.options.forecast` (the symbol's forecast x the
-   index's measured ratio of vol index to forecast, on data up to that close, the forecast
-   models fitted at the position's entry), the
-   pipeline's put skew (:func:`quantalloc.options.volatility.leg_vols` with the model's
-   ``[candidates] skew``; the replay passes the solve no option chain, so it prices the same
-   way), the market's risk-free rate, no dividend, calendar time to each leg's expiry; stock
-   legs at the close.
-5. **Settlement** at the close of the last trading day on or before the position's (front)
-   expiry: options at intrinsic value, stock legs sold at the close (``fee_per_share``), legs
-   expiring later (a calendar's back month) sold at their mark (less ``option_spread``, plus
-   ``fee_per_contract``).
+3. **Entry** at the solve's leg prices. Without ``chains`` every option is priced by the
+   proxy (its Black-Scholes premium at that close) and each fill is ``option_spread`` of its
+   price worse, plus ``fee_per_contract`` per contract and ``fee_per_share`` per share of a
+   stock leg. With ``chains`` (a folder of chain files, ``yahoo``, ``store``: ``--chains`` on
+   the command line) each solve builds its candidates on the contracts listed that session and
+   a listed leg fills at that session's price by the fill rule of
+   :mod:`quantalloc.options.fills` (a buy at the ask, a sell at the bid; on NSE's bhavcopy the
+   close when the contract traded, else the settlement price, plus or minus half the modelled
+   spread); a leg of a symbol without a chain pays half the model file's ``bid_ask``; fees are
+   the model file's ``[costs.fees.MKT]`` per lot and fill.
+4. **Marks** at every close (:mod:`quantalloc.backtest.replay.pricing`): a listed leg at its
+   contract's reference price in that session's chain (mid where quoted; on NSE the close if
+   traded, else the settlement price); a leg the session's chain does not list, and every leg
+   without ``chains``, at the pipeline's own Black-Scholes pricing (the vol proxy fitted at the
+   position's entry, the model's skew, the market's rate). Marks that fall back to the model
+   are counted (``pricing`` in the JSON).
+5. **Take-profit and stop** (``take_profit``, ``stop_loss``; 0 = hold to expiry): a position
+   whose marked premium has gained ``take_profit`` of its entry premium (or lost
+   ``stop_loss`` of it) is closed at that close's fills, the stop checked first.
+6. **Settlement** at the close of the last trading day on or before the position's (front)
+   expiry: options at intrinsic value against the underlying's close, with the market's
+   exercise charges when in the money (``[costs.exercise.MKT]``; NSE stock options settle by
+   delivery, index options in cash); stock legs sold at the close; legs expiring later (a
+   calendar's back month) sold at that close's fill.
    A position still open at the end of the window is marked there (``exit_reason="end_of_data"``).
-
-With ``chains`` (a folder of chain files, ``yahoo``, ``store``: ``--chains`` on the command
-line) each solve builds its candidates on the contracts listed that session and prices them at
-their fills (``price_source = "chain"``): such a leg pays no ``option_spread`` on entry (the
-spread is in its fill), and it is marked at its reference price in the chain of each later
-session (the close when it traded, else the settlement price; Black-Scholes as above when a
-session's chain does not list it).
+7. **Proxy re-pricing** (``compare_proxy``, with ``chains``): the same positions opened on the
+   same sessions, filled, marked, stopped and settled at the proxy's prices instead; the JSON's
+   ``comparison`` holds both books' return and Sharpe and each position's entry premium and
+   P&L under both (:mod:`quantalloc.backtest.replay.compare`).
 
 Equity = cash + the marks of the open positions. Margin on short options is not modelled beyond
 the solve's own capital rule; early exercise is ignored (European pricing). The input tables
@@ -43,7 +49,11 @@ the solve's own capital rule; early exercise is ignored (European pricing). The 
 point-in-time, so a table written with hindsight leaks it into the replay.
 
 Each trade row is one position: ``entry_price``/``exit_price`` are the net debit/value per lot,
-``units`` the lots, ``pnl`` after fees; extra columns ``strategy_name``, ``expiry``, ``as_of``.
+``units`` the lots, ``pnl`` after fees; extra columns ``strategy_name``, ``entry_date``,
+``exit_date``, ``expiry``, ``as_of``, ``lot_size``, ``position`` and ``legs`` (each leg's
+contract, side, quantity, entry and exit price per share and their sources, ``chain`` or
+``model``). ``timings`` report wall-clock seconds (never used by a decision: solver limits are
+by work, so the same command gives the same result on an idle or a loaded machine).
 """
 
 from __future__ import annotations
