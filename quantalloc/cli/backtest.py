@@ -13,7 +13,7 @@ from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt, op
 from quantalloc.errors import ConfigError
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
-CHAIN_STRATEGIES = ("allocator",)
+CHAIN_STRATEGIES = ("allocator", "wheel")
 """Strategies that take --chains (and --compare-proxy)."""
 
 

@@ -32,6 +32,7 @@ class Leg:
     price: float  # entry fill per share
     contracts: float  # option contracts (0 for stock)
     source: str = "model"  # where the entry price came from: chain or model
+    root: str = ""  # the listed root where several list the same terms (SPX, SPXW); "": any
 
     @property
     def side(self) -> str:

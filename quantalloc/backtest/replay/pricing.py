@@ -20,7 +20,7 @@ otherwise (and always, for the proxy re-pricing), counting which served every ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,18 @@ from quantalloc.markets import MarketProfile
 from quantalloc.options.costs import SpreadTable
 
 YEAR_DAYS = 365.0
+
+
+class ModelSource(Protocol):
+    """What prices a leg where no chain does: the underlying's close and a model value."""
+
+    def spot(self, symbol: str, day: pd.Timestamp) -> float:
+        """The last close of ``symbol`` on or before ``day``."""
+        ...
+
+    def value(self, pos: Position, leg: Leg, day: pd.Timestamp) -> float:
+        """Per-share model value of ``leg`` at ``day``'s close (intrinsic from its expiry)."""
+        ...
 
 
 class ModelPrices:
@@ -176,27 +188,32 @@ class ChainPrices:
             return {}
         refs = reference_prices(snap.frame)
         fills = fill_prices(snap.frame, self.spreads, as_of=snap.session)
-        buy = dict(zip(_keys(fills), fills["buy"].to_numpy(float), strict=True))
-        sell = dict(zip(_keys(fills), fills["sell"].to_numpy(float), strict=True))
+        buy = dict(zip(_keys(fills, True), fills["buy"].to_numpy(float), strict=True))
+        sell = dict(zip(_keys(fills, True), fills["sell"].to_numpy(float), strict=True))
         out: dict[tuple[object, ...], tuple[float, ...]] = {}
-        for k, ref in zip(_keys(refs), refs["ref"].to_numpy(float), strict=True):
-            if np.isfinite(ref) and k not in out:
-                out[k] = (float(ref), buy.get(k, np.nan), sell.get(k, np.nan))
+        for k, ref in zip(_keys(refs, True), refs["ref"].to_numpy(float), strict=True):
+            if np.isfinite(ref):
+                price = (float(ref), buy.get(k, np.nan), sell.get(k, np.nan))
+                out.setdefault(k, price)  # by root (SPX and SPXW list the same terms)
+                out.setdefault((*k[:3], ""), price)  # any root: the first listed
         return out
 
     def lookup(self, symbol: str, day: pd.Timestamp, leg: Leg) -> tuple[float, ...] | None:
         """(reference, buy, sell) of ``leg``'s contract on ``day``; None when not listed."""
-        return self.book(symbol, day).get(_key(leg.expiry, leg.strike, leg.kind))
+        return self.book(symbol, day).get(_key(leg.expiry, leg.strike, leg.kind, leg.root))
 
 
-def _key(expiry: Any, strike: float, kind: str) -> tuple[object, ...]:
-    return (pd.Timestamp(expiry).normalize(), round(float(strike), 6), str(kind))
+def _key(expiry: Any, strike: float, kind: str, root: str = "") -> tuple[object, ...]:
+    return (pd.Timestamp(expiry).normalize(), round(float(strike), 6), str(kind), root)
 
 
-def _keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+def _keys(frame: pd.DataFrame, roots: bool = False) -> list[tuple[object, ...]]:
+    root = frame["root"].astype(str) if roots and "root" in frame else pd.Series("", frame.index)
     return [
-        _key(e, k, kind)
-        for e, k, kind in zip(frame["expiry"], frame["strike"], frame["kind"], strict=True)
+        _key(e, k, kind, r)
+        for e, k, kind, r in zip(
+            frame["expiry"], frame["strike"], frame["kind"], root.fillna(""), strict=True
+        )
     ]
 
 
@@ -215,7 +232,7 @@ class Pricer:
     of a replay on chains). ``counts`` tallies the source of every mark and fill.
     """
 
-    def __init__(self, model: ModelPrices, chains: ChainPrices | None, costs: ReplayCosts) -> None:
+    def __init__(self, model: ModelSource, chains: ChainPrices | None, costs: ReplayCosts) -> None:
         self.model = model
         self.chains = chains
         self.costs = costs

@@ -33,7 +33,7 @@ from quantalloc.backtest import bars
 from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
 from quantalloc.data.base import DateLike, PriceProvider
-from quantalloc.errors import DataError
+from quantalloc.errors import ConfigError, DataError
 from quantalloc.options import SkewModel, black_scholes
 
 NAME = "wheel"
@@ -60,6 +60,9 @@ class WheelParams:
     call_slope: float = param(0.3, low=-1.0, high=5.0, help="skew: call-side slope")
     option_spread: float = param(0.02, low=0.0, high=0.5, help="share of option price per fill")
     fee_per_contract: float = param(0.65, low=0.0, high=20.0, help="fee per contract per fill")
+    chains: str = param("", help="replay on listed chains: a folder of chain files (empty: model)")
+    root: str = param("", help="chains: the listed root to trade (e.g. SPXW; empty: any)")
+    compare_proxy: bool = param(False, help="chains: also re-price the same puts by the model")
 
 
 PARAMS = WheelParams
@@ -139,10 +142,21 @@ def run(
     end: DateLike | None,
     capital: float,
     params: WheelParams | None = None,
+    progress: Any = None,
 ) -> BacktestResult:
-    """Backtest the wheel between ``start`` and ``end`` from ``capital``."""
+    """Backtest the wheel between ``start`` and ``end`` from ``capital`` (``progress``: the
+    chain replay's, see :mod:`quantalloc.backtest.strategies.wheel_chains`)."""
     p = params or WheelParams()
     validate(p, NAME)
+    if p.chains:  # listed contracts at their quotes (quantalloc.backtest.strategies.wheel_chains)
+        from quantalloc.backtest.strategies import wheel_chains
+
+        return wheel_chains.run(provider, start, end, capital, p, progress)
+    if p.compare_proxy:
+        raise ConfigError(
+            "wheel: compare_proxy re-prices a replay on chains; give `chains` too",
+            params=("compare_proxy", "chains"),
+        )
     under, vix_close, dividend = _load(provider, p, start, end)
     pricer = _Pricer(p)
     days = pd.DatetimeIndex(under.index)
