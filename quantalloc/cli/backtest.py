@@ -94,7 +94,7 @@ def backtest(
         if name not in CHAIN_STRATEGIES:
             raise ConfigError(
                 f"--chains prices the option replays ({', '.join(CHAIN_STRATEGIES)}); {name!r} "
-                "is not one of them"
+                "trades no options"
             )
         values["chains"] = chains
     if compare_proxy:
