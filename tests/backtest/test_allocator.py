@@ -305,3 +305,25 @@ def test_dte_window_sets_the_horizon(demo: DemoProvider) -> None:
     )
     with pytest.raises(ConfigError, match="dte_min"):
         allocator._spec(allocator.PARAMS(dte_max=40))
+
+
+def test_progress_reports_every_session_with_the_rebalances_and_equity(
+    demo: DemoProvider,
+) -> None:
+    class Empty:  # a solve that allocates nothing (the replay's bookkeeping alone)
+        def __call__(self, **kwargs: Any) -> Any:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(allocations=pd.DataFrame(), notes=(), as_of=kwargs["as_of"])
+
+    seen: list[Any] = []
+    p = allocator.PARAMS(rebalance_days=3)
+    res = allocator.run(demo, START, "2023-06-14", 1_000_000.0, p, solver=Empty(),
+                        progress=seen.append)  # fmt: skip
+    days = res.equity.index
+    assert [s.session for s in seen] == list(range(1, len(days) + 1))
+    assert all(s.sessions == len(days) for s in seen)
+    assert [s.day for s in seen] == list(days)
+    assert [s.rebalances for s in seen] == [i // 3 + 1 for i in range(len(days))]
+    assert all(s.equity == 1_000_000.0 for s in seen)
+    assert res.timings["rebalances"] == (len(days) + 2) // 3
