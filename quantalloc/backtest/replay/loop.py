@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.backtest.replay.book import Leg, Position
+from quantalloc.backtest.replay.costs import settle_value
 from quantalloc.backtest.replay.pricing import Price, Pricer
 
 
@@ -190,7 +191,7 @@ class _Loop:
                     price = self.pricer.exit_fill(pos, leg, day)
                     fees += self.costs.fee(leg, price.value, _close_side(leg), pos.lot_size)
                 else:
-                    price = Price(_intrinsic(leg, spot), self.pricer.label)
+                    price = Price(settle_value(leg, spot), self.pricer.label)
                     physical = self.rules.physical(pos.symbol)
                     fees += self.costs.exercise_charge(leg, spot, physical)
                     if not leg.is_option:
@@ -242,12 +243,6 @@ class _Loop:
 
 def _close_side(leg: Leg) -> str:
     return "sell" if leg.units > 0 else "buy"
-
-
-def _intrinsic(leg: Leg, spot: float) -> float:
-    from quantalloc.backtest.replay.costs import settle_value
-
-    return settle_value(leg, spot)
 
 
 __all__ = ["Decider", "ExitRules", "ProgressFn", "ReplayProgress", "ReplayRun", "run_loop"]
