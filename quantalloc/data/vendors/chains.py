@@ -26,9 +26,9 @@ from quantalloc.data.chain_source import (
     DEFAULT_MAX_AGE_DAYS,
     ChainSnapshot,
     chain_symbol,
-    pick_session,
 )
 from quantalloc.data.chains import validate_chain
+from quantalloc.data.snapshot_cache import SnapshotFolder
 from quantalloc.data.vendors.common import (
     VendorAccess,
     last_session,
@@ -39,7 +39,7 @@ from quantalloc.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 
-class VendorChains(VendorAccess):
+class VendorChains(SnapshotFolder, VendorAccess):
     """Base of the vendors' chain sources. Subclasses mix in their vendor's
     :class:`~quantalloc.data.vendors.common.VendorAccess` and implement :meth:`_fetch_chain`,
     which returns the chain rows (canonical columns, at least expiry, strike, kind) and the
@@ -77,27 +77,6 @@ class VendorChains(VendorAccess):
 
     # ---- shared machinery ---------------------------------------------------------------------
 
-    def _snapshots(self, name: str | None = None) -> dict[pd.Timestamp, list[Path]]:
-        found: dict[pd.Timestamp, list[Path]] = {}
-        if not self.cache_dir.is_dir():
-            return found
-        pattern = f"{name}_*.parquet" if name else "*_*.parquet"
-        for path in sorted(self.cache_dir.glob(pattern)):
-            try:
-                day = pd.Timestamp(path.stem.rsplit("_", 1)[1]).normalize()
-            except (ValueError, IndexError):
-                continue
-            found.setdefault(day, []).append(path)
-        return found
-
-    def sessions(self) -> list[pd.Timestamp]:
-        return sorted(self._snapshots())
-
-    def symbols(self, as_of: DateLike) -> list[str]:
-        snaps = self._snapshots()
-        session = pick_session(sorted(snaps), as_of, self.max_age_days, str(self.cache_dir))
-        return sorted(p.stem.rsplit("_", 1)[0] for p in snaps[session])
-
     def current_session(self) -> pd.Timestamp:
         """The latest session that has opened, on the market's clock."""
         return last_session(local_now(self.market.timezone, self._clock()), self.market.name)
@@ -107,12 +86,10 @@ class VendorChains(VendorAccess):
         name = chain_symbol(symbol)
         current = self.current_session()
         day = current if as_of is None else to_timestamp(as_of, "as-of date").normalize()
-        snaps = self._snapshots(name)
-        usable = [s for s in snaps if s <= day and (day - s).days <= self.max_age_days]
-        if usable:
-            return self._read(name, snaps[max(usable)][0], day)
+        path, have = self._usable(name, day)
+        if path is not None:
+            return self._read(name, path, day)
         if day < current:
-            have = ", ".join(str(s.date()) for s in sorted(snaps)) or "none"
             raise DataError(
                 f"{name}: {self.vendor} serves only the current option chain and the cache "
                 f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "

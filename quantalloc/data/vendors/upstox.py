@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from quantalloc.data.chain_layouts import upstox_strike_records
 from quantalloc.data.vendors.bars import VendorBars, bars_frame
 from quantalloc.data.vendors.chains import VendorChains
 from quantalloc.data.vendors.common import RateLimit, VendorAccess, client_library, one_line, scrub
@@ -248,28 +249,7 @@ def _day(value: Any) -> pd.Timestamp:
 
 def chain_rows(strikes: list[dict[str, Any]]) -> pd.DataFrame:
     """Canonical chain rows of an Upstox put-call option chain (its ``data`` list)."""
-    records = []
-    for row in strikes:
-        for kind, key in (("call", "call_options"), ("put", "put_options")):
-            side = row.get(key)
-            if not isinstance(side, dict):
-                continue
-            md = side.get("market_data") or {}
-            iv = (side.get("option_greeks") or {}).get("iv")
-            records.append(
-                {
-                    "expiry": _day(row["expiry"]),
-                    "strike": row["strike_price"],
-                    "kind": kind,
-                    "bid": md.get("bid_price"),
-                    "ask": md.get("ask_price"),
-                    "last": md.get("ltp"),
-                    "volume": md.get("volume"),
-                    "open_interest": md.get("oi"),
-                    "implied_vol": None if iv is None else float(iv) / 100.0,
-                    "spot": row.get("underlying_spot_price"),
-                }
-            )
+    records = [r for row in strikes for r in upstox_strike_records(row, _day(row["expiry"]))]
     return pd.DataFrame.from_records(records)
 
 
