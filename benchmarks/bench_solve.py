@@ -22,7 +22,7 @@ Then the CLI (``quantalloc solve`` on the README's two tables) as a user runs it
 process each time, beside the same command on an older checkout (``--before DIR``).
 
     python benchmarks/bench_solve.py [--repeat 3] [--direct all|small|none] [--cli-runs 5]
-                                     [--before DIR] [--only-cli]
+                                     [--before DIR] [--only-cli] [--sizes 422x10000 ...]
 """
 
 from __future__ import annotations
@@ -152,17 +152,21 @@ def best(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return min(walls), min(cpus), out
 
 
-def engine_alone(rec: dict[str, Any], repeat: int, data: Any = None) -> tuple[float, float, float]:
-    """Best seconds of Allocator.solve on the recorded inputs (or on ``data``), with its solve
-    and lots parts."""
-    runs = []
+def engine_alone(
+    rec: dict[str, Any], repeat: int, data: Any = None
+) -> tuple[float, float, float, float]:
+    """Best seconds of Allocator.solve on the recorded inputs (or on ``data``): wall, its solve
+    and lots parts, and the least CPU seconds; and the working set's description."""
+    runs, cpus = [], []
     for _ in range(repeat):
         alloc = Allocator(**rec["kw"], rounding=rec["rounding"])
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         res = alloc.solve(rec["data"] if data is None else data, limits=rec["limits"])
+        cpus.append(time.process_time() - cpu)
         total = time.perf_counter() - start
         runs.append((total, res.solve_seconds, res.rounding.seconds if res.rounding else 0.0))
-    return min(runs)
+    wall, solve_s, lots_s = min(runs)
+    return wall, solve_s, lots_s, min(cpus)
 
 
 def tilted(data: Any) -> Any:
@@ -201,10 +205,13 @@ def size_table(args: argparse.Namespace) -> None:
     sizing.Allocator = Recorder  # type: ignore[misc]
     print(
         f"{'cands x scen':>14} {'obj':>5} | {'solve()':>8} {'cpu':>6} {'alloc':>6} | {'engine':>6} "
-        f"{'solve':>6} {'lots':>5} | {'weighted':>8} {'solve':>6} | {'direct':>8} "
+        f"{'cpu':>6} {'solve':>6} {'lots':>5} | {'weighted':>8} {'cpu':>6} {'solve':>6} | "
+        f"{'direct':>8} "
         f"{'fast - direct':>14} | working set / drawdown"
     )
     for n, s, expiries, otm in SIZES:
+        if args.sizes and f"{n}x{s}" not in args.sizes:
+            continue
         for kind in ("kelly", "rck"):
             model = sized_model(n, expiries, otm, kind, base)
 
@@ -221,8 +228,8 @@ def size_table(args: argparse.Namespace) -> None:
             e2e, e2e_cpu, result = best(run, args.repeat)
             rec = dict(Recorder.last)
             alloc_s = result.solver["timings"]["allocation: solve + lots"]
-            eng, eng_solve, eng_lots = engine_alone(rec, args.repeat)
-            weng, weng_solve, _ = engine_alone(rec, args.repeat, tilted(rec["data"]))
+            eng, eng_solve, eng_lots, eng_cpu = engine_alone(rec, args.repeat)
+            weng, weng_solve, _, weng_cpu = engine_alone(rec, args.repeat, tilted(rec["data"]))
             size = rec["data"].n_candidates * rec["data"].n_scenarios
             want_direct = args.direct == "all" or (args.direct == "small" and size <= 1_000_000)
             if want_direct:
@@ -243,8 +250,8 @@ def size_table(args: argparse.Namespace) -> None:
             print(
                 f"{rec['data'].n_candidates:>6} x {s:>6} {kind:>5} | {e2e:7.2f}s {e2e_cpu:5.2f}s "
                 f"{alloc_s:5.2f}s "
-                f"| {eng:5.2f}s {eng_solve:5.2f}s {eng_lots:4.2f}s "
-                f"| {weng:7.2f}s {weng_solve:5.2f}s | {direct} | "
+                f"| {eng:5.2f}s {eng_cpu:5.2f}s {eng_solve:5.2f}s {eng_lots:4.2f}s "
+                f"| {weng:7.2f}s {weng_cpu:5.2f}s {weng_solve:5.2f}s | {direct} | "
                 f"{result.solver['name'].split('(')[-1].rstrip(')')}{dd}{verdict}",
                 flush=True,
             )
@@ -307,7 +314,9 @@ def cli_times(code: Path | None, runs: int, folder: Path) -> tuple[list[float], 
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        # run from ``folder``: ``python -c`` puts the working directory first on sys.path,
+        # which from the repository root would shadow ``code``
+        subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=folder)
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -352,6 +361,9 @@ def main() -> None:
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--before", default=None, help="an older checkout to time the CLI from")
     ap.add_argument("--only-cli", action="store_true")
+    ap.add_argument(
+        "--sizes", nargs="*", default=None, help="only these sizes, e.g. 422x10000 1600x2000"
+    )
     args = ap.parse_args()
     print(f"machine load (1/5/15 min) at start: {os.getloadavg()} on {os.cpu_count()} cores")
     if not args.only_cli:
