@@ -33,12 +33,21 @@ class ScenarioBook:
 
     ``table`` has one row per kept candidate (its ``max_loss`` raised to the worst scenario for
     unbounded-loss strategies, and its ``expected_pnl``); ``pnl`` is scenarios x candidates.
+    ``probabilities`` weighs the scenarios (non-negative, summing to 1; the engine's
+    ``Candidates(probabilities=...)``); None means equally likely.
     """
 
     table: pd.DataFrame
     legs: list[list[dict[str, object]]]
     pnl: np.ndarray
     horizon_days: int
+    probabilities: np.ndarray | None = None
+
+    def expectation(self, values: np.ndarray) -> np.ndarray:
+        """The probability-weighted mean over scenarios (axis 0) of ``values``."""
+        if self.probabilities is None:
+            return np.asarray(values.mean(axis=0))
+        return np.asarray(np.tensordot(self.probabilities, values, axes=(0, 0)))
 
 
 @dataclass(frozen=True)
