@@ -435,12 +435,16 @@ class PortfolioBook:
                 f"no strategy {fill.strategy_name!r} in the portfolio; strategies: "
                 f"{', '.join(current) or 'none'}"
             )
-        if fill.side not in SIDES or not (fill.quantity > 0 and fill.price > 0 and fill.fee >= 0):
-            raise DataError(
-                f"order for {fill.strategy_name}: side must be buy or sell, quantity and price "
-                f"> 0, fee >= 0; got {fill.side} {fill.quantity} @ {fill.price} fee {fill.fee}"
-            )
         option = fill.terms or sleeve.terms.get(fill.symbol)
+        least = 0.0 if option is not None else TOLERANCE  # an option may leave at no price
+        if fill.side not in SIDES or not (
+            fill.quantity > 0 and fill.price >= least and fill.fee >= 0
+        ):
+            raise DataError(
+                f"order for {fill.strategy_name}: side must be buy or sell, quantity > 0, price "
+                f"> 0 (>= 0 for an option), fee >= 0; got {fill.side} {fill.quantity} @ "
+                f"{fill.price} fee {fill.fee}"
+            )
         mult = option.multiplier if option is not None else 1.0
         q0, avg0 = sleeve.positions.get(fill.symbol, (0.0, 0.0))
         dq = fill.quantity if fill.side == "buy" else -fill.quantity
