@@ -173,7 +173,7 @@ class PortfolioBook:
                 float(row["quantity"]),
                 float(row["avg_price"]),
             )
-            if (option := terms_from_row(row)) is not None:
+            if (option := terms_from_row(dict(row))) is not None:
                 terms.setdefault(name, {})[row["symbol"]] = option
         rows = conn.execute(select(t.strategies).order_by(t.strategies.c.strategy_name))
         return [

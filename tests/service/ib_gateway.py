@@ -50,8 +50,10 @@ class SimGateway:
     ) -> None:
         self.bar_size = bar_size
         self.options, self.option_fee = options, option_fee
-        self.held: dict[str, float] = {}  # our reading of the account's positions
-        self.contracts: dict[str, Any] = {}  # contract key -> the contract as placed
+        self.held: dict[tuple[str, ...], float] = {}  # the account's positions, by contract
+        self.contracts: dict[tuple[str, ...], Any] = {}  # contract key -> the contract
+        self.settling: dict[pd.Timestamp, list[tuple[tuple[str, ...], float]]] = {}
+        self.last_streamed: pd.Timestamp | None = None
         self.step = STEP if bar_size == "5 mins" else pd.Timedelta(hours=16)  # daily: the close
         end = (last if last is not None else day) + pd.Timedelta(1, "D")
         self.bars: dict[str, list[BarData]] = {}
@@ -109,15 +111,31 @@ class SimGateway:
                 trade.orderStatus.status = "Cancelled"
 
     def waitOnUpdate(self, timeout: float = 0) -> bool:
-        if self.stream:
+        streamed = self.last_streamed
+        if (
+            self.stream
+            and streamed is not None
+            and self.stream[0][0].normalize() > (streamed.normalize())
+            and self.now < streamed + self.step
+        ):
+            self.now = streamed + self.step  # the session closes before the next one opens
+        elif self.stream:
             time, symbol, row = self.stream.pop(0)
             self.bars[symbol].append(_bar_data(time, row))
             self.now = max(self.now, time)
+            self.last_streamed = time
         else:
             self.now = self.stream_end() + self.step  # the close: the last bars complete
+        self._overnight()
         while self.pending and self.pending[0][1] + self.step <= self.now:
             self._execute(*self.pending.pop(0))
         return True
+
+    def _overnight(self) -> None:
+        """Expiries of the sessions before today are in the account (booked overnight)."""
+        for day in sorted(d for d in self.settling if d < self.now.normalize()):
+            for key, delta in self.settling.pop(day):
+                self.held[key] = self.held.get(key, 0.0) + delta
 
     def stream_end(self) -> pd.Timestamp:
         return max(t for _, t in self.rows)
@@ -175,15 +193,15 @@ class SimGateway:
                 continue
             if time.normalize() < _last_session(contract.lastTradeDateOrContractMonth):
                 continue
-            self.held[key] = 0.0
+            moves = [(key, -held)]  # the contracts leave the account overnight
             strike, mult = float(contract.strike), float(contract.multiplier)
             itm = close - strike if contract.right == "C" else strike - close
-            if itm >= 0.01 - 1e-12:  # exercise by exception
+            if itm >= 0.01 - 1e-12:  # exercise by exception: the shares at the strike
                 buys = (contract.right == "C") == (held > 0)
                 stock = Stock(underlying, "SMART", "USD")
                 self.contracts.setdefault(_key(stock), stock)
-                self.held[_key(stock)] = self.held.get(_key(stock), 0.0) + (
-                    abs(held) * mult * (1 if buys else -1))  # fmt: skip
+                moves.append((_key(stock), abs(held) * mult * (1 if buys else -1)))
+            self.settling.setdefault(time.normalize(), []).extend(moves)
 
     def _entry_bar(self, parent: Trade, bar: Any, time: pd.Timestamp) -> None:
         """On the parent's bar only the children's stop is assumed reached (at its price)."""

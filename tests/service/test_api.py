@@ -160,8 +160,13 @@ def test_the_portfolio_from_initialize_to_rebalance(http: httpx.Client) -> None:
     other = http.post("/orders/sell_all", json={"prices": prices, "request_id": "b1"})
     assert other.status_code == 409 and "already used by a buy_all" in other.json()["detail"]
     assert http.get("/positions/orb").json()["positions"] == [
-        {"strategy_name": "orb", "symbol": "SPY", "quantity": 100.0, "avg_price": 300.0,
-         "contract": None}  # a stock
+        {
+            "strategy_name": "orb",
+            "symbol": "SPY",
+            "quantity": 100.0,
+            "avg_price": 300.0,
+            "contract": None,
+        }  # a stock
     ]
     assert len(http.get("/positions").json()["positions"]) == 3
     orb = http.get("/portfolio/orb").json()
@@ -254,8 +259,7 @@ def test_option_orders_are_cash_secured_calls_covered_and_settle_at_the_strike(
     cash = 10_149.35 + 12.5 - 9_800 + 50 - 0.65
     assert http.get("/portfolio/wheel").json()["cash"] == pytest.approx(cash)
     # sell_all closes the call before the shares that cover it (prices per share)
-    done = http.post("/orders/sell_all", json={"prices": {"SPY": 99.0,
-                                                          "SPY 2024-01-12 C101": 0.2}})
+    done = http.post("/orders/sell_all", json={"prices": {"SPY": 99.0, "SPY 2024-01-12 C101": 0.2}})
     assert done.status_code == 200, done.text
     assert [o["symbol"] for o in done.json()["orders"]] == ["SPY 2024-01-12 C101", "SPY"]
     final = http.get("/portfolio/wheel").json()

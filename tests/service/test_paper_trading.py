@@ -175,7 +175,8 @@ def test_paper_wheel_through_the_api_equals_the_backtest(
     opts = [t for t in backtest["trades"] if t["side"].startswith("short")]
     # an option sold, then bought back or settled (no price), and the shares an exercise moves
     expected_orders = sum(1 + (t["exit_reason"] != "end_of_data") for t in opts) + sum(
-        t["exit_reason"] in ("assigned", "called_away") for t in opts)
+        t["exit_reason"] in ("assigned", "called_away") for t in opts
+    )
     assert len(orders) == expected_orders
     assert {o["source"] for o in orders} == {"trade"}
     held = {p["symbol"]: p for p in sleeve["positions"]}

@@ -52,7 +52,9 @@ def book_closes(
         else:
             seen = book.history(symbol, None, day)["close"]
         if not len(seen):
-            raise DataError(f"{symbol}: no close on or before {pd.Timestamp(day).date()}; start later")
+            raise DataError(
+                f"{symbol}: no close on or before {pd.Timestamp(day).date()}; start later"
+            )
         return float(seen.iloc[-1])
 
     return closes
