@@ -3,13 +3,20 @@
 :class:`OptionQuotes` is the one seam between an options strategy and its price source: the
 backtest marks and fills through it, and so do the paper broker and the trader, so a
 different source (listed chain quotes instead of a model) changes all of them at once.
-A quote has a bid, an ask and a mark; a sale fills at the bid, a purchase at the ask
-(:func:`fill_price`), and positions are valued at the mark.
+A quote has a bid, an ask, a mark and its ``source`` (``"model"`` or ``"chain"``); a sale fills
+at the bid, a purchase at the ask (:func:`fill_price`), and positions are valued at the mark.
+The contract names what is quoted (underlying, expiry, strike, call or put), so a source that
+knows only listed contracts looks them up by those terms.
 
 :class:`ModelQuotes` is the model source: Black-Scholes at the vol index's close / 100 (the
 at-the-money vol), with :class:`~quantalloc.options.volatility.SkewModel` across strikes, the
 mark the model price and the bid and ask a fixed share of it away. Time is calendar days to
 the expiry date / 365; from the expiry date on, the mark is the intrinsic value.
+
+:func:`chain_quote` is the chain's side of the seam: one listed contract's quote from a
+session's :class:`~quantalloc.options.chain_book.ChainQuotes` (bid its sell fill, ask its buy
+fill, mark its reference price), so a chain-backed :class:`OptionQuotes` is a lookup of the
+day's book and this call.
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import numpy as np
 import pandas as pd
 
+from quantalloc.errors import DataError
+from quantalloc.options.chain_book import ChainQuotes
 from quantalloc.options.contract import OptionContract
 from quantalloc.options.pricing import black_scholes
 from quantalloc.options.volatility import SkewModel
@@ -34,6 +44,8 @@ class OptionQuote:
     bid: float
     ask: float
     mark: float
+    source: Literal["model", "chain"]
+    """Where the prices come from: a pricing model, or a listed chain's quotes."""
 
 
 class OptionQuotes(Protocol):
@@ -87,4 +99,35 @@ class ModelQuotes:
         spot = self.closes(contract.underlying, day)
         atm = self.closes(self.vol_symbol, day) / 100.0
         mark = self.value(contract, day, spot, atm)
-        return OptionQuote(mark * (1.0 - self.spread), mark * (1.0 + self.spread), mark)
+        return OptionQuote(mark * (1.0 - self.spread), mark * (1.0 + self.spread), mark, "model")
+
+
+def chain_quote(
+    book: ChainQuotes, contract: OptionContract, root: str | None = None
+) -> OptionQuote:
+    """``contract``'s quote in a session's tradable chain ``book``: bid its sell fill, ask its
+    buy fill, mark its reference price (``source="chain"``).
+
+    DataError when the chain does not list it tradable, or lists it under several roots (SPX
+    monthlies and SPXW weeklies share expiries and strikes) and ``root`` does not pick one.
+    """
+    if contract.underlying != book.symbol:
+        raise DataError(
+            f"option quote: {contract.symbol} is on {contract.underlying}, the chain on "
+            f"{book.symbol}; quote it from that underlying's chain"
+        )
+    f = book.fills
+    rows = f.loc[(f["expiry"] == pd.Timestamp(contract.expiry)) & (f["kind"] == contract.right)
+                 & np.isclose(f["strike"].to_numpy(float), contract.strike)]  # fmt: skip
+    if root is not None and "root" in rows.columns:
+        rows = rows.loc[rows["root"] == root]
+    if rows.empty:
+        book.contract(contract.expiry, contract.strike, contract.right)  # its "not tradable"
+        raise DataError(f"option quote: no tradable {contract.symbol} under root {root!r}")
+    if len(rows) > 1:
+        roots = sorted(str(r) for r in rows.get("root", pd.Series(dtype=str)).unique())
+        raise DataError(
+            f"option quote: {contract.symbol} is listed under roots {roots}; pass root= to pick one"
+        )
+    row = rows.iloc[0]
+    return OptionQuote(float(row["sell"]), float(row["buy"]), float(row["ref"]), "chain")

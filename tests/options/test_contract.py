@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from quantalloc.backtest.strategies.wheel import WheelParams, next_option
+from quantalloc.data import get_chain_source
+from quantalloc.errors import DataError
+from quantalloc.options.chain_book import chain_quotes
 from quantalloc.options.contract import OptionContract, last_trading_day, settle
-from quantalloc.options.quotes import ModelQuotes, fill_price
+from quantalloc.options.costs import LiquidityRules, load_spread_table
+from quantalloc.options.quotes import ModelQuotes, chain_quote, fill_price
 from quantalloc.options.volatility import FLAT, SkewModel
 
 PUT = OptionContract("SPY", dt.date(2024, 1, 12), 98.0, "put")
@@ -65,6 +71,7 @@ def test_model_quotes_price_at_the_vol_index_with_a_spread() -> None:
                          dividend_yield=0.018, skew=FLAT, spread=0.02)  # fmt: skip
     day = pd.Timestamp("2024-01-01")
     q = quotes.quote(PUT, day)
+    assert q.source == "model"
     t = 11 / 365.0
     assert q.mark == pytest.approx(_bs("put", 100, 98, t, 0.02, 0.018, 0.2), rel=1e-12)
     assert (q.bid, q.ask) == (pytest.approx(q.mark * 0.98), pytest.approx(q.mark * 1.02))
@@ -81,3 +88,29 @@ def test_model_quotes_price_at_the_vol_index_with_a_spread() -> None:
                          vol_symbol="^VIX", rate=0.02, dividend_yield=0.018,
                          skew=SkewModel(put_slope=1.0, call_slope=0.3), spread=0.0)  # fmt: skip
     assert skewed.quote(PUT, day).mark > q.mark
+
+
+def test_chain_quotes_plug_into_the_seam_real(shared_data: Path) -> None:
+    """The wheel's next put on the SPX chain of 2019-05-01 quoted from the chain: bid and ask
+    the file's own (a quoted contract fills at them), mark the mid, ``source`` "chain"; SPX
+    monthlies and SPXW weeklies list the same contract, so the root must be named."""
+    snap = get_chain_source(str(shared_data / "us/options/spx_2019")).chain("SPX", "2019-05-01")
+    book = chain_quotes(snap, load_spread_table("us"), LiquidityRules(), 0.024)
+    params = WheelParams(symbol="SPX", strike_step=5.0)
+    sale = next_option(params, pd.Timestamp("2019-05-01"), book.spot, 0, 1_000_000.0)
+    assert sale is not None
+    put, _ = sale
+    assert (put.expiry, put.strike, put.right) == (dt.date(2019, 5, 17), 2895.0, "put")
+    f = snap.frame
+    raw = f.loc[(f["root"] == "SPXW") & (f["expiry"] == "2019-05-17") & (f["strike"] == 2895.0)
+                & (f["kind"] == "put")].iloc[0]  # fmt: skip
+    q = chain_quote(book, put, root="SPXW")
+    assert (q.bid, q.ask, q.source) == (raw["bid"], raw["ask"], "chain")
+    assert q.mark == pytest.approx((raw["bid"] + raw["ask"]) / 2, rel=1e-12)
+    assert fill_price(q, "sell") == raw["bid"]
+    with pytest.raises(DataError, match=r"roots \['SPX', 'SPXW'\]; pass root="):
+        chain_quote(book, put)
+    with pytest.raises(DataError, match="no tradable put 2897"):
+        chain_quote(book, OptionContract("SPX", put.expiry, 2897.0, "put"), root="SPXW")
+    with pytest.raises(DataError, match="the chain on SPX"):
+        chain_quote(book, PUT)

@@ -26,7 +26,7 @@ class FixedQuotes:
 
     def quote(self, contract: OptionContract, day: pd.Timestamp) -> OptionQuote:
         self.asked.append((contract.symbol, day))
-        return OptionQuote(1.96, 2.04, 2.0)
+        return OptionQuote(1.96, 2.04, 2.0, "model")
 
 
 def _bar(day: str, close: float) -> Bar:

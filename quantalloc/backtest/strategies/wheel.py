@@ -174,8 +174,14 @@ def run(
     end: DateLike | None,
     capital: float,
     params: WheelParams | None = None,
+    *,
+    quotes: OptionQuotes | None = None,
 ) -> BacktestResult:
-    """Backtest the wheel between ``start`` and ``end`` from ``capital``."""
+    """Backtest the wheel between ``start`` and ``end`` from ``capital``.
+
+    ``quotes`` prices its options (default :func:`make_quotes`, the model at the vol index);
+    a chain-backed source quotes every contract the rules pick, or raises DataError.
+    """
     p = params or WheelParams()
     validate(p, NAME)
     under, vix_close, dividend = _load(provider, p, start, end)
@@ -183,7 +189,8 @@ def run(
     close = under["close"].to_numpy()
     levels = {p.symbol: dict(zip(days, close, strict=True)),
               p.vol_symbol: dict(zip(days, vix_close.to_numpy(), strict=True))}  # fmt: skip
-    quotes = make_quotes(p, lambda symbol, day: float(levels[symbol][day]))
+    if quotes is None:
+        quotes = make_quotes(p, lambda symbol, day: float(levels[symbol][day]))
     divs = dividend.to_numpy()
     cash = float(capital)
     book = WheelBook(p.symbol)

@@ -78,11 +78,17 @@ class WheelTrader:
     """IB bar size of its live feed."""
 
     def __init__(
-        self, params: wheel.WheelParams, broker: Broker, ledger: Ledger, book: BarBook
+        self,
+        params: wheel.WheelParams,
+        broker: Broker,
+        ledger: Ledger,
+        book: BarBook,
+        quotes: OptionQuotes | None = None,
     ) -> None:
         self.p = params
         self.broker, self.ledger, self.book = broker, ledger, book
-        self.quotes = book_quotes(params, book)
+        self.quotes = quotes if quotes is not None else book_quotes(params, book)
+        """Marks and take-profit checks; give a paper broker the same source."""
         self.capital = ledger.cash()
         self.warmup_days = 10  # the vol index's last level before the first day, as run() loads
         self.wb = WheelBook(params.symbol)
