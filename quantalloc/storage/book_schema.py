@@ -7,8 +7,9 @@ REST store, which the service does not use, stay as they are.
 - ``portfolio_events``: one row per change of the book (initialize, rebalance, buy_all,
   sell_all, order), in commit order (``seq``); ``request_id`` makes a retried request a no-op.
 - ``portfolio_strategies``: each strategy's sleeve: its traded symbol and its cash.
-- ``portfolio_positions``: signed quantity and average price per strategy and symbol.
-- ``portfolio_orders``: every fill, once (``order_id`` is the key).
+- ``portfolio_positions``: signed quantity and average price per strategy and symbol; an
+  option's terms (underlying, expiry, strike, right, multiplier) beside it (version 2).
+- ``portfolio_orders``: every fill, once (``order_id`` is the key), with an option's terms.
 - ``portfolio_allocations``: the weights each initialize or rebalance set, with the scores.
 - ``service_jobs``: background work of the API (solve, backtest) and its outcome.
 """
@@ -34,10 +35,24 @@ from quantalloc.storage.schema import (
     versions_table,
 )
 
-BOOK_SCHEMA_VERSION = 1
+BOOK_SCHEMA_VERSION = 2
 BOOK_MIGRATIONS_TABLE = "quantalloc_book_schema"
 
 book_metadata = MetaData()
+
+
+def option_columns() -> list[Column]:
+    """An option's terms beside a position or an order (all null for a stock)."""
+    return [
+        Column("underlying", Text()),
+        Column("expiry", Text()),
+        Column("strike", FLOAT_TYPE),
+        Column("option_right", Text()),
+        Column("multiplier", FLOAT_TYPE),
+    ]
+
+
+OPTION_COLUMNS = ("underlying", "expiry", "strike", "option_right", "multiplier")
 
 events = Table(
     "portfolio_events",
@@ -73,6 +88,7 @@ positions = Table(
     Column("symbol", Text(), nullable=False),
     Column("quantity", FLOAT_TYPE, nullable=False),
     Column("avg_price", FLOAT_TYPE, nullable=False),
+    *option_columns(),
     PrimaryKeyConstraint("strategy_name", "symbol"),
 )
 
@@ -90,6 +106,7 @@ orders = Table(
     Column("fee", FLOAT_TYPE, nullable=False),
     Column("source", Text(), nullable=False),
     Column("filled_at", Text()),
+    *option_columns(),
 )
 
 allocations = Table(

@@ -177,7 +177,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("serve", ["serve", "--studies", STORE], "unsupported study storage"),
     ("serve", ["serve", "--verbose=1"], "does not take a value"),
     # trade (checked before the portfolio API is called; none runs here)
-    ("trade", ["trade", "wheel"], "cannot trade bar by bar"),
+    ("trade", ["trade", "multi"], "cannot trade bar by bar"),
+    ("trade", ["trade", "wheel"], "give --start and --end"),
+    ("trade", ["trade", "wheel", "--param", "put_otm=2"], "put_otm"),
+    ("trade", ["trade", "wheel", "--mode", "live", "-p", "vol_data=csv:x"], "vol_data"),
     ("trade", ["trade", "orb", "--mode", "dream"], "not a trading mode"),
     ("trade", ["trade", "orb", "--api", "ftp://x"], "not an http(s) URL"),
     ("trade", ["trade", "orb", "--name", " "], "--name needs a name"),
