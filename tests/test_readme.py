@@ -126,6 +126,8 @@ def test_every_readme_command_block_exits_0(
                 command = command.replace("postgresql://USER:PASS@HOST/DB", postgres_server.url)
                 command = re.sub(r"(--port |localhost:|127\.0\.0\.1:)8000\b", rf"\g<1>{port}",
                                  command)  # fmt: skip
+                if command.startswith("quantalloc trade") and "--api" not in command:
+                    command += f" --api http://127.0.0.1:{port}"  # the README's default is :8000
                 if command.startswith("export "):  # as the shell would keep it
                     name, _, value = command[len("export ") :].partition("=")
                     env[name] = value
