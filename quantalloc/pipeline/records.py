@@ -33,6 +33,8 @@ class ScenarioBook:
 
     ``table`` has one row per kept candidate (its ``max_loss`` raised to the worst scenario for
     unbounded-loss strategies, and its ``expected_pnl``); ``pnl`` is scenarios x candidates.
+    ``probabilities`` weighs the scenarios (non-negative, summing to 1; the engine's
+    ``Candidates(probabilities=...)``); None means equally likely.
     """
 
     table: pd.DataFrame
@@ -43,6 +45,13 @@ class ScenarioBook:
     """Each symbol's price in each scenario at the horizon (scenarios x symbols, in the order of
     the solve's symbols), for books beside the candidates (holdings)."""
     horizon_years: float = 0.0
+    probabilities: np.ndarray | None = None
+
+    def expectation(self, values: np.ndarray) -> np.ndarray:
+        """The probability-weighted mean over scenarios (axis 0) of ``values``."""
+        if self.probabilities is None:
+            return np.asarray(values.mean(axis=0))
+        return np.asarray(np.tensordot(self.probabilities, values, axes=(0, 0)))
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,11 @@ def _cap_tolerance(spec: ModelSpec) -> float:
     return spec.advanced.cap_tolerance if spec.advanced else 0.1
 
 
-def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
-    """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
+def engine_candidates(
+    table: pd.DataFrame, pnl: np.ndarray, probabilities: np.ndarray | None = None
+) -> Candidates:
+    """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost,
+    and the scenarios' probabilities (None: equally likely)."""
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
     returns = pd.DataFrame(pnl / lot_cost[None, :], columns=names)
@@ -166,6 +169,7 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
     )
     return Candidates(
         returns=returns,
+        probabilities=probabilities,
         attributes=attributes,
         groups=groups,
         lot_cost=pd.Series(lot_cost, index=names),
@@ -183,7 +187,7 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             '"kelly" or "rck"'
         )
     with timer.stage("allocation: build"):
-        data = engine_candidates(book.table, book.pnl)
+        data = engine_candidates(book.table, book.pnl, book.probabilities)
         allocator = Allocator(
             objective=objective_term(spec),
             constraints=constraint_terms(plan, targets),
