@@ -42,7 +42,7 @@ def assemble(
 ) -> SolveResult:
     """The frozen result of a solve."""
     covered = set(held.writes) if held is not None else set()
-    allocations = _positions(book, outcome.lots, covered)
+    allocations = _positions(book, outcome.lots, covered, set(targets.industry))
     extra = held.positions if held is not None else None
     risk = held_risk(plan, inputs, cands, book, outcome.lots, extra)
     allocations = allocations.assign(unbounded_loss=risk.unbounded, margin=risk.margin)
@@ -89,11 +89,14 @@ def assemble(
     )
 
 
-def _positions(book: ScenarioBook, lots: np.ndarray, covered: set[int]) -> pd.DataFrame:
+def _positions(
+    book: ScenarioBook, lots: np.ndarray, covered: set[int], targeted: set[str]
+) -> pd.DataFrame:
     """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total.
 
     Every row is to ``open``; a covered call written on held shares (``covered``) uses no
-    budget and its stock leg says ``held``."""
+    budget and its stock leg says ``held``. A position expecting a loss names the rule that
+    holds it (``forced_by``: the holdings, or its industry's target when ``targeted``)."""
     rows = []
     for i in np.flatnonzero(lots > 0):
         r = book.table.iloc[i]
@@ -120,11 +123,20 @@ def _positions(book: ScenarioBook, lots: np.ndarray, covered: set[int]) -> pd.Da
                 "theta_positive": float(r["theta"]) > 0,
                 "action": "open",
                 "covered_by_holdings": i in covered,
+                "forced_by": _forced_by(r, i in covered, targeted),
             }
         )
     out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, *EXTRA_ALLOCATION_KEYS])
     out["theta_positive"] = out["theta_positive"].astype(bool)
     return out
+
+
+def _forced_by(row: pd.Series, covered: bool, targeted: set[str]) -> str:
+    if covered:
+        return "holdings"
+    if float(row["expected_pnl"]) < 0 and str(row["industry"]) in targeted:
+        return f"industry_target[{row['industry']}]"
+    return ""
 
 
 def _leg(leg: Mapping[str, Any], lots: int, on_held_shares: bool = False) -> dict[str, Any]:

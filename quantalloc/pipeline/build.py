@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
@@ -76,11 +76,14 @@ def run_allocation(
     held = holding_plan(plan, inputs, book)
     notes += held.notes
     split = plan.spec.state_rules.long_short_split and plan.request.symbol is None
+    names = candidate_names(book.table)
+    industry_targets = _targets(plan, industries, book.table, notes)
     targets = Targets(
-        industry=_targets(plan, industries, book.table, notes),
+        industry=industry_targets,
         market_cap=_cap_targets(plan, state, book.table, notes),
         long_short=long_short_caps(float(state.direction_score)) if split else None,
-        blocked=tuple(candidate_names(book.table)[i] for i in held.blocked),
+        blocked=tuple(names[i] for i in held.blocked),
+        losing=tuple(names[i] for i in _losing(book, held.writes, industry_targets, notes)),
         vega_offset=held.vega_offset,
     )
     outcome = allocate(plan, book, targets, timer)
@@ -507,6 +510,28 @@ def _scenario_pnl(
         prices=scen.prices,
         horizon_years=h_t,
     )
+
+
+def _losing(
+    book: ScenarioBook, forced: Collection[int], targeted: Collection[str], notes: list[str]
+) -> list[int]:
+    """Candidates whose expected P&L per lot over the scenarios is below zero, kept at 0 lots
+    (the negative-edge rule) unless a named rule may force them: the holdings rule's covered
+    calls (``forced``) and the industry targets (candidates of a ``targeted`` industry, which
+    its share band may need; such a position names the target in ``forced_by``)."""
+    expected = book.table["expected_pnl"].to_numpy(dtype=float)
+    industry = book.table["industry"].astype(str).to_numpy()
+    losing = [
+        int(i)
+        for i in np.flatnonzero(expected < 0.0)
+        if int(i) not in forced and industry[i] not in targeted
+    ]
+    if losing:
+        notes.append(
+            f"{len(losing)} of {len(expected)} candidates kept at 0 lots: expected P&L per lot "
+            "< 0 over the scenarios, outside the industries with a target (negative_edge)"
+        )
+    return losing
 
 
 def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:

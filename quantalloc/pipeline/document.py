@@ -125,9 +125,15 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "unbounded_loss",
     "margin",
 )
-EXTRA_ALLOCATION_KEYS: tuple[str, ...] = ("theta_positive", "action", "covered_by_holdings")
-"""Allocation keys beyond the contract's: the theta flag, ``open``, and a covered call written
-on held shares."""
+EXTRA_ALLOCATION_KEYS: tuple[str, ...] = (
+    "theta_positive",
+    "action",
+    "covered_by_holdings",
+    "forced_by",
+)
+"""Allocation keys beyond the contract's: the theta flag, ``open``, a covered call written on
+held shares, and the rule that holds a position with a negative expected return (``holdings``
+or ``industry_target[NAME]``; empty otherwise: no other position expects a loss)."""
 LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity", "price_source")
 PORTFOLIO_KEYS: tuple[str, ...] = (
     "allocated_capital",

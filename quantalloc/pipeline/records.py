@@ -64,6 +64,9 @@ class Targets:
     """Caps on LONG and SHORT capital (shares of the budget) from the direction score."""
     blocked: tuple[str, ...] = ()
     """Candidates (by engine name) kept at 0 lots: they would buy stock the holdings provide."""
+    losing: tuple[str, ...] = ()
+    """Candidates (by engine name) kept at 0 lots: their expected P&L over the scenarios is
+    below zero, and no rule forces them (the negative-edge rule)."""
     vega_offset: float = 0.0
     """Vega already in the book (held options, covered calls on held shares), per vol point."""
 

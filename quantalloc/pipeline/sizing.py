@@ -100,6 +100,10 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
                 name="holdings_cover",
             )
         )
+    if targets.losing:  # nothing is held at a loss in expectation
+        terms.append(
+            CandidateBounds(upper=dict.fromkeys(targets.losing, 0.0), name="negative_edge")
+        )
     if targets.long_short is not None:
         max_long, max_short = targets.long_short
         terms.append(LongShortSplit(max_long=max_long, max_short=max_short, unit="budget"))

@@ -68,7 +68,8 @@ def test_avoided_note_names_what_the_avoid_list_removed() -> None:
 
 def check_state_rules(result: SolveResult) -> None:
     """Every allocation's expiry inside the DTE window in force (unless the notes say no listed
-    expiry lay inside), no avoided strategy held, the long/short caps kept."""
+    expiry lay inside), no avoided strategy held, no position with a negative expected return
+    unless a named rule holds it (``forced_by``), the long/short caps kept."""
     doc: dict[str, Any] = result.to_document()
     market = doc["market"]
     lo, hi = market["dte_window"]
@@ -79,6 +80,11 @@ def check_state_rules(result: SolveResult) -> None:
         days = (date.fromisoformat(a["expiry"]) - as_of).days
         assert bent or lo <= days <= hi, (a["symbol"], a["expiry"], days, (lo, hi))
         assert a["strategy_name"] not in market["avoided_strategies"], a["strategy_name"]
+        # no position at a loss in expectation unless a named rule holds it
+        assert a["expected_return"] >= 0 or a["forced_by"], (a["symbol"], a)
+        if a["forced_by"].startswith("industry_target"):
+            assert a["forced_by"] == f"industry_target[{a['industry']}]"
+            assert a["industry"] in doc["portfolio"]["by_industry"]
     split = market.get("long_short_split")
     if split:
         for side, cap in (("LONG", split["long"]), ("SHORT", split["short"])):
