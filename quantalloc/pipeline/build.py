@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.errors import DataError, QuantallocError
-from quantalloc.options.book import pnl_per_lot, stress_loss
+from quantalloc.options.book import LegBook, stress_loss
 from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
 from quantalloc.pipeline.assemble import assemble
 from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
 from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities, views_for
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -54,7 +55,7 @@ def run_allocation(
         cands = _candidates(plan, inputs, industries, state)
         notes += cands.notes
     with timer.stage("scenarios"):
-        book = _scenario_pnl(plan, inputs, cands, industries)
+        book = _scenario_pnl(plan, inputs, cands, industries, state)
     if progress is not None:
         progress("allocating", 0, 1)
     targets = Targets(
@@ -359,9 +360,16 @@ def _filters(
 
 
 def _scenario_pnl(
-    plan: Plan, inputs: MarketInputs, cands: CandidateSet, industries: list[PriorityIndustry]
+    plan: Plan,
+    inputs: MarketInputs,
+    cands: CandidateSet,
+    industries: list[PriorityIndustry],
+    state: MarketState,
 ) -> ScenarioBook:
-    """Joint scenarios at the common horizon and each kept candidate's P&L per lot in each."""
+    """Joint scenarios at the one horizon, calibrated and tilted by the views, and each kept
+    candidate's P&L per lot in each, with its edge (:mod:`quantalloc.pipeline.horizon`)."""
+    from quantalloc.pipeline.views import resolve_views
+
     spec, market, priced, keep = plan.spec, plan.market, cands.priced, cands.keep
     table = priced.table.loc[keep].reset_index(drop=True)
     legs = [priced.legs[i] for i in np.flatnonzero(keep)]
@@ -369,15 +377,19 @@ def _scenario_pnl(
     as_of = inputs.as_of.date()
     front = min(table["expiry"])
     horizon_days = max(int(np.busday_count(as_of, front)), 1)
-    h_t = (front - as_of).days / 365.0
+    h_t = max((front - as_of).days, 1) / 365.0
     front_t = table["front_t"].to_numpy(dtype=float)
     remaining = np.maximum(book.remaining + front_t[book.candidate] - h_t, 0.0)
     book = dataclasses.replace(book, remaining=np.where(remaining > 1e-9, remaining, 0.0))
+    symbols = list(inputs.symbols)
+    spot = np.array([float(inputs.closes[s].dropna().iloc[-1]) for s in symbols])
+    vols = _scenario_vols(inputs, priced.table)
+    rate = market.risk_free_rate
     scen = build_scenarios(
         inputs.closes,
-        {s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
-        _scenario_vols(inputs, priced.table),
-        _drifts(plan, inputs, industries),
+        dict(zip(symbols, spot, strict=True)),
+        vols,
+        rate,
         horizon_days=horizon_days,
         n_scenarios=plan.n_scenarios,
         method=spec.scenarios.method,
@@ -387,22 +399,71 @@ def _scenario_pnl(
         vol_scale=spec.scenarios.vol_scale,
         trading_days=market.trading_days,
     )
-    pnl = pnl_per_lot(
-        book,
-        scen.prices,
-        rate=market.risk_free_rate,
-        bid_ask=spec.costs.bid_ask,
-        min_tick=spec.costs.min_tick,
-        commission=spec.costs.commission(market.name),
+    leg_prices = _leg_prices(plan, book)
+    prices, probs = scen.prices, np.full(scen.n_scenarios, 1.0 / scen.n_scenarios)
+    forwards = spot * np.exp(rate * h_t)
+    method = spec.view_rules.calibration
+    if method != "none":
+        atm = np.array([vols[s] for s in symbols])
+        cal, forwards, book = calibrated(
+            prices, spot, atm, book, leg_prices, rate=rate, horizon=h_t, method=method
+        )
+        prices, probs = cal.prices, cal.probabilities
+    mode, user = resolve_views(plan.request.views)
+    uni = inputs.universe.set_index("symbol")["industry"]
+    views = views_for(
+        spec.view_rules,
+        mode,
+        list(user),
+        direction=str(state.direction),
+        market=market.name,
+        symbols=symbols,
+        industry_of={s: str(uni.get(s, "")) for s in symbols},
+        industry_drift={i.industry: spec.view_drift(i.position_type, i.rating) for i in industries},
+    )
+    # in excess of cash: the entry premium is carried at the risk-free rate to the horizon, so
+    # a position priced at its forward value earns nothing (uninvested cash is the numeraire)
+    carry = np.bincount(book.candidate, book.units * book.price, book.n_candidates)
+    gross = book.pnl(prices, rate) - np.expm1(rate * h_t) * carry[None, :]
+    spread = np.bincount(book.candidate, leg_prices.spread_paid, book.n_candidates)
+    fees = np.bincount(book.candidate, leg_prices.fees, book.n_candidates)
+    pnl = gross - (spread + fees)[None, :]
+    lot_cost = table["capital"].to_numpy(dtype=float)
+    probs, edge = edge_and_probabilities(
+        prices, probs, forwards, views, h_t, gross, (spread, fees), lot_cost
     )
     worst = np.maximum(-pnl.min(axis=0), 0.0)
     unbounded = table["unbounded_loss"].to_numpy(dtype=bool)
     max_loss = table["max_loss"].to_numpy(dtype=float)
     table = table.assign(
         max_loss=np.where(unbounded, np.maximum(max_loss, worst), max_loss),
-        expected_pnl=pnl.mean(axis=0),
+        expected_pnl=probs @ pnl,
     )
-    return ScenarioBook(table=table, legs=legs, pnl=pnl, horizon_days=horizon_days)
+    return ScenarioBook(
+        table=table,
+        legs=legs,
+        pnl=pnl,
+        horizon_days=horizon_days,
+        probabilities=probs,
+        edge=edge,
+        views=tuple(f"{v.name}: {v.note}" if v.note else v.name for v in views),
+    )
+
+
+def _leg_prices(plan: Plan, book: LegBook) -> LegPrices:
+    """Mid, half-spread, spread paid and fees per unit of every leg: a model-priced option leg
+    trades at its price (the mid) and pays half the modelled spread (``bid_ask`` of the price,
+    at least ``min_tick``); every leg pays the commission in and out."""
+    costs = plan.spec.costs
+    is_opt = book.kind != 0
+    half = np.where(is_opt, 0.5 * np.maximum(costs.bid_ask * book.price, costs.min_tick), 0.0)
+    units = np.abs(book.units)
+    return LegPrices(
+        mid=book.price.astype(float),
+        half=half,
+        spread_paid=half * units,
+        fees=np.full(book.price.shape, 2.0 * costs.commission(plan.market.name)),
+    )
 
 
 def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:
@@ -415,16 +476,6 @@ def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, floa
         if not np.isfinite(v):
             vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
     return vol
-
-
-def _drifts(
-    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry]
-) -> dict[str, float]:
-    """Annual drift per symbol: the risk-free rate plus its industry's view."""
-    view = {i.industry: plan.spec.view_drift(i.position_type, i.rating) for i in industries}
-    uni = inputs.universe.set_index("symbol")["industry"]
-    rate = plan.market.risk_free_rate
-    return {s: rate + view.get(str(uni.get(s, "")), 0.0) for s in inputs.symbols}
 
 
 def _targets(

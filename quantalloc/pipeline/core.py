@@ -34,6 +34,7 @@ def solve(
     store: str | None = None,
     limits: Mapping[str, Any] | None = None,
     chain: str | pd.DataFrame | None = None,
+    views: str = "model",
     progress: Progress | None = None,
 ) -> SolveResult:
     """Run the whole allocation and return a frozen :class:`SolveResult`.
@@ -71,6 +72,9 @@ def solve(
     chain
         The index's option chain (a file path or canonical frame) for the regime's options-flow
         score and put-call ratio; without one that part is marked missing.
+    views
+        ``none`` (calibrated scenarios only: no edge), ``model`` (the model's named views) or
+        a path to a TOML file of ``[[view]]`` tables (:mod:`quantalloc.pipeline.views`).
     """
     given = {k: v for k, v in locals().items() if k != "progress"}
     request = SolveRequest(**given)

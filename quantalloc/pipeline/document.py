@@ -93,6 +93,7 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "max_loss",
     "probability_of_profit",
     "expected_return",
+    "edge",
     "delta",
     "gamma",
     "vega",

@@ -39,6 +39,20 @@ class ScenarioBook:
     legs: list[list[dict[str, object]]]
     pnl: np.ndarray
     horizon_days: int
+    probabilities: np.ndarray | None = None
+    """Scenario probabilities (calibrated, then tilted by the views); None: equal."""
+    edge: pd.DataFrame | None = None
+    """Per kept candidate, its expected return per unit of capital by source (``market``, each
+    view's name, ``spread``, ``fees``); each row sums to the candidate's expected return."""
+    views: tuple[str, ...] = ()
+    """The views applied, in order (name, and how a conflict with the state was combined)."""
+
+    @property
+    def p(self) -> np.ndarray:
+        """The scenario probabilities (equal when none were set)."""
+        if self.probabilities is None:
+            return np.full(self.pnl.shape[0], 1.0 / self.pnl.shape[0])
+        return self.probabilities
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class SolveRequest:
     store: str | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     chain: str | pd.DataFrame | None = None
+    views: str = "model"
 
     def __post_init__(self) -> None:  # None for the mappings means none given
         object.__setattr__(self, "tables", dict(self.tables or {}))

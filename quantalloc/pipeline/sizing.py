@@ -109,7 +109,9 @@ def _cap_tolerance(spec: ModelSpec) -> float:
     return spec.advanced.cap_tolerance if spec.advanced else 0.1
 
 
-def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
+def engine_candidates(
+    table: pd.DataFrame, pnl: np.ndarray, probabilities: np.ndarray | None = None
+) -> Candidates:
     """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
@@ -140,6 +142,7 @@ def engine_candidates(table: pd.DataFrame, pnl: np.ndarray) -> Candidates:
         attributes=attributes,
         groups=groups,
         lot_cost=pd.Series(lot_cost, index=names),
+        probabilities=probabilities,
     )
 
 
@@ -154,7 +157,7 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             'objective kind = "kelly" or "rck"'
         )
     with timer.stage("allocation: build"):
-        data = engine_candidates(book.table, book.pnl)
+        data = engine_candidates(book.table, book.pnl, book.probabilities)
         allocator = Allocator(
             objective=objective_term(spec),
             constraints=constraint_terms(plan, targets),
