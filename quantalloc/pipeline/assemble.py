@@ -95,7 +95,7 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "max_loss": float(r["max_loss"]) * n,
                 "probability_of_profit": float(r["probability_of_profit"]),
                 "expected_return": float(r["expected_pnl"] / r["capital"]),
-                "edge": _edge_row(book, i),
+                "edge": _edge_row(book, int(i)),
                 "delta": float(r["delta"]) * n,
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,

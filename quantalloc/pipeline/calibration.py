@@ -41,6 +41,7 @@ from quantalloc.pipeline.entropy import Pooled, entropy_pooling
 
 METHODS: tuple[str, ...] = ("copula", "entropy")
 GRID_MULTIPLE = 4
+MARGINAL_ITERATIONS = 300
 GRID_POINTS = 6001
 GRID_SDS = 8.0
 
@@ -226,6 +227,7 @@ def marginal(
     horizon: float,
     tolerance: float,
     points: int,
+    max_iterations: int = MARGINAL_ITERATIONS,
 ) -> tuple[np.ndarray, Pooled]:
     """The horizon distribution one symbol's prices imply, as a weighted grid.
 
@@ -237,7 +239,10 @@ def marginal(
     grid = implied_quantiles(smile, forward, horizon, points)
     rows = targets.values(grid[:, None], rate, horizon)
     prior = np.full(points, 1.0 / points)
-    return grid, entropy_pooling(prior, rows, targets.mid, tolerance * targets.half_spread)
+    pooled = entropy_pooling(
+        prior, rows, targets.mid, tolerance * targets.half_spread, max_iterations=max_iterations
+    )
+    return grid, pooled
 
 
 def cell_means(grid: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -313,7 +318,7 @@ def calibrate(
     horizon: float,
     method: str = "copula",
     tolerance: float = 1.0,
-    max_iterations: int = 2000,
+    max_iterations: int = MARGINAL_ITERATIONS,
 ) -> Calibrated:
     """Calibrate joint horizon ``prices`` (scenarios x symbols) to the market.
 

@@ -91,7 +91,7 @@ def market_smile(
     """Forwards and Black-76 smiles of a chain's fills (columns expiry, strike, kind, ref)."""
     out: list[ExpirySmile] = []
     for expiry, rows in fills.groupby("expiry", sort=True):
-        t = (pd.Timestamp(expiry) - session).days / 365.0
+        t = (pd.Timestamp(str(expiry)) - session).days / 365.0
         rows = rows.loc[rows["ref"] > 0]
         if t <= 0 or rows.empty:
             continue
