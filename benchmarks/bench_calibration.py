@@ -60,12 +60,11 @@ def reprice(case: Case) -> None:
     rows = case.targets.values(case.prices, case.rate, case.horizon)
     raw = repricing(rows, eq, case.targets)["spread_ratio"].to_numpy()[opt]
     print(f"\n{case.name}: {case.prices.shape[1]} symbols, {int(opt.sum())} contracts, {n} scen.")
-    print(
-        f"  {'recipe':<9}{'median':>8}{'worst':>9}{'within':>8}{'ESS':>7}{'d rank corr':>13}{'s':>7}"
-    )
-    print(
-        f"  {'raw':<9}{np.median(raw):8.2f}{raw.max():9.2f}{(raw <= 1).mean():8.0%}{n:7d}{0:13.3f}"
-    )
+    head = ("recipe", "median", "worst", "within", "ESS", "d rank corr", "s")
+    widths = (9, 8, 9, 8, 7, 13, 7)
+    print("  " + "".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
+    within = (raw <= 1).mean()
+    print(f"  {'raw':<9}{np.median(raw):8.2f}{raw.max():9.2f}{within:8.0%}{n:7d}{0:13.3f}")
     for method in ("copula", "entropy"):
         t0 = time.perf_counter()
         cal = calibrate(

@@ -12,9 +12,9 @@ class MarketProfile:
     """Conventions of one market.
 
     ``contract_multiplier`` is the shares per option contract where it is fixed (US: 100); in India
-    each stock has its own NSE lot size, taken from the universe table (``stock_data.lot_size``),
-    and ``default_lot_size`` only serves a symbol the table does not list. ``chain_symbols``
-    name the index option chains that give the volatility index (NIFTY, SPX).
+    each stock has its own NSE lot size, read from its chain or the universe table
+    (``stock_data.lot_size``), never a default (see ``options.listed.resolve_lot_sizes``).
+    ``chain_symbols`` name the index option chains that give the volatility index (NIFTY, SPX).
     """
 
     name: str
@@ -23,7 +23,6 @@ class MarketProfile:
     currency: str
     default_capital: float
     contract_multiplier: int | None
-    default_lot_size: int
     index_lot_size: int
     risk_free_rate: float
     timezone: str
@@ -44,7 +43,10 @@ class MarketProfile:
             return self.index_lot_size
         if self.contract_multiplier is not None:
             return self.contract_multiplier
-        return self.default_lot_size
+        raise ConfigError(
+            f"no lot size for {symbol}: the universe table does not list one; add "
+            "stock_data.lot_size or read it from a chain"
+        )
 
 
 INDIA = MarketProfile(
@@ -54,7 +56,6 @@ INDIA = MarketProfile(
     currency="INR",
     default_capital=10_000_000.0,  # 1 crore
     contract_multiplier=None,
-    default_lot_size=500,
     index_lot_size=75,
     risk_free_rate=0.065,
     timezone="Asia/Kolkata",
@@ -68,7 +69,6 @@ US = MarketProfile(
     currency="USD",
     default_capital=1_000_000.0,
     contract_multiplier=100,
-    default_lot_size=100,
     index_lot_size=100,
     risk_free_rate=0.04,
     timezone="America/New_York",

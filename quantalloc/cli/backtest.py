@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, handles_errors, synthetic_banner
-from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt, open_provider
+from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt, open_provider
 from quantalloc.errors import ConfigError
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
@@ -55,6 +55,7 @@ def backtest(
         str | None,
         typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
     ] = None,
+    chains: ChainsOpt = None,
     output: OutputOpt = None,
     plot: Annotated[
         str | None,
@@ -77,6 +78,12 @@ def backtest(
     values.update(parse_kv(param or []))
     if symbols is not None:
         values["symbols"] = symbols
+    if chains is not None:
+        if name != "allocator":
+            raise ConfigError(
+                f"--chains prices the allocator replay's options; {name!r} trades no options"
+            )
+        values["chains"] = chains
     params = make_params(name, values)
     provider = open_provider(data, market)
     result = run_strategy(name, provider, start, end, capital, params)

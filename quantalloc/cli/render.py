@@ -23,10 +23,16 @@ def _num(x: Any, digits: int = 2) -> str:
     return f"{float(x):,.{digits}f}"
 
 
+_SOURCE_MARK = {"chain": "c", "proxy": "p"}
+
+
 def _leg_text(leg: dict[str, Any]) -> str:
+    """``+2C1400@17.68c``: side, quantity, kind, strike, price per unit and where the price came
+    from (c: the chain's listed contract, p: Black-Scholes at the vol proxy)."""
     sign = "+" if leg["side"] == "buy" else "-"
     strike = "" if leg["kind"] == "stock" else format(leg["strike"], "g")
-    return f"{sign}{leg['quantity']:g}{leg['kind'][0].upper()}{strike}"
+    mark = _SOURCE_MARK.get(str(leg.get("price_source", "")), "")
+    return f"{sign}{leg['quantity']:g}{leg['kind'][0].upper()}{strike}@{leg['price']:.2f}{mark}"
 
 
 def market_panel(result: SolveResult) -> Panel:
@@ -38,7 +44,8 @@ def market_panel(result: SolveResult) -> Panel:
         f"vol regime {m.get('vix_regime')}",
         f"technical {_num(m.get('technical_score'))}  options flow "
         f"{_num(m.get('options_flow_score'))}  price action {_num(m.get('price_action_score'))}",
-        f"vol index {_num(m.get('vix'))}  put-call ratio {_num(m.get('pcr'))}",
+        f"vol index {_num(m.get('vix'))} ({m.get('vix_source', 'series')})  put-call ratio "
+        f"{_num(m.get('pcr'))}",
         f"as of {result.as_of}  data {escape(result.data_source)}"
         + ("  [bold yellow](synthetic)[/]" if result.synthetic else ""),
     ]
@@ -53,7 +60,12 @@ def allocation_table(result: SolveResult, width: int = WIDE_TABLE_COLUMNS) -> Ta
     """One row per position; on a console narrower than WIDE_TABLE_COLUMNS, a compact layout."""
     cur = result.currency
     wide = width >= WIDE_TABLE_COLUMNS
-    t = Table(title=f"Allocations ({len(result.allocations)} positions)", show_lines=not wide)
+    t = Table(
+        title=f"Allocations ({len(result.allocations)} positions)",
+        caption="legs: side, lots, Call/Put strike @ price per unit; c = the chain's listed "
+        "contract at its fill, p = Black-Scholes at the vol proxy",
+        show_lines=not wide,
+    )
     columns = (
         [
             ("symbol", "left"),

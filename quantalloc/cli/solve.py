@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
-from quantalloc.cli.options import AsOfOpt, DataOpt, MarketOpt, OutputOpt, TableOpt, VerboseOpt
+from quantalloc.cli.options import (
+    AsOfOpt,
+    ChainsOpt,
+    DataOpt,
+    MarketOpt,
+    OutputOpt,
+    TableOpt,
+    VerboseOpt,
+    open_chains,
+)
 from quantalloc.pipeline.requests import LIMIT_UNITS
 
 RISK_CHOICES = ("conservative", "moderate", "aggressive")
@@ -81,6 +90,15 @@ def solve(
             "and options-flow score.",
         ),
     ] = None,
+    chains: ChainsOpt = None,
+    vix_source: Annotated[
+        str,
+        typer.Option(
+            "--vix-source",
+            help="Vol-index level: 'series', 'chain' (from the index chain of --chains) or "
+            "'auto' (the series when it covers the as-of date, else the chain).",
+        ),
+    ] = "auto",
     views: Annotated[
         str,
         typer.Option(
@@ -142,6 +160,7 @@ def solve(
     check_levels(capital=capital, vix=vix, n_scenarios=scenarios)
     tables = parse_table_args(table, normalize=normalize_weights)
     tables.update(_store_tables(store, tables))
+    chain_source = open_chains(chains, market, store)
     provider = open_provider(data, market, banner=False)
     if not {"stock_data", "industry_allocations_current"} <= set(tables):
         if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
@@ -177,6 +196,8 @@ def solve(
             seed=seed,
             limits=overrides,
             chain=chain,
+            chains=chain_source,
+            vix_source=vix_source,
             views=views,
             progress=progress,
         )

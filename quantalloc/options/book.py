@@ -117,10 +117,18 @@ def pnl_per_lot(
     bid_ask: float = 0.0,
     min_tick: float = 0.0,
     commission: float = 0.0,
+    leg_cost: np.ndarray | None = None,
 ) -> np.ndarray:
-    """P&L per lot of each candidate in each scenario, net of costs: (scenarios, candidates)."""
+    """P&L per lot of each candidate in each scenario, net of costs: (scenarios, candidates).
+
+    ``leg_cost`` (per lot, one per leg) replaces the flat rule of :func:`leg_costs` when given.
+    """
     pnl = book.pnl(prices, rate)
-    pnl -= leg_costs(book, bid_ask, min_tick, commission)[None, :]
+    if leg_cost is None:
+        costs = leg_costs(book, bid_ask, min_tick, commission)
+    else:
+        costs = np.bincount(book.candidate, weights=leg_cost, minlength=book.n_candidates)
+    pnl -= costs[None, :]
     return pnl
 
 

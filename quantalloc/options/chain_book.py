@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,22 @@ class ChainQuotes:
         )
         sizes = rows["lot_size"].dropna().unique()
         return int(sizes.max()) if sizes.size else None
+
+    @cached_property
+    def quotes(self) -> dict[tuple[date, float, str], tuple[float, float, float]]:
+        """(expiry, strike, kind) -> (buy, sell, implied vol) of every tradable contract."""
+        f = self.fills
+        keys = zip(
+            (pd.Timestamp(e).date() for e in f["expiry"]),
+            f["strike"].to_numpy(float).round(6),
+            f["kind"],
+            strict=True,
+        )
+        values = zip(f["buy"], f["sell"], f["implied_vol"], strict=True)
+        return {
+            (e, float(k), str(kind)): (float(b), float(s), float(v))
+            for (e, k, kind), (b, s, v) in zip(keys, values, strict=True)
+        }
 
     def contract(self, expiry: date, strike: float, kind: str) -> pd.Series:
         """The fill row of one listed contract; DataError when it is not tradable."""

@@ -137,17 +137,24 @@ class Garch:
 
 
 def forecast_path(
-    close: pd.Series, method: str = "garch", days: int = 21, max_gap_days: int = 7
+    close: pd.Series,
+    method: str = "garch",
+    days: int = 21,
+    max_gap_days: int = 7,
+    fit_until: pd.Timestamp | None = None,
+    fit_window: int = 756,
 ) -> pd.Series:
     """Annualised vol forecast over ``days`` trading days made at each close (from the data up
-    to that close only: the GARCH parameters are fitted on the whole series given, so pass the
-    history up to the as-of date)."""
+    to that close only: the GARCH parameters are fitted on the last ``fit_window`` returns up
+    to ``fit_until``, default the end of the series given, so pass the history up to the as-of
+    date; a fixed window makes the fit independent of how much older history was loaded)."""
     if method not in METHODS:
         raise ConfigError(f"vol forecast method {method!r} is unknown; use one of {METHODS}")
     rets = daily_returns(close, max_gap_days)
     if method == "ewma":
         return np.sqrt(ewma_variances(rets) * TRADING_DAYS)
-    model = Garch.fit(rets)
+    sample = rets if fit_until is None else rets.loc[rets.index <= fit_until]
+    model = Garch.fit(sample.iloc[-fit_window:])
     path = model.horizon_vol(model.variances(rets).to_numpy(), days)
     return pd.Series(path, index=rets.index)
 

@@ -71,8 +71,8 @@ def snap_strikes(targets: Sequence[float], listed: Sequence[np.ndarray]) -> list
                         "lists too few strikes for this strategy"
                     )
                 pick = float(above[0])
-            elif target == last_target:
-                pick = last
+            elif target == last_target and np.isclose(strikes, last).any():
+                pick = last  # legs placed together (a straddle, a calendar) stay together
         out[int(i)] = pick
         previous = (target, pick)
     return out

@@ -123,6 +123,7 @@ def _leg(leg: Mapping[str, Any], lots: int) -> dict[str, Any]:
         "price": round(float(leg["price"]), 4),
         "quantity": float(leg["quantity"]) * lots,
         "expiry": leg["expiry"],
+        "price_source": leg.get("price_source", "proxy"),
     }
 
 

@@ -11,11 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantalloc.data.chain_source import ChainSource
 from quantalloc.errors import DataError, QuantallocError
 from quantalloc.options.book import LegBook, stress_loss
 from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
 from quantalloc.pipeline.assemble import assemble
-from quantalloc.pipeline.contracts import ContractRequest, PricedContracts, build_contracts
+from quantalloc.pipeline.chains import SymbolPricing, price_symbols
+from quantalloc.pipeline.contracts import (
+    ContractRequest,
+    PricedContracts,
+    Pricing,
+    build_contracts,
+)
 from quantalloc.pipeline.document import SolveResult
 from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities, views_for
 from quantalloc.pipeline.inputs import MarketInputs
@@ -27,7 +34,6 @@ from quantalloc.pipeline.selection import (
     PriorityIndustry,
     allowed_strategies,
     choose_expiries,
-    monthly_expiry,
     priority_industries,
 )
 from quantalloc.pipeline.sizing import allocate
@@ -45,14 +51,15 @@ def run_allocation(
     chain: pd.DataFrame | None,
     timer: Timer,
     progress: Progress | None = None,
+    chains: ChainSource | None = None,
 ) -> SolveResult:
     """Everything after loading: see :func:`quantalloc.pipeline.solve`."""
     notes = list(inputs.notes)
     with timer.stage("regime"):
-        state = _market_state(plan, inputs, chain)
+        state = _market_state(plan, inputs, chain, chains)
     with timer.stage("candidates"):
         industries = _industries(plan, inputs)
-        cands = _candidates(plan, inputs, industries, state)
+        cands = _candidates(plan, inputs, industries, state, chains)
         notes += cands.notes
     with timer.stage("scenarios"):
         book = _scenario_pnl(plan, inputs, cands, industries, state)
@@ -75,19 +82,47 @@ def run_allocation(
     return result
 
 
-def _market_state(plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None) -> MarketState:
+def _market_state(
+    plan: Plan, inputs: MarketInputs, chain: pd.DataFrame | None, chains: ChainSource | None
+) -> MarketState:
+    """The regime on the as-of date; with ``chains``, the options flow reads the index chain
+    and, when the vol index's series does not reach the date (or ``vix_source`` says so), the
+    level is computed from that chain (:func:`quantalloc.regime.service.chain_vol_index`)."""
     from quantalloc.regime import load_regime_config, market_state
+    from quantalloc.regime.service import chain_vol_index, index_chain, series_covers
 
     config = load_regime_config(plan.spec.market_state_table)
-    return market_state(
+    vix, origin = plan.request.vix, None
+    vol: pd.DataFrame | None = inputs.vol_index
+    notes: list[str] = []
+    covered = series_covers(vol, inputs.as_of)
+    source = plan.request.vix_source
+    if vix is None and chains is not None and (source == "chain" or not covered):
+        vix, origin = chain_vol_index(chains, plan.market.name, inputs.as_of)
+        if not covered:
+            vol = None
+            notes.append(
+                f"{plan.market.vol_index_symbol} series does not reach {inputs.as_of.date()}: "
+                "its history is not used"
+            )
+    if chain is None and chains is not None:
+        try:
+            chain = index_chain(chains, plan.market.name, inputs.as_of).frame
+        except DataError as exc:
+            notes.append(f"options flow: {exc}")
+    state = market_state(
         inputs.index_prices,
-        inputs.vol_index,
+        vol,
         chain,
         inputs.as_of,
         market=plan.market.name,
         config=config,
-        vix=plan.request.vix,
+        vix=vix,
+        vix_origin=origin,
     )
+    if notes:
+        state = dataclasses.replace(state, notes=(*state.notes, *notes))
+    return state
 
 
 def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
@@ -121,50 +156,53 @@ def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
 
 
 def _candidates(
-    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
+    plan: Plan,
+    inputs: MarketInputs,
+    industries: list[PriorityIndustry],
+    state: MarketState,
+    chains: ChainSource | None,
 ) -> CandidateSet:
     """Price every allowed strategy of the symbols, annotate the rows, apply the filters."""
-    from quantalloc.options.volatility import vol_proxy
-
     spec, market, rules = plan.spec, plan.market, state.rules
     symbols = inputs.symbols
-    index_close = inputs.index_prices["close"]
-    spot: dict[str, float] = {}
-    atm: dict[str, float] = {}
-    for s in symbols:
-        series = inputs.closes[s].dropna()
-        spot[s] = float(series.iloc[-1])
-        atm[s] = vol_proxy(series, index_close, float(state.vix))
-    surfaces, listed = _chain_surfaces(inputs, spot, atm)
     dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
     as_of = inputs.as_of.date()
-    expiries = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
-    requests = _advanced_requests(spec, inputs, symbols, expiries, market.name)
+    sp: SymbolPricing = price_symbols(plan, inputs, state, chains, (dte_min, dte_max))
+    surfaces, listed = _chain_surfaces(inputs, sp.spot, sp.atm)
+    surfaces = {**surfaces, **sp.surfaces}
+    calendar = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
+    requests = _advanced_requests(spec, inputs, symbols, calendar, market.name, sp)
     if requests is None:
-        requests = _requests(spec, inputs, industries, rules, expiries, market.name)
+        requests = _requests(spec, inputs, industries, rules, calendar, market.name, sp)
     priced = build_contracts(
         requests,
         as_of=as_of,
-        spot=spot,
-        atm_vol=atm,
+        spot=sp.spot,
+        atm_vol=sp.atm,
         skew=spec.candidates.skew,
         surfaces=surfaces,
         listed=listed,
-        lot_size={s: market.lot_size(s, inputs.lot_sizes()) for s in symbols},
+        lot_size=sp.lot_sizes,
         market=market.name,
         rate=market.risk_free_rate,
         wing=spec.candidates.wing,
         symbol_column={s: i for i, s in enumerate(symbols)},
+        pricing=Pricing(
+            books=sp.books,
+            fees=spec.costs.fee_schedule(market.name),
+            bid_ask=spec.costs.bid_ask,
+            min_tick=spec.costs.min_tick,
+        ),
     )
     if priced.table.empty:
         raise DataError(
             f"no strategy candidate could be built in state {rules.state} for "
             f"{len(symbols)} symbols (allowed strategies empty after the state's avoid list?)"
         )
-    table = _annotate(priced.table, inputs.universe, atm)
+    table = _annotate(priced.table, inputs.universe, sp.atm)
     keep, notes, max_loss, rejected = _filters(plan, table, rules, priced)
     priced = dataclasses.replace(priced, table=table.assign(max_loss=max_loss))
-    return CandidateSet(priced, keep, tuple(notes), tuple(rejected))
+    return CandidateSet(priced, keep, (*sp.notes, *notes), tuple(rejected))
 
 
 def _requests(
@@ -174,8 +212,10 @@ def _requests(
     rules: StateRules,
     expiries: list[date],
     market: str,
+    sp: SymbolPricing,
 ) -> list[ContractRequest]:
-    """Each industry's allowed strategies on its symbols, at each expiry and OTM distance."""
+    """Each industry's allowed strategies on its symbols, at each expiry and OTM distance (a
+    symbol with a chain at its listed expiries)."""
     uni = inputs.universe.set_index("symbol")
     requests = []
     for ind in industries:
@@ -191,8 +231,7 @@ def _requests(
             for strat in names:
                 uses_otm = strategy_info(strat).uses_otm
                 otms = spec.candidates.otm if uses_otm else spec.candidates.otm[:1]
-                for exp in expiries:
-                    back = _next_monthly(exp, market)
+                for exp, back in sp.expiries(s, expiries, market):
                     requests += [ContractRequest(s, strat, exp, back, o) for o in otms]
     return requests
 
@@ -245,13 +284,13 @@ def _chain_surfaces(
     return surfaces, listed
 
 
-def _next_monthly(exp: date, market: str) -> date:
-    y, m = (exp.year + 1, 1) if exp.month == 12 else (exp.year, exp.month + 1)
-    return monthly_expiry(y, m, market)
-
-
 def _advanced_requests(
-    spec: ModelSpec, inputs: MarketInputs, symbols: list[str], expiries: list[date], market: str
+    spec: ModelSpec,
+    inputs: MarketInputs,
+    symbols: list[str],
+    expiries: list[date],
+    market: str,
+    sp: SymbolPricing,
 ) -> list[ContractRequest] | None:
     """Requests from the ``strategies`` table (advanced model), after its filters; else None."""
     if spec.kind != "advanced" or spec.advanced is None:
@@ -291,12 +330,13 @@ def _advanced_requests(
     frame = frame.groupby("bucket", group_keys=False).head(adv.max_positions_per_bucket)
     # one contract per scored row (the nearest expiry to the state's window), so a bucket's
     # at most ``max_positions_per_bucket`` rows give at most that many positions
-    exp = expiries[0]
-    back = _next_monthly(exp, market)
-    return [
-        ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
-        for r in frame.itertuples(index=False)
-    ]
+    out = []
+    for r in frame.itertuples(index=False):
+        exp, back = sp.expiries(str(r.symbol), expiries, market)[0]
+        out.append(
+            ContractRequest(str(r.symbol), str(r.strategy), exp, back, spec.candidates.otm[0])
+        )
+    return out
 
 
 def _filters(
@@ -399,7 +439,7 @@ def _scenario_pnl(
         vol_scale=spec.scenarios.vol_scale,
         trading_days=market.trading_days,
     )
-    leg_prices = _leg_prices(plan, book)
+    leg_prices = _leg_prices(priced, keep, book)
     prices, probs = scen.prices, np.full(scen.n_scenarios, 1.0 / scen.n_scenarios)
     forwards = spot * np.exp(rate * h_t)
     method = spec.view_rules.calibration
@@ -423,8 +463,9 @@ def _scenario_pnl(
     )
     # in excess of cash: the entry premium is carried at the risk-free rate to the horizon, so
     # a position priced at its forward value earns nothing (uninvested cash is the numeraire)
-    carry = np.bincount(book.candidate, book.units * book.price, book.n_candidates)
-    gross = book.pnl(prices, rate) - np.expm1(rate * h_t) * carry[None, :]
+    at_mid = dataclasses.replace(book, price=leg_prices.mid)
+    carry = np.bincount(book.candidate, book.units * leg_prices.mid, book.n_candidates)
+    gross = at_mid.pnl(prices, rate) - np.expm1(rate * h_t) * carry[None, :]
     spread = np.bincount(book.candidate, leg_prices.spread_paid, book.n_candidates)
     fees = np.bincount(book.candidate, leg_prices.fees, book.n_candidates)
     pnl = gross - (spread + fees)[None, :]
@@ -450,19 +491,18 @@ def _scenario_pnl(
     )
 
 
-def _leg_prices(plan: Plan, book: LegBook) -> LegPrices:
-    """Mid, half-spread, spread paid and fees per unit of every leg: a model-priced option leg
-    trades at its price (the mid) and pays half the modelled spread (``bid_ask`` of the price,
-    at least ``min_tick``); every leg pays the commission in and out."""
-    costs = plan.spec.costs
-    is_opt = book.kind != 0
-    half = np.where(is_opt, 0.5 * np.maximum(costs.bid_ask * book.price, costs.min_tick), 0.0)
-    units = np.abs(book.units)
+def _leg_prices(priced: PricedContracts, keep: np.ndarray, book: LegBook) -> LegPrices:
+    """Per kept leg: mid and half-spread per unit, and per lot the spread paid (a listed
+    contract's fill against its mid, or the modelled half-spread of a proxy-priced leg) and the
+    fees (in and out)."""
+    mask = keep[priced.book.candidate]
+    mid, half = priced.leg_mid[mask], priced.leg_half[mask]
+    model_spread = priced.leg_model_spread[mask]
     return LegPrices(
-        mid=book.price.astype(float),
+        mid=mid,
         half=half,
-        spread_paid=half * units,
-        fees=np.full(book.price.shape, 2.0 * costs.commission(plan.market.name)),
+        spread_paid=(book.price - mid) * book.units + model_spread,
+        fees=priced.leg_cost[mask] - model_spread,
     )
 
 

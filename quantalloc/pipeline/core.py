@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from quantalloc.errors import ConfigError
 from quantalloc.pipeline.build import run_allocation
 from quantalloc.pipeline.document import SolveResult
 from quantalloc.pipeline.loading import load_inputs
@@ -34,6 +35,8 @@ def solve(
     store: str | None = None,
     limits: Mapping[str, Any] | None = None,
     chain: str | pd.DataFrame | None = None,
+    chains: str | Any | None = None,
+    vix_source: str = "auto",
     views: str = "model",
     progress: Progress | None = None,
 ) -> SolveResult:
@@ -72,6 +75,15 @@ def solve(
     chain
         The index's option chain (a file path or canonical frame) for the regime's options-flow
         score and put-call ratio; without one that part is marked missing.
+    chains
+        Option chains by date (a folder of chain files, ``yahoo``, ``store``, a vendor, or a
+        :class:`~quantalloc.data.ChainSource`): every symbol with a chain on the as-of session
+        is built on its listed contracts and priced at their fills; the regime's options flow
+        reads the index chain, and the vol index comes from it when its series does not reach
+        the date.
+    vix_source
+        ``series``, ``chain`` or ``auto`` (the series when it has a reading within 5 days of
+        the as-of date, else the index chain of ``chains``).
     views
         ``none`` (calibrated scenarios only: no edge), ``model`` (the model's named views) or
         a path to a TOML file of ``[[view]]`` tables (:mod:`quantalloc.pipeline.views`).
@@ -102,9 +114,33 @@ def run(request: SolveRequest, progress: Progress | None = None) -> SolveResult:
             from quantalloc.data.tables import validate_table
 
             tables = {k: validate_table(k, v, source=f"tables[{k!r}]") for k, v in tables.items()}
+        chains = _chain_source(request, resolved.market.name)
     with timer.stage("load data"):
         inputs = load_inputs(provider, resolved, tables, progress)
-    return run_allocation(resolved, inputs, chain, timer, progress)
+    return run_allocation(resolved, inputs, chain, timer, progress, chains)
+
+
+def _chain_source(request: SolveRequest, market: str) -> Any:
+    if request.vix_source not in ("series", "chain", "auto"):
+        raise ConfigError(
+            f"`vix_source` {request.vix_source!r} is unknown; use series, chain or auto",
+            params="vix_source",
+        )
+    if request.chains is None:
+        if request.vix_source == "chain":
+            raise ConfigError(
+                "`vix_source=chain` needs `chains`: a folder of chain files, yahoo or store",
+                params=("vix_source", "chains"),
+            )
+        return None
+    from quantalloc.data import get_chain_source
+
+    reader = None
+    if isinstance(request.chains, str) and request.chains.strip().lower() == "store":
+        from quantalloc.storage import open_store
+
+        reader = open_store(request.store).read_table
+    return get_chain_source(request.chains, market=market, table_reader=reader)
 
 
 def _has_tables(tables: Mapping[str, pd.DataFrame] | None, store: str | None) -> bool:

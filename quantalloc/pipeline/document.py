@@ -11,8 +11,10 @@ extra keys add detail):
   industry targets are in force), ``market_cap_tolerance`` (advanced model).
 - ``allocations[]``: ``lots`` whole lots of ``lot_size`` units; ``legs[].quantity`` is the
   position's quantity of that leg in lots (per-lot quantity x lots), ``legs[].price`` the
-  model price per unit at entry, ``legs[].strike`` null for a stock leg; extra
-  ``legs[].expiry``. ``allocated_capital`` and ``max_loss`` are currency for the position;
+  fill price per unit at entry, ``legs[].price_source`` where it came from (``chain``: the
+  listed contract's fill; ``proxy``: Black-Scholes at the vol proxy; ``spot`` for a stock
+  leg), ``legs[].strike`` null for a stock leg; extra ``legs[].expiry``.
+  ``allocated_capital`` and ``max_loss`` are currency for the position;
   ``max_loss`` of a strategy with unbounded loss is its loss in a stress move (the model's
   ``stress_move``) or the worst scenario, whichever is larger. ``probability_of_profit`` is at
   the strategy's expiry under the pricing distribution; ``expected_return`` is the mean scenario
@@ -99,7 +101,7 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "vega",
     "theta",
 )
-LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity")
+LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity", "price_source")
 PORTFOLIO_KEYS: tuple[str, ...] = (
     "allocated_capital",
     "max_loss",

@@ -21,6 +21,7 @@ from quantalloc.pipeline.selection import industry_symbols, priority_industries
 
 Progress = Callable[[str, int, int], None]
 MIN_SYMBOL_HISTORY = 126  # half a year of closes: less cannot inform the joint scenarios
+STALE_CLOSE_DAYS = 7  # a symbol whose last close is older than this before as-of is left out
 
 
 def load_inputs(
@@ -179,6 +180,15 @@ def _closes(
             raise DataError("the symbols' price histories share no date; check the data")
         end = min(end, pd.Timestamp(common.index[-1]).normalize())
     closes = closes.loc[closes.index <= end]
+    last = {str(c): _last_date(closes[c]) for c in closes.columns}
+    stale = [c for c, d in last.items() if d is None or (end - d).days > STALE_CLOSE_DAYS]
+    if stale and len(stale) < closes.shape[1]:
+        shown = ", ".join(f"{c} ({last[c] or 'none'})" for c in stale[:8])
+        notes.append(
+            f"no close within {STALE_CLOSE_DAYS} days before {end.date()} for {shown}: left out "
+            "(a stale price is never passed on)"
+        )
+        closes = closes.drop(columns=stale)
     window = closes.iloc[-lookback:]
     short = [str(c) for c in closes.columns if window[c].notna().sum() < MIN_SYMBOL_HISTORY]
     if short and len(short) < closes.shape[1]:
@@ -188,6 +198,11 @@ def _closes(
         )
         closes = closes.drop(columns=short)
     return closes, end
+
+
+def _last_date(series: pd.Series) -> pd.Timestamp | None:
+    valid = series.dropna()
+    return None if valid.empty else pd.Timestamp(valid.index[-1]).normalize()
 
 
 def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
@@ -204,4 +219,4 @@ def _timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
     return ts.normalize()
 
 
-__all__ = ["MIN_SYMBOL_HISTORY", "load_inputs"]
+__all__ = ["MIN_SYMBOL_HISTORY", "STALE_CLOSE_DAYS", "load_inputs"]

@@ -14,6 +14,7 @@ from typing import Any
 from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
 from quantalloc.options.catalog import strategy_names
+from quantalloc.options.costs import FeeSchedule, LiquidityRules
 from quantalloc.pipeline.views import CONFLICT_RULES, ViewRules
 
 STRATEGY_NAMES: tuple[str, ...] = strategy_names()
@@ -109,6 +110,9 @@ class CandidateSpec:
     stress_move: float = 0.25
     max_candidates: int = 2000
     skew: float = 1.0
+    vol_proxy: str = "garch"
+    """Where no chain prices a symbol: its own forecast ("garch" or "ewma") times the index's
+    measured ratio of implied to forecast vol (:mod:`quantalloc.options.forecast`)."""
     dte_window: tuple[int, int] | None = None
     """Days-to-expiry window replacing the market state's (None: the state's); set from code,
     e.g. by the allocator replay's ``dte_min``/``dte_max``."""
@@ -128,15 +132,19 @@ class ScenarioSpec:
 
 @dataclass(frozen=True, slots=True)
 class CostSpec:
-    """Trading costs taken off every candidate's scenario P&L."""
+    """Trading costs: fills from the chain where one prices a leg (spread from ``spreads``, the
+    measured table, for chains without quotes), else ``bid_ask`` of the model price (at least
+    ``min_tick``); fees per market per lot and fill; the liquidity rules for listed contracts."""
 
     bid_ask: float = 0.03
     min_tick: float = 0.05
-    commission_per_leg: Mapping[str, float] = field(default_factory=dict)
+    fees: Mapping[str, FeeSchedule] = field(default_factory=dict)
+    liquidity: LiquidityRules = field(default_factory=LiquidityRules)
+    spreads: str = "spreads"
 
-    def commission(self, market: str) -> float:
-        """Commission per lot per leg in ``market``'s currency (0 when the file names none)."""
-        return float(self.commission_per_leg.get(market, 0.0))
+    def fee_schedule(self, market: str) -> FeeSchedule:
+        """The fees of ``market`` (none when the file names none)."""
+        return self.fees.get(market, FeeSchedule())
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +453,7 @@ def _candidate_spec(r: _Reader) -> CandidateSpec:
         stress_move=cand.number("stress_move", d.stress_move, lo=0.01, hi=1.0),
         max_candidates=cand.integer("max_candidates", d.max_candidates, lo=1),
         skew=cand.number("skew", d.skew, lo=0.0, hi=10.0),
+        vol_proxy=cand.text("vol_proxy", d.vol_proxy, choices=("garch", "ewma")),
     )
 
 
@@ -462,16 +471,30 @@ def _scenario_spec(r: _Reader) -> ScenarioSpec:
 
 def _costs(r: _Reader) -> CostSpec:
     d, cost = CostSpec(), r.table("costs")
-    comm_raw = cost.data.get("commission_per_leg", {})
-    if isinstance(comm_raw, int | float) and not isinstance(comm_raw, bool):
-        comm = {"in": float(comm_raw), "us": float(comm_raw)}
-    else:
-        ct = cost.table("commission_per_leg", required=False)
-        comm = {k: ct.number(k, lo=0.0) for k in ct.data}
+    fees_table = cost.table("fees", required=False)
+    fees = {
+        market: FeeSchedule.from_mapping(fees_table.table(market).data, f"{fees_table.where}")
+        for market in fees_table.data
+    }
+    comm_raw = cost.data.get("commission_per_leg")  # the older form: a per-lot fee only
+    if comm_raw is not None and not fees:
+        if isinstance(comm_raw, int | float) and not isinstance(comm_raw, bool):
+            fees = {m: FeeSchedule(per_lot=float(comm_raw)) for m in ("in", "us")}
+        else:
+            ct = cost.table("commission_per_leg")
+            fees = {k: FeeSchedule(per_lot=ct.number(k, lo=0.0)) for k in ct.data}
+    liq = cost.table("liquidity", required=False)
+    dl = d.liquidity
     return CostSpec(
         bid_ask=cost.number("bid_ask", d.bid_ask, lo=0.0, hi=1.0),
         min_tick=cost.number("min_tick", d.min_tick, lo=0.0),
-        commission_per_leg=comm,
+        fees=fees,
+        liquidity=LiquidityRules(
+            min_open_interest=liq.number("min_open_interest", dl.min_open_interest, lo=0.0),
+            min_volume=liq.number("min_volume", dl.min_volume, lo=0.0),
+            max_spread=liq.number("max_spread", dl.max_spread, lo=1e-6),
+        ),
+        spreads=cost.text("spreads", d.spreads),
     )
 
 

@@ -33,6 +33,8 @@ class SolveRequest:
     store: str | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     chain: str | pd.DataFrame | None = None
+    chains: str | Any | None = None
+    vix_source: str = "auto"
     views: str = "model"
 
     def __post_init__(self) -> None:  # None for the mappings means none given

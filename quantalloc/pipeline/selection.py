@@ -18,13 +18,13 @@ Order of choices (the Industry-First framework):
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
+from quantalloc.data.expiries import monthly_expiry
 from quantalloc.options.catalog import STRATEGIES, strategy_direction
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 
@@ -102,16 +102,6 @@ def allowed_strategies(
         if name in STRATEGIES and strategy_direction(name) == pos and name not in mapped:
             mapped.append(name)
     return tuple(s for s in mapped if s not in avoid)
-
-
-def monthly_expiry(year: int, month: int, market: str) -> date:
-    """The monthly stock-option expiry: US third Friday; India last Thursday of the month."""
-    if market == "us":
-        first = date(year, month, 1)
-        friday = first + timedelta(days=(4 - first.weekday()) % 7)
-        return friday + timedelta(days=14)
-    last = date(year, month, calendar.monthrange(year, month)[1])
-    return last - timedelta(days=(last.weekday() - 3) % 7)
 
 
 def choose_expiries(as_of: date, dte_min: int, dte_max: int, count: int, market: str) -> list[date]:

@@ -62,7 +62,7 @@ SERIES_MAX_AGE_DAYS = 5
 """A vol-index series covers an as-of date when it has a reading at most this many days before."""
 
 
-def _series_covers(vol: pd.DataFrame | None, day: pd.Timestamp) -> bool:
+def series_covers(vol: pd.DataFrame | None, day: pd.Timestamp) -> bool:
     if vol is None or vol.empty:
         return False
     last = pd.Timestamp(vol.index[vol.index <= day + pd.Timedelta(days=1)][-1:].max())
@@ -164,7 +164,7 @@ def state_from_provider(
         vol = provider.history(profile.vol_index_symbol, prices.index[0], end)
     except DataError as exc:
         vol, vol_error = None, exc
-    covered = _series_covers(vol, day)
+    covered = series_covers(vol, day)
     origin: str | None = None
     notes: list[str] = []
     if vix is None:
@@ -283,5 +283,6 @@ __all__ = [
     "history_start",
     "index_chain",
     "input_fingerprint",
+    "series_covers",
     "state_from_provider",
 ]

@@ -110,8 +110,9 @@ def test_monthly_expiries_on_known_dates() -> None:
     # US: third Friday (15 Dec 2017, 19 Jan 2024 are the listed monthly expiries)
     assert monthly_expiry(2017, 12, "us") == date(2017, 12, 15)
     assert monthly_expiry(2024, 1, "us") == date(2024, 1, 19)
-    # India: last Thursday (NSE monthly expiry 25 Sep 2025, 28 Dec 2023)
-    assert monthly_expiry(2025, 9, "in") == date(2025, 9, 25)
+    # India: last Thursday before September 2025 (28 Dec 2023), last Tuesday from then on
+    # (30 Sep 2025; NSE moved every equity-derivative expiry to Tuesday from 1 Sep 2025)
+    assert monthly_expiry(2025, 9, "in") == date(2025, 9, 30)
     assert monthly_expiry(2023, 12, "in") == date(2023, 12, 28)
 
 

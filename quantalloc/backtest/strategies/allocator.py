@@ -17,8 +17,9 @@ Rules (decisions and fills at a day's close):
    leg ``option_spread`` of its price worse (bought above, sold below), plus ``fee_per_contract``
    per option contract and ``fee_per_share`` per share of a stock leg.
 4. **Marks.** Each open position is valued at every close with the pipeline's own pricing: ATM
-   vol from :func:`quantalloc.options.volatility.vol_proxy` (the symbol's 63-day realized vol
-   scaled by vol index / 100 over the index's realized vol, on data up to that close), the
+   vol from the proxy of :mod:`quantalloc.options.forecast` (the symbol's forecast x the
+   index's measured ratio of vol index to forecast, on data up to that close, the forecast
+   models fitted at the position's entry), the
    pipeline's put skew (:func:`quantalloc.options.volatility.leg_vols` with the model's
    ``[candidates] skew``; the replay passes the solve no option chain, so it prices the same
    way), the market's risk-free rate, no dividend, calendar time to each leg's expiry; stock
@@ -28,6 +29,13 @@ Rules (decisions and fills at a day's close):
    expiring later (a calendar's back month) sold at their mark (less ``option_spread``, plus
    ``fee_per_contract``).
    A position still open at the end of the window is marked there (``exit_reason="end_of_data"``).
+
+With ``chains`` (a folder of chain files, ``yahoo``, ``store``: ``--chains`` on the command
+line) each solve builds its candidates on the contracts listed that session and prices them at
+their fills (``price_source = "chain"``): such a leg pays no ``option_spread`` on entry (the
+spread is in its fill), and it is marked at its reference price in the chain of each later
+session (the close when it traded, else the settlement price; Black-Scholes as above when a
+session's chain does not list it).
 
 Equity = cash + the marks of the open positions. Margin on short options is not modelled beyond
 the solve's own capital rule; early exercise is ignored (European pricing). The input tables
@@ -96,6 +104,9 @@ class AllocatorParams:
         "", help="industry_allocations_current CSV (empty: the data source's table)"
     )
     normalize_weights: bool = param(False, help="rescale table weights that sum above 100%")
+    chains: str = param(
+        "", help="option chains by date: a folder of chain files, yahoo or store (empty: none)"
+    )
 
 
 PARAMS = AllocatorParams
@@ -114,6 +125,7 @@ class Leg:
     units: float
     price: float  # the solve's entry price per share
     contracts: float  # option contracts (0 for stock)
+    source: str = "proxy"  # where the entry price came from: chain, proxy or spot
 
 
 @dataclass
@@ -152,6 +164,7 @@ def positions_from(result: Any, day: pd.Timestamp, calendar: pd.DatetimeIndex) -
                     units=sign * qty * lot_size,
                     price=float(leg["price"]),
                     contracts=qty if kind != "stock" else 0.0,
+                    source=str(leg.get("price_source", "proxy")),
                 )
             )
         expiry = pd.Timestamp(row["expiry"])
@@ -193,8 +206,13 @@ class Marker:
         index_close: pd.Series,
         vix: pd.Series,
         skew: float,
+        chains: Any = None,
+        method: str = "garch",
     ) -> None:
         self.provider = provider
+        self.method = method
+        self.chains = chains
+        self._refs: dict[tuple[str, pd.Timestamp], pd.DataFrame | None] = {}
         self.skew = skew
         self.market = market
         self.end = end
@@ -218,18 +236,55 @@ class Marker:
             raise DataError(f"{symbol}: no close on or before {day.date()}")
         return float(series.iloc[pos - 1])
 
-    def atm_vol(self, symbol: str, day: pd.Timestamp) -> float:
-        """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``."""
+    def atm_vol(self, symbol: str, day: pd.Timestamp, opened: pd.Timestamp | None = None) -> float:
+        """The pipeline's ATM vol proxy for ``symbol`` with the data known at ``day``, its
+        forecast models fitted on the data up to ``opened`` (default ``day``): at the entry it
+        is the solve's own vol."""
         key = (symbol, day)
         if key not in self._atm:
-            from quantalloc.options.volatility import vol_proxy
-
-            series = self.close_series(symbol)
-            own = series.iloc[: int(series.index.searchsorted(day, side="right"))]
-            idx = self.index_close.iloc[: int(self.index_close.index.searchsorted(day, "right"))]
-            level = float(self.vix.iloc[int(self.vix.index.searchsorted(day, "right")) - 1])
-            self._atm[key] = vol_proxy(own, idx, level)
+            self._atm[key] = self._proxy(symbol, day, opened or day)
         return self._atm[key]
+
+    def _proxy(self, symbol: str, day: pd.Timestamp, opened: pd.Timestamp) -> float:
+        from quantalloc.options.forecast import forecast_path, measured_ratio
+
+        def cut(series: pd.Series) -> pd.Series:
+            return series.iloc[: int(series.index.searchsorted(day, side="right"))]
+
+        def path(series: pd.Series) -> pd.Series:
+            try:
+                return forecast_path(cut(series), self.method, fit_until=opened)
+            except DataError:  # the solve falls back the same way
+                return forecast_path(cut(series), "ewma")
+
+        own = path(self.close_series(symbol))
+        index = path(self.index_close)
+        ratio = measured_ratio(cut(self.vix) / 100.0, index, day)
+        return float(np.clip(float(own.iloc[-1]) * ratio, 0.05, 2.0))
+
+    def chain_mark(self, symbol: str, day: pd.Timestamp, leg: Leg) -> float | None:
+        """The reference price of ``leg``'s contract in ``day``'s chain, None when the source
+        has no chain of that session or does not list the contract."""
+        key = (symbol, day)
+        if key not in self._refs:
+            from quantalloc.options.chain_vols import reference_prices
+
+            try:
+                snap = self.chains.chain(symbol, day)
+                refs = reference_prices(snap.frame) if snap.session == day.normalize() else None
+            except DataError:
+                refs = None
+            self._refs[key] = refs
+        refs = self._refs[key]
+        if refs is None:
+            return None
+        hit = refs.loc[
+            (refs["expiry"] == leg.expiry)
+            & (refs["kind"] == leg.kind)
+            & np.isclose(refs["strike"].to_numpy(float), leg.strike)
+        ]
+        ref = hit["ref"].dropna()
+        return float(ref.iloc[0]) if len(ref) else None
 
     def leg_values(self, pos: Position, day: pd.Timestamp, settle: bool = False) -> np.ndarray:
         """Per-share value of each leg at ``day``'s close (intrinsic for legs expiring by then)."""
@@ -247,7 +302,12 @@ class Marker:
                 sign = 1.0 if leg.kind == "call" else -1.0
                 out[j] = max(sign * (spot - leg.strike), 0.0)
                 continue
-            atm = self.atm_vol(pos.symbol, day)
+            if self.chains is not None and leg.source == "chain":
+                mark = self.chain_mark(pos.symbol, day, leg)
+                if mark is not None:
+                    out[j] = mark
+                    continue
+            atm = self.atm_vol(pos.symbol, day, pos.opened)
             vol = float(
                 leg_vols(
                     np.array([pos.symbol]),
@@ -337,7 +397,8 @@ def _entry_costs(pos: Position, p: AllocatorParams) -> tuple[float, float]:
             paid += leg.units * leg.price
             fees += abs(leg.units) * p.fee_per_share
         else:
-            paid += leg.units * leg.price + abs(leg.units) * leg.price * p.option_spread
+            spread = 0.0 if leg.source == "chain" else p.option_spread  # in a chain's fill
+            paid += leg.units * leg.price + abs(leg.units) * leg.price * spread
             fees += leg.contracts * p.fee_per_contract
     return paid, fees
 
@@ -378,6 +439,11 @@ def run(
         solver = solve
     spec = _spec(p)
     tables = _tables(p)
+    chains = None
+    if p.chains:
+        from quantalloc.data import get_chain_source
+
+        chains = get_chain_source(p.chains, market=market.name)
     first = None if start is None else pd.Timestamp(start)
     index = provider.history(market.index_symbol, None, end)
     vix = provider.history(market.vol_index_symbol, None, end)["close"].dropna()
@@ -396,8 +462,11 @@ def run(
         index["close"].dropna(),
         vix,
         skew=spec.candidates.skew,
+        chains=chains,
+        method=spec.candidates.vol_proxy,
     )
     cash = float(capital)
+    extra: dict[str, Any] = {} if chains is None else {"chains": chains}
     open_pos: list[Position] = []
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
@@ -464,6 +533,7 @@ def run(
                         max_industries=p.max_industries or None,
                         n_scenarios=p.n_scenarios,
                         seed=p.seed,
+                        **extra,
                     )
                 except (InfeasibleError, DataError) as exc:
                     last_error = exc
