@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from quantalloc.config import load_toml
@@ -88,3 +89,35 @@ def test_model_views_are_named_and_held_positions_earn() -> None:
     assert {"market", "spread", "fees"} <= names
     assert np.isfinite(result.portfolio["expected_return"])
     _edge_sums(result)
+
+
+@pytest.mark.slow
+def test_no_view_no_trade_on_the_nifty_chains(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NIFTY 50 on the NSE F&O session 2026-02-02, every leg a listed contract at its fill:
+    with --views none the caps-lifted Kelly invests at most 1% of the budget. (The chains' fills
+    carry their spread, so costs are those of the fill rule and the model's fees.)"""
+    from tests.pipeline.test_solve import in_tables
+
+    monkeypatch.setenv("QUANTALLOC_CACHE_DIR", str(tmp_path / "cache"))
+    tables = in_tables(shared_data)
+    session = shared_data / "in/fo_bhavcopy" / "BhavCopy_NSE_FO_0_0_0_20260202_F_0000.csv.gz"
+    listed = set(pd.read_csv(session, usecols=["TckrSymb"])["TckrSymb"])
+    stock = tables["stock_data"].drop(columns="lot_size")
+    tables["stock_data"] = stock.assign(fno_stock=stock["symbol"].isin(listed))
+    result = solve(
+        model=_model(zero_costs=False),
+        risk="aggressive",
+        market="in",
+        data=f"csv:{shared_data / 'in'}",
+        tables=tables,
+        chains=str(shared_data / "in/fo_bhavcopy"),
+        as_of="2026-02-02",
+        views="none",
+        limits=LIFTED,
+        max_industries=4,
+    )
+    invested = float(result.allocations["allocated_capital"].sum())
+    print(f"NIFTY chains, views none: {invested / result.budget:.4%} of the budget invested")
+    assert invested <= 0.01 * result.budget
