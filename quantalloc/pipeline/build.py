@@ -38,6 +38,7 @@ from quantalloc.pipeline.selection import (
 )
 from quantalloc.pipeline.sizing import allocate
 from quantalloc.pipeline.timer import Timer
+from quantalloc.pipeline.views import View
 from quantalloc.regime.config import StateRules
 from quantalloc.regime.state import MarketState
 
@@ -408,8 +409,6 @@ def _scenario_pnl(
 ) -> ScenarioBook:
     """Joint scenarios at the one horizon, calibrated and tilted by the views, and each kept
     candidate's P&L per lot in each, with its edge (:mod:`quantalloc.pipeline.horizon`)."""
-    from quantalloc.pipeline.views import resolve_views
-
     spec, market, priced, keep = plan.spec, plan.market, cands.priced, cands.keep
     table = priced.table.loc[keep].reset_index(drop=True)
     legs = [priced.legs[i] for i in np.flatnonzero(keep)]
@@ -449,18 +448,7 @@ def _scenario_pnl(
             prices, spot, atm, book, leg_prices, rate=rate, horizon=h_t, method=method
         )
         prices, probs = cal.prices, cal.probabilities
-    mode, user = resolve_views(plan.request.views)
-    uni = inputs.universe.set_index("symbol")["industry"]
-    views = views_for(
-        spec.view_rules,
-        mode,
-        list(user),
-        direction=str(state.direction),
-        market=market.name,
-        symbols=symbols,
-        industry_of={s: str(uni.get(s, "")) for s in symbols},
-        industry_drift={i.industry: spec.view_drift(i.position_type, i.rating) for i in industries},
-    )
+    views = _views(plan, inputs, industries, state)
     # in excess of cash: the entry premium is carried at the risk-free rate to the horizon, so
     # a position priced at its forward value earns nothing (uninvested cash is the numeraire)
     at_mid = dataclasses.replace(book, price=leg_prices.mid)
@@ -488,6 +476,27 @@ def _scenario_pnl(
         probabilities=probs,
         edge=edge,
         views=tuple(f"{v.name}: {v.note}" if v.note else v.name for v in views),
+    )
+
+
+def _views(
+    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
+) -> list[View]:
+    """The views in force (``--views``) on the scenario columns."""
+    from quantalloc.pipeline.views import resolve_views
+
+    spec, symbols = plan.spec, list(inputs.symbols)
+    mode, user = resolve_views(plan.request.views)
+    uni = inputs.universe.set_index("symbol")["industry"]
+    return views_for(
+        spec.view_rules,
+        mode,
+        list(user),
+        direction=str(state.direction),
+        market=plan.market.name,
+        symbols=symbols,
+        industry_of={s: str(uni.get(s, "")) for s in symbols},
+        industry_drift={i.industry: spec.view_drift(i.position_type, i.rating) for i in industries},
     )
 
 

@@ -77,15 +77,7 @@ def entropy_pooling(
     b = np.asarray(target, dtype=float).ravel()
     m, n = a.shape
     tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (m,)).copy()
-    if q.shape[0] != n or b.shape[0] != m:
-        raise ConfigError(
-            f"entropy_pooling: prior has {q.shape[0]} scenarios, rows are {a.shape}, "
-            f"target has {b.shape[0]} values; give one prior value per column, one target per row"
-        )
-    if np.any(q < 0) or abs(q.sum() - 1.0) > 1e-9 or np.any(tol < 0):
-        raise DataError("entropy_pooling: prior must be >= 0 and sum to 1, tolerance >= 0")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise DataError("entropy_pooling: rows and target must be finite")
+    _check(q, a, b, tol)
     if m == 0:
         return Pooled(q.copy(), np.zeros(0), np.zeros(0), 0, True, 0.0)
     scale = np.sqrt(q @ ((a - (a @ q)[:, None]) ** 2).T)
@@ -130,6 +122,19 @@ def entropy_pooling(
         kl = float(np.sum(np.where(p > 0, p * (np.log(p) - logq), 0.0)))
     ok = bool(np.all(violation <= 1e-6 * scale))
     return Pooled(p, lam / scale, violation, int(res.nit), ok, kl)
+
+
+def _check(q: np.ndarray, a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> None:
+    m, n = a.shape
+    if q.shape[0] != n or b.shape[0] != m:
+        raise ConfigError(
+            f"entropy_pooling: prior has {q.shape[0]} scenarios, rows are {a.shape}, "
+            f"target has {b.shape[0]} values; give one prior value per column, one target per row"
+        )
+    if np.any(q < 0) or abs(q.sum() - 1.0) > 1e-9 or np.any(tol < 0):
+        raise DataError("entropy_pooling: prior must be >= 0 and sum to 1, tolerance >= 0")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise DataError("entropy_pooling: rows and target must be finite")
 
 
 __all__ = ["Pooled", "entropy_pooling"]
