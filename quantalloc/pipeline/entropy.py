@@ -75,7 +75,7 @@ def entropy_pooling(
     q = np.asarray(prior, dtype=float).ravel()
     a = np.atleast_2d(np.asarray(rows, dtype=float))
     b = np.asarray(target, dtype=float).ravel()
-    m, n = a.shape
+    m = a.shape[0]
     tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (m,)).copy()
     _check(q, a, b, tol)
     if m == 0:
