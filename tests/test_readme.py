@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.support.server import free_port
 
 README = REPO_ROOT / "README.md"
 
@@ -109,6 +110,7 @@ def test_every_readme_command_block_exits_0(
     tables = [b for b in blocks if "mkdir -p /tmp/replay" in b]
     ordered = tables + [b for b in blocks if b not in tables]  # the tables other blocks read
     servers: list[subprocess.Popen[str]] = []
+    port = free_port()  # not the README's 8000: other runs on this machine may hold it
     ran, skipped = 0, set()
     try:
         for block in ordered:
@@ -122,6 +124,10 @@ def test_every_readme_command_block_exits_0(
                     skipped.add(outside[0])
                     continue
                 command = command.replace("postgresql://USER:PASS@HOST/DB", postgres_server.url)
+                command = re.sub(r"(--port |localhost:|127\.0\.0\.1:)8000\b", rf"\g<1>{port}",
+                                 command)  # fmt: skip
+                if command.startswith("quantalloc trade") and "--api" not in command:
+                    command += f" --api http://127.0.0.1:{port}"  # the README's default is :8000
                 if command.startswith("export "):  # as the shell would keep it
                     name, _, value = command[len("export ") :].partition("=")
                     env[name] = value

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import cvxpy as cp
 import numpy as np
 
 from quantalloc.allocation.candidates import Candidates
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 # Scenario returns become a cp.Parameter only below this many entries: cvxpy's DPP compilation of a
 # scenarios x candidates parameter matrix is slow (measured: 1,000 x 200 took 17 s to compile versus
@@ -46,6 +48,8 @@ class BuildContext:
 
     def parameter(self, shape: tuple[int, ...] | int, fn: ValueFn, **kwargs: Any) -> cp.Parameter:
         """A parameter whose value is ``fn(data, settings)`` at every solve."""
+        import cvxpy as cp
+
         param = cp.Parameter(shape, **kwargs)
         self.parameters.append((param, fn))
         return param
@@ -80,6 +84,8 @@ class BuildContext:
 
     def log_wealth(self) -> cp.Variable:
         """``t`` with ``t_s <= log(1 + r_s . w)``: shared by Kelly and the drawdown constraint."""
+        import cvxpy as cp
+
         if "t" not in self.cache:
             t = cp.Variable(self.data.n_scenarios, name="log_wealth")
             self.constraints.append(t <= cp.log(1 + self.returns() @ self.w))

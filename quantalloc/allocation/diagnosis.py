@@ -14,9 +14,8 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import cvxpy as cp
 import numpy as np
 
 from quantalloc.allocation.candidates import Candidates
@@ -26,6 +25,9 @@ from quantalloc.allocation.risk import ConicConstraint, CVaRCap, DrawdownRisk
 from quantalloc.allocation.rows import effective_bounds
 from quantalloc.allocation.solvers import OK, solve_with_fallback
 from quantalloc.errors import InfeasibleError, SolverError
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 TOL = 1e-7
 
@@ -140,6 +142,8 @@ def _elastic(
     p: _Problem, elastic: set[str] | None
 ) -> tuple[str, dict[tuple[str, str], float], dict[str, float]] | None:
     """Minimise weighted slacks; ``elastic`` limits which constraints may move (None = all)."""
+    import cvxpy as cp
+
     data, rows, limits, conic, settings, order = (
         p.data, p.rows, p.limits, p.conic, p.settings, p.order
     )  # fmt: skip

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Budget, LinearConstraint, Row
 from quantalloc.allocation.context import Settings
 from quantalloc.allocation.risk import ConicConstraint
-from quantalloc.allocation.rows import Atoms, Limit, effective_bounds
+from quantalloc.allocation.rows import Atoms, Limit, effective_bounds, row_values, stacked
 from quantalloc.allocation.solvers import SolveOutcome
 from quantalloc.errors import ConfigError
 
@@ -36,11 +38,20 @@ class Layout:
     budget_rows: list[int]
     soft_names: set[str] = field(default_factory=set)
 
+    _matrix: sp.csr_matrix | None = field(default=None, repr=False)
+
     @property
     def hard_rows(self) -> list[Row]:
         """The rows that must hold (not turned into penalties)."""
         soft = set(self.soft_rows)
         return [r for k, r in enumerate(self.rows) if k not in soft]
+
+    def values(self, w: np.ndarray, settings: Settings) -> np.ndarray:
+        """Every row's realised value at weights ``w`` in its own unit (one product)."""
+        if self._matrix is None:
+            n = self.rows[0].coeffs.shape[0] if self.rows else w.shape[0]
+            self._matrix = stacked(self.rows, n)
+        return row_values(self.rows, self._matrix, w, settings)
 
     @property
     def hard_conic(self) -> list[ConicConstraint]:
@@ -51,8 +62,7 @@ class Layout:
 def linear_rows(constraints: Sequence[LinearConstraint], data: Candidates) -> list[Row]:
     """Every labelled row the linear constraints produce; ConfigError on a repeated name."""
     rows = [r for c in constraints for r in c.rows(data)]
-    names = [r.name for r in rows]
-    dup = {n for n in names if names.count(n) > 1}
+    dup = {n for n, count in Counter(r.name for r in rows).items() if count > 1}
     if dup:
         raise ConfigError(
             f"constraint names must be unique; repeated {sorted(dup)[:3]}; pass name= to one"

@@ -8,12 +8,15 @@ CVaR that objectives and constraints share (``cvar_expression``). They sit below
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.context import BuildContext
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 
 def wealth_factors(w: np.ndarray, data: Candidates) -> np.ndarray:
@@ -42,6 +45,8 @@ def cvar(w: np.ndarray, data: Candidates, confidence: float) -> float:
 
 def cvar_expression(ctx: BuildContext, confidence: float) -> cp.Expression:
     """Rockafellar-Uryasev CVaR of the loss ``-r . w``, built once per confidence level."""
+    import cvxpy as cp
+
     key = f"cvar[{confidence}]"
     if key not in ctx.cache:
         z = cp.Variable()

@@ -7,8 +7,8 @@ returns the same quantity for any weight vector, which is what lot rounding and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 
 from quantalloc.allocation.candidates import Candidates
@@ -16,6 +16,9 @@ from quantalloc.allocation.context import BuildContext
 from quantalloc.allocation.measures import cvar, cvar_expression, expected_log_growth
 from quantalloc.allocation.risk import ConicConstraint, DrawdownRisk
 from quantalloc.errors import ConfigError
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 
 class Objective:
@@ -61,6 +64,8 @@ class Sum(Objective):
         return " + ".join(t.name for t in self.terms)
 
     def build(self, ctx: BuildContext) -> cp.Expression:
+        import cvxpy as cp
+
         return cp.sum(cp.hstack([t.build(ctx) for t in self.terms]))
 
     def evaluate(self, w: np.ndarray, data: Candidates) -> float:
@@ -121,6 +126,8 @@ class KellyQuadratic(Objective):
     name = "kelly_quadratic"
 
     def build(self, ctx: BuildContext) -> cp.Expression:
+        import cvxpy as cp
+
         return ctx.mean_return() @ ctx.w - 0.5 * cp.sum_squares(ctx.second_moment_factor() @ ctx.w)
 
     def evaluate(self, w: np.ndarray, data: Candidates) -> float:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
@@ -37,6 +37,9 @@ from quantalloc.allocation.solvers import (
     solver_order,
 )
 from quantalloc.errors import ConfigError, SolverError
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 
 @dataclass
@@ -86,21 +89,24 @@ class Allocator:
         Names (row or constraint names) turned into penalties: name -> penalty per unit of violation
         in the constraint's unit.
     solver
-        A solver name or list tried in order; default Clarabel, then SCS / ECOS if installed.
+        A conic solver name or list tried in order on the compiled form; default Clarabel,
+        then SCS / ECOS if installed. Naming one selects the compiled form under ``"auto"``.
     rounding
         A ``LotRounding`` to turn weights into whole lots after solving (needs ``lot_cost``).
     diagnose
         On infeasibility, run the elastic diagnosis and raise ``ConstraintConflict`` naming the
         conflicting constraints (else a plain InfeasibleError).
     method
-        ``"direct"`` (one cvxpy problem), ``"working_set"`` (column generation with a direct
-        Clarabel form; plain or fractional Kelly with linear hard constraints only) or ``"auto"``
-        (working set when it applies and candidates x scenarios >= 200,000).
+        ``"direct"`` (one cvxpy problem, compiled once), ``"working_set"`` (column generation
+        around the interior method of :mod:`~quantalloc.allocation.interior`: plain, fractional
+        or exact risk-constrained Kelly with linear hard constraints) or ``"auto"`` (the working
+        set wherever it applies and no ``solver`` is named; the compiled form otherwise, and
+        when the interior method stops at its iteration limit).
     bands
-        How target bands (``GroupTarget``) are solved: ``"full"`` (as declared) or
-        ``"upper_first"``: solve with only the bands' upper sides and keep that optimum when it
-        meets the lower sides too (the same optimum of a convex problem, usually much faster;
-        the full problem otherwise).
+        How target bands (``GroupTarget``) are solved on the compiled form: ``"full"`` (as
+        declared) or ``"upper_first"``: solve with only the bands' upper sides and keep that
+        optimum when it meets the lower sides too (the same optimum of a convex problem; the
+        full problem otherwise). The working set takes the bands whole in one solve.
     """
 
     def __init__(
@@ -159,6 +165,8 @@ class Allocator:
         return layout(self._linear(), self._conic(), self.soft, data)
 
     def _compile(self, data: Candidates) -> Compiled:
+        import cvxpy as cp
+
         start = time.perf_counter()
         lay = self.layout(data)
         n = data.n_candidates
@@ -262,7 +270,8 @@ class Allocator:
         Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
         SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
         """
-        if self.bands == "upper_first":
+        if self.bands == "upper_first" and not self._use_working_set(candidates):
+            # the working set's interior method takes the floors in its one solve
             result = solve_upper_first(self, candidates, capital, limits)
             if result is not None:
                 return result
@@ -282,8 +291,8 @@ class Allocator:
             except SolverError:
                 if self.method != "auto":
                     raise
-                # e.g. no strictly feasible start for the RCK barrier: the direct conic form
-                # is slower but needs none
+                # the interior method met its iteration limit (floors the drawdown bound
+                # cannot meet, say): the compiled form decides, and diagnoses a conflict
             else:
                 return self._finish(candidates, lay, settings, limits_d, solution)
         compiled, settings, limits_d = self.prepare(candidates, capital, limits)
@@ -317,10 +326,9 @@ class Allocator:
                 "Kelly with linear hard constraints only; use method='direct' for this objective"
             )
         if self.method == "auto":
-            # the direct exp-cone form of the drawdown constraint is slow well before plain Kelly's
-            # is (measured: 632 candidates x 300 scenarios, 80 s direct against seconds here)
-            threshold = 20_000 if rck else 200_000
-            return applies and data.n_candidates * data.n_scenarios >= threshold
+            # measured (benchmarks/bench_solve.py): the interior method on the working set beats
+            # the compiled conic form at every size, from 40 x 200 (ms against 0.1 s) up
+            return applies and self.solver is None  # a named solver takes the compiled form
         return self.method == "working_set"
 
     def _finish(

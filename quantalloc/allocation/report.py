@@ -12,7 +12,7 @@ from quantalloc.allocation.context import Settings
 from quantalloc.allocation.layout import Layout, Solution
 from quantalloc.allocation.measures import cvar, expected_log_growth
 from quantalloc.allocation.result import ConstraintRow
-from quantalloc.allocation.rows import Limit, effective_bounds, row_value, row_violation
+from quantalloc.allocation.rows import Limit, effective_bounds, row_violation
 
 BINDING_TOL = 1e-5
 
@@ -29,9 +29,10 @@ def report_rows(
     duals = solution.row_duals
     soft = set(lay.soft_rows)
     out = []
+    values = lay.values(w, settings)
     for k, r in enumerate(lay.rows):
         lower, upper = effective_bounds(r, limits)
-        value = row_value(r, w, settings)
+        value = float(values[k])
         viol = row_violation(r, (lower, upper), value)
         tol = BINDING_TOL * max(1.0, abs(value))
         near = (upper is not None and abs(upper - value) <= tol) or (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 
 from quantalloc.allocation.candidates import Candidates
@@ -13,6 +13,9 @@ from quantalloc.allocation.constraints import Unit, _check_unit, _fmt
 from quantalloc.allocation.context import BuildContext, Settings, moment_factor
 from quantalloc.allocation.measures import cvar, cvar_expression, wealth_factors
 from quantalloc.errors import ConfigError
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is built
+    import cvxpy as cp
 
 
 class ConicConstraint:
@@ -73,6 +76,8 @@ class DrawdownRisk(ConicConstraint):
         return math.log(self.beta) / math.log(self.alpha)
 
     def build(self, ctx: BuildContext, slack: cp.Expression | float = 0.0) -> cp.Constraint:
+        import cvxpy as cp
+
         # lambda enters through parameters, so a new beta (limits={"drawdown": beta}) re-solves
         # without recompiling
         if self.quadratic:

@@ -75,6 +75,23 @@ class Atoms:
         return h
 
 
+def stacked(rows: Sequence[Row], n: int) -> sp.csr_matrix:
+    """Every row's coefficients, one line per row (rows x candidates), sparse."""
+    if not rows:
+        return sp.csr_matrix((0, n))
+    return sp.csr_matrix(np.vstack([r.coeffs for r in rows]))
+
+
+def row_values(
+    rows: Sequence[Row], matrix: sp.csr_matrix, w: np.ndarray, settings: Settings
+) -> np.ndarray:
+    """:func:`row_value` of every row at once, ``matrix`` being :func:`stacked` of ``rows``."""
+    scale = np.array([r.scale(settings.capital, settings.budget) for r in rows], dtype=float)
+    raw = np.asarray(matrix @ w, dtype=float) / scale if rows else np.zeros(0)
+    absolute = np.array([r.absolute for r in rows], dtype=bool)
+    return np.where(absolute, np.abs(raw), raw)
+
+
 def row_value(row: Row, w: np.ndarray, settings: Settings) -> float:
     """A row's realised value in its own unit (absolute value for ``|a.w|`` rows)."""
     raw = float(row.coeffs @ w) / row.scale(settings.capital, settings.budget)
@@ -117,4 +134,13 @@ def sides(
     return a, np.asarray(rhs, dtype=float), names
 
 
-__all__ = ["Atoms", "Limit", "effective_bounds", "row_value", "row_violation", "sides"]
+__all__ = [
+    "Atoms",
+    "Limit",
+    "effective_bounds",
+    "row_value",
+    "row_values",
+    "row_violation",
+    "sides",
+    "stacked",
+]

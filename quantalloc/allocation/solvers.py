@@ -9,10 +9,12 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import cvxpy as cp
+from typing import TYPE_CHECKING
 
 from quantalloc.errors import ConfigError, SolverError
+
+if TYPE_CHECKING:  # cvxpy loads only when a compiled problem is solved
+    import cvxpy as cp
 
 # Tried in this order, skipping the ones not installed. Clarabel handles exponential cones (Kelly)
 # well; SCS is a first-order fallback; ECOS only when present.
@@ -50,9 +52,11 @@ def quiet_highs() -> None:
             os.close(saved)
 
 
-OK = (cp.OPTIMAL,)
-INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
-UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
+# cvxpy's status strings (cp.OPTIMAL, ...), spelled out so that reading them needs no cvxpy
+OPTIMAL_INACCURATE = "optimal_inaccurate"
+OK = ("optimal",)
+INFEASIBLE = ("infeasible", "infeasible_inaccurate")
+UNBOUNDED = ("unbounded", "unbounded_inaccurate")
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class SolveOutcome:
 
 def solver_order(solver: str | Sequence[str] | None, mip: bool = False) -> list[str]:
     """The installed solvers to try, in order; ConfigError for an unknown or missing one."""
+    import cvxpy as cp
+
     installed = set(cp.installed_solvers())
     if solver is None:
         order = [s for s in (MIP_ORDER if mip else DEFAULT_ORDER) if s in installed]
@@ -93,6 +99,8 @@ def solve_with_fallback(
     returned as such (status ``optimal_inaccurate``); when all fail, SolverError names every attempt
     and what to try.
     """
+    import cvxpy as cp
+
     attempts: list[tuple[str, str]] = []
     start = time.perf_counter()
     if "HIGHS" in order:
@@ -108,7 +116,7 @@ def solve_with_fallback(
         attempts.append((name, status))
         # a verdict, even an inaccurate optimum (the result's status says so), ends the search:
         # measured, SCS took 6 s per call to improve on Clarabel's "optimal_inaccurate"
-        if status in OK or status in (cp.INFEASIBLE, cp.UNBOUNDED, cp.OPTIMAL_INACCURATE):
+        if status in OK or status in (INFEASIBLE[0], UNBOUNDED[0], OPTIMAL_INACCURATE):
             return SolveOutcome(name, status, time.perf_counter() - start, tuple(attempts))
     # nothing conclusive: accept an "inaccurate" verdict (the result's status says so), else fail
     for name, status in attempts:

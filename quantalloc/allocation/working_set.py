@@ -1,210 +1,140 @@
-"""Exact Kelly at scale: column generation over candidates with a direct Clarabel conic form.
+"""Exact and risk-constrained Kelly at scale: column generation around an interior method.
 
-The naive form (one exponential cone per scenario over every candidate, built through cvxpy) spends
-most of its time compiling and factorising a dense scenarios x candidates block. Kelly optima with
-caps have small supports, so we solve on a working set of candidates and price the rest with the
-KKT conditions: for a candidate at zero, the gradient ``g_i = E[r_i / (1 + r . w)]`` minus the dual
-prices of the linear rows it enters, ``(G' y)_i``, must be <= 0. Violators join the set and the
-restricted problem is solved again; when none is left the restricted optimum is the global one
-(the problem is convex and the KKT conditions hold for every candidate).
+Kelly optima under caps hold few candidates, so the problem is solved on a working set of
+columns and the rest are priced by the KKT conditions: a candidate at zero may stay there when
+its marginal growth ``E[r_i / W]``, less the prices of the rows it enters ``(G' y)_i`` and, with
+the drawdown bound, plus ``nu lam E_q[r_i / W]``, is not positive. Violators join the set and the
+restricted problem is solved again, warm-started from the last point; when none is left the
+restricted optimum is the global one (the problem is convex and every candidate's KKT condition
+holds).
 
-The restricted problem is handed to Clarabel directly (``min -p.t`` with ``(t_s, 1, 1 + r_s.w)`` in
-the exponential cone), skipping cvxpy's compilation.
+The restricted problem goes to :func:`~quantalloc.allocation.interior.solve_growth`, whose
+Newton steps cost scenarios x columns^2 whatever the scenario count, with the drawdown bound
+inside it. Rows with a positive lower bound (target floors) need candidates that can meet them:
+an LP over every candidate (HiGHS) finds a feasible point first, or proves there is none, and
+its support joins the first working set, so every restricted problem is feasible.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import clarabel
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
-from quantalloc.allocation.barrier import rck_barrier
+from quantalloc.allocation.highs import LinearModel, solve_highs
+from quantalloc.allocation.interior import (
+    GrowthProblem,
+    GrowthSolution,
+    InteriorPoint,
+    solve_growth,
+)
 from quantalloc.errors import InfeasibleError, SolverError
 
-PRICE_TOL = 1e-8
-BARRIER_SCENARIOS = 5_000  # risk-constrained Kelly with this many scenarios goes to the barrier
-RETRY_SETTINGS: tuple[dict[str, object], ...] = (
-    {},
-    {"equilibrate_enable": False},
-    {"static_regularization_constant": 1e-10},
-    {"max_step_fraction": 0.95},
-)
-
-
-Array = np.ndarray
+PRICE_TOL = 1e-9  # a reduced gain above this (relative to the largest marginal growth) prices in
 
 
 @dataclass(frozen=True)
 class WorkingSetInfo:
-    """How the column generation went."""
+    """How the column generation went: rounds, final columns, Newton iterations in all."""
 
     iterations: int
     final_size: int
     engine: str
     support: int
     seconds: float
+    newton: int = 0
 
 
-def _restricted(
+def feasible_support(g: sp.csr_matrix, h: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Candidates of a point meeting ``G w <= h``, ``w >= 0`` (an LP over every candidate,
+    maximising the mean return); InfeasibleError when no such point exists."""
+    n = g.shape[1]
+    model = LinearModel(
+        cost=-mu,
+        a=g,
+        row_lower=np.full(g.shape[0], -np.inf),
+        row_upper=h,
+        col_lower=np.zeros(n),
+        col_upper=np.full(n, np.inf),
+    )
+    result = solve_highs(model)
+    if result.x is None:
+        raise InfeasibleError(f"the linear constraints cannot all hold (HiGHS: {result.status})")
+    return np.flatnonzero(result.x > 1e-12)
+
+
+def first_columns(g: sp.csr_matrix, h: np.ndarray, mu: np.ndarray, initial: int) -> np.ndarray:
+    """The first working set: the best ``initial`` by mean return, and with floors the support
+    of a feasible point."""
+    chosen = [np.argsort(-mu, kind="stable")[: min(mu.size, initial)]]
+    if (h < 0).any():
+        chosen.append(feasible_support(g, h, mu))
+    return np.unique(np.concatenate(chosen))
+
+
+@dataclass
+class Restricted:
+    """The rows and columns of one restricted problem."""
+
+    cols: np.ndarray
+    rows: np.ndarray
+    problem: GrowthProblem
+
+    @classmethod
+    def build(
+        cls,
+        r: np.ndarray,
+        p: np.ndarray,
+        g: sp.csc_matrix,
+        h: np.ndarray,
+        cols: np.ndarray,
+        lam: float | None,
+    ) -> Restricted:
+        sub = g[:, cols]
+        rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+        empty = np.setdiff1d(np.arange(g.shape[0]), rows)
+        if (h[empty] < 0).any():  # a floor none of these columns enters
+            raise InfeasibleError("a lower bound has no candidate in the working set")
+        a = sub[rows].toarray() if rows.size else np.zeros((0, cols.size))
+        return cls(cols, rows, GrowthProblem(np.ascontiguousarray(r[:, cols]), p, a, h[rows], lam))
+
+    def warm(self, old: Restricted, point: InteriorPoint) -> np.ndarray:
+        """Start weights for this problem from ``point``, the last point of ``old``: the kept
+        columns' weights, new columns (and those at zero) at a small weight."""
+        w_old = dict(zip(old.cols.tolist(), point.w, strict=True))
+        floor = 1e-2 * max(float(point.w.max(initial=0.0)), 1e-6)
+        return np.array([max(w_old.get(c, floor), floor) for c in self.cols.tolist()])
+
+
+def _gains(
     r: np.ndarray,
     p: np.ndarray,
-    g: np.ndarray,
-    h: np.ndarray,
-    cols: np.ndarray,
-    lam: float | None = None,
-    form: str = "exp",
-) -> tuple[np.ndarray, np.ndarray, float, float, str]:
-    """Solve the restricted problem; return (w_J, y, nu, objective, status).
-
-    max p.t  s.t.  (t_s, 1, 1 + r_s.w) in K_exp,  G_J w <= h,  w >= 0, and with ``lam`` the
-    drawdown bound  sum_s S p_s u_s <= S  with  u_s >= (1 + r_s.w)^-lam  as a power cone (the
-    row scaled by the scenario count S so its entries stay O(1)); ``nu`` is that row's dual.
-    """
-    q, a, b, cones = _restricted_form(r[:, cols], p, g[:, cols], h, lam, form)
-    k, m = cols.shape[0], g.shape[0]
-    # "AlmostSolved" happens with steep drawdown cones (large lambda): retry with settings that
-    # measured better on such problems before accepting reduced accuracy
-    for tweaks in RETRY_SETTINGS:
-        settings = clarabel.DefaultSettings()
-        settings.verbose = False
-        for key, value in tweaks.items():
-            setattr(settings, key, value)
-        n_var = q.shape[0]
-        solver = clarabel.DefaultSolver(sp.csc_matrix((n_var, n_var)), q, a, b, cones, settings)
-        sol = solver.solve()
-        if str(sol.status) == "Solved":
-            break
-    x = np.asarray(sol.x)
-    z = np.asarray(sol.z)
-    nu = float(z[m + k]) if lam is not None else 0.0
-    return x[:k], z[:m], nu, -float(sol.obj_val), str(sol.status)
-
-
-def _restricted_form(
-    rj: Array, p: Array, gj: Array, h: Array, lam: float | None, form: str
-) -> tuple[Array, sp.csc_matrix, Array, list[Any]]:
-    """Clarabel's ``q``, ``A``, ``b`` and cones of the restricted problem (see ``_restricted``)
-    on the working set's columns ``rj`` and ``gj``."""
-    n_scen, k = rj.shape
-    m = gj.shape[0]
-    n_u = n_scen if lam is not None else 0
-    n_var = k + n_scen + n_u  # x = [w (k), t (S), u (S if drawdown)]
-    blocks = []
-    b_parts = []
-    if m:
-        blocks.append(sp.hstack([sp.csr_matrix(gj), sp.csr_matrix((m, n_scen + n_u))]))
-        b_parts.append(h)
-    blocks.append(sp.hstack([-sp.eye(k), sp.csr_matrix((k, n_scen + n_u))]))
-    b_parts.append(np.zeros(k))
-    n_nonneg = m + k
-    if lam is not None:
-        blocks.append(
-            sp.csr_matrix(
-                (n_scen * p, (np.zeros(n_scen, dtype=int), k + n_scen + np.arange(n_scen))),
-                shape=(1, n_var),
-            )
-        )
-        b_parts.append(np.array([float(n_scen)]))
-        n_nonneg += 1
-    # growth cones, three rows per scenario: (t_s, 1, 1 + r_s . w)
-    scen = np.arange(n_scen)
-    a_t = sp.csr_matrix((-np.ones(n_scen), (3 * scen, k + scen)), shape=(3 * n_scen, n_var))
-    rr, cc = np.nonzero(np.ones_like(rj, dtype=bool))
-    a_w = sp.csr_matrix((-rj.ravel(), (3 * rr + 2, cc)), shape=(3 * n_scen, n_var))
-    blocks.append(a_t + a_w)
-    b_exp = np.zeros(3 * n_scen)
-    b_exp[1::3] = 1.0
-    b_exp[2::3] = 1.0
-    b_parts.append(b_exp)
-    if lam is not None and form == "power":
-        # risk cones, three rows per scenario: (u_s, 1 + r_s . w, 1) in the power cone with
-        # exponent 1 / (1 + lam), i.e. u_s >= (1 + r_s . w)^-lam
-        data = np.concatenate([-np.ones(n_scen), -rj.ravel()])
-        rows = np.concatenate([3 * scen, 3 * rr + 1])
-        cols_ = np.concatenate([k + n_scen + scen, cc])
-        blocks.append(sp.csr_matrix((data, (rows, cols_)), shape=(3 * n_scen, n_var)))
-        b_risk = np.zeros(3 * n_scen)
-        b_risk[1::3] = 1.0
-        b_risk[2::3] = 1.0
-        b_parts.append(b_risk)
-    elif lam is not None:
-        # risk cones through the growth variable: (-lam t_s, 1, u_s) in K_exp, u_s >= W_s^-lam
-        data = np.concatenate([np.full(n_scen, lam), -np.ones(n_scen)])
-        rows = np.concatenate([3 * scen, 3 * scen + 2])
-        cols_ = np.concatenate([k + scen, k + n_scen + scen])
-        blocks.append(sp.csr_matrix((data, (rows, cols_)), shape=(3 * n_scen, n_var)))
-        b_risk = np.zeros(3 * n_scen)
-        b_risk[1::3] = 1.0
-        b_parts.append(b_risk)
-    a = sp.vstack(blocks).tocsc()
-    b = np.concatenate(b_parts)
-    q = np.concatenate([np.zeros(k), -p, np.zeros(n_u)])
-    cones = [clarabel.NonnegativeConeT(n_nonneg)] + [clarabel.ExponentialConeT()] * n_scen
-    if lam is not None and form == "power":
-        cones += [clarabel.PowerConeT(1.0 / (1.0 + lam))] * n_scen
-    elif lam is not None:
-        cones += [clarabel.ExponentialConeT()] * n_scen
-    return q, a, b, cones
-
-
-def _solve_restricted(
-    r: Array, p: Array, g: Array, h: Array, cols: Array, lam: float | None, engines: set[str]
-) -> tuple[Array, Array, float, float, str]:
-    """The restricted problem by Clarabel, or for RCK by the Newton barrier where Clarabel
-    stalls or stops short; the engines used are added to ``engines``."""
-    if lam is not None and r.shape[0] >= BARRIER_SCENARIOS:
-        w_j, y, nu, obj, status = np.zeros(0), np.zeros(0), 0.0, 0.0, "skipped"
-        # measured: Clarabel stalls here (InsufficientProgress)
-    else:
-        w_j, y, nu, obj, status = _restricted(r, p, g, h, cols, lam)
-        engines.add("clarabel")
-    if status in ("Solved", "AlmostSolved") or lam is None:
-        return w_j, y, nu, obj, status
-    # steep drawdown cones with many scenarios: the Newton barrier on the working set
-    try:
-        w_j, y, nu_e, obj = rck_barrier(r[:, cols], p, g[:, cols], h, lam)
-    except SolverError:
-        if status != "skipped":
-            raise
-        engines.add("clarabel")  # the barrier needs a strictly feasible start
-        return _restricted(r, p, g, h, cols, lam)
-    engines.add("barrier")
-    return w_j, y, nu_e / r.shape[0], obj, "Solved"  # nu per unit of S E[W^-lam]
-
-
-def _priced_in(
-    r: np.ndarray,
-    p: np.ndarray,
-    g: np.ndarray,
-    y: np.ndarray,
+    g: sp.csr_matrix,
+    y_full: np.ndarray,
     nu: float,
     lam: float | None,
     w_full: np.ndarray,
-    cols: np.ndarray,
-    grow: int,
-) -> np.ndarray:
-    """Candidates outside the working set whose reduced cost says they would add growth."""
-    n = r.shape[1]
+) -> tuple[np.ndarray, float]:
+    """Each candidate's reduced gain at ``w_full`` and the scale it is compared against."""
     wealth = 1.0 + r @ w_full
     grad = r.T @ (p / wealth)
-    reduced = grad - (g.T @ y if g.shape[0] else 0.0)
-    if lam is not None and nu > 0:  # minus nu times the gradient of S E[W^-lam] - S
-        reduced = reduced + nu * lam * r.shape[0] * (r.T @ (p * wealth ** (-lam - 1)))
-    outside = np.setdiff1d(np.arange(n), cols)
-    if outside.size == 0:
-        return outside
-    viol = outside[reduced[outside] > PRICE_TOL * max(1.0, float(np.abs(grad).max()))]
-    return viol[np.argsort(-reduced[viol])][: max(grow, cols.size // 2)]
+    gain = grad - g.T @ y_full
+    if lam is not None and nu > 0:
+        with np.errstate(divide="ignore"):
+            expo = np.log(p) - lam * np.log(wealth)
+        q = np.exp(expo - expo.max())
+        q /= q.sum()
+        gain = gain + nu * lam * (r.T @ (q / wealth))
+    return gain, max(1.0, float(np.abs(grad).max()))
 
 
 def kelly_working_set(
     r: np.ndarray,
     p: np.ndarray,
-    g: np.ndarray,
+    g: sp.spmatrix | np.ndarray,
     h: np.ndarray,
     *,
     lam: float | None = None,
@@ -214,49 +144,72 @@ def kelly_working_set(
 ) -> tuple[np.ndarray, np.ndarray, float, float, WorkingSetInfo]:
     """Maximise ``E[log(1 + r . w)]`` s.t. ``G w <= h``, ``w >= 0`` by column generation.
 
-    With ``lam`` also ``E[(1 + r . w)^-lam] <= 1`` (risk-constrained Kelly); its gradient enters
-    the pricing through the dual ``nu``. Returns the full weights, the duals ``y`` of
-    ``G w <= h``, the dual of the drawdown bound (per unit of ``E[W^-lam]``), the objective and
-    run info.
+    With ``lam`` also ``E[(1 + r . w)^-lam] <= 1`` (risk-constrained Kelly). Returns the full
+    weights, the multipliers ``y`` of ``G w <= h``, the drawdown bound's multiplier (per unit of
+    ``E[W^-lam]``), the objective and run info. InfeasibleError when the rows cannot all hold;
+    SolverError when the interior method stops at its iteration limit.
+
+    BLAS runs on one thread here: the products are small (scenarios x tens of columns), and a
+    second thread measured slower on the shared 2-core machine (up to 10x under load) while
+    making the last bits depend on the thread count.
     """
+    with threadpool_limits(1, user_api="blas"):
+        return _column_generation(r, p, g, h, lam, initial, grow, max_iterations)
+
+
+def _column_generation(
+    r: np.ndarray,
+    p: np.ndarray,
+    g: sp.spmatrix | np.ndarray,
+    h: np.ndarray,
+    lam: float | None,
+    initial: int,
+    grow: int,
+    max_iterations: int,
+) -> tuple[np.ndarray, np.ndarray, float, float, WorkingSetInfo]:
     start = time.perf_counter()
+    g_csr = sp.csr_matrix(g)
+    g_csc = g_csr.tocsc()
     n = r.shape[1]
     mu = p @ r
-    order = np.argsort(-mu)
-    chosen = [order[: min(n, initial)]]
-    # rows with a positive lower bound (targets, minimum weights) need candidates that can meet
-    # them from the start: add the best few by mean return that enter each such row
-    for j in np.flatnonzero(h < 0):
-        enters = np.flatnonzero(g[j] < 0)
-        chosen.append(enters[np.argsort(-mu[enters])][:5])
-    cols = np.unique(np.concatenate(chosen))
+    cols = first_columns(g_csr, h, mu, initial)
     w_full = np.zeros(n)
-    iteration = 0
-    engines: set[str] = set()
-    while iteration < max_iterations:
-        iteration += 1
-        w_j, y, nu, obj, status = _solve_restricted(r, p, g, h, cols, lam, engines)
-        if status not in ("Solved", "AlmostSolved"):
-            if status in ("PrimalInfeasible", "AlmostPrimalInfeasible") and cols.size < n:
-                cols = np.arange(n)  # lower bounds may need candidates outside the set
-                continue
-            if status in ("PrimalInfeasible", "AlmostPrimalInfeasible"):
-                raise InfeasibleError("the linear constraints cannot all hold (Clarabel)")
-            raise SolverError(
-                f"Clarabel stopped with {status} on the working-set Kelly problem ({cols.size} "
-                "candidates); try method='direct' or fewer scenarios"
-            )
+    y_full = np.zeros(g_csr.shape[0])
+    rounds = newton = 0
+    restricted: Restricted | None = None
+    sol: GrowthSolution | None = None
+    while rounds < max_iterations:
+        rounds += 1
+        nxt = Restricted.build(r, p, g_csc, h, cols, lam)
+        warm = nxt.warm(restricted, sol.point) if restricted and sol else None
+        sol = solve_growth(nxt.problem, start=warm)
+        restricted = nxt
+        newton += sol.iterations
         w_full[:] = 0.0
-        w_full[cols] = np.maximum(w_j, 0.0)
-        add = _priced_in(r, p, g, y, nu, lam, w_full, cols, grow)
-        if add.size == 0:
+        w_full[cols] = sol.w
+        y_full[:] = 0.0
+        y_full[nxt.rows] = sol.y
+        gain, scale = _gains(r, p, g_csr, y_full, sol.nu, lam, w_full)
+        outside = np.setdiff1d(np.arange(n), cols)
+        viol = outside[gain[outside] > PRICE_TOL * scale]
+        if viol.size == 0:
             break
+        add = viol[np.argsort(-gain[viol], kind="stable")][: max(grow, cols.size // 2)]
         cols = np.sort(np.concatenate([cols, add]))
+    else:
+        raise SolverError(
+            f"the working set still grew after {max_iterations} rounds ({cols.size} columns)"
+        )
+    assert sol is not None
     info = WorkingSetInfo(
-        iterations=iteration,
+        iterations=rounds,
         final_size=int(cols.size),
-        engine=" + ".join(sorted(engines)),
+        engine="interior",
         support=int((w_full > 1e-9).sum()),
         seconds=time.perf_counter() - start,
+        newton=newton,
     )
-    return w_full, y, nu * r.shape[0], obj, info
+    return w_full, y_full, sol.nu, sol.objective, info
+
+
+__all__ = ["WorkingSetInfo", "feasible_support", "first_columns", "kelly_working_set"]

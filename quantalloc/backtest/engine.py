@@ -226,6 +226,20 @@ def _buy_units(cash: float, price: float, costs: np.ndarray, size: float, whole:
 
 
 @nb.njit(cache=True)
+def _entry(
+    ref: float, cash: float, costs: np.ndarray, size: float, whole: bool, sl: float, tp: float
+) -> tuple[float, float, float, float, float, float]:
+    """A buy at ``ref`` plus slippage: units (0: none affordable), price, cash spent (fee
+    included), fee, stop and take levels."""
+    px = ref * (1.0 + costs[3])
+    units = _buy_units(cash, px, costs, size, whole)
+    fee = costs[0] + units * costs[1] + units * px * costs[2]
+    stop = ref * (1.0 - sl) if not np.isnan(sl) else np.nan
+    take = ref * (1.0 + tp) if not np.isnan(tp) else np.nan
+    return units, px, units * px + fee, fee, stop, take
+
+
+@nb.njit(cache=True)
 def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, whole, max_rec):
     n, n_bars = ent.shape
     equity = np.empty((n, n_bars))
@@ -254,19 +268,11 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 exit_px = o[t]
                 reason = 0
             elif pending == 1 and units == 0.0 and not fx[t]:
-                px = o[t] * (1.0 + slip)
-                u = _buy_units(cash, px, costs, size, whole)
-                if u > 0.0:
-                    fee = costs[0] + u * costs[1] + u * px * costs[2]
-                    units = u
-                    entry_px = px
+                fill = _entry(o[t], cash, costs, size, whole, sl[j], tp[j])
+                if fill[0] > 0.0:
+                    units, entry_px, entry_cost, entry_fees, stop_px, take_px = fill
                     entry_bar = t
-                    entry_cost = u * px + fee
-                    entry_fees = fee
                     cash -= entry_cost
-                    ref = o[t]
-                    stop_px = ref * (1.0 - sl[j]) if not np.isnan(sl[j]) else np.nan
-                    take_px = ref * (1.0 + tp[j]) if not np.isnan(tp[j]) else np.nan
             pending = 0
             # 2. stops against the bar's range (stop first when both are reached)
             if units > 0.0 and np.isnan(exit_px):
@@ -299,35 +305,22 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
                 if pnl > 0.0:
                     wins[j] += 1
                 if max_rec > 0:
-                    k = nrec[j]
-                    recs[j, k, 0] = j
-                    recs[j, k, 1] = entry_bar
-                    recs[j, k, 2] = t
-                    recs[j, k, 3] = entry_px
-                    recs[j, k, 4] = px
-                    recs[j, k, 5] = units
-                    recs[j, k, 6] = pnl
-                    recs[j, k, 7] = entry_fees + fee
-                    recs[j, k, 8] = reason
-                    nrec[j] = k + 1
+                    fees = entry_fees + fee
+                    recs[j, nrec[j]] = np.array(
+                        [j, entry_bar, t, entry_px, px, units, pnl, fees, reason], dtype=np.float64
+                    )
+                    nrec[j] += 1
                 units = 0.0
                 stop_px = np.nan
                 take_px = np.nan
             # entries decided at this close (also right after an exit at this bar)
             if units == 0.0 and ent[j, t] and not ext[j, t] and not fx[t]:
                 if at_close:
-                    px = c[t] * (1.0 + slip)
-                    u = _buy_units(cash, px, costs, size, whole)
-                    if u > 0.0:
-                        fee = costs[0] + u * costs[1] + u * px * costs[2]
-                        units = u
-                        entry_px = px
+                    fill = _entry(c[t], cash, costs, size, whole, sl[j], tp[j])
+                    if fill[0] > 0.0:
+                        units, entry_px, entry_cost, entry_fees, stop_px, take_px = fill
                         entry_bar = t
-                        entry_cost = u * px + fee
-                        entry_fees = fee
                         cash -= entry_cost
-                        stop_px = c[t] * (1.0 - sl[j]) if not np.isnan(sl[j]) else np.nan
-                        take_px = c[t] * (1.0 + tp[j]) if not np.isnan(tp[j]) else np.nan
                         inpos[j, t] = True
                 else:
                     pending = 1
@@ -335,15 +328,10 @@ def _kernel(o, h, lo, c, ent, ext, sl, tp, fx, capital, costs, at_close, size, w
             held[j, t] = units > 0.0
         # a position still open at the end is recorded as an open trade marked at the last close
         if units > 0.0 and max_rec > 0:
-            k = nrec[j]
-            recs[j, k, 0] = j
-            recs[j, k, 1] = entry_bar
-            recs[j, k, 2] = n_bars - 1
-            recs[j, k, 3] = entry_px
-            recs[j, k, 4] = c[n_bars - 1]
-            recs[j, k, 5] = units
-            recs[j, k, 6] = units * c[n_bars - 1] - entry_cost
-            recs[j, k, 7] = entry_fees
-            recs[j, k, 8] = 4
-            nrec[j] = k + 1
+            last = n_bars - 1
+            pnl = units * c[last] - entry_cost
+            recs[j, nrec[j]] = np.array(
+                [j, entry_bar, last, entry_px, c[last], units, pnl, entry_fees, 4], dtype=np.float64
+            )
+            nrec[j] += 1
     return equity, inpos, held, trades, wins, recs, nrec

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -72,12 +72,14 @@ def run_strategy(
     end: DateLike | None,
     capital: float,
     params: Mapping[str, Any] | Any | None = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> BacktestResult:
     """Backtest strategy ``name`` on ``provider`` between ``start`` and ``end`` from ``capital``.
 
     ``params`` is a dict of parameter values (strings are converted and range-checked), an
     instance of the strategy's ``PARAMS`` dataclass, or None for the defaults. Bad values raise
-    :class:`~quantalloc.errors.ConfigError` with one line.
+    :class:`~quantalloc.errors.ConfigError` with one line. ``progress`` is passed to strategies
+    that report it (the replays: a ``ReplayProgress`` after every session).
     """
     module = strategy_module(name)
     p = make_params(name, params)
@@ -86,12 +88,19 @@ def run_strategy(
     first, last = _date(start, "start"), _date(end, "end")
     if first is not None and last is not None and first > last:
         raise ConfigError(f"start {first.date()} is after end {last.date()}; swap them")
-    result = module.run(provider, first, last, float(capital), p)
+    extra = {} if progress is None or not _reports_progress(module) else {"progress": progress}
+    result = module.run(provider, first, last, float(capital), p, **extra)
     return dataclasses.replace(  # the run says which data it read, in every front end
         result,
         data_source=str(getattr(provider, "name", "")),
         synthetic=bool(getattr(provider, "synthetic", False)),
     )
+
+
+def _reports_progress(module: ModuleType) -> bool:
+    import inspect
+
+    return "progress" in inspect.signature(module.run).parameters
 
 
 def _date(value: DateLike | None, name: str) -> pd.Timestamp | None:

@@ -59,6 +59,10 @@ class BacktestResult:
     """The price source the run read (``csv:DIR``, ``yahoo``, ``demo:us``), for its reports."""
     synthetic: bool = False
     """True when the prices were generated (the demo market), not real."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Replays: wall-clock seconds (``seconds_per_rebalance``, ...); reported, never used."""
+    sections: dict[str, Any] = field(default_factory=dict)
+    """Further JSON sections of a strategy (a replay's ``pricing`` counts, ``comparison``)."""
 
     @property
     def locked(self) -> pd.Series:
@@ -88,6 +92,8 @@ class BacktestResult:
             "equity": {_day(k): round(float(v), 6) for k, v in self.equity.items()},
             "trades": _jsonable(trades.to_dict(orient="records")),
             "notes": list(self.notes),
+            **({"timings": dict(self.timings)} if self.timings else {}),
+            **_jsonable(self.sections),
             **(
                 {}
                 if self.weights is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +13,8 @@ from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt, op
 from quantalloc.errors import ConfigError
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
+CHAIN_STRATEGIES = ("allocator", "wheel")
+"""Strategies that take --chains (and --compare-proxy)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +60,14 @@ def backtest(
         typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
     ] = None,
     chains: ChainsOpt = None,
+    compare_proxy: Annotated[
+        bool,
+        typer.Option(
+            "--compare-proxy",
+            help="With --chains: also re-price the same positions by the vol proxy and report "
+            "the difference (return, Sharpe, per-trade entry price and P&L error).",
+        ),
+    ] = False,
     output: OutputOpt = None,
     plot: Annotated[
         str | None,
@@ -79,14 +91,20 @@ def backtest(
     if symbols is not None:
         values["symbols"] = symbols
     if chains is not None:
-        if name != "allocator":
+        if name not in CHAIN_STRATEGIES:
             raise ConfigError(
-                f"--chains prices the allocator replay's options; {name!r} trades no options"
+                f"--chains prices the option replays ({', '.join(CHAIN_STRATEGIES)}); {name!r} "
+                "trades no options"
             )
         values["chains"] = chains
+    if compare_proxy:
+        if chains is None:
+            raise ConfigError("--compare-proxy re-prices a replay on chains; give --chains too")
+        values["compare_proxy"] = True
     params = make_params(name, values)
     provider = open_provider(data, market)
-    result = run_strategy(name, provider, start, end, capital, params)
+    with replay_progress(name in CHAIN_STRATEGIES) as progress:
+        result = run_strategy(name, provider, start, end, capital, params, progress=progress)
     _print_summary(result)
     if output:
         result.write_json(output)
@@ -97,6 +115,35 @@ def backtest(
         write_plot(result, plot)
         console.print(f"wrote {plot}")
     synthetic_banner(result)
+
+
+@contextmanager
+def replay_progress(show: bool = True) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress bar on stderr fed with a replay's ``ReplayProgress`` (sessions done,
+    rebalances, date, equity); silent when stderr is not a terminal; None unless ``show``."""
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from quantalloc.cli.console import err_console
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} sessions"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("replay", total=None)
+
+        def progress(state: Any) -> None:
+            text = f"{state.day.date()}  {state.rebalances} rebalances  equity {state.equity:,.0f}"
+            bar.update(task, completed=state.session, total=state.sessions, description=text)
+
+        yield progress
 
 
 def _from_model(model: str | None, strategy: str | None) -> tuple[str, dict[str, Any]]:
@@ -149,8 +196,51 @@ def _print_summary(result: Any) -> None:
     table = Table(show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
+    comparison = result.sections.get("comparison")
+    if comparison:
+        table.add_column("proxy", justify="right")
     for name in METRIC_NAMES:
-        table.add_row(name, format_metric(name, result.metrics[name]))
+        row = [name, format_metric(name, result.metrics[name])]
+        if comparison:
+            proxy = comparison["proxy"].get(name)
+            row.append("" if proxy is None else format_metric(name, proxy))
+        table.add_row(*row)
     console.print(table)
+    if comparison:
+        _print_comparison(comparison)
+    _print_replay_facts(result)
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
+
+
+def _print_comparison(comparison: dict[str, Any]) -> None:
+    s = comparison["summary"]
+    if not s.get("positions"):
+        return
+    console.print(
+        f"proxy vs chain over {s['positions']} positions: entry premium per lot off by "
+        f"{s['entry_price_error_mean']:,.2f} on average "
+        f"(median {s['entry_price_error_median']:,.2f}), "
+        f"P&L by {s['pnl_error_mean']:,.2f} a position ({s['pnl_error_total']:,.0f} in all); "
+        f"leg prices {s['leg_price_relative_error_mean']:+.1%} on average "
+        f"(median absolute {s['leg_price_relative_error_median_abs']:.1%})",
+        highlight=False,
+    )
+
+
+def _print_replay_facts(result: Any) -> None:
+    pricing = result.sections.get("pricing")
+    if pricing:
+        marks, fills = pricing["marks"], pricing["fills"]
+        console.print(
+            f"option marks: {marks['chain']} from the chain, {marks['model']} from the model; "
+            f"exit fills: {fills['chain']} chain, {fills['model']} model",
+            highlight=False,
+        )
+    t = result.timings
+    if t:
+        console.print(
+            f"{t['rebalances']} rebalances, {t['seconds_per_rebalance']:.2f} s each "
+            f"({t['solve_seconds_per_rebalance']:.2f} s in the solve)",
+            highlight=False,
+        )

@@ -64,7 +64,7 @@ def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
 @db.command("schema")
 def schema() -> None:
     """Print the PostgreSQL schema (sql/schema.sql) to paste into the Supabase SQL editor."""
-    from quantalloc.storage.supabase_store import SCHEMA_SQL
+    from quantalloc.storage.migrations import SCHEMA_SQL
 
     typer.echo(SCHEMA_SQL.read_text(encoding="utf-8"), nl=False)
 

@@ -18,6 +18,7 @@ FLAGS: dict[str, str] = {
     "capital": "--capital",
     "chain": "--chain",
     "chains": "--chains",
+    "compare_proxy": "--compare-proxy",
     "data": "--data",
     "export": "--export",
     "force": "--force",

@@ -35,13 +35,7 @@ def output_file(
         raise ConfigError(f"{flag} needs a file name, got an empty one")
     if suffixes and not target.name.lower().endswith(suffixes):
         raise ConfigError(f"{flag} {path}: the file must end in {' or '.join(suffixes)}")
-    if target.is_dir():
-        raise ConfigError(f"{flag} {path} is a folder; give a file name inside it")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(
-            f"{flag} {path}: folder {folder} does not exist; create it first or pick another path"
-        )
+    folder = folder_of(target, f"{flag} {path}")
     try:  # a real probe: permission bits say nothing to root or about a read-only mount
         fd, probe = tempfile.mkstemp(prefix=".quantalloc-probe-", dir=folder)
         os.close(fd)
@@ -58,4 +52,17 @@ def output_file(
     return target
 
 
-__all__ = ["output_file"]
+def folder_of(target: Path, said: str) -> Path:
+    """The folder that file ``target`` goes in; a ConfigError when ``target`` is a folder or
+    its folder does not exist. ``said`` names the file in messages (``--output out.json``)."""
+    if target.is_dir():
+        raise ConfigError(f"{said} is a folder; give a file name inside it")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{said}: folder {folder} does not exist; create it first or pick another path"
+        )
+    return folder
+
+
+__all__ = ["folder_of", "output_file"]

@@ -240,14 +240,15 @@ def _store_tables(store: str | None, given: dict[str, Any]) -> dict[str, Any]:
     error, never skipped. The report's "tables:" note says where each table came from.
     """
     from quantalloc.cli.console import open_cli_store, store_env
-    from quantalloc.storage import default_db_path
 
     wanted = [name for name in STORE_TABLES if name not in given]
     env = store_env()
     configured = store is not None or bool(env.get("DATABASE_URL", "").strip())
-    if not configured and not default_db_path(env).is_file():
-        return {}
     if not configured and not {"stock_data", "industry_allocations_current"} - set(given):
+        return {}  # decided before importing the storage layer (SQLAlchemy: 0.2-0.3 s)
+    from quantalloc.storage import default_db_path
+
+    if not configured and not default_db_path(env).is_file():
         return {}
     opened = open_cli_store(store)
     try:

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def trade(
-    strategy: Annotated[str, typer.Argument(help="Strategy: orb or momentum.")],
+    strategy: Annotated[str, typer.Argument(help="Strategy: orb, momentum or wheel.")],
     mode: Annotated[
         str, typer.Option("--mode", help="paper (replayed bars) or live (the broker's feed).")
     ] = "paper",
@@ -63,8 +63,9 @@ def trade(
     """Trade STRATEGY from the backtest's code, booking every fill in its portfolio sleeve.
 
     paper replays --data's bars from --start to --end through a broker that fills as the
-    backtest does; live takes bars and fills from Interactive Brokers. Orders go through
-    the API (key in $QUANTALLOC_API_KEY), so the sleeve's capital and lock hold.
+    backtest does (the wheel's options at its own quotes); live takes bars and fills from
+    Interactive Brokers. Orders go through the API (key in $QUANTALLOC_API_KEY), so the
+    sleeve's capital and lock hold.
     """
     import os
     import uuid
@@ -140,6 +141,11 @@ def _check_door(
     if name is not None and not name.strip():
         fail("--name needs a name for the strategy's sleeve, e.g. --name orb-paper")
     make_params(strategy, dict(values))  # unknown names, wrong types, out of range
+    if mode == "live" and values.get("vol_data"):
+        fail(
+            f"--mode live reads the vol index from IB's bars; drop -p vol_data="
+            f"{values['vol_data']} (and give -p vol_symbol=^VIX or another index IB serves)"
+        )
     if output:
         output_file(output, "--output", (".json",))
     if mode != "paper":

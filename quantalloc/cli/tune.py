@@ -326,21 +326,14 @@ def _export_target(target: str, force: bool) -> Path:
 
 def _check_storage_folder(url: str) -> None:
     """A study file's folder must exist (the user's data folder is the one folder made)."""
-    from quantalloc.errors import ConfigError
+    from quantalloc.cli.paths import folder_of
     from quantalloc.storage.url import study_url
 
     canonical = study_url(url)
     for prefix in ("sqlite:///", "journal:"):
         if canonical.startswith(prefix):
             path = Path(canonical[len(prefix) :]).expanduser()
-            if path.is_dir():
-                raise ConfigError(f"--storage {url}: {path} is a folder; name a file in it")
-            folder = path.parent if str(path.parent) else Path(".")
-            if not folder.is_dir():
-                raise ConfigError(
-                    f"--storage {url}: folder {folder} does not exist; create it first or pick "
-                    "another path"
-                )
+            folder_of(path, f"--storage {url} ({path})")
 
 
 def _default_window(

@@ -266,6 +266,33 @@ def _from_eod(raw: pd.DataFrame, lower: dict[str, str]) -> pd.DataFrame:
     )
 
 
+def upstox_strike_records(row: dict[str, Any], expiry: Any) -> list[dict[str, Any]]:
+    """Canonical chain records (call, then put, where present) of one strike of Upstox's
+    put-call option chain (an entry of its ``data`` list), dated ``expiry``."""
+    records = []
+    for kind, key in (("call", "call_options"), ("put", "put_options")):
+        side = row.get(key)
+        if not isinstance(side, dict):
+            continue
+        md = side.get("market_data") or {}
+        iv = (side.get("option_greeks") or {}).get("iv")
+        records.append(
+            {
+                "expiry": expiry,
+                "strike": row["strike_price"],
+                "kind": kind,
+                "bid": md.get("bid_price"),
+                "ask": md.get("ask_price"),
+                "last": md.get("ltp"),
+                "volume": md.get("volume"),
+                "open_interest": md.get("oi"),
+                "implied_vol": None if iv is None else float(iv) / 100.0,
+                "spot": row.get("underlying_spot_price"),
+            }
+        )
+    return records
+
+
 def _read_upstox(path: Path) -> pd.DataFrame:
     opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
     try:
@@ -282,26 +309,7 @@ def _read_upstox(path: Path) -> pd.DataFrame:
             raise DataError(
                 f"option chain {path}: entry {i} has no strike_price/expiry; " + layout_help()
             )
-        for kind, key in (("call", "call_options"), ("put", "put_options")):
-            side = row.get(key)
-            if not isinstance(side, dict):
-                continue
-            md = side.get("market_data") or {}
-            iv = (side.get("option_greeks") or {}).get("iv")
-            records.append(
-                {
-                    "expiry": row["expiry"],
-                    "strike": row["strike_price"],
-                    "kind": kind,
-                    "bid": md.get("bid_price"),
-                    "ask": md.get("ask_price"),
-                    "last": md.get("ltp"),
-                    "volume": md.get("volume"),
-                    "open_interest": md.get("oi"),
-                    "implied_vol": None if iv is None else float(iv) / 100.0,
-                    "spot": row.get("underlying_spot_price"),
-                }
-            )
+        records.extend(upstox_strike_records(row, row["expiry"]))
     if not records:
         raise DataError(f"option chain {path} lists strikes but no call_options/put_options")
     return pd.DataFrame.from_records(records)
@@ -322,4 +330,5 @@ __all__ = [
     "layout_help",
     "read_chain_file",
     "read_header",
+    "upstox_strike_records",
 ]

@@ -187,7 +187,9 @@ def _load_file(path: Path, mtime: float) -> tuple[pd.DataFrame, tuple[str, ...]]
     frame, _ = read_chain_file(path)
     if "symbol" not in frame.columns or frame["symbol"].isna().all():
         frame["symbol"] = _name_symbol(path)
-    frame["symbol"] = frame["symbol"].map(lambda s: chain_symbol(s) if isinstance(s, str) else s)
+    names = {s: chain_symbol(s) for s in frame["symbol"].dropna().unique() if isinstance(s, str)}
+    spelled = frame["symbol"].map(names)  # each distinct name spelled once, not per row
+    frame["symbol"] = spelled.where(spelled.notna(), frame["symbol"])
     chain = validate_chain(frame, source=str(path))
     return chain, tuple(chain.attrs.get("notes", ()))
 

@@ -23,9 +23,9 @@ from quantalloc.data.chain_source import (
     DEFAULT_MAX_AGE_DAYS,
     ChainSnapshot,
     chain_symbol,
-    pick_session,
 )
 from quantalloc.data.chains import load_chain
+from quantalloc.data.snapshot_cache import SnapshotFolder
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile, get_market
 
@@ -41,7 +41,7 @@ def default_chain_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("quantalloc")) / "chains"
 
 
-class YahooChainSource:
+class YahooChainSource(SnapshotFolder):
     """yfinance option chains with an on-disk snapshot per symbol and session.
 
     Parameters
@@ -55,6 +55,8 @@ class YahooChainSource:
     max_expiries
         At most this many expiries are fetched per symbol (nearest first).
     """
+
+    suffix = "csv"
 
     def __init__(
         self,
@@ -79,28 +81,6 @@ class YahooChainSource:
             return f"{name}.NS"
         return name
 
-    def _snapshots(self, symbol: str | None = None) -> dict[pd.Timestamp, list[Path]]:
-        found: dict[pd.Timestamp, list[Path]] = {}
-        if not self.cache_dir.is_dir():
-            return found
-        pattern = f"{chain_symbol(symbol)}_*.csv" if symbol else "*_*.csv"
-        for path in sorted(self.cache_dir.glob(pattern)):
-            stem = path.stem.rsplit("_", 1)
-            try:
-                day = pd.Timestamp(stem[1]).normalize()
-            except (ValueError, IndexError):
-                continue
-            found.setdefault(day, []).append(path)
-        return found
-
-    def sessions(self) -> list[pd.Timestamp]:
-        return sorted(self._snapshots())
-
-    def symbols(self, as_of: DateLike) -> list[str]:
-        snaps = self._snapshots()
-        session = pick_session(sorted(snaps), as_of, self.max_age_days, str(self.cache_dir))
-        return sorted(p.stem.rsplit("_", 1)[0] for p in snaps[session])
-
     def today(self) -> pd.Timestamp:
         """Today's date on the market's clock."""
         return pd.Timestamp.now(tz=self.market.timezone).tz_localize(None).normalize()
@@ -108,12 +88,10 @@ class YahooChainSource:
     def chain(self, symbol: str, as_of: DateLike | None = None) -> ChainSnapshot:
         name = chain_symbol(symbol)
         day = self.today() if as_of is None else to_timestamp(as_of, "as-of date").normalize()
-        snaps = self._snapshots(name)
-        usable = [s for s in snaps if s <= day and (day - s).days <= self.max_age_days]
-        if usable:
-            return self._read(name, snaps[max(usable)][0])
+        path, have = self._usable(name, day)
+        if path is not None:
+            return self._read(name, path)
         if day < self.today():
-            have = ", ".join(str(s.date()) for s in sorted(snaps)) or "none"
             raise DataError(
                 f"{name}: Yahoo serves only today's option chain and the cache "
                 f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "

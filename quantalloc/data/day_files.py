@@ -94,30 +94,47 @@ def day_file_kind(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def _read_cm(path: Path, layout: str) -> pd.DataFrame:
+def _read_cm(paths: list[Path], layout: str) -> pd.DataFrame:
+    """The EQ rows of cash-market files of one ``layout``: each file read raw, the text parsed
+    once for all of them (per-file parsing cost more than the reading)."""
     names = _CM_LAYOUTS[layout]
-    raw = pd.read_csv(path, skipinitialspace=True)
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    raw = raw.loc[raw[names["series"]].astype(str).str.strip() == "EQ"]
-    dates = raw[names["date"]].astype(str).str.strip()
+    wanted = set(names.values())
+    parts = []
+    for k, path in enumerate(paths):
+        raw = pd.read_csv(
+            path,
+            skipinitialspace=True,
+            dtype=str,
+            usecols=lambda c: str(c).strip().lower() in wanted,
+        )
+        raw.columns = [str(c).strip().lower() for c in raw.columns]
+        parts.append(raw.assign(_file=k))
+    raw = pd.concat(parts, ignore_index=True)
+    raw = raw.loc[raw[names["series"]].str.strip() == "EQ"]
+    dates = raw[names["date"]].str.strip()
     fmt = "%d-%b-%Y" if layout in ("classic", "full") else "%Y-%m-%d"
     stamps = pd.to_datetime(dates, format=fmt, errors="coerce")
     if stamps.isna().any():
         stamps = pd.to_datetime(dates, format="mixed", dayfirst=layout != "udiff", errors="coerce")
     if stamps.isna().any():
+        first = stamps.isna().to_numpy().argmax()
         raise DataError(
-            f"{path}: unreadable dates in the cash-market day file (e.g. "
-            f"{dates[stamps.isna()].iloc[0]!r}); fix the file"
+            f"{paths[int(raw['_file'].iloc[first])]}: unreadable dates in the cash-market day "
+            f"file (e.g. {dates.iloc[first]!r}); fix the file"
         )
+
+    def number(column: str) -> np.ndarray:
+        return pd.to_numeric(raw[names[column]].str.strip(), errors="coerce").to_numpy(float)
+
     return pd.DataFrame(
         {
-            "symbol": raw[names["symbol"]].astype(str).str.strip().str.upper().to_numpy(),
+            "symbol": raw[names["symbol"]].str.strip().str.upper().to_numpy(),
             "date": stamps.dt.normalize().to_numpy(),
-            "open": pd.to_numeric(raw[names["open"]], errors="coerce").to_numpy(float),
-            "high": pd.to_numeric(raw[names["high"]], errors="coerce").to_numpy(float),
-            "low": pd.to_numeric(raw[names["low"]], errors="coerce").to_numpy(float),
-            "close": pd.to_numeric(raw[names["close"]], errors="coerce").to_numpy(float),
-            "volume": pd.to_numeric(raw[names["volume"]], errors="coerce").to_numpy(float),
+            "open": number("open"),
+            "high": number("high"),
+            "low": number("low"),
+            "close": number("close"),
+            "volume": number("volume"),
         }
     )
 
@@ -158,12 +175,14 @@ def _read_fo(path: Path, cache_dir: Path | None) -> pd.DataFrame:
 def _load(
     files: tuple[tuple[Path, str, str, int, int], ...], cache_dir: Path | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    cm_parts, fo_parts = [], []
+    cm_files: dict[str, list[Path]] = {}
+    fo_parts = []
     for path, kind, layout, _, _ in files:
         if kind == "cm":
-            cm_parts.append(_read_cm(path, layout))
+            cm_files.setdefault(layout, []).append(path)
         else:
             fo_parts.append(_read_fo(path, cache_dir))
+    cm_parts = [_read_cm(paths, layout) for layout, paths in cm_files.items()]
     cm_cols = ["symbol", "date", "open", "high", "low", "close", "volume"]
     cm = pd.concat(cm_parts, ignore_index=True) if cm_parts else pd.DataFrame(columns=cm_cols)
     fo = (

@@ -23,14 +23,6 @@ from quantalloc.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-INPUT_TABLES: tuple[str, ...] = (
-    "industry_allocations_current",
-    "sector_allocations_current",
-    "stock_data",
-    "stock_rankings",
-    "strategies",
-    "option_chain_data",
-)
 POSITION_TYPES: tuple[str, ...] = ("LONG", "SHORT", "NEUTRAL")
 MARKET_CAP_CATEGORIES: tuple[str, ...] = ("Large", "Mid", "Small", "Micro")
 OPTION_KINDS: tuple[str, ...] = ("call", "put")
@@ -124,6 +116,9 @@ TABLE_SPECS: dict[str, TableSpec] = {
 """Columns per table. Required columns must be present with a value in every row; optional
 columns (the same set the SQL store keeps as nullable) may be absent or blank, and are checked
 where they hold a value."""
+
+INPUT_TABLES: tuple[str, ...] = tuple(TABLE_SPECS)
+"""The input tables, in the order of the original Supabase schema."""
 
 
 def validate_table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,20 @@ def _rows(labels: pd.Index | list[object]) -> str:
     return ", ".join(items) + (f" (+{more} more)" if more > 0 else "")
 
 
+def require_columns(
+    frame: pd.DataFrame, required: Sequence[str], who: str, fix: str, where: str = ""
+) -> None:
+    """A DataError naming the ``required`` columns ``frame`` lacks and those it has.
+
+    The message reads ``{who}: columns [...] missing{where} (found [...]); {fix}``.
+    """
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{who}: columns {missing} missing{where} (found {list(frame.columns)}); {fix}"
+        )
+
+
 def validate_ohlcv(
     frame: pd.DataFrame, symbol: str, source: str, *, max_ffill: int = 0
 ) -> pd.DataFrame:
@@ -40,12 +55,13 @@ def validate_ohlcv(
     logged (real vendor files carry such opens: CBOE's VIX before 2007, the last Yahoo row of a
     partial day).
     """
-    missing = [c for c in OHLCV_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{symbol}: columns {missing} missing in {source} (found {list(frame.columns)}); "
-            "provide Date/Open/High/Low/Close/Volume columns"
-        )
+    require_columns(
+        frame,
+        OHLCV_COLUMNS,
+        symbol,
+        "provide Date/Open/High/Low/Close/Volume columns",
+        f" in {source}",
+    )
     if frame.empty:
         raise DataError(f"{symbol}: no rows in {source}; check the file or the symbol")
     if not isinstance(frame.index, pd.DatetimeIndex):

@@ -71,8 +71,9 @@ class LegBook:
 
     def pnl(self, prices: np.ndarray, rate: float) -> np.ndarray:
         """P&L per lot of each candidate in each price row, before costs: (rows, candidates)."""
-        values = horizon_values(self, prices, rate)
-        gains = (values - self.price[None, :]) * self.units[None, :]
+        gains = horizon_values(self, prices, rate)  # a fresh array: turned into gains in place
+        gains -= self.price[None, :]
+        gains *= self.units[None, :]
         out: np.ndarray = np.add.reduceat(gains, self.starts(), axis=1)
         return out
 
@@ -93,8 +94,13 @@ def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray
     value; options that still run are marked with Black-Scholes at their remaining time and vol.
     """
     s_t = prices[:, book.symbol]
-    sign = book.kind.astype(float)
-    values = np.where(book.kind == 0, s_t, np.maximum(sign * (s_t - book.strike), 0.0))
+    # intrinsic values in place (a scenarios x legs array and its temporaries dominate the cost)
+    values = s_t - book.strike[None, :]
+    values *= book.kind.astype(float)[None, :]
+    np.maximum(values, 0.0, out=values)
+    stock = np.flatnonzero(book.kind == 0)
+    if stock.size:
+        values[:, stock] = s_t[:, stock]
     running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
     if running.size:
         values[:, running] = bs_price(

@@ -47,9 +47,24 @@ class ChainQuotes:
         f = self.fills
         return f.loc[(f["expiry"] == pd.Timestamp(expiry)) & (f["kind"] == kind)]
 
+    @cached_property
+    def _strike_lists(self) -> dict[tuple[date, str], np.ndarray]:
+        """(expiry, kind) -> tradable strikes, ascending; one pass over the fills."""
+        f = self.fills
+        rows: dict[tuple[date, str], list[float]] = {}
+        for e, k, x in zip(
+            (pd.Timestamp(e).date() for e in f["expiry"]),
+            f["kind"].astype(str),
+            f["strike"].to_numpy(float),
+            strict=True,
+        ):
+            rows.setdefault((e, k), []).append(float(x))
+        return {key: np.unique(np.asarray(v)) for key, v in rows.items()}
+
     def strikes(self, expiry: date, kind: str) -> np.ndarray:
-        """Tradable strikes of ``expiry`` and ``kind``, ascending."""
-        return np.unique(self._rows(expiry, kind)["strike"].to_numpy(float))
+        """Tradable strikes of ``expiry`` and ``kind``, ascending (empty when none)."""
+        key = (pd.Timestamp(expiry).date(), kind)
+        return self._strike_lists.get(key, np.zeros(0))
 
     def lot_size(self, expiry: date | None = None) -> int | None:
         """The contracts' lot size (of ``expiry``), None when the chain lists none."""

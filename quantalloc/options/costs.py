@@ -226,6 +226,51 @@ class FeeSchedule:
 
 
 @dataclass(frozen=True)
+class ExerciseCharges:
+    """Charges of an option that expires in the money, per the exchange's settlement.
+
+    ``intrinsic_rate`` of the intrinsic value on a long option exercised into cash (NSE: STT of
+    0.125%); ``delivery_rate`` of the delivered shares' value on either side of a physically
+    settled option (NSE stock options: delivery STT of 0.1%); ``per_lot`` per contract settled.
+    """
+
+    intrinsic_rate: float = 0.0
+    delivery_rate: float = 0.0
+    per_lot: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("intrinsic_rate", "delivery_rate", "per_lot"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigError(f"exercise charge {name} must be a number >= 0, got {value}")
+
+    def charge(
+        self, *, intrinsic: float, spot: float, units: float, physical: bool, contracts: float = 0.0
+    ) -> float:
+        """Charges of ``units`` signed shares' worth of options settled in the money at ``spot``
+        (``intrinsic`` per share; ``physical``: shares change hands at the strike)."""
+        if intrinsic <= 0:
+            return 0.0
+        if physical:
+            out = self.delivery_rate * spot * abs(units)
+        else:
+            out = self.intrinsic_rate * intrinsic * max(units, 0.0)
+        return float(out + self.per_lot * contracts)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], where: str = "exercise") -> ExerciseCharges:
+        """Read ``[costs.exercise.MKT]`` of a model file; unknown keys are an error."""
+        known = set(cls.__dataclass_fields__)
+        extra = sorted(set(raw) - known)
+        if extra:
+            raise ConfigError(f"{where}: unknown charge(s) {extra}; known: {sorted(known)}")
+        try:
+            return cls(**{k: float(v) for k, v in raw.items()})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: exercise charges must be numbers ({exc})") from exc
+
+
+@dataclass(frozen=True)
 class LiquidityRules:
     """Which listed contracts are tradable enough to be candidates."""
 
@@ -261,6 +306,7 @@ class LiquidityRules:
 __all__ = [
     "DTE_EDGES",
     "MONEYNESS_EDGES",
+    "ExerciseCharges",
     "FeeSchedule",
     "LiquidityRules",
     "SpreadTable",

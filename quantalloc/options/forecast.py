@@ -23,7 +23,10 @@ horizon of ``h`` trading days is the root mean of the forecast daily variances, 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +76,12 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
     return pd.Series(var, index=returns.index)
 
 
+FIT_MEMO = 2048
+"""GARCH fits remembered per process (by the exact returns fitted)."""
+_FITS: OrderedDict[str, Garch | str] = OrderedDict()  # a fit, or why it failed
+_FITS_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Garch:
     """GARCH(1,1) parameters on daily log returns (variance units), fitted by ``arch``."""
@@ -94,10 +103,34 @@ class Garch:
     @classmethod
     def fit(cls, returns: pd.Series) -> Garch:
         """Maximum-likelihood fit (normal errors, constant mean) by ``arch``; a DataError when
-        fewer than 250 returns or the fit does not converge to a stationary model."""
+        fewer than 250 returns or the fit does not converge to a stationary model.
+
+        Fits are remembered by the returns' exact values (the last :data:`FIT_MEMO` of them in
+        the process), so a replay that marks a position with the forecast its solve made reuses
+        that solve's fit instead of repeating it: the same numbers give the same model."""
+        r = np.ascontiguousarray(returns.to_numpy(float))
+        key = hashlib.sha256(r.tobytes()).hexdigest()
+        with _FITS_LOCK:
+            found = _FITS.get(key)
+            if found is not None:
+                _FITS.move_to_end(key)
+        if found is None:
+            try:
+                found = cls._fit(r)
+            except DataError as exc:
+                found = str(exc)
+            with _FITS_LOCK:
+                _FITS[key] = found
+                while len(_FITS) > FIT_MEMO:
+                    _FITS.popitem(last=False)
+        if isinstance(found, str):
+            raise DataError(found)
+        return found
+
+    @classmethod
+    def _fit(cls, r: np.ndarray) -> Garch:
         from arch import arch_model
 
-        r = returns.to_numpy(float)
         if r.size < 250:
             raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
         model = arch_model(r * 100.0, mean="Constant", vol="GARCH", p=1, q=1, rescale=False)

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from quantalloc.options.pricing import _as_float, check_inputs, kind_sign
+from quantalloc.options.pricing import as_floats, check_inputs, kind_sign
 
 FloatArray = NDArray[np.float64]
 
@@ -96,12 +96,9 @@ def implied_vol_with_reasons(
 ) -> ImpliedVolResult:
     """Like :func:`implied_vol`, also returning a reason code per element and the iterations."""
     w0 = kind_sign(kind)
-    p0 = _as_float("price", price)
-    s0 = _as_float("spot", spot)
-    k0 = _as_float("strike", strike)
-    t0 = _as_float("t", t)
-    r0 = _as_float("rate", rate)
-    q0 = _as_float("dividend", dividend)
+    p0, s0, k0, t0, r0, q0 = as_floats(
+        price=price, spot=spot, strike=strike, t=t, rate=rate, dividend=dividend
+    )
     check_inputs(s0, k0, t0)
     w, p, s, k, tt, r, q = (
         np.array(a, dtype=np.float64).ravel()

@@ -113,6 +113,12 @@ def _as_float(name: str, value: ArrayLike) -> Any:
     return arr[()] if arr.ndim == 0 else arr
 
 
+def as_floats(**values: ArrayLike) -> list[Any]:
+    """Each of ``values`` as float64 (0-d inputs as numpy scalars), in the order given; a
+    DataError names the first that is not numeric."""
+    return [_as_float(name, value) for name, value in values.items()]
+
+
 def _require(name: str, value: Any, ok: Any, rule: str) -> None:
     bad = ~np.asarray(ok) & ~np.isnan(value)
     if np.any(bad):
@@ -170,12 +176,9 @@ def black_scholes(
         An unknown ``kind``.
     """
     w = kind_sign(kind)
-    s = _as_float("spot", spot)
-    k = _as_float("strike", strike)
-    tt = _as_float("t", t)
-    r = _as_float("rate", rate)
-    v = _as_float("vol", vol)
-    q = _as_float("dividend", dividend)
+    s, k, tt, r, v, q = as_floats(
+        spot=spot, strike=strike, t=t, rate=rate, vol=vol, dividend=dividend
+    )
     check_inputs(s, k, tt, v)
     return _bsm_blocked(w, s, k, tt, r, v, q)
 
@@ -281,15 +284,27 @@ def bs_price(
     would cost five times as much over a scenarios x legs grid.
     """
     sd = vol * np.sqrt(t)
-    d1 = (np.log(spot / strike) + (rate + 0.5 * vol**2) * t) / sd
-    d2 = d1 - sd
+    # per-leg terms first, then the scenarios x legs grid in place (half the passes over it)
+    shift = np.log(strike) - (rate + 0.5 * vol**2) * t
     disc = strike * np.exp(-rate * t)
-    out: np.ndarray = sign * (spot * ndtr(sign * d1) - disc * ndtr(sign * d2))
+    d1 = np.log(spot) - shift
+    d1 /= sd
+    d2 = d1 - sd
+    d1 *= sign
+    d2 *= sign
+    n1 = ndtr(d1, out=d1)
+    n2 = ndtr(d2, out=d2)
+    n1 *= spot
+    n2 *= disc
+    n1 -= n2
+    n1 *= sign
+    out: np.ndarray = n1
     return out
 
 
 __all__ = [
     "BlackScholesResult",
+    "as_floats",
     "black_scholes",
     "bs_price",
     "check_inputs",

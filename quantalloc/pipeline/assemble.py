@@ -138,7 +138,6 @@ def _portfolio(
     held = np.flatnonzero(lots > 0)
     pnl = book.pnl
     book_pnl = pnl[:, held] @ lots[held].astype(float) if len(held) else np.zeros(pnl.shape[0])
-    p = book.p
     budget = plan.budget
     amounts = allocations["allocated_capital"].to_numpy(dtype=float)
     edge = (
@@ -153,12 +152,14 @@ def _portfolio(
         "gamma": float(allocations["gamma"].sum()),
         "vega": float(allocations["vega"].sum()),
         "theta": float(allocations["theta"].sum()),
-        "expected_log_growth": float(p @ np.log1p(book_pnl / plan.capital)),
-        "expected_pnl": float(p @ book_pnl),
-        "expected_return": float(p @ book_pnl / amounts.sum()) if amounts.sum() > 0 else 0.0,
+        "expected_log_growth": float(book.expectation(np.log1p(book_pnl / plan.capital))),
+        "expected_pnl": float(book.expectation(book_pnl)),
+        "expected_return": (
+            float(book.expectation(book_pnl)) / float(amounts.sum()) if amounts.sum() > 0 else 0.0
+        ),
         "edge": edge,
         "views": list(book.views),
-        "probability_of_loss": float(p @ (book_pnl < 0)),
+        "probability_of_loss": float(book.expectation((book_pnl < 0).astype(float))),
         "by_industry": _breakdown(allocations, "industry", budget, targets.industry),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
         "by_symbol": _breakdown(allocations, "symbol", budget, {}),

@@ -14,7 +14,7 @@ from typing import Any
 from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
 from quantalloc.options.catalog import strategy_names
-from quantalloc.options.costs import FeeSchedule, LiquidityRules
+from quantalloc.options.costs import ExerciseCharges, FeeSchedule, LiquidityRules
 from quantalloc.pipeline.views import CONFLICT_RULES, ViewRules
 
 STRATEGY_NAMES: tuple[str, ...] = strategy_names()
@@ -141,10 +141,16 @@ class CostSpec:
     fees: Mapping[str, FeeSchedule] = field(default_factory=dict)
     liquidity: LiquidityRules = field(default_factory=LiquidityRules)
     spreads: str = "spreads"
+    exercise: Mapping[str, ExerciseCharges] = field(default_factory=dict)
 
     def fee_schedule(self, market: str) -> FeeSchedule:
         """The fees of ``market`` (none when the file names none)."""
         return self.fees.get(market, FeeSchedule())
+
+    def exercise_charges(self, market: str) -> ExerciseCharges:
+        """What an option settled in the money costs in ``market`` (none when the file names
+        none)."""
+        return self.exercise.get(market, ExerciseCharges())
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +489,11 @@ def _costs(r: _Reader) -> CostSpec:
         else:
             ct = cost.table("commission_per_leg")
             fees = {k: FeeSchedule(per_lot=ct.number(k, lo=0.0)) for k in ct.data}
+    ex_table = cost.table("exercise", required=False)
+    exercise = {
+        market: ExerciseCharges.from_mapping(ex_table.table(market).data, f"{ex_table.where}")
+        for market in ex_table.data
+    }
     liq = cost.table("liquidity", required=False)
     dl = d.liquidity
     return CostSpec(
@@ -495,6 +506,7 @@ def _costs(r: _Reader) -> CostSpec:
             max_spread=liq.number("max_spread", dl.max_spread, lo=1e-6),
         ),
         spreads=cost.text("spreads", d.spreads),
+        exercise=exercise,
     )
 
 

@@ -33,6 +33,8 @@ class ScenarioBook:
 
     ``table`` has one row per kept candidate (its ``max_loss`` raised to the worst scenario for
     unbounded-loss strategies, and its ``expected_pnl``); ``pnl`` is scenarios x candidates.
+    ``probabilities`` weighs the scenarios (non-negative, summing to 1; the engine's
+    ``Candidates(probabilities=...)``); None means equally likely.
     """
 
     table: pd.DataFrame
@@ -47,12 +49,11 @@ class ScenarioBook:
     views: tuple[str, ...] = ()
     """The views applied, in order (name, and how a conflict with the state was combined)."""
 
-    @property
-    def p(self) -> np.ndarray:
-        """The scenario probabilities (equal when none were set)."""
+    def expectation(self, values: np.ndarray) -> np.ndarray:
+        """The probability-weighted mean over scenarios (axis 0) of ``values``."""
         if self.probabilities is None:
-            return np.full(self.pnl.shape[0], 1.0 / self.pnl.shape[0])
-        return self.probabilities
+            return np.asarray(values.mean(axis=0))
+        return np.asarray(np.tensordot(self.probabilities, values, axes=(0, 0)))
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ def _cap_tolerance(spec: ModelSpec) -> float:
 def engine_candidates(
     table: pd.DataFrame, pnl: np.ndarray, probabilities: np.ndarray | None = None
 ) -> Candidates:
-    """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost."""
+    """The engine's ``Candidates``: returns per unit of capital, attributes, groups, lot cost,
+    and the scenarios' probabilities (None: equally likely)."""
     names = candidate_names(table)
     lot_cost = table["capital"].to_numpy(dtype=float)
     returns = pd.DataFrame(pnl / lot_cost[None, :], columns=names)
@@ -139,10 +140,10 @@ def engine_candidates(
     )
     return Candidates(
         returns=returns,
+        probabilities=probabilities,
         attributes=attributes,
         groups=groups,
         lot_cost=pd.Series(lot_cost, index=names),
-        probabilities=probabilities,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from quantalloc.data.validation import require_columns
 from quantalloc.errors import DataError
 from quantalloc.regime.config import OptionsFlowConfig
 from quantalloc.regime.direction import ChainReading
@@ -57,12 +58,7 @@ def read_chain(
     """
     if not isinstance(chain, pd.DataFrame):
         raise DataError(f"{name}: expected a chain DataFrame, got {type(chain).__name__}")
-    absent = [c for c in REQUIRED_COLUMNS if c not in chain.columns]
-    if absent:
-        raise DataError(
-            f"{name}: columns {absent} missing (found {list(chain.columns)}); "
-            "load it with quantalloc.data.chains.load_chain"
-        )
+    require_columns(chain, REQUIRED_COLUMNS, name, "load it with quantalloc.data.chains.load_chain")
     if chain.empty:
         raise DataError(f"{name}: no contracts; load a non-empty chain")
     day = as_of.normalize()

@@ -31,6 +31,8 @@ from quantalloc.service.jobs import JobRunner
 from quantalloc.service.models import (
     AllocationHistory,
     BacktestRequest,
+    CashRequest,
+    CashResult,
     CurrentAllocation,
     Health,
     InitializeRequest,
@@ -50,6 +52,7 @@ from quantalloc.service.models import (
     StrategyPositions,
 )
 from quantalloc.storage.book import Fill, PortfolioBook
+from quantalloc.storage.book_rules import OptionTerms
 from quantalloc.version import __version__
 
 API_KEY_HEADER = "X-API-Key"
@@ -189,10 +192,19 @@ def _portfolio_routes(api: APIRouter) -> None:
 
     @api.post("/orders", response_model=OrdersResult, tags=["orders"])
     def place_order(body: OrderRequest, request: Request) -> dict[str, Any]:
-        fill = Fill(body.strategy_name, body.symbol, body.side, body.quantity, body.price,
-                    body.fee, body.order_id, body.filled_at)  # fmt: skip
+        c = body.contract
+        terms = None if c is None else OptionTerms(
+            c.underlying, c.expiry.isoformat(), c.strike, c.right, c.multiplier)  # fmt: skip
+        symbol = c.symbol() if c is not None else str(body.symbol)
+        fill = Fill(body.strategy_name, symbol, body.side, body.quantity, body.price,
+                    body.fee, body.order_id, body.filled_at, terms)  # fmt: skip
         return _book(request).record("order", lambda _s: [fill], request_id=body.order_id,
                                      source="trade")  # fmt: skip
+
+    @api.post("/cash", response_model=CashResult, tags=["orders"])
+    def book_cash(body: CashRequest, request: Request) -> dict[str, Any]:
+        return _book(request).record_cash(body.strategy_name, body.amount, body.reason,
+                                          body.flow_id, body.booked_at)  # fmt: skip
 
     @api.get("/orders", response_model=OrderList, tags=["orders"])
     def list_orders(
@@ -229,7 +241,8 @@ def _positions(book: PortfolioBook) -> list[dict[str, Any]]:
     out = []
     for s in book.sleeves():
         for symbol, (q, p) in sorted(s.positions.items()):
-            out.append({"strategy_name": s.name, "symbol": symbol, "quantity": q, "avg_price": p})
+            out.append({"strategy_name": s.name, "symbol": symbol, "quantity": q, "avg_price": p,
+                        "contract": pm.contract_of(s, symbol)})  # fmt: skip
     return out
 
 

@@ -84,15 +84,65 @@ class PricesRequest(Body):
         return self
 
 
+class ContractSpec(Body):
+    """A listed option: ``multiplier`` shares of ``underlying`` at ``strike`` until ``expiry``."""
+
+    underlying: str = Field(pattern=SYMBOL_PATTERN)
+    expiry: dt.date
+    strike: float = Field(gt=0, allow_inf_nan=False)
+    right: Literal["call", "put"]
+    multiplier: float = Field(100.0, gt=0, allow_inf_nan=False)
+
+    def symbol(self) -> str:
+        """How the book names it (``SPY 2024-01-12 P98``)."""
+        return f"{self.underlying} {self.expiry.isoformat()} {self.right[0].upper()}{self.strike:g}"
+
+
 class OrderRequest(Body):
     strategy_name: str = Field(pattern=NAME_PATTERN)
-    symbol: str = Field(pattern=SYMBOL_PATTERN)
+    symbol: str | None = Field(
+        None, pattern=SYMBOL_PATTERN, description="the stock (an option's is its contract's)"
+    )
     side: Literal["buy", "sell"]
-    quantity: float = Field(gt=0, allow_inf_nan=False)
-    price: float = Field(gt=0, allow_inf_nan=False)
+    quantity: float = Field(gt=0, allow_inf_nan=False, description="shares, or contracts")
+    price: float = Field(ge=0, allow_inf_nan=False, description="per share; > 0 for a stock")
     fee: float = Field(0.0, ge=0, allow_inf_nan=False)
     order_id: str | None = Field(None, max_length=128, description="idempotency key")
     filled_at: str | None = Field(None, max_length=64, description="fill time at the broker")
+    contract: ContractSpec | None = Field(None, description="an option order's contract")
+
+    @model_validator(mode="after")
+    def _instrument(self) -> OrderRequest:
+        if self.contract is None:
+            if self.symbol is None:
+                raise ValueError("give the stock's symbol, or an option's contract")
+            if self.price <= 0:
+                raise ValueError(f"a stock's price must be > 0, got {self.price}")
+            return self
+        if self.quantity != int(self.quantity):
+            raise ValueError(f"options trade in whole contracts, got quantity {self.quantity}")
+        named = self.contract.symbol()
+        if self.symbol is not None and self.symbol != named:
+            raise ValueError(f"symbol {self.symbol!r} is not the contract's, {named!r}")
+        return self
+
+
+class CashRequest(Body):
+    strategy_name: str = Field(pattern=NAME_PATTERN)
+    amount: float = Field(allow_inf_nan=False, description="credit (> 0) or debit (< 0)")
+    reason: Literal["interest", "dividend", "fee", "transfer"]
+    flow_id: str = Field(min_length=1, max_length=128, description="idempotency key")
+    booked_at: str | None = Field(None, max_length=64)
+
+
+class CashResult(BaseModel):
+    strategy_name: str
+    amount: float
+    reason: str
+    booked_at: str | None = None
+    cash: float = Field(description="the sleeve's cash after the flow")
+    event_id: str
+    replayed: bool
 
 
 class SolveRequest(Body):
@@ -165,6 +215,14 @@ class RebalanceResult(BaseModel):
     replayed: bool
 
 
+class ContractView(BaseModel):
+    underlying: str
+    expiry: str
+    strike: float
+    right: Literal["call", "put"]
+    multiplier: float
+
+
 class OrderView(BaseModel):
     order_id: str
     event_id: str
@@ -177,6 +235,7 @@ class OrderView(BaseModel):
     fee: float
     source: str
     filled_at: str | None = None
+    contract: ContractView | None = None
 
 
 class OrdersResult(BaseModel):
@@ -194,6 +253,7 @@ class PositionView(BaseModel):
     symbol: str
     quantity: float = Field(description="signed: negative is short")
     avg_price: float
+    contract: ContractView | None = None
 
 
 class PositionList(BaseModel):
@@ -209,6 +269,7 @@ class Holding(BaseModel):
     symbol: str
     quantity: float
     avg_price: float
+    contract: ContractView | None = None
 
 
 class SleeveView(BaseModel):

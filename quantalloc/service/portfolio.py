@@ -16,7 +16,7 @@ import numpy as np
 from quantalloc.backtest import metrics as m
 from quantalloc.backtest.multi import WeightProgram, even_weights, rebalance_weights
 from quantalloc.errors import DataError
-from quantalloc.storage.book import Fill, PortfolioBook, Sleeve
+from quantalloc.storage.book import Fill, PortfolioBook, Sleeve, option_view
 
 
 def initialize(
@@ -103,12 +103,14 @@ def sell_all(
     fee_per_trade: float = 0.0,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Close every open position at ``prices``; the strategies are unlocked."""
+    """Close every open position at ``prices`` (options per share, before their shares, which
+    may cover them); the strategies are unlocked."""
 
     def plan(sleeves: list[Sleeve]) -> list[Fill]:
         fills = []
         for s in sleeves:
-            for symbol, (quantity, _avg) in sorted(s.positions.items()):
+            held = sorted(s.positions.items(), key=lambda kv: (kv[0] not in s.terms, kv[0]))
+            for symbol, (quantity, _avg) in held:
                 side = "sell" if quantity > 0 else "buy"
                 price = _price(prices, symbol, s.name)
                 fills.append(Fill(s.name, symbol, side, abs(quantity), price, fee_per_trade))
@@ -135,10 +137,16 @@ def sleeve_view(s: Sleeve, total: float) -> dict[str, Any]:
         "weight": s.value / total if total > 0 else 0.0,
         "locked": s.locked,
         "positions": [
-            {"symbol": sym, "quantity": q, "avg_price": p}
+            {"symbol": sym, "quantity": q, "avg_price": p, "contract": contract_of(s, sym)}
             for sym, (q, p) in sorted(s.positions.items())
         ],
     }
+
+
+def contract_of(s: Sleeve, symbol: str) -> dict[str, Any] | None:
+    """The option terms of ``symbol`` in ``s`` as the API shows them (None: a stock)."""
+    option = s.terms.get(symbol)
+    return None if option is None else option_view(option)
 
 
 def current(book: PortfolioBook) -> dict[str, Any]:

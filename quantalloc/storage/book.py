@@ -9,11 +9,13 @@ Rules kept here (the service decides *what* to change, the book refuses what bre
 
 - a strategy's sleeve holds cash and signed positions; its value at cost is
   ``cash + sum(quantity * avg_price)``;
-- no strategy over its capital: after a fill, its gross exposure at the fill price may not
-  exceed its equity at that price (no leverage; a long buy cannot make cash negative);
+- no strategy over its capital: after a fill, what its positions could lose may not exceed its
+  equity (no leverage: a long buy cannot make cash negative, a short put must be cash-secured,
+  a short call covered; see :mod:`quantalloc.storage.book_rules`);
 - a strategy with an open position is **locked**: an allocation change keeps its capital;
 - each order is recorded once (``order_id``), and a request repeated with the same
-  ``request_id`` returns the first outcome without changing anything.
+  ``request_id`` returns the first outcome without changing anything; so is a cash flow
+  (interest, dividends: cash that is no trade) by its ``flow_id``.
 """
 
 from __future__ import annotations
@@ -30,11 +32,18 @@ from sqlalchemy.engine import Connection
 
 from quantalloc.errors import ConflictError, DataError, StorageError
 from quantalloc.storage import book_schema as t
+from quantalloc.storage.book_rules import (
+    TOLERANCE,
+    OptionTerms,
+    check_capital,
+    multiplier,
+    position_after,
+    terms_from_row,
+)
 from quantalloc.storage.migrations import Migration, apply_migrations
 
 _LOCK_KEY = 7_202_612  # serialises changes of the book per PostgreSQL database
 _MIGRATION_LOCK_KEY = 7_202_613
-TOLERANCE = 1e-9
 SIDES = ("buy", "sell")
 
 Pause = Callable[[str], None]
@@ -46,9 +55,22 @@ def _create_tables(conn: Connection) -> None:
     t.book_metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
+def _add_option_columns(conn: Connection) -> None:
+    """Version 2: an option's terms beside positions and orders (added where missing)."""
+    from sqlalchemy import inspect
+
+    for table in (t.positions, t.orders):
+        have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for name in t.OPTION_COLUMNS:
+            if name not in have:
+                kind = table.c[name].type.compile(dialect=conn.dialect)
+                conn.execute(text(f"alter table {table.name} add column {name} {kind}"))
+
+
 BOOK_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "portfolio book (events, strategies, positions, orders, allocations), jobs",
               _create_tables),
+    Migration(2, "option terms on positions and orders", _add_option_columns),
 )  # fmt: skip
 assert BOOK_MIGRATIONS[-1].version == t.BOOK_SCHEMA_VERSION
 
@@ -61,12 +83,16 @@ class Sleeve:
     symbol: str
     cash: float
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """symbol -> (signed quantity, average price)."""
+    """symbol -> (signed quantity, average price per share)."""
+    terms: dict[str, OptionTerms] = field(default_factory=dict)
+    """symbol -> the option's terms, for the option positions."""
 
     @property
     def value(self) -> float:
         """Cash plus positions at cost."""
-        return self.cash + sum(q * p for q, p in self.positions.values())
+        return self.cash + sum(
+            q * p * multiplier(self.terms, s) for s, (q, p) in self.positions.items()
+        )
 
     @property
     def locked(self) -> bool:
@@ -86,6 +112,8 @@ class Fill:
     fee: float = 0.0
     order_id: str | None = None
     filled_at: str | None = None
+    terms: OptionTerms | None = None
+    """An option's terms (quantity in contracts, price per share; absent: a stock)."""
 
 
 def _now() -> dt.datetime:
@@ -138,18 +166,21 @@ class PortfolioBook:
             with self._read() as c:
                 return self.sleeves(c)
         held: dict[str, dict[str, tuple[float, float]]] = {}
+        terms: dict[str, dict[str, OptionTerms]] = {}
         for row in conn.execute(select(t.positions)).mappings():
-            held.setdefault(row["strategy_name"], {})[row["symbol"]] = (
+            name = row["strategy_name"]
+            held.setdefault(name, {})[row["symbol"]] = (
                 float(row["quantity"]),
                 float(row["avg_price"]),
             )
+            if (option := terms_from_row(dict(row))) is not None:
+                terms.setdefault(name, {})[row["symbol"]] = option
         rows = conn.execute(select(t.strategies).order_by(t.strategies.c.strategy_name))
         return [
-            Sleeve(
-                r["strategy_name"], r["symbol"], float(r["cash"]), held.get(r["strategy_name"], {})
-            )
+            Sleeve(r["strategy_name"], r["symbol"], float(r["cash"]),
+                   held.get(r["strategy_name"], {}), terms.get(r["strategy_name"], {}))
             for r in rows.mappings()
-        ]
+        ]  # fmt: skip
 
     def sleeve(self, name: str) -> Sleeve:
         """The sleeve of strategy ``name`` (DataError naming the known ones when absent)."""
@@ -168,7 +199,7 @@ class PortfolioBook:
             query = query.where(t.orders.c.strategy_name == strategy)
         query = query.order_by(t.events.c.seq.desc(), t.orders.c.order_id).limit(limit)
         with self._read() as conn:
-            rows = [_plain(dict(r)) for r in conn.execute(query).mappings()]
+            rows = [_order_row(_plain(dict(r))) for r in conn.execute(query).mappings()]
         return rows[::-1]
 
     def allocation_history(self, limit: int = 200) -> list[dict[str, Any]]:
@@ -344,7 +375,7 @@ class PortfolioBook:
             recorded = []
             for fill in fills:
                 recorded.append(self._apply(conn, current, fill, event_id, source or kind))
-            detail = {"orders": [_plain(r) for r in recorded]}
+            detail = {"orders": [_order_row(_plain(r)) for r in recorded]}
             conn.execute(
                 insert(t.events).values(
                     event_id=event_id, created_at=_now(), kind=kind,
@@ -353,6 +384,41 @@ class PortfolioBook:
             )  # fmt: skip
             if recorded:
                 conn.execute(insert(t.orders), recorded)
+        return {**detail, "event_id": event_id, "replayed": False}
+
+    def record_cash(
+        self,
+        strategy: str,
+        amount: float,
+        reason: str,
+        flow_id: str,
+        booked_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Book a cash flow that is no trade (interest, a dividend) in ``strategy``'s sleeve.
+
+        Once per ``flow_id`` (a repeat returns the first outcome). A debit that would leave the
+        sleeve over its capital is refused like an order.
+        """
+        with self._change() as conn:
+            if (done := self._replayed(conn, flow_id, "cash")) is not None:
+                return done
+            current = {s.name: s for s in self.sleeves(conn)}
+            sleeve = current.get(strategy)
+            if sleeve is None:
+                raise DataError(f"no strategy {strategy!r} in the portfolio; strategies: "
+                                f"{', '.join(current) or 'none'}")  # fmt: skip
+            cash = sleeve.cash + amount
+            if amount < 0:
+                check_capital(strategy, cash, sleeve.positions, sleeve.terms,
+                              f"cash flow {amount:g} ({reason})")  # fmt: skip
+            conn.execute(
+                update(t.strategies)
+                .where(t.strategies.c.strategy_name == strategy)
+                .values(cash=cash, updated_at=_now())
+            )
+            detail = {"strategy_name": strategy, "amount": float(amount), "reason": reason,
+                      "booked_at": booked_at, "cash": cash}  # fmt: skip
+            event_id = self._event(conn, "cash", flow_id, detail)
         return {**detail, "event_id": event_id, "replayed": False}
 
     def _apply(
@@ -369,35 +435,40 @@ class PortfolioBook:
                 f"no strategy {fill.strategy_name!r} in the portfolio; strategies: "
                 f"{', '.join(current) or 'none'}"
             )
-        if fill.side not in SIDES or not (fill.quantity > 0 and fill.price > 0 and fill.fee >= 0):
+        option = fill.terms or sleeve.terms.get(fill.symbol)
+        least = 0.0 if option is not None else TOLERANCE  # an option may leave at no price
+        if fill.side not in SIDES or not (
+            fill.quantity > 0 and fill.price >= least and fill.fee >= 0
+        ):
             raise DataError(
-                f"order for {fill.strategy_name}: side must be buy or sell, quantity and price "
-                f"> 0, fee >= 0; got {fill.side} {fill.quantity} @ {fill.price} fee {fill.fee}"
+                f"order for {fill.strategy_name}: side must be buy or sell, quantity > 0, price "
+                f"> 0 (>= 0 for an option), fee >= 0; got {fill.side} {fill.quantity} @ "
+                f"{fill.price} fee {fill.fee}"
             )
+        mult = option.multiplier if option is not None else 1.0
         q0, avg0 = sleeve.positions.get(fill.symbol, (0.0, 0.0))
         dq = fill.quantity if fill.side == "buy" else -fill.quantity
         q1, avg1 = position_after(q0, avg0, dq, fill.price)
-        cash = sleeve.cash - dq * fill.price - fill.fee
+        cash = sleeve.cash - dq * fill.price * mult - fill.fee
         held = dict(sleeve.positions)
         held[fill.symbol] = (q1, avg1)
+        terms = dict(sleeve.terms)
+        if option is not None:
+            terms[fill.symbol] = option
         marks = {s: (q, fill.price if s == fill.symbol else p) for s, (q, p) in held.items()}
-        equity = cash + sum(q * p for q, p in marks.values())
-        gross = sum(abs(q) * p for q, p in marks.values())
-        if gross > equity + TOLERANCE * max(1.0, abs(equity)) + 1e-6:
-            raise ConflictError(
-                f"order {fill.side} {fill.quantity:g} {fill.symbol} @ {fill.price:g} would put "
-                f"strategy {fill.strategy_name} over its capital (exposure {gross:,.2f} > equity "
-                f"{equity:,.2f}); order less"
-            )
+        what = f"order {fill.side} {fill.quantity:g} {fill.symbol} @ {fill.price:g}"
+        check_capital(fill.strategy_name, cash, marks, terms, what)
         if q1 == 0.0:
             held.pop(fill.symbol)
-        _write_position(conn, sleeve.name, fill.symbol, q1, avg1, fill.symbol in sleeve.positions)
+            terms.pop(fill.symbol, None)
+        _write_position(conn, sleeve.name, fill.symbol, q1, avg1, fill.symbol in sleeve.positions,
+                        option)  # fmt: skip
         conn.execute(
             update(t.strategies)
             .where(t.strategies.c.strategy_name == sleeve.name)
             .values(cash=cash, updated_at=_now())
         )
-        current[sleeve.name] = Sleeve(sleeve.name, sleeve.symbol, cash, held)
+        current[sleeve.name] = Sleeve(sleeve.name, sleeve.symbol, cash, held, terms)
         return {
             "order_id": fill.order_id or uuid.uuid4().hex,
             "event_id": event_id,
@@ -410,6 +481,7 @@ class PortfolioBook:
             "fee": float(fill.fee),
             "source": source,
             "filled_at": fill.filled_at,
+            **(option.as_row() if option is not None else dict.fromkeys(t.OPTION_COLUMNS)),
         }
 
     # -- jobs ----------------------------------------------------------------------------------
@@ -457,20 +529,14 @@ class PortfolioBook:
             return [_plain(dict(r)) for r in conn.execute(query).mappings()]
 
 
-def position_after(q0: float, avg0: float, dq: float, price: float) -> tuple[float, float]:
-    """Quantity and average price after trading ``dq`` (signed) at ``price``."""
-    q1 = q0 + dq
-    if abs(q1) <= TOLERANCE:
-        return 0.0, 0.0
-    if q0 == 0 or (q0 > 0) != (q1 > 0):
-        return q1, price  # opened, or flipped through zero
-    if abs(q1) > abs(q0):
-        return q1, (q0 * avg0 + dq * price) / q1
-    return q1, avg0  # reduced: the rest keeps its cost
-
-
 def _write_position(
-    conn: Connection, name: str, symbol: str, quantity: float, avg: float, existed: bool
+    conn: Connection,
+    name: str,
+    symbol: str,
+    quantity: float,
+    avg: float,
+    existed: bool,
+    option: OptionTerms | None,
 ) -> None:
     where = (t.positions.c.strategy_name == name) & (t.positions.c.symbol == symbol)
     if quantity == 0.0:
@@ -479,12 +545,27 @@ def _write_position(
         conn.execute(update(t.positions).where(where).values(quantity=quantity, avg_price=avg))
     else:
         conn.execute(insert(t.positions).values(
-            strategy_name=name, symbol=symbol, quantity=quantity, avg_price=avg))  # fmt: skip
+            strategy_name=name, symbol=symbol, quantity=quantity, avg_price=avg,
+            **(option.as_row() if option is not None else {})))  # fmt: skip
 
 
 def _alloc_row(s: Sleeve, weight: float, capital: float, score: float | None) -> dict[str, Any]:
     return {"strategy_name": s.name, "weight": float(weight), "capital": float(capital),
             "score": None if score is None else float(score), "locked": s.locked}  # fmt: skip
+
+
+def _order_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An order row with an option's columns as one ``contract`` mapping (None: a stock)."""
+    option = terms_from_row(row)
+    out = {k: v for k, v in row.items() if k not in t.OPTION_COLUMNS}
+    out["contract"] = None if option is None else option_view(option)
+    return out
+
+
+def option_view(option: OptionTerms) -> dict[str, Any]:
+    """An option's terms as the API shows them."""
+    return {"underlying": option.underlying, "expiry": option.expiry, "strike": option.strike,
+            "right": option.right, "multiplier": option.multiplier}  # fmt: skip
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

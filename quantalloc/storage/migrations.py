@@ -14,8 +14,10 @@ is kept equal to the result of all migrations on PostgreSQL (a test checks it).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Table, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
@@ -31,62 +33,26 @@ from quantalloc.storage.schema import (
 
 _ADVISORY_LOCK_KEY = 7_202_611  # any constant: serialises quantalloc migrations per database
 
-_INPUT_LIST = ", ".join(f"'{name}'" for name in INPUT_TABLES)
+SCHEMA_SQL = Path(__file__).with_name("sql") / "schema.sql"
+"""The PostgreSQL script a Supabase user pastes; the home of the two functions below."""
 
-# No '%' anywhere: these run through a DB-API driver that treats '%' as a placeholder marker.
-PG_FUNCTIONS: tuple[str, ...] = (
+_FUNCTION = re.compile(r"^create or replace function .*?^\$\$", re.MULTILINE | re.DOTALL)
+
+
+def pg_functions() -> tuple[str, ...]:
+    """The ``create or replace function`` statements of :data:`SCHEMA_SQL`, in order.
+
+    Migration 1 runs them as they stand in the file, so the script and ``db init`` cannot
+    drift apart. The file has no '%' in them: a DB-API driver reads '%' as a placeholder.
     """
-create or replace function quantalloc_save_run(run_row jsonb, position_rows jsonb)
-returns boolean
-language plpgsql
-as $$
-declare
-  inserted integer;
-begin
-  insert into allocation_runs
-    select * from jsonb_populate_record(null::allocation_runs, run_row)
-    on conflict (run_id) do nothing;
-  get diagnostics inserted = row_count;
-  if inserted = 0 then
-    return false;
-  end if;
-  insert into allocations
-    select * from jsonb_populate_recordset(null::allocations, position_rows);
-  return true;
-end
-$$
-""".strip(),
-    f"""
-create or replace function quantalloc_replace_table(target_table text, table_rows jsonb)
-returns integer
-language plpgsql
-as $$
-declare
-  cols text;
-  written integer;
-begin
-  if target_table not in ({_INPUT_LIST}) then
-    raise exception using errcode = '22023',
-      message = 'quantalloc_replace_table: unknown input table ' || target_table;
-  end if;
-  execute 'delete from ' || quote_ident(target_table) || ' where true';
-  if jsonb_array_length(table_rows) = 0 then
-    return 0;
-  end if;
-  -- the columns the rows carry: other columns of an adopted table keep their defaults
-  select string_agg(quote_ident(c.column_name), ', ' order by c.ordinal_position) into cols
-    from information_schema.columns c
-    where c.table_schema = current_schema() and c.table_name = target_table
-      and c.column_name <> 'id' and (table_rows -> 0) ? c.column_name;
-  execute 'insert into ' || quote_ident(target_table) || ' (' || cols || ') select ' || cols
-    || ' from jsonb_populate_recordset(null::' || quote_ident(target_table) || ', $1)'
-    using table_rows;
-  get diagnostics written = row_count;
-  return written;
-end
-$$
-""".strip(),
-)
+    found = tuple(m.group(0) for m in _FUNCTION.finditer(SCHEMA_SQL.read_text(encoding="utf-8")))
+    listed = ", ".join(f"'{name}'" for name in INPUT_TABLES)
+    if len(found) != 2 or listed not in found[1] or any("%" in f for f in found):
+        raise StorageError(
+            f"{SCHEMA_SQL} must define quantalloc_save_run and quantalloc_replace_table "
+            f"(the latter accepting exactly the input tables {listed}), without '%'"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -102,7 +68,7 @@ def _initial(conn: Connection) -> None:
     tables = [t for name, t in metadata.tables.items() if name != MIGRATIONS_TABLE]
     metadata.create_all(conn, tables=tables, checkfirst=True)
     if conn.dialect.name == "postgresql":
-        for statement in PG_FUNCTIONS:
+        for statement in pg_functions():
             conn.exec_driver_sql(statement)
 
 

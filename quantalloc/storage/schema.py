@@ -149,19 +149,23 @@ INPUT_TABLES: tuple[str, ...] = tuple(INPUT_COLUMNS)
 OUTPUT_TABLES: tuple[str, ...] = ("allocation_runs", "allocations")
 TABLES: tuple[str, ...] = INPUT_TABLES + OUTPUT_TABLES
 
-_FLOAT = Float().with_variant(DOUBLE_PRECISION(), "postgresql")
-_JSON = JSON().with_variant(JSONB(), "postgresql")
+FLOAT_TYPE = Float().with_variant(DOUBLE_PRECISION(), "postgresql")
+"""A float column: DOUBLE PRECISION on PostgreSQL."""
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: JSONB on PostgreSQL."""
+STAMP_TYPE = DateTime(timezone=True)
+"""A point in time with its zone."""
 
 
 def _sql_type(kind: str) -> TypeEngine[Any]:
     types: dict[str, TypeEngine[Any]] = {
         "text": Text(),
-        "float": _FLOAT,
+        "float": FLOAT_TYPE,
         "int": Integer(),
         "bool": Boolean(),
         "date": Date(),
         "datetime": DateTime(),
-        "json": _JSON,
+        "json": JSON_TYPE,
     }
     return types[kind]
 
@@ -170,21 +174,33 @@ def _columns(specs: tuple[ColumnSpec, ...]) -> list[Column[Any]]:
     return [Column(s.name, _sql_type(s.kind), nullable=not s.required) for s in specs]
 
 
+def identity_key(name: str) -> Column[Any]:
+    """A surrogate key numbered by the database in insertion order (BIGINT identity; the
+    INTEGER rowid on SQLite)."""
+    return Column(
+        name,
+        BigInteger().with_variant(Integer(), "sqlite"),
+        Identity(),
+        primary_key=True,
+        autoincrement=True,
+    )
+
+
+def versions_table(name: str, meta: MetaData) -> Table:
+    """A migration track: one row per applied version (version, description, applied_at)."""
+    return Table(
+        name,
+        meta,
+        Column("version", Integer(), primary_key=True, autoincrement=False),
+        Column("description", Text(), nullable=False),
+        Column("applied_at", STAMP_TYPE, nullable=False),
+    )
+
+
 metadata = MetaData()
 
 for _name, _specs in INPUT_COLUMNS.items():
-    Table(
-        _name,
-        metadata,
-        Column(
-            "id",
-            BigInteger().with_variant(Integer(), "sqlite"),
-            Identity(),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        *_columns(_specs),
-    )
+    Table(_name, metadata, identity_key("id"), *_columns(_specs))
 
 allocation_runs = Table(
     "allocation_runs",
@@ -192,7 +208,7 @@ allocation_runs = Table(
     *[
         Column(
             s.name,
-            DateTime(timezone=True) if s.kind == "datetime" else _sql_type(s.kind),
+            STAMP_TYPE if s.kind == "datetime" else _sql_type(s.kind),
             primary_key=s.name == "run_id",
             nullable=not s.required,
         )
@@ -213,13 +229,7 @@ allocations = Table(
     PrimaryKeyConstraint("run_id", "position"),
 )
 
-migrations_table = Table(
-    MIGRATIONS_TABLE,
-    metadata,
-    Column("version", Integer(), primary_key=True, autoincrement=False),
-    Column("description", Text(), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
+migrations_table = versions_table(MIGRATIONS_TABLE, metadata)
 
 
 def columns_of(name: str) -> tuple[ColumnSpec, ...]:

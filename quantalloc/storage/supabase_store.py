@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +34,6 @@ from quantalloc.storage.url import StoreTarget
 
 log = logging.getLogger(__name__)
 
-SCHEMA_SQL = Path(__file__).with_name("sql") / "schema.sql"
 PAGE_ROWS = 1000  # Supabase's default max rows per response
 SCHEMA_HINT = (
     "paste the output of `quantalloc db schema` into the Supabase SQL editor and run it (or run "

@@ -102,16 +102,29 @@ def redact(url: str) -> str:
     password may itself hold ``@``, ``:`` or, unencoded, ``/``); ``password=`` query parameters
     are hidden too.
     """
-    if "://" not in url:
+    split = _split_userinfo(url)
+    if split is None:
         return url
+    scheme, creds, rest = split
+    if creds is not None and ":" in creds:
+        rest = creds.split(":", 1)[0] + ":***" + rest[len(creds) :]
+    return scheme + "://" + re.sub(r"(?i)(password=)[^&;#]*", r"\1***", rest)
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None, str] | None:
+    """``(scheme, userinfo, rest after "://")`` of ``url``; None when it has no ``://``.
+
+    The userinfo ends at the LAST ``@`` of the authority (a password may itself hold ``@``,
+    ``:`` or, unencoded, ``/``); it is None when there is no ``@``.
+    """
+    if "://" not in url:
+        return None
     scheme, rest = url.split("://", 1)
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     if "@" not in authority and "@" in rest:  # an unencoded "/" inside the password
         authority = rest.rpartition("@")[0] + "@"
     creds, at, _ = authority.rpartition("@")
-    if at and ":" in creds:
-        rest = creds.split(":", 1)[0] + ":***" + rest[len(creds) :]
-    return scheme + "://" + re.sub(r"(?i)(password=)[^&;#]*", r"\1***", rest)
+    return scheme, (creds if at else None), rest
 
 
 def resolve(url: str | None = None, env: Mapping[str, str] | None = None) -> StoreTarget:
@@ -157,14 +170,11 @@ def _encode_userinfo(text: str) -> str:
     A password written with an unencoded ``@`` (or ``/``) would otherwise be read as part of
     the host, shown in messages and connected to.
     """
-    if "://" not in text:
+    split = _split_userinfo(text)
+    if split is None:
         return text
-    scheme, rest = text.split("://", 1)
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" not in authority and "@" in rest:  # an unencoded "/" inside the password
-        authority = rest.rpartition("@")[0] + "@"
-    creds, at, _ = authority.rpartition("@")
-    if not at:
+    scheme, creds, rest = split
+    if creds is None:
         return text
     user, colon, password = creds.partition(":")
     encoded = quote(unquote(user), safe="") + (colon + quote(unquote(password), safe=""))

@@ -241,7 +241,7 @@ def test_drawdown_conflict_is_diagnosed_in_beta() -> None:
     # an override lasts one solve: without it the conflict is back
     with pytest.raises(ConstraintConflict):
         alloc.solve(data)
-    assert alloc.compile_count == 1
+    assert alloc.compile_count <= 1  # the working set compiles nothing, the direct form once
 
 
 def test_mip_is_limited_by_work_not_time() -> None:

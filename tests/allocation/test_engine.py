@@ -79,8 +79,10 @@ def test_objective_evaluate_matches_solver_value() -> None:
         Score(),
         Kelly() + 0.01 * Score(),
     ):
-        alloc = Allocator(
-            objective=objective, constraints=[Budget(limit=1.0), CandidateBounds(upper=0.4)]
+        alloc = Allocator(  # the compiled form, whose problem value is read below
+            objective=objective,
+            constraints=[Budget(limit=1.0), CandidateBounds(upper=0.4)],
+            method="direct",
         )
         result = alloc.solve(data)
         solver_value = alloc._compiled.problem.value  # type: ignore[union-attr]
@@ -155,8 +157,9 @@ def test_budget_dual_matches_finite_difference() -> None:
 
 def test_resolve_changes_numbers_without_recompiling() -> None:
     data = make_candidates(n=8, scenarios=100, seed=6)
-    alloc = Allocator(
+    alloc = Allocator(  # the compiled form (parameters refreshed, never recompiled)
         objective=Kelly(),
+        method="direct",
         capital=1e6,
         constraints=[
             Budget(limit=0.9),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,9 +22,10 @@ from quantalloc.allocation import (
     RiskConstrainedKelly,
 )
 from quantalloc.allocation.context import Settings
+from quantalloc.allocation.interior import GrowthProblem, solve_growth
 from quantalloc.allocation.rows import Atoms
 from quantalloc.allocation.working_set import kelly_working_set
-from quantalloc.errors import ConfigError
+from quantalloc.errors import ConfigError, SolverError
 from tests.allocation.helpers import make_candidates
 
 CONS = [
@@ -116,41 +119,80 @@ def test_working_set_equals_direct_on_random_problems(
     assert (fast.constraint_table["violation"] <= 1e-7).all()
 
 
-def test_barrier_matches_the_conic_form() -> None:
-    import math
+def _direct_restricted(
+    r: np.ndarray, p: np.ndarray, a: np.ndarray, b: np.ndarray, lam: float | None
+) -> tuple[float, str, float]:
+    """The same problem as the conic form writes it (cvxpy + Clarabel): value, status, and the
+    drawdown row's dual (log E[W^-lam] <= 0)."""
+    import cvxpy as cp
 
-    from quantalloc.allocation.barrier import rck_barrier
+    w = cp.Variable(r.shape[1], nonneg=True)
+    t = cp.Variable(r.shape[0])
+    cons = [a @ w <= b, t <= cp.log(1 + r @ w)]
+    if lam is not None:
+        cons.append(cp.log_sum_exp(np.log(p) - lam * t) <= 0)
+    problem = cp.Problem(cp.Maximize(p @ t), cons)
+    problem.solve(solver="CLARABEL")
+    dual = float(cons[-1].dual_value) if lam is not None else 0.0
+    return float(problem.value), str(problem.status), dual
 
-    data = make_candidates(n=30, scenarios=500, seed=14)
-    cons = [Budget(limit=1.0), GroupCap(by="industry", limit=0.6), CandidateBounds(upper=0.5)]
-    alloc = Allocator(objective=Kelly(), constraints=cons)
-    rows = alloc.rows(data)
-    atoms = Atoms.from_rows(rows, data.n_candidates)
-    h = atoms.rhs(rows, {}, Settings(capital=1.0, budget=1.0))
-    for alpha, beta in ((0.95, 0.01), (0.9, 0.1)):
-        lam = math.log(beta) / math.log(alpha)
-        w, _, nu, obj = rck_barrier(data.r, data.p, atoms.G.toarray(), h, lam)
-        direct = Allocator(
-            objective=RiskConstrainedKelly(alpha=alpha, beta=beta),
-            constraints=cons,
-            method="direct",
-        ).solve(data)
-        # same optimum (the barrier's duality gap is < 1e-10) and the same drawdown dual
-        assert obj == pytest.approx(direct.objective_value, abs=1e-7)
-        assert data.p @ (1 + data.r @ w) ** -lam <= 1 + 1e-9
-        assert nu == pytest.approx(direct.constraint("drawdown").dual, rel=1e-3, abs=1e-6)
+
+@pytest.mark.parametrize(
+    "lam", [None, math.log(0.1) / math.log(0.7), math.log(0.01) / math.log(0.95)]
+)
+def test_interior_method_matches_the_conic_form(lam: float | None) -> None:
+    # weighted scenarios, caps, a floor and (with lam) the drawdown bound, against Clarabel
+    rng = np.random.default_rng(21)
+    s, k = 400, 25
+    r = np.maximum(rng.uniform(-0.005, 0.03, k) + 0.08 * rng.standard_t(5, (s, k)), -0.95)
+    p = rng.random(s)
+    p /= p.sum()
+    groups = (rng.random((6, k)) < 0.4).astype(float)
+    a = np.vstack([groups, np.ones(k), np.eye(k), -groups[0]])
+    b = np.concatenate([np.full(6, 0.3), [1.0], np.full(k, 0.2), [-0.1]])
+    sol = solve_growth(GrowthProblem(r, p, a, b, lam))
+    value, status, dual = _direct_restricted(r, p, a, b, lam)
+    assert status == "optimal"
+    # Clarabel stops at ~1e-8 of the optimum; the interior method's duality gap is < 1e-11
+    assert sol.objective == pytest.approx(value, abs=1e-7)
+    assert sol.objective >= value - 1e-9
+    assert (a @ sol.w <= b + 1e-9).all() and (sol.w >= 0).all() and (sol.y >= 0).all()
+    # KKT: stationarity of the Lagrangian on the support, complementary slackness on the rows
+    wealth = 1 + r @ sol.w
+    grad = r.T @ (p / wealth) - a.T @ sol.y
+    if lam is not None:
+        q = p * wealth**-lam
+        assert q.sum() <= 1 + 1e-9  # E[W^-lam] <= 1
+        grad += sol.nu * lam * (r.T @ (q / wealth)) / q.sum()
+        assert sol.nu == pytest.approx(dual, rel=1e-3, abs=1e-6)
+    support = sol.w > 1e-6
+    np.testing.assert_allclose(grad[support], 0.0, atol=1e-7)
+    assert grad.max() <= 1e-7
+    assert np.abs(sol.y * (b - a @ sol.w)).max() <= 1e-9
+
+
+def test_interior_method_stops_by_iterations_not_time() -> None:
+    # floors the drawdown bound cannot let any allocation meet: no optimum, a SolverError at
+    # the iteration limit (the allocator's "auto" then hands the problem to the compiled form)
+    rng = np.random.default_rng(5)
+    r = rng.normal(0.0, 0.3, (200, 6)).clip(-0.9, None)
+    p = np.full(200, 1 / 200)
+    a = np.vstack([np.ones(6), -np.ones(6)])
+    b = np.array([1.0, -0.9])  # invest at least 90% in bets whose drawdown risk forbids it
+    with pytest.raises(SolverError, match="did not converge in 30 iterations"):
+        solve_growth(GrowthProblem(r, p, a, b, math.log(0.01) / math.log(0.95)), max_iterations=30)
 
 
 def test_auto_falls_back_to_the_direct_form_when_the_working_set_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the RCK barrier can find no strictly feasible start when industry floors bind; "auto" must
-    # then solve the direct conic form instead of failing, while an explicit method still fails
+    # the interior method can stop at its iteration limit (floors the drawdown bound forbids);
+    # "auto" must then solve the direct conic form instead of failing, while an explicit method
+    # still fails
     import quantalloc.allocation.problem as problem
-    from quantalloc.errors import SolverError
 
     def stops(*args: object, **kwargs: object) -> None:
-        raise SolverError("no strictly feasible start for the barrier method")
+        raise SolverError("the interior method did not converge in 150 iterations")
 
     monkeypatch.setattr(problem, "solve_working_set", stops)
     data = make_candidates(n=6, scenarios=40, seed=3)
@@ -160,5 +202,5 @@ def test_auto_falls_back_to_the_direct_form_when_the_working_set_stops(
     direct = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="direct")
     assert result.objective_value == pytest.approx(direct.solve(data).objective_value, abs=1e-7)
     forced = Allocator(objective=Kelly(), constraints=[Budget(limit=1.0)], method="working_set")
-    with pytest.raises(SolverError, match="strictly feasible"):
+    with pytest.raises(SolverError, match="did not converge"):
         forced.solve(data)

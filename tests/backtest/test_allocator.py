@@ -15,6 +15,8 @@ import pytest
 
 from quantalloc.backtest.params import coerce_params
 from quantalloc.backtest.registry import run_strategy
+from quantalloc.backtest.replay.book import positions_from
+from quantalloc.backtest.replay.pricing import ModelPrices
 from quantalloc.backtest.strategies import allocator
 from quantalloc.data.demo import DemoProvider
 from quantalloc.errors import ConfigError
@@ -129,19 +131,15 @@ def test_entry_marks_equal_the_solves_premiums(demo: DemoProvider, cut_run: Any)
     index = demo.history(market.index_symbol, None, CUT)
     vix = demo.history(market.vol_index_symbol, None, CUT)["close"]
     skew = allocator._spec(allocator.PARAMS()).candidates.skew
-    marker = allocator.Marker(demo, market, pd.Timestamp(CUT), index["close"], vix, skew)
+    model = ModelPrices(demo, market, pd.Timestamp(CUT), index["close"], vix, skew)
     calendar = pd.DatetimeIndex(index.index)
     checked = 0
     for result in rec.results:
         day = pd.Timestamp(result.as_of)
-        for pos in allocator.positions_from(result, day, calendar):
-            premium = sum(leg.units * leg.price for leg in pos.legs)  # the solve's leg prices
-            size = sum(abs(leg.units) for leg in pos.legs)
+        for pos in positions_from(result, day, calendar):
             # the document rounds leg prices to 4 decimals: 0.5e-4 per share at most
-            assert marker.value(pos, day) == pytest.approx(premium, abs=0.5e-4 * size + 1e-9)
-            per_leg = marker.leg_values(pos, day)
-            for leg, v in zip(pos.legs, per_leg, strict=True):
-                assert v == pytest.approx(leg.price, abs=0.5e-4 + 1e-12)
+            for leg in pos.legs:
+                assert model.value(pos, leg, day) == pytest.approx(leg.price, abs=0.5e-4 + 1e-12)
             checked += 1
     assert checked >= 5
     # fees and spread are 0 here, so the first close's equity is the capital (cash + marks)
@@ -307,3 +305,25 @@ def test_dte_window_sets_the_horizon(demo: DemoProvider) -> None:
     )
     with pytest.raises(ConfigError, match="dte_min"):
         allocator._spec(allocator.PARAMS(dte_max=40))
+
+
+def test_progress_reports_every_session_with_the_rebalances_and_equity(
+    demo: DemoProvider,
+) -> None:
+    class Empty:  # a solve that allocates nothing (the replay's bookkeeping alone)
+        def __call__(self, **kwargs: Any) -> Any:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(allocations=pd.DataFrame(), notes=(), as_of=kwargs["as_of"])
+
+    seen: list[Any] = []
+    p = allocator.PARAMS(rebalance_days=3)
+    res = allocator.run(demo, START, "2023-06-14", 1_000_000.0, p, solver=Empty(),
+                        progress=seen.append)  # fmt: skip
+    days = res.equity.index
+    assert [s.session for s in seen] == list(range(1, len(days) + 1))
+    assert all(s.sessions == len(days) for s in seen)
+    assert [s.day for s in seen] == list(days)
+    assert [s.rebalances for s in seen] == [i // 3 + 1 for i in range(len(days))]
+    assert all(s.equity == 1_000_000.0 for s in seen)
+    assert res.timings["rebalances"] == (len(days) + 2) // 3

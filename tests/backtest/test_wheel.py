@@ -114,3 +114,29 @@ def test_real_spy_with_vix(shared_data) -> None:  # type: ignore[no-untyped-def]
     reasons = set(res.trades["exit_reason"])
     assert {"take_profit", "assigned", "called_away"} <= reasons
     assert res.metrics["trades"] > 50
+
+
+def test_another_quote_source_prices_every_fill_and_mark() -> None:
+    """``run(quotes=...)``: a source standing in for a chain (bid 1.00, ask 1.10, mark 1.05 for
+    every contract) takes the model's place; the same contracts are picked (by the close), each
+    sold at its bid, the open option marked at its mark."""
+    from quantalloc.backtest.strategies import wheel
+    from quantalloc.options.contract import OptionContract
+    from quantalloc.options.quotes import OptionQuote
+
+    asked: list[str] = []
+
+    class Flat:
+        def quote(self, contract: OptionContract, day: pd.Timestamp) -> OptionQuote:
+            asked.append(contract.symbol)
+            return OptionQuote(1.00, 1.10, 1.05, "chain")
+
+    p = wheel.WheelParams(**{**PLAIN, "take_profit": 0.0})  # type: ignore[arg-type]
+    spy = _path()
+    res = wheel.run(_provider(spy), DAYS[0], DAYS[-1], 100_000, p, quotes=Flat())
+    t = res.trades
+    assert list(t["symbol"][:2]) == ["SPY 2024-01-12 P98", "SPY 2024-01-26 C97"]  # as the model
+    options = t.loc[t["side"].str.startswith("short")]
+    assert (options["entry_price"] == 1.00).all() and set(options["symbol"]) <= set(asked)
+    # 2 Jan: 10 puts sold at 1.00 on 1 Jan, marked at 1.05 (no rate, no fees)
+    assert res.equity.loc["2024-01-02"] == pytest.approx(100_000 + 1000 * (1.00 - 1.05))

@@ -171,7 +171,7 @@ def test_credentials_from_dotenv_and_wrong_password(
 
 
 def test_db_schema_prints_the_sql_file() -> None:
-    from quantalloc.storage.supabase_store import SCHEMA_SQL
+    from quantalloc.storage.migrations import SCHEMA_SQL
 
     result = _run("db", "schema")
     assert result.exit_code == 0 and result.stdout == SCHEMA_SQL.read_text()

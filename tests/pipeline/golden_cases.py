@@ -1,8 +1,9 @@
 """A fixed set of solves whose JSON documents are kept as reference files (``golden/``).
 
 The files were written from main before the engine and pipeline restructure (issue 12), whose
-rule is that the same inputs give the same allocations; ``test_golden.py`` compares every run
-with them. Rewrite them only for a deliberate change of behaviour, and say so in the commit:
+rule is that the same inputs give the same allocations, and rewritten for the interior method
+of issue 19 (``test_golden.py`` says what moved); ``test_golden.py`` compares every run with
+them. Rewrite them only for a deliberate change of behaviour, and say so in the commit:
 
     python -m tests.pipeline.golden_cases            # writes tests/pipeline/golden/*.json
 

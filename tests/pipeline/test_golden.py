@@ -4,7 +4,10 @@ Reference files: ``golden/*.json``, written by ``python -m tests.pipeline.golden
 at commit 9787316 (lot rounding limited by HiGHS nodes, so runs repeat bit for bit), before the
 engine and pipeline restructure of issue 12, and written again by issue 13, which changed what
 a solve computes on purpose: the vol proxy (GARCH forecast x the measured ratio), fees per
-market from the model file, NSE's Tuesday expiries and each leg's ``price_source``. Strings,
+market from the model file, NSE's Tuesday expiries and each leg's ``price_source``; and again
+by issue 19, whose interior method moved every continuous optimum by solver accuracy (within
+1.3e-8 of the direct conic form, never below it) and whose pool-first lot search lands on
+near-ties of the L1 distance (the commit messages list each case). Strings,
 integers (lots) and booleans must match exactly; floats to 1e-9 relative (a refactor may
 reorder a sum; anything larger is a change of behaviour).
 """

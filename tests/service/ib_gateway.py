@@ -12,14 +12,17 @@ written apart from the paper broker on purpose: a second reading of the same rul
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from ib_async import BarData, CommissionReport, Execution, OrderStatus, Trade
+from ib_async import BarData, CommissionReport, Execution, OrderStatus, Position, Stock, Trade
 from ib_async import Fill as IBFill
 
 from quantalloc.backtest.bars import regular_session
+from quantalloc.options.contract import OptionContract
+from quantalloc.options.quotes import OptionQuotes
 
 NY = "America/New_York"
 ZONE = ZoneInfo(NY)
@@ -42,8 +45,15 @@ class SimGateway:
         day: pd.Timestamp,
         last: pd.Timestamp | None = None,
         bar_size: str = "5 mins",
+        options: OptionQuotes | None = None,
+        option_fee: float = 0.0,
     ) -> None:
         self.bar_size = bar_size
+        self.options, self.option_fee = options, option_fee
+        self.held: dict[tuple[str, ...], float] = {}  # the account's positions, by contract
+        self.contracts: dict[tuple[str, ...], Any] = {}  # contract key -> the contract
+        self.settling: dict[pd.Timestamp, list[tuple[tuple[str, ...], float]]] = {}
+        self.last_streamed: pd.Timestamp | None = None
         self.step = STEP if bar_size == "5 mins" else pd.Timedelta(hours=16)  # daily: the close
         end = (last if last is not None else day) + pd.Timedelta(1, "D")
         self.bars: dict[str, list[BarData]] = {}
@@ -82,7 +92,18 @@ class SimGateway:
         order.orderId = len(self.trades) + 1
         trade = Trade(contract=contract, order=order, orderStatus=OrderStatus(status="Submitted"))
         self.trades.append(trade)
+        if contract.secType == "OPT":  # the option market is open at the close: filled now
+            assert order.orderType == "MKT" and self.options is not None
+            day = self._last_close()
+            quote = self.options.quote(_terms(contract), day)
+            price = quote.ask if order.action == "BUY" else quote.bid
+            self._fill(trade, price, day + self.step, order.totalQuantity * self.option_fee)
         return trade
+
+    def positions(self) -> list[Position]:
+        """The account's non-zero positions, by the gateway's own books."""
+        return [Position("SIM", self.contracts[key], quantity, 0.0)
+                for key, quantity in self.held.items() if quantity]  # fmt: skip
 
     def cancelOrder(self, order: Any) -> None:
         for trade in self.trades:
@@ -90,15 +111,31 @@ class SimGateway:
                 trade.orderStatus.status = "Cancelled"
 
     def waitOnUpdate(self, timeout: float = 0) -> bool:
-        if self.stream:
+        streamed = self.last_streamed
+        if (
+            self.stream
+            and streamed is not None
+            and self.stream[0][0].normalize() > (streamed.normalize())
+            and self.now < streamed + self.step
+        ):
+            self.now = streamed + self.step  # the session closes before the next one opens
+        elif self.stream:
             time, symbol, row = self.stream.pop(0)
             self.bars[symbol].append(_bar_data(time, row))
             self.now = max(self.now, time)
+            self.last_streamed = time
         else:
             self.now = self.stream_end() + self.step  # the close: the last bars complete
+        self._overnight()
         while self.pending and self.pending[0][1] + self.step <= self.now:
             self._execute(*self.pending.pop(0))
         return True
+
+    def _overnight(self) -> None:
+        """Expiries of the sessions before today are in the account (booked overnight)."""
+        for day in sorted(d for d in self.settling if d < self.now.normalize()):
+            for key, delta in self.settling.pop(day):
+                self.held[key] = self.held.get(key, 0.0) + delta
 
     def stream_end(self) -> pd.Timestamp:
         return max(t for _, t in self.rows)
@@ -142,6 +179,29 @@ class SimGateway:
             for t in self._working(symbol):
                 if t.order.orderType == "MOC":
                     self._fill(t, bar.close, time)
+            self._expire(symbol, time, float(bar.close))
+
+    def _last_close(self) -> pd.Timestamp:
+        """The latest session whose bars are complete by now (where the option market is)."""
+        return max(t for (_, t) in self.rows if t + self.step <= self.now).normalize()
+
+    def _expire(self, underlying: str, time: pd.Timestamp, close: float) -> None:
+        """Options on ``underlying`` in their last session settle at its close."""
+        for key, contract in list(self.contracts.items()):
+            held = self.held.get(key, 0.0)
+            if contract.secType != "OPT" or contract.symbol != underlying or not held:
+                continue
+            if time.normalize() < _last_session(contract.lastTradeDateOrContractMonth):
+                continue
+            moves = [(key, -held)]  # the contracts leave the account overnight
+            strike, mult = float(contract.strike), float(contract.multiplier)
+            itm = close - strike if contract.right == "C" else strike - close
+            if itm >= 0.01 - 1e-12:  # exercise by exception: the shares at the strike
+                buys = (contract.right == "C") == (held > 0)
+                stock = Stock(underlying, "SMART", "USD")
+                self.contracts.setdefault(_key(stock), stock)
+                moves.append((_key(stock), abs(held) * mult * (1 if buys else -1)))
+            self.settling.setdefault(time.normalize(), []).extend(moves)
 
     def _entry_bar(self, parent: Trade, bar: Any, time: pd.Timestamp) -> None:
         """On the parent's bar only the children's stop is assumed reached (at its price)."""
@@ -151,15 +211,19 @@ class SimGateway:
                 if (bar.low <= stop) if t.order.action == "SELL" else (bar.high >= stop):
                     self._fill(t, stop, time)
 
-    def _fill(self, t: Trade, price: float, time: pd.Timestamp) -> None:
+    def _fill(self, t: Trade, price: float, time: pd.Timestamp, commission: float = 0.0) -> None:
         side = "BOT" if t.order.action == "BUY" else "SLD"
         stamp = time.to_pydatetime().replace(tzinfo=ZONE)
         ref = t.order.orderRef
         execution = Execution(execId=f"{ref}.1", side=side, shares=t.order.totalQuantity,
                               price=price, orderRef=ref)  # fmt: skip
-        commission = CommissionReport(execId=f"{ref}.1", commission=0.0)
-        t.fills.append(IBFill(t.contract, execution, commission, stamp))
+        report = CommissionReport(execId=f"{ref}.1", commission=commission)
+        t.fills.append(IBFill(t.contract, execution, report, stamp))
         t.orderStatus.status = "Filled"
+        key = _key(t.contract)
+        self.contracts.setdefault(key, t.contract)
+        sign = 1.0 if side == "BOT" else -1.0
+        self.held[key] = self.held.get(key, 0.0) + sign * float(t.order.totalQuantity)
         if t.order.ocaGroup:
             for other in self.trades:
                 same = other.order.ocaGroup == t.order.ocaGroup and other is not t
@@ -177,3 +241,25 @@ def _touch(t: Trade, bar: Any) -> float | None:
     if rising:
         return bar.open if bar.open >= level else (level if bar.high >= level else None)
     return bar.open if bar.open <= level else (level if bar.low <= level else None)
+
+
+def _key(contract: Any) -> tuple[str, ...]:
+    return (contract.secType, contract.symbol, str(contract.lastTradeDateOrContractMonth),
+            f"{float(contract.strike or 0):g}", str(contract.right))  # fmt: skip
+
+
+def _terms(contract: Any) -> OptionContract:
+    """The option market's reading of an IB ``Option`` contract."""
+    right = "call" if contract.right == "C" else "put"
+    expiry = pd.Timestamp(contract.lastTradeDateOrContractMonth).date()
+    return OptionContract(contract.symbol, expiry, float(contract.strike), right,
+                          float(contract.multiplier))  # fmt: skip
+
+
+@lru_cache(maxsize=512)
+def _last_session(expiry: str) -> pd.Timestamp:
+    """The last XNYS session on or before ``expiry`` (YYYYMMDD)."""
+    import exchange_calendars as xc
+
+    cal = xc.get_calendar("XNYS")
+    return pd.Timestamp(cal.date_to_session(pd.Timestamp(expiry), direction="previous"))

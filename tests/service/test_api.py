@@ -37,6 +37,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/orders", {"strategy_name": "orb", "symbol": "SPY", "side": "buy",
                          "quantity": 1, "price": 1}),
     ("GET", "/orders", None),
+    ("POST", "/cash", {"strategy_name": "wheel", "amount": 1.0, "reason": "interest",
+                       "flow_id": "f-1"}),
     ("GET", "/positions", None),
     ("GET", "/positions/orb", None),
     ("GET", "/portfolio/orb", None),
@@ -47,6 +49,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/backtest", {"strategy": "momentum"}),
     ("GET", "/studies/s1", None),
 ]  # fmt: skip
+PUT = {"underlying": "SPY", "expiry": "2024-01-12", "strike": 98, "right": "put"}
 TUNE_ARGS = ["--start", "2014-01-01", "--end", "2017-12-29", "--trials", "4", "--study", "s1"]
 
 
@@ -105,6 +108,21 @@ def test_every_endpoint_but_health_needs_the_key(server: Server) -> None:
                      "price": 1}, "side", "'buy' or 'sell'"),
         ("/orders", {"strategy_name": "orb", "symbol": "SPY", "side": "buy", "quantity": 0,
                      "price": 1}, "quantity", "greater than 0"),
+        ("/orders", {"strategy_name": "orb", "symbol": "SPY", "side": "buy", "quantity": 1,
+                     "price": 0}, None, "a stock's price must be > 0, got 0"),
+        ("/orders", {"strategy_name": "wheel", "side": "sell", "quantity": 1.5, "price": 2,
+                     "contract": PUT}, None, "whole contracts, got quantity 1.5"),
+        ("/orders", {"strategy_name": "wheel", "side": "sell", "quantity": 1, "price": 2,
+                     "contract": {**PUT, "right": "straddle"}}, "right", "'call' or 'put'"),
+        ("/orders", {"strategy_name": "wheel", "side": "sell", "quantity": 1, "price": 2,
+                     "contract": {**PUT, "strike": 0}}, "strike", "greater than 0"),
+        ("/orders", {"strategy_name": "wheel", "symbol": "SPY", "side": "sell", "quantity": 1,
+                     "price": 2, "contract": PUT}, None,
+         "symbol 'SPY' is not the contract's, 'SPY 2024-01-12 P98'"),
+        ("/orders", {"strategy_name": "wheel", "side": "buy", "quantity": 1, "price": 2}, None,
+         "give the stock's symbol, or an option's contract"),
+        ("/cash", {"strategy_name": "wheel", "amount": 5, "reason": "gift", "flow_id": "x"},
+         "reason", "'interest', 'dividend'"),
         ("/orders/buy_all", {"prices": {"SPY": -1}}, None, "price of SPY must be a positive"),
         ("/solve", {"risk": "wild"}, "risk", "'conservative', 'moderate' or 'aggressive'"),
         ("/solve", {"scenarios": 10}, "scenarios", "greater than or equal to 50"),
@@ -142,7 +160,13 @@ def test_the_portfolio_from_initialize_to_rebalance(http: httpx.Client) -> None:
     other = http.post("/orders/sell_all", json={"prices": prices, "request_id": "b1"})
     assert other.status_code == 409 and "already used by a buy_all" in other.json()["detail"]
     assert http.get("/positions/orb").json()["positions"] == [
-        {"strategy_name": "orb", "symbol": "SPY", "quantity": 100.0, "avg_price": 300.0}
+        {
+            "strategy_name": "orb",
+            "symbol": "SPY",
+            "quantity": 100.0,
+            "avg_price": 300.0,
+            "contract": None,
+        }  # a stock
     ]
     assert len(http.get("/positions").json()["positions"]) == 3
     orb = http.get("/portfolio/orb").json()
@@ -186,6 +210,60 @@ def test_an_order_over_the_strategys_capital_is_refused(http: httpx.Client) -> N
     busy = http.post("/portfolio/initialize", json={"capital": 30_000})
     assert busy.status_code == 409 and "sell_all" in busy.json()["detail"]
     http.post("/orders/sell_all", json={"prices": {"SPY": 100.0}})
+
+
+def test_option_orders_are_cash_secured_calls_covered_and_settle_at_the_strike(
+    http: httpx.Client,
+) -> None:
+    """The wheel's life in the book: a short put must be cash-secured (cash after the sale
+    covers strike x 100 a contract), a short call covered by shares held; an assignment leaves
+    the option at no price and buys the shares at the strike; interest is a cash flow."""
+    http.post("/portfolio/initialize", json={"capital": 30_000})  # 10,000 each
+    put = {"strategy_name": "wheel", "side": "sell", "contract": PUT, "fee": 0.65}
+    # 2 puts at 98 oblige 19,600 > 10,000 + premium: refused, nothing booked
+    r = http.post("/orders", json={**put, "quantity": 2, "price": 1.5})
+    assert r.status_code == 409 and "over its capital" in r.json()["detail"], r.text
+    ok = http.post("/orders", json={**put, "quantity": 1, "price": 1.5, "order_id": "w-1"})
+    assert ok.status_code == 200, ok.text
+    (row,) = ok.json()["orders"]
+    assert row["symbol"] == "SPY 2024-01-12 P98" and row["contract"]["multiplier"] == 100
+    sleeve = http.get("/portfolio/wheel").json()
+    assert sleeve["cash"] == pytest.approx(10_000 + 150 - 0.65)  # premium x 100, less the fee
+    assert sleeve["locked"] and sleeve["positions"][0]["quantity"] == -1
+    assert sleeve["capital"] == pytest.approx(10_000 - 0.65)  # the put at cost is a liability
+    # a second put (one more 9,800) is not secured by what is left
+    more = http.post("/orders", json={**put, "quantity": 1, "price": 1.5})
+    assert more.status_code == 409
+    # a call without shares is naked: refused whatever the cash
+    call = {**put, "contract": {**PUT, "right": "call", "strike": 101}, "quantity": 1}
+    naked = http.post("/orders", json={**call, "price": 0.5})
+    assert naked.status_code == 409 and "naked call" in naked.json()["detail"]
+    flow = http.post("/cash", json={"strategy_name": "wheel", "amount": 12.5,
+                                    "reason": "interest", "flow_id": "i-1"})  # fmt: skip
+    assert flow.status_code == 200 and flow.json()["cash"] == pytest.approx(10_149.35 + 12.5)
+    again = http.post("/cash", json={"strategy_name": "wheel", "amount": 12.5,
+                                     "reason": "interest", "flow_id": "i-1"})  # fmt: skip
+    assert again.json()["replayed"]  # booked once
+    # assigned at 98: the put leaves at no price, 100 shares are bought at the strike
+    gone = http.post("/orders", json={**put, "side": "buy", "quantity": 1, "price": 0,
+                                      "fee": 0})  # fmt: skip
+    assert gone.status_code == 200, gone.text
+    shares = http.post("/orders", json={"strategy_name": "wheel", "symbol": "SPY",
+                                        "side": "buy", "quantity": 100, "price": 98})  # fmt: skip
+    assert shares.status_code == 200, shares.text
+    covered = http.post("/orders", json={**call, "price": 0.5})
+    assert covered.status_code == 200, covered.text
+    held = http.get("/positions/wheel").json()["positions"]
+    assert {p["symbol"]: p["quantity"] for p in held} == {"SPY": 100, "SPY 2024-01-12 C101": -1}
+    assert next(p for p in held if p["quantity"] < 0)["contract"]["right"] == "call"
+    cash = 10_149.35 + 12.5 - 9_800 + 50 - 0.65
+    assert http.get("/portfolio/wheel").json()["cash"] == pytest.approx(cash)
+    # sell_all closes the call before the shares that cover it (prices per share)
+    done = http.post("/orders/sell_all", json={"prices": {"SPY": 99.0, "SPY 2024-01-12 C101": 0.2}})
+    assert done.status_code == 200, done.text
+    assert [o["symbol"] for o in done.json()["orders"]] == ["SPY 2024-01-12 C101", "SPY"]
+    final = http.get("/portfolio/wheel").json()
+    assert final["cash"] == pytest.approx(cash - 20 + 9_900) and not final["locked"]
 
 
 def _strip_clock(doc: dict[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-from ib_async import BarData, CommissionReport, Execution, OrderStatus, Trade
+from ib_async import BarData, CommissionReport, Execution, OrderStatus, Position, Trade
 from ib_async import Fill as IBFill
 
+from quantalloc.options.contract import OptionContract
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ib import IBBroker, ib_feed, live_session
 from quantalloc.service.trading.ledger import MemoryLedger
@@ -37,6 +39,10 @@ class FakeIB:
         self.updates: list[tuple[str, BarData]] = []
         self.disconnected = False
         self.now: pd.Timestamp | None = None
+        self.held: list[Position] = []  # what the account holds, as the test sets it
+
+    def positions(self) -> list[Position]:
+        return list(self.held)
 
     def placeOrder(self, contract: Any, order: Any) -> Trade:
         for trade in self.trades:
@@ -179,8 +185,50 @@ def test_the_feed_groups_completed_bars_and_ends_with_the_session() -> None:
 def test_a_live_session_refuses_a_strategy_without_a_bar_trader() -> None:
     from quantalloc.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="wheel trades options"):
-        live_session("wheel", MemoryLedger(1e5), {}, "127.0.0.1", 1, 1, ib=FakeIB())
+    with pytest.raises(ConfigError, match="cannot trade bar by bar"):
+        live_session("multi", MemoryLedger(1e5), {}, "127.0.0.1", 1, 1, ib=FakeIB())
+
+
+def test_option_orders_are_ib_options_settled_at_the_close_and_checked_against_ib() -> None:
+    """A short put placed on an ``ib_async`` ``Option``, filled at IB, reported by ``poll``;
+    at its last close in the money it is assigned (no price, 100 shares a contract at the
+    strike); the next session the adapter checks IB's positions, and a difference stops it."""
+    from quantalloc.errors import DataError
+
+    ib = FakeIB()
+    broker = IBBroker(ib)
+    put = OptionContract("SPY", dt.date(2016, 3, 25), 200.0, "put")  # Good Friday: Thursday
+    broker.on_bar(Bar("SPY", pd.Timestamp("2016-03-14"), 201, 202, 200, 201.5, session_end=True))
+    broker.submit(Order("w-1", put.symbol, "sell", "market", quantity=3, contract=put))
+    (trade,) = ib.trades
+    c = trade.contract
+    assert (c.secType, c.symbol, c.lastTradeDateOrContractMonth, c.strike, c.right) == (
+        "OPT", "SPY", "20160325", 200.0, "P")  # fmt: skip
+    assert (c.multiplier, c.exchange, c.currency) == ("100", "SMART", "USD")
+    assert (trade.order.orderType, trade.order.action, trade.order.totalQuantity) == (
+        "MKT", "SELL", 3)  # fmt: skip
+    ib.execute("w-1", [(2, 1.50, 1.30), (1, 1.53, 0.65)])
+    (fill,) = broker.poll()
+    assert fill.contract == put and fill.quantity == 3 and fill.fee == pytest.approx(1.95)
+    assert fill.price == pytest.approx((2 * 1.50 + 1.53) / 3)
+    assert fill.cash == pytest.approx(3 * 100 * fill.price - 1.95)  # per share x multiplier
+    assert broker.poll() == []  # reported once
+    ib.held = [Position("U1", c, -3.0, 150.0)]
+    day = pd.Timestamp("2016-03-24")  # the last session before the Good Friday expiry
+    assert broker.on_bar(Bar("SPY", day - pd.Timedelta(days=1), 200, 201, 199, 200.5,
+                             session_end=True)) == []  # fmt: skip
+    fills = broker.on_bar(Bar("SPY", day, 199, 200, 197, 198.0, session_end=True))
+    assert [(f.symbol, f.side, f.quantity, f.price, f.reason) for f in fills] == [
+        (put.symbol, "buy", 3.0, 0.0, "assigned"),
+        ("SPY", "buy", 300.0, 200.0, "assigned"),
+    ]
+    # IB books the assignment overnight: the next session it must show no put
+    with pytest.raises(
+        DataError, match=r"IB holds -3 of SPY 2016-03-25 P200, the trader's books 0"
+    ):
+        broker.on_bar(Bar("SPY", pd.Timestamp("2016-03-28"), 198, 199, 197, 198.5))
+    ib.held = []
+    assert broker.on_bar(Bar("SPY", pd.Timestamp("2016-03-28"), 198, 199, 197, 198.5)) == []
 
 
 @pytest.mark.slow
@@ -262,3 +310,67 @@ def test_live_momentum_on_daily_bars_through_a_simulated_gateway(shared_data: Pa
     assert result.equity.iloc[-1] == pytest.approx(cash, rel=1e-12)  # every fill booked
     # sizes differ from the backtest's (whole shares at the close before, not the open)
     assert result.equity.iloc[-1] == pytest.approx(backtest.equity.iloc[-1], rel=1e-2)
+
+
+class _NoDividends:
+    """The shared daily files without their adjusted close: IB's bars carry none."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.synthetic = inner, f"{inner.name} (no adj_close)", False
+
+    def history(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        return self.inner.history(symbol, start, end).drop(columns="adj_close", errors="ignore")
+
+
+@pytest.mark.slow
+def test_live_wheel_through_a_simulated_gateway_takes_the_backtests_trades(
+    shared_data: Path,
+) -> None:
+    """One long-running wheel trader on the daily SPY and VIX bars the simulated gateway
+    streams (tests/service/ib_gateway.py; no IB gateway is reachable here). Its option market
+    quotes the wheel's model (bid and ask 2% around it, $0.65 a contract) and settles expiring
+    contracts at the close by the clearing house's rule, booking the assignment overnight as
+    IB does; the adapter checks the account's positions every session. The trader takes the
+    backtest's trades, to 1e-9, on the same bars (without an adjusted close: IB's carry no
+    dividends)."""
+    from quantalloc.backtest.registry import make_params, run_strategy
+    from quantalloc.backtest.strategies import wheel
+    from quantalloc.data import get_provider
+    from tests.service.ib_gateway import SimGateway
+
+    provider = _NoDividends(get_provider(f"csv:{shared_data / 'us'}", "us"))
+    first, last = pd.Timestamp("2015-01-02"), pd.Timestamp("2015-12-31")
+    backtest = run_strategy("wheel", provider, first, last, 100_000.0, {})
+    frames = {
+        "SPY": provider.history("SPY", first, last),
+        "VIX": provider.history("^VIX", first, last),
+    }  # IB's symbol of the CBOE index
+    levels = {"SPY": frames["SPY"]["close"], "^VIX": frames["VIX"]["close"]}
+    market = wheel.make_quotes(make_params("wheel", {}),
+                               lambda symbol, day: float(levels[symbol].loc[day]))  # fmt: skip
+    gateway = SimGateway(frames, first, last, bar_size="1 day", options=market, option_fee=0.65)
+    sessions = len(frames["SPY"])
+    ledger = MemoryLedger(100_000.0)
+    result = live_session("wheel", ledger, {}, "sim", 0, 3, ib=gateway, sessions=sessions,
+                          history=provider, clock=gateway.clock)  # fmt: skip
+    assert gateway.disconnected and len(result.equity) == sessions
+    expected = backtest.trades.to_dict(orient="records")
+    trades = result.trades.to_dict(orient="records")
+    reasons = {t["exit_reason"] for t in expected}
+    assert {"take_profit", "expired", "assigned", "called_away"} <= reasons
+    assert len(trades) == len(expected)
+    for mine, theirs in zip(trades, expected, strict=True):
+        for key in ("symbol", "side", "entry_time", "exit_time", "exit_reason"):
+            assert mine[key] == theirs[key], (key, mine, theirs)
+        for key in ("entry_price", "exit_price", "units", "pnl", "fees"):
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-7), (key, mine)
+    assert result.equity.index.equals(backtest.equity.index)
+    np.testing.assert_allclose(result.equity.to_numpy(), backtest.equity.to_numpy(), rtol=1e-9)
+    # the account the gateway keeps holds what the trader's books hold at the end
+    held = {p.contract.symbol if p.contract.secType == "STK" else p.contract.right:
+            p.position for p in gateway.positions()}  # fmt: skip
+    open_rows = [t for t in expected if t["exit_reason"] == "end_of_data"]
+    assert held == {("SPY" if t["side"] == "long" else t["side"][6].upper()):
+                    (t["units"] if t["side"] == "long" else -t["units"] / 100)
+                    for t in open_rows}  # fmt: skip
+    assert any(f.contract is not None for f in ledger.fills) and ledger.flows  # interest booked

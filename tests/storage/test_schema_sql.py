@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from quantalloc.storage import SCHEMA_VERSION, open_store
-from quantalloc.storage.supabase_store import SCHEMA_SQL
+from quantalloc.storage.migrations import SCHEMA_SQL
 from tests.storage.samples import sample_document, sample_tables
 from tests.storage.supabase_replay import replay_store
 

@@ -273,14 +273,9 @@ def _orb_kernel(o, h, lo, c, atr, k_range, tp, sl, side_mode, costs, capital, si
                     fee = costs[0] + units * costs[1] + units * px * costs[2]
                     pnl = side * units * (px - entry) - cost_in - fee
                     cash += pnl
-                    recs[j, d, 0] = side
-                    recs[j, d, 1] = entry_bar
-                    recs[j, d, 2] = b
-                    recs[j, d, 3] = entry
-                    recs[j, d, 4] = px
-                    recs[j, d, 5] = units
-                    recs[j, d, 6] = pnl
-                    recs[j, d, 7] = reason
+                    recs[j, d] = np.array(
+                        [side, entry_bar, b, entry, px, units, pnl, reason], dtype=np.float64
+                    )
                     break
             equity[j, d] = cash
     return equity, recs

@@ -8,16 +8,24 @@ Rules (all decisions and fills at a day's close, at Black-Scholes prices from th
    cash secures at the strike (x 100 shares each), so the account never borrows.
 2. Buy an option back once it has lost ``take_profit`` of its premium (0.3: at 70% of the premium
    received); then the next one is sold at the same close.
-3. At expiry (the last trading day on or before the expiry date) a put in the money is assigned:
+3. At expiry (the close of the last trading day on or before the expiry date, by the NYSE
+   calendar) a put in the money (by a cent or more, the clearing house's rule) is assigned:
    the shares are bought at the strike. With shares, sell covered calls ``call_otm`` above the
    close (strike rounded up) until a call expires in the money and the shares are called away at
-   its strike; then back to puts.
+   its strike; then back to puts. The trade table shows a settled option closed at its
+   intrinsic value and the shares traded at the close (the same cash).
 
 Vol: the ATM vol is the vol index's close (``^VIX``) / 100, and each strike's vol follows the
 options engine's put skew (``SkewModel``). Cash earns ``rate`` (also the pricing rate); held
 shares collect the dividends implied by the source's adjusted close. Early exercise is ignored
 (European pricing), as are bid-ask quotes beyond ``option_spread`` (a share of the option price
 lost per fill) and ``fee_per_contract``.
+
+The rules run one session at a time (:func:`next_option`, :func:`take_profit_due`,
+:func:`interest`, settlement by :meth:`~quantalloc.backtest.strategies.wheel_book.WheelBook.
+settled`) on a :class:`~quantalloc.backtest.strategies.wheel_book.WheelBook`, priced by
+:func:`make_quotes`: :func:`run` drives them over stored days, and the trader of
+:mod:`quantalloc.service.trading.wheel` drives the same functions through a broker.
 """
 
 from __future__ import annotations
@@ -32,9 +40,12 @@ import pandas as pd
 from quantalloc.backtest import bars
 from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.backtest.strategies.wheel_book import OpenOption, WheelBook
 from quantalloc.data.base import DateLike, PriceProvider
-from quantalloc.errors import DataError
-from quantalloc.options import SkewModel, black_scholes
+from quantalloc.errors import ConfigError, DataError
+from quantalloc.options.contract import OptionContract, Right
+from quantalloc.options.quotes import Closes, ModelQuotes, OptionQuote, OptionQuotes, fill_price
+from quantalloc.options.volatility import SkewModel
 
 NAME = "wheel"
 MULTIPLIER = 100
@@ -60,12 +71,15 @@ class WheelParams:
     call_slope: float = param(0.3, low=-1.0, high=5.0, help="skew: call-side slope")
     option_spread: float = param(0.02, low=0.0, high=0.5, help="share of option price per fill")
     fee_per_contract: float = param(0.65, low=0.0, high=20.0, help="fee per contract per fill")
+    chains: str = param("", help="replay on listed chains: a folder of chain files (empty: model)")
+    root: str = param("", help="chains: the listed root to trade (e.g. SPXW; empty: any)")
+    compare_proxy: bool = param(False, help="chains: also re-price the same puts by the model")
 
 
 PARAMS = WheelParams
 
 
-def _expiry_after(day: pd.Timestamp, min_dte: int, cycle: str) -> pd.Timestamp:
+def expiry_after(day: pd.Timestamp, min_dte: int, cycle: str) -> pd.Timestamp:
     """First weekly (Friday) or monthly (third Friday) expiry at least ``min_dte`` days away."""
     first = day + pd.Timedelta(days=min_dte)
     friday = first + pd.Timedelta(days=(4 - first.weekday()) % 7)
@@ -79,28 +93,59 @@ def _expiry_after(day: pd.Timestamp, min_dte: int, cycle: str) -> pd.Timestamp:
         month = (month + pd.offsets.MonthBegin(1)).normalize()
 
 
-@dataclass
-class _Option:
-    kind: str
-    strike: float
-    expiry: pd.Timestamp
-    contracts: int
-    premium: float  # per share, received
-    opened: pd.Timestamp
-    fees: float
+# -- the rules, one session at a time (the backtest below and the trader both call these) ------
 
 
-class _Pricer:
-    def __init__(self, p: WheelParams) -> None:
-        self.p = p
-        self.skew = SkewModel(put_slope=p.put_slope, call_slope=p.call_slope)
+def make_quotes(p: WheelParams, closes: Closes) -> OptionQuotes:
+    """The wheel's option prices: the one source its backtest, the paper broker and the trader
+    share (a model at the vol index's level today; listed chain quotes can take its place)."""
+    return ModelQuotes(
+        closes, vol_symbol=p.vol_symbol, rate=p.rate, dividend_yield=p.dividend_yield,
+        skew=SkewModel(put_slope=p.put_slope, call_slope=p.call_slope), spread=p.option_spread,
+    )  # fmt: skip
 
-    def price(self, kind: str, spot: float, strike: float, t: float, atm: float) -> float:
-        if t <= 0:
-            return max(0.0, strike - spot) if kind == "put" else max(0.0, spot - strike)
-        vol = float(self.skew.vol(atm, spot, strike, t))
-        res = black_scholes(kind, spot, strike, t, self.p.rate, vol, self.p.dividend_yield)
-        return float(res.price)
+
+def option_fee(p: WheelParams, contracts: int) -> float:
+    """Commission of one option fill of ``contracts``."""
+    return contracts * p.fee_per_contract
+
+
+def interest(p: WheelParams, cash: float, days: int) -> float:
+    """What ``cash`` earns over ``days`` calendar days at ``rate`` (compounded daily)."""
+    return cash * ((1.0 + p.rate / YEAR_DAYS) ** days - 1.0)
+
+
+def dividends(frame: pd.DataFrame) -> pd.Series:
+    """Dividend per share on each row, implied by the source's adjusted close (0 without one)."""
+    if "adj_close" not in frame.columns:
+        return pd.Series(0.0, index=frame.index)
+    tr = frame["adj_close"] / frame["adj_close"].shift(1) - 1
+    pr = frame["close"] / frame["close"].shift(1) - 1
+    return ((tr - pr) * frame["close"].shift(1)).clip(lower=0).fillna(0.0)
+
+
+def take_profit_due(p: WheelParams, opt: OpenOption, quote: OptionQuote) -> bool:
+    """True when the open option has lost ``take_profit`` of its premium at ``quote``."""
+    return p.take_profit > 0 and quote.mark <= (1.0 - p.take_profit) * opt.premium
+
+
+def next_option(
+    p: WheelParams, day: pd.Timestamp, spot: float, shares: int, cash: float
+) -> tuple[OptionContract, int] | None:
+    """The option to sell at this close: covered calls on ``shares``, else puts ``cash``
+    secures at the strike; None when not one contract fits."""
+    expiry = expiry_after(day, p.min_dte, p.expiry)
+    if shares:
+        right: Right = "call"
+        contracts = shares // MULTIPLIER
+        strike = math.ceil(spot * (1 + p.call_otm) / p.strike_step) * p.strike_step
+    else:
+        right = "put"
+        strike = math.floor(spot * (1 - p.put_otm) / p.strike_step) * p.strike_step
+        contracts = int(cash // (strike * MULTIPLIER)) if strike > 0 else 0
+    if contracts <= 0 or strike <= 0:
+        return None
+    return OptionContract(p.symbol, expiry.date(), float(strike), right, MULTIPLIER), contracts
 
 
 def _load(
@@ -124,13 +169,7 @@ def _load(
     if vix_close.isna().any():
         first = vix_close.index[vix_close.isna()][0].date()
         raise DataError(f"{p.vol_symbol}: no level on or before {first}; start later")
-    if "adj_close" in under.columns:
-        tr = under["adj_close"] / under["adj_close"].shift(1) - 1
-        pr = under["close"] / under["close"].shift(1) - 1
-        dividend = ((tr - pr) * under["close"].shift(1)).clip(lower=0).fillna(0.0)
-    else:
-        dividend = pd.Series(0.0, index=under.index)
-    return under, vix_close, dividend
+    return under, vix_close, dividends(under)
 
 
 def run(
@@ -139,135 +178,71 @@ def run(
     end: DateLike | None,
     capital: float,
     params: WheelParams | None = None,
+    progress: Any = None,
+    *,
+    quotes: OptionQuotes | None = None,
 ) -> BacktestResult:
-    """Backtest the wheel between ``start`` and ``end`` from ``capital``."""
+    """Backtest the wheel between ``start`` and ``end`` from ``capital``.
+
+    ``quotes`` prices its options (default :func:`make_quotes`, the model at the vol index);
+    a chain-backed source quotes every contract the rules pick, or raises DataError.
+    ``progress`` is the chain replay's (:mod:`quantalloc.backtest.strategies.wheel_chains`).
+    """
     p = params or WheelParams()
     validate(p, NAME)
+    if p.chains:  # listed contracts at their quotes (quantalloc.backtest.strategies.wheel_chains)
+        from quantalloc.backtest.strategies import wheel_chains
+
+        return wheel_chains.run(provider, start, end, capital, p, progress)
+    if p.compare_proxy:
+        raise ConfigError(
+            "wheel: compare_proxy re-prices a replay on chains; give `chains` too",
+            params=("compare_proxy", "chains"),
+        )
     under, vix_close, dividend = _load(provider, p, start, end)
-    pricer = _Pricer(p)
     days = pd.DatetimeIndex(under.index)
     close = under["close"].to_numpy()
-    atm = vix_close.to_numpy() / 100.0
+    levels = {p.symbol: dict(zip(days, close, strict=True)),
+              p.vol_symbol: dict(zip(days, vix_close.to_numpy(), strict=True))}  # fmt: skip
+    if quotes is None:
+        quotes = make_quotes(p, lambda symbol, day: float(levels[symbol][day]))
     divs = dividend.to_numpy()
     cash = float(capital)
-    shares = 0
-    basis = 0.0
-    shares_opened: pd.Timestamp | None = None
-    opt: _Option | None = None
+    book = WheelBook(p.symbol)
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
     fresh_put = np.zeros(len(days), dtype=bool)  # a new put sized from cash at this close
-    trades: list[dict[str, Any]] = []
-    daily_rate = p.rate / YEAR_DAYS
-    mark = 0.0
-
-    def close_option(day: pd.Timestamp, value: float, reason: str) -> float:
-        assert opt is not None
-        spread = value * p.option_spread if reason == "take_profit" else 0.0
-        fee = opt.contracts * p.fee_per_contract if reason == "take_profit" else 0.0
-        paid = (value + spread) * opt.contracts * MULTIPLIER + fee
-        pnl = opt.premium * opt.contracts * MULTIPLIER - opt.fees - paid
-        trades.append(
-            {
-                "symbol": f"{p.symbol} {opt.expiry.date()} {opt.kind[0].upper()}{opt.strike:g}",
-                "side": f"short {opt.kind}",
-                "entry_time": opt.opened,
-                "exit_time": day,
-                "entry_price": opt.premium,
-                "exit_price": value + spread,
-                "units": opt.contracts * MULTIPLIER,
-                "pnl": pnl,
-                "fees": opt.fees + fee,
-                "exit_reason": reason,
-            }
-        )
-        return paid
-
     for i, day in enumerate(days):
         if i > 0:
-            gap = (day - days[i - 1]).days
-            cash *= (1.0 + daily_rate) ** gap
-        spot = close[i]
-        if shares:
-            cash += divs[i] * shares
-        expiry_day = False
-        if opt is not None:
-            next_day = days[i + 1] if i + 1 < len(days) else None
-            expiry_day = day >= opt.expiry or (next_day is not None and next_day > opt.expiry)
-            t = max((opt.expiry - day).days, 0) / YEAR_DAYS
-            if expiry_day:
-                t = 0.0
-            value = pricer.price(opt.kind, spot, opt.strike, t, atm[i])
-            mark = value
-            if expiry_day:
-                # settled at intrinsic value; an assignment then trades the shares at the close,
-                # which together is buying (put) or selling (call) them at the strike
-                itm = value > 0
-                reason = "expired"
-                if itm:
-                    reason = "assigned" if opt.kind == "put" else "called_away"
-                cash -= close_option(day, value, reason)
-                n_sh = opt.contracts * MULTIPLIER
-                if itm and opt.kind == "put":
-                    cash -= spot * n_sh
-                    shares, basis, shares_opened = n_sh, spot, day
-                elif itm and opt.kind == "call":
-                    cash += spot * shares
-                    trades.append(
-                        {
-                            "symbol": p.symbol,
-                            "side": "long",
-                            "entry_time": shares_opened,
-                            "exit_time": day,
-                            "entry_price": basis,
-                            "exit_price": spot,
-                            "units": shares,
-                            "pnl": (spot - basis) * shares,
-                            "fees": 0.0,
-                            "exit_reason": "called_away",
-                        }
-                    )
-                    shares, basis, shares_opened = 0, 0.0, None
-                opt = None
-            elif p.take_profit > 0 and value <= (1.0 - p.take_profit) * opt.premium:
-                cash -= close_option(day, value, "take_profit")
-                opt = None
-        if opt is None:
-            expiry = _expiry_after(day, p.min_dte, p.expiry)
-            t = (expiry - day).days / YEAR_DAYS
-            if shares:
-                kind, contracts = "call", shares // MULTIPLIER
-                strike = math.ceil(spot * (1 + p.call_otm) / p.strike_step) * p.strike_step
-            else:
-                kind = "put"
-                strike = math.floor(spot * (1 - p.put_otm) / p.strike_step) * p.strike_step
-                contracts = int(cash // (strike * MULTIPLIER)) if strike > 0 else 0
-            if contracts > 0 and strike > 0:
-                value = pricer.price(kind, spot, strike, t, atm[i])
-                mark = value
-                premium = value * (1.0 - p.option_spread)
-                fees = contracts * p.fee_per_contract
-                cash += premium * contracts * MULTIPLIER - fees
-                opt = _Option(kind, strike, expiry, contracts, premium, day, fees)
-                fresh_put[i] = kind == "put"
-        # the open option (if any) was priced at this close above: its mark is its liability
-        liability = mark * opt.contracts * MULTIPLIER if opt is not None else 0.0
-        equity[i] = cash + shares * spot - liability
-        held[i] = opt is not None or shares > 0
-    if opt is not None:
-        t = max((opt.expiry - days[-1]).days, 0) / YEAR_DAYS
-        value = pricer.price(opt.kind, close[-1], opt.strike, t, atm[-1])
-        close_option(days[-1], value, "end_of_data")  # marked at the last close, still open
-    if shares:
-        trades.append(
-            {
-                "symbol": p.symbol, "side": "long", "entry_time": shares_opened,
-                "exit_time": days[-1], "entry_price": basis, "exit_price": close[-1],
-                "units": shares, "pnl": (close[-1] - basis) * shares, "fees": 0.0,
-                "exit_reason": "end_of_data",
-            }
-        )  # fmt: skip
-    frame = pd.DataFrame(trades) if trades else empty_trades()
+            cash += interest(p, cash, (day - days[i - 1]).days)
+        spot = float(close[i])
+        if book.shares:
+            cash += divs[i] * book.shares
+        mark = 0.0  # the open option's value at this close (its liability)
+        opt = book.option
+        if opt is not None and opt.contract.settles_on(day):
+            cash -= book.settled(day, spot) * opt.contract.strike  # shares at the strike
+        elif opt is not None:
+            quote = quotes.quote(opt.contract, day)
+            mark = quote.mark
+            if take_profit_due(p, opt, quote):
+                price, fee = fill_price(quote, "buy"), option_fee(p, opt.contracts)
+                cash -= price * opt.units + fee
+                book.bought_back(day, price, fee, "take_profit")
+        if book.option is None and (sale := next_option(p, day, spot, book.shares, cash)):
+            contract, contracts = sale
+            quote = quotes.quote(contract, day)
+            price, fee = fill_price(quote, "sell"), option_fee(p, contracts)
+            cash += price * contracts * contract.multiplier - fee
+            book.opened(contract, contracts, price, fee, day)
+            mark = quote.mark
+            fresh_put[i] = contract.right == "put"
+        equity[i] = cash + book.shares * spot - book.liability(mark)
+        held[i] = book.option is not None or book.shares > 0
+    last = book.option
+    end_mark = quotes.quote(last.contract, days[-1]).mark if last is not None else None
+    rows = book.finish(days[-1], float(close[-1]), end_mark)
+    frame = pd.DataFrame(rows) if rows else empty_trades()
     return make_result(
         NAME,
         asdict(p),

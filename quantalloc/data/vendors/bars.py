@@ -36,18 +36,14 @@ from quantalloc.data.vendors.common import (
     EXCHANGE,
     SESSION_HOURS,
     Interval,
-    Pacer,
-    RateLimit,
+    VendorAccess,
     all_closed,
     check_interval,
     local_now,
     parse_interval,
-    require_env,
-    utc_now,
 )
 from quantalloc.data.vendors.errors import MarketClosedError
 from quantalloc.errors import ConfigError, DataError
-from quantalloc.markets import MarketProfile, get_market
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +84,21 @@ def bars_frame(
     return frame.sort_index()
 
 
-class VendorBars:
-    """Base of the vendors' price providers (see the module notes). Subclasses set the class
-    attributes and implement :meth:`_connect`, :meth:`_resolve` and :meth:`_fetch_chunk`."""
+class VendorBars(VendorAccess):
+    """Base of the vendors' price providers (see the module notes). Subclasses mix in their
+    vendor's :class:`~quantalloc.data.vendors.common.VendorAccess`, set the class attributes
+    and implement :meth:`_resolve` and :meth:`_fetch_chunk`."""
+
+    _refusal = (
+        "serves the",
+        "pick another `data` source for `market={market}`",
+        ("data", "market"),
+    )
 
     synthetic = False
-    vendor: ClassVar[str] = ""
-    env_vars: ClassVar[tuple[str, ...]] = ()
-    credentials_hint: ClassVar[str] = ""
-    markets: ClassVar[tuple[str, ...]] = ("in", "us")
     intraday_minutes: ClassVar[tuple[int, ...] | None] = None
     chunk_days: ClassVar[tuple[int, int]] = (3650, 30)
     """Largest request span in calendar days: (daily bars, intraday bars)."""
-    rate_limit: ClassVar[RateLimit] = RateLimit(1, 1.0, "1 request per second")
 
     def __init__(
         self,
@@ -116,13 +114,7 @@ class VendorBars:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], pd.Timestamp] | None = None,
     ) -> None:
-        self.market: MarketProfile = get_market(market)
-        if self.market.name not in self.markets:
-            raise ConfigError(
-                f"{self.vendor} serves the {', '.join(self.markets)} market only, not "
-                f"{self.market.name!r}; pick another `data` source for `market={self.market.name}`",
-                params=("data", "market"),
-            )
+        super().__init__(market, env=env, client=client, sleep=sleep, clock=clock)
         self.interval: Interval = parse_interval(interval)
         check_interval(self.interval, self.intraday_minutes, self.vendor)
         self.name = self.vendor if self.interval.daily else f"{self.vendor}:{self.interval.label}"
@@ -131,20 +123,9 @@ class VendorBars:
         self.max_age_hours = max_age_hours
         self.max_ffill = max_ffill
         self.lookback_days = lookback_days or (3650 if self.interval.daily else 30)
-        self._env = env
-        self._client = client
-        self._secrets: dict[str, str] = {}
-        self.pacer = Pacer(self.vendor, self.rate_limit)
-        if sleep is not None:
-            self.pacer.sleep = sleep
         self._refs: dict[str, Any] = {}
-        self._clock = clock or utc_now
 
     # ---- what a vendor implements -------------------------------------------------------------
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        """The vendor's client, built from ``credentials`` (the values of ``env_vars``)."""
-        raise NotImplementedError
 
     def _resolve(self, symbol: str) -> Any:
         """How the vendor names ``symbol`` (an id, a key, a contract); UnknownSymbolError if
@@ -161,14 +142,6 @@ class VendorBars:
         return self.chunk_days[0] if self.interval.daily else self.chunk_days[1]
 
     # ---- shared machinery ---------------------------------------------------------------------
-
-    def client(self) -> Any:
-        """The vendor's client, made on first use (credentials are read only then)."""
-        if self._client is None:
-            hint = self.credentials_hint
-            self._secrets = require_env(self._env, self.env_vars, self.vendor, hint)
-            self._client = self._connect(self._secrets)
-        return self._client
 
     def ref(self, symbol: str) -> Any:
         key = symbol.strip().upper()

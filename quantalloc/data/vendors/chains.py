@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 
@@ -26,33 +26,26 @@ from quantalloc.data.chain_source import (
     DEFAULT_MAX_AGE_DAYS,
     ChainSnapshot,
     chain_symbol,
-    pick_session,
 )
 from quantalloc.data.chains import validate_chain
+from quantalloc.data.snapshot_cache import SnapshotFolder
 from quantalloc.data.vendors.common import (
-    Pacer,
-    RateLimit,
+    VendorAccess,
     last_session,
     local_now,
-    require_env,
-    utc_now,
 )
 from quantalloc.errors import ConfigError, DataError
-from quantalloc.markets import MarketProfile, get_market
 
 log = logging.getLogger(__name__)
 
 
-class VendorChains:
-    """Base of the vendors' chain sources. Subclasses implement :meth:`_connect` and
-    :meth:`_fetch_chain`, which returns the chain rows (canonical columns, at least expiry,
-    strike, kind) and the quote time (aware) or None when the vendor gives none."""
+class VendorChains(SnapshotFolder, VendorAccess):
+    """Base of the vendors' chain sources. Subclasses mix in their vendor's
+    :class:`~quantalloc.data.vendors.common.VendorAccess` and implement :meth:`_fetch_chain`,
+    which returns the chain rows (canonical columns, at least expiry, strike, kind) and the
+    quote time (aware) or None when the vendor gives none."""
 
-    vendor: ClassVar[str] = ""
-    env_vars: ClassVar[tuple[str, ...]] = ()
-    credentials_hint: ClassVar[str] = ""
-    markets: ClassVar[tuple[str, ...]] = ("in", "us")
-    rate_limit: ClassVar[RateLimit] = RateLimit(1, 1.0, "1 request per second")
+    _refusal = ("has option chains of the", "pick another chain source", ())
 
     def __init__(
         self,
@@ -66,12 +59,7 @@ class VendorChains:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], pd.Timestamp] | None = None,
     ) -> None:
-        self.market: MarketProfile = get_market(market)
-        if self.market.name not in self.markets:
-            raise ConfigError(
-                f"{self.vendor} has option chains of the {', '.join(self.markets)} market only, "
-                f"not {self.market.name!r}; pick another chain source"
-            )
+        super().__init__(market, env=env, client=client, sleep=sleep, clock=clock)
         if max_age_days < 0:
             raise ConfigError(f"max_age_days is {max_age_days}; it must be 0 or more days")
         root = Path(cache_root).expanduser() if cache_root else default_cache_root()
@@ -79,18 +67,8 @@ class VendorChains:
         self.name = self.vendor
         self.max_age_days = max_age_days
         self.max_expiries = max_expiries
-        self._env = env
-        self._client = client
-        self._secrets: dict[str, str] = {}
-        self.pacer = Pacer(self.vendor, self.rate_limit)
-        if sleep is not None:
-            self.pacer.sleep = sleep
-        self._clock = clock or utc_now
 
     # ---- what a vendor implements -------------------------------------------------------------
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        raise NotImplementedError
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         """Rows of the current chain of ``name`` and its quote time; every request to the
@@ -98,35 +76,6 @@ class VendorChains:
         raise NotImplementedError
 
     # ---- shared machinery ---------------------------------------------------------------------
-
-    def client(self) -> Any:
-        """The vendor's client, made on first use (credentials are read only then)."""
-        if self._client is None:
-            hint = self.credentials_hint
-            self._secrets = require_env(self._env, self.env_vars, self.vendor, hint)
-            self._client = self._connect(self._secrets)
-        return self._client
-
-    def _snapshots(self, name: str | None = None) -> dict[pd.Timestamp, list[Path]]:
-        found: dict[pd.Timestamp, list[Path]] = {}
-        if not self.cache_dir.is_dir():
-            return found
-        pattern = f"{name}_*.parquet" if name else "*_*.parquet"
-        for path in sorted(self.cache_dir.glob(pattern)):
-            try:
-                day = pd.Timestamp(path.stem.rsplit("_", 1)[1]).normalize()
-            except (ValueError, IndexError):
-                continue
-            found.setdefault(day, []).append(path)
-        return found
-
-    def sessions(self) -> list[pd.Timestamp]:
-        return sorted(self._snapshots())
-
-    def symbols(self, as_of: DateLike) -> list[str]:
-        snaps = self._snapshots()
-        session = pick_session(sorted(snaps), as_of, self.max_age_days, str(self.cache_dir))
-        return sorted(p.stem.rsplit("_", 1)[0] for p in snaps[session])
 
     def current_session(self) -> pd.Timestamp:
         """The latest session that has opened, on the market's clock."""
@@ -137,12 +86,10 @@ class VendorChains:
         name = chain_symbol(symbol)
         current = self.current_session()
         day = current if as_of is None else to_timestamp(as_of, "as-of date").normalize()
-        snaps = self._snapshots(name)
-        usable = [s for s in snaps if s <= day and (day - s).days <= self.max_age_days]
-        if usable:
-            return self._read(name, snaps[max(usable)][0], day)
+        path, have = self._usable(name, day)
+        if path is not None:
+            return self._read(name, path, day)
         if day < current:
-            have = ", ".join(str(s.date()) for s in sorted(snaps)) or "none"
             raise DataError(
                 f"{name}: {self.vendor} serves only the current option chain and the cache "
                 f"{self.cache_dir} has no snapshot within {self.max_age_days} days before "

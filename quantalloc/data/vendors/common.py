@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time as clock_time
-from typing import TypeVar
+from types import ModuleType
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
-from quantalloc.data.vendors.errors import CredentialsError, RateLimited, RateLimitError
+from quantalloc.data.vendors.errors import (
+    CredentialsError,
+    RateLimited,
+    RateLimitError,
+    VendorUnavailableError,
+)
 from quantalloc.errors import ConfigError
+from quantalloc.markets import MarketProfile, get_market
 
 T = TypeVar("T")
 
@@ -46,6 +54,20 @@ def require_env(
             vendor=vendor,
         )
     return found
+
+
+def client_library(vendor: str, *modules: str) -> ModuleType:
+    """The first of ``modules`` (a vendor's client library, by its import names) that imports;
+    a VendorUnavailableError saying how to install it when none does."""
+    for name in modules:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise VendorUnavailableError(
+        f"{vendor} needs its client library; install it with pip install 'quantalloc[vendors]'",
+        vendor=vendor,
+    )
 
 
 def scrub(text: str, secrets: Mapping[str, str] | None) -> str:
@@ -231,14 +253,79 @@ class Pacer:
         )
 
 
+# ---- the access every adapter shares ---------------------------------------------------------
+
+
+class VendorAccess:
+    """Who a vendor is, which markets it serves, and its client made on first use.
+
+    The base of both :class:`~quantalloc.data.vendors.bars.VendorBars` and
+    :class:`~quantalloc.data.vendors.chains.VendorChains`; a vendor module declares its
+    identity once, in a subclass of this, and mixes it into its bars and chains classes.
+    """
+
+    vendor: ClassVar[str] = ""
+    env_vars: ClassVar[tuple[str, ...]] = ()
+    credentials_hint: ClassVar[str] = ""
+    markets: ClassVar[tuple[str, ...]] = ("in", "us")
+    rate_limit: ClassVar[RateLimit] = RateLimit(1, 1.0, "1 request per second")
+
+    _refusal: ClassVar[tuple[str, str, tuple[str, ...]]] = ("serves the", "pick another source", ())
+    """What a market this vendor does not serve is told: the verb phrase, the fix
+    (``{market}`` stands for the market asked for), and the parameters it names."""
+
+    def __init__(
+        self,
+        market: str | None,
+        *,
+        env: Mapping[str, str] | None,
+        client: Any,
+        sleep: Callable[[float], None] | None,
+        clock: Callable[[], pd.Timestamp] | None,
+    ) -> None:
+        self.market: MarketProfile = get_market(market)
+        if self.market.name not in self.markets:
+            serves, fix, params = self._refusal
+            raise ConfigError(
+                f"{self.vendor} {serves} {', '.join(self.markets)} market only, "
+                f"not {self.market.name!r}; {fix.format(market=self.market.name)}",
+                params=params,
+            )
+        self._env = env
+        self._client = client
+        self._secrets: dict[str, str] = {}
+        self.pacer = Pacer(self.vendor, self._limit())
+        if sleep is not None:
+            self.pacer.sleep = sleep
+        self._clock = clock or utc_now
+
+    def _limit(self) -> RateLimit:
+        """The limit the pacer keeps (a vendor may read it from the environment)."""
+        return self.rate_limit
+
+    def _connect(self, credentials: dict[str, str]) -> Any:
+        """The vendor's client, built from ``credentials`` (the values of ``env_vars``)."""
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The vendor's client, made on first use (credentials are read only then)."""
+        if self._client is None:
+            hint = self.credentials_hint
+            self._secrets = require_env(self._env, self.env_vars, self.vendor, hint)
+            self._client = self._connect(self._secrets)
+        return self._client
+
+
 __all__ = [
     "EXCHANGE",
     "SESSION_HOURS",
     "Interval",
     "Pacer",
     "RateLimit",
+    "VendorAccess",
     "all_closed",
     "check_interval",
+    "client_library",
     "default_env",
     "last_session",
     "local_now",

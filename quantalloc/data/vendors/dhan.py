@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from quantalloc.data.chain_source import chain_symbol
 from quantalloc.data.vendors.bars import DAY, VendorBars, bars_frame
 from quantalloc.data.vendors.chains import VendorChains
-from quantalloc.data.vendors.common import RateLimit, one_line, scrub
+from quantalloc.data.vendors.common import RateLimit, VendorAccess, client_library, one_line, scrub
 from quantalloc.data.vendors.errors import (
     CredentialsError,
     RateLimited,
@@ -39,7 +39,7 @@ from quantalloc.data.vendors.errors import (
 )
 
 VENDOR = "dhan"
-ENV_VARS = ("DHAN_CLIENT_ID", "DHAN_ACCESS_TOKEN")
+ENV_VARS: tuple[str, ...] = ("DHAN_CLIENT_ID", "DHAN_ACCESS_TOKEN")
 HOW = "web.dhan.co > My Profile > DhanHQ Trading APIs makes a 30-day access token"
 DATA_LIMIT = RateLimit(5, 1.0, "5 data requests per second (DhanHQ v2)")
 CHAIN_LIMIT = RateLimit(1, 3.0, "1 option-chain request every 3 seconds (DhanHQ v2)")
@@ -64,15 +64,9 @@ _NO_DATA_CODES = ("DH-907",)
 
 def connect(credentials: dict[str, str]) -> Any:
     """The ``dhanhq`` client for ``credentials``."""
-    try:
-        from dhanhq import DhanContext, dhanhq
-    except ImportError:
-        raise VendorUnavailableError(
-            "dhan needs its client library; install it with pip install 'quantalloc[vendors]'",
-            vendor=VENDOR,
-        ) from None
-    context = DhanContext(credentials["DHAN_CLIENT_ID"], credentials["DHAN_ACCESS_TOKEN"])
-    return dhanhq(context)
+    library = client_library(VENDOR, "dhanhq")
+    context = library.DhanContext(credentials["DHAN_CLIENT_ID"], credentials["DHAN_ACCESS_TOKEN"])
+    return library.dhanhq(context)
 
 
 def unwrap(response: Any, what: str, secrets: dict[str, str]) -> Any:
@@ -190,19 +184,24 @@ class ScripMaster:
         return {pd.Timestamp(str(k)): float(v) for k, v in by_expiry.items()}
 
 
-class DhanBars(VendorBars):
-    """NSE daily and intraday bars from Dhan (see the module notes)."""
+class _Dhan(VendorAccess):
+    """Dhan's identity and client, shared by its bars and chains."""
 
     vendor = VENDOR
     env_vars = ENV_VARS
     credentials_hint = HOW
-    markets = ("in",)
-    intraday_minutes = INTRADAY_MINUTES
-    chunk_days = (3650, 90)
-    rate_limit = DATA_LIMIT
+    markets: ClassVar[tuple[str, ...]] = ("in",)
 
     def _connect(self, credentials: dict[str, str]) -> Any:
         return connect(credentials)
+
+
+class DhanBars(_Dhan, VendorBars):
+    """NSE daily and intraday bars from Dhan (see the module notes)."""
+
+    intraday_minutes = INTRADAY_MINUTES
+    chunk_days = (3650, 90)
+    rate_limit = DATA_LIMIT
 
     def _resolve(self, symbol: str) -> Any:
         master = ScripMaster(self.cache_dir.parent)
@@ -230,17 +229,10 @@ class DhanBars(VendorBars):
         return bars_frame(stamps, data, timezone=self.market.timezone, daily=self.interval.daily)
 
 
-class DhanChains(VendorChains):
+class DhanChains(_Dhan, VendorChains):
     """The current NSE option chains from Dhan, snapshot on disk (see the module notes)."""
 
-    vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
-    markets = ("in",)
     rate_limit = CHAIN_LIMIT
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials)
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         client = self.client()

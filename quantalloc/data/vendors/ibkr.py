@@ -30,13 +30,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from quantalloc.data.vendors.bars import DAY, VendorBars, bars_frame
 from quantalloc.data.vendors.chains import VendorChains
-from quantalloc.data.vendors.common import RateLimit, one_line
+from quantalloc.data.vendors.common import RateLimit, VendorAccess, client_library, one_line
 from quantalloc.data.vendors.errors import (
     RateLimited,
     UnknownSymbolError,
@@ -46,7 +46,7 @@ from quantalloc.data.vendors.errors import (
 from quantalloc.errors import ConfigError
 
 VENDOR = "ibkr"
-ENV_VARS = ("IB_PORT",)
+ENV_VARS: tuple[str, ...] = ("IB_PORT",)
 HOW = "start TWS or IB Gateway, log in, enable API connections, and give its port"
 LIMIT = RateLimit(60, 600.0, "60 historical-data requests in any 10 minutes (IB pacing rules)")
 CHAIN_LIMIT = RateLimit(1, 1.0, "1 snapshot batch a second (IB market-data lines)")
@@ -69,13 +69,7 @@ def connect(credentials: dict[str, str], env: Any = None) -> Any:
     """An ``ib_async.IB`` connected to the TWS/Gateway on ``IB_HOST``:``IB_PORT``."""
     from quantalloc.data.vendors.common import default_env
 
-    try:
-        from ib_async import IB
-    except ImportError:
-        raise VendorUnavailableError(
-            "ibkr needs its client library; install it with pip install 'quantalloc[vendors]'",
-            vendor=VENDOR,
-        ) from None
+    IB = client_library(VENDOR, "ib_async").IB
     values = default_env() if env is None else env
     host = str(values.get("IB_HOST") or "127.0.0.1").strip()
     try:
@@ -173,13 +167,21 @@ def bar_size(minutes: int) -> str:
     )
 
 
-class IbkrBars(VendorBars):
-    """Daily and minute bars from Interactive Brokers (see the module notes)."""
+class _Ibkr(VendorAccess):
+    """Interactive Brokers' identity and client, shared by its bars and chains."""
 
     vendor = VENDOR
     env_vars = ENV_VARS
     credentials_hint = HOW
-    markets = ("us", "in")
+    markets: ClassVar[tuple[str, ...]] = ("us", "in")
+
+    def _connect(self, credentials: dict[str, str]) -> Any:
+        return connect(credentials, self._env)
+
+
+class IbkrBars(_Ibkr, VendorBars):
+    """Daily and minute bars from Interactive Brokers (see the module notes)."""
+
     intraday_minutes = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 240)
     rate_limit = LIMIT
 
@@ -187,9 +189,6 @@ class IbkrBars(VendorBars):
         if self.interval.daily:
             return 365
         return 7 if self.interval.minutes < 5 else 30
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials, self._env)
 
     def _resolve(self, symbol: str) -> Any:
         return qualify(self.client(), symbol, self.market.name)
@@ -233,19 +232,12 @@ def _price(value: Any) -> float:
     return number if math.isfinite(number) and number >= 0 else math.nan
 
 
-class IbkrChains(VendorChains):
+class IbkrChains(_Ibkr, VendorChains):
     """The current option chains from Interactive Brokers, snapshot on disk."""
 
-    vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
-    markets = ("us", "in")
     rate_limit = CHAIN_LIMIT
     strike_window = 0.2
     batch = 50
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials, self._env)
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         from ib_async import Option

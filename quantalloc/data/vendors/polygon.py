@@ -25,13 +25,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from quantalloc.data.vendors.bars import VendorBars, bars_frame
 from quantalloc.data.vendors.chains import VendorChains
-from quantalloc.data.vendors.common import RateLimit, default_env, one_line, scrub
+from quantalloc.data.vendors.common import (
+    RateLimit,
+    VendorAccess,
+    client_library,
+    default_env,
+    one_line,
+    scrub,
+)
 from quantalloc.data.vendors.errors import (
     CredentialsError,
     RateLimited,
@@ -42,7 +49,7 @@ from quantalloc.data.vendors.errors import (
 from quantalloc.errors import ConfigError
 
 VENDOR = "polygon"
-ENV_VARS = ("POLYGON_API_KEY",)
+ENV_VARS: tuple[str, ...] = ("POLYGON_API_KEY",)
 HOW = "your API key is on the Massive (Polygon.io) dashboard under API Keys"
 TIMEZONE = "America/New_York"
 PAGE = {"limit": 250}
@@ -73,18 +80,8 @@ def rate_limit(env: Mapping[str, str] | None) -> RateLimit:
 
 def connect(credentials: dict[str, str]) -> Any:
     """A ``RESTClient`` without its own retries (the pacer retries within the limit)."""
-    try:
-        from massive import RESTClient
-    except ImportError:
-        try:
-            from polygon import RESTClient
-        except ImportError:
-            raise VendorUnavailableError(
-                "polygon needs its client library; install it with pip install "
-                "'quantalloc[vendors]'",
-                vendor=VENDOR,
-            ) from None
-    return RESTClient(
+    library = client_library(VENDOR, "massive", "polygon")
+    return library.RESTClient(
         credentials["POLYGON_API_KEY"], retries=0, connection_pool_kw={"retries": False}
     )
 
@@ -136,22 +133,30 @@ def call(fn: Any, what: str, secrets: dict[str, str]) -> Any:
         raise VendorError(f"polygon refused {what} ({said})", vendor=VENDOR) from None
 
 
-class PolygonBars(VendorBars):
-    """US daily and minute bars from Polygon (see the module notes)."""
+class _Polygon(VendorAccess):
+    """Polygon's identity, limit (from the environment) and client, shared by its bars and
+    chains."""
 
     vendor = VENDOR
     env_vars = ENV_VARS
     credentials_hint = HOW
-    markets = ("us",)
+    markets: ClassVar[tuple[str, ...]] = ("us",)
+
+    def _limit(self) -> RateLimit:
+        return rate_limit(self._env)
+
+    def _connect(self, credentials: dict[str, str]) -> Any:
+        return connect(credentials)
+
+
+class PolygonBars(_Polygon, VendorBars):
+    """US daily and minute bars from Polygon (see the module notes)."""
+
     intraday_minutes = None
     chunk_days = (3650, 30)
 
     def __init__(self, market: str | None = "us", **kwargs: Any) -> None:
         super().__init__(market, **kwargs)
-        self.pacer.limit = rate_limit(kwargs.get("env"))
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials)
 
     def _resolve(self, symbol: str) -> Any:
         return ticker_of(symbol)
@@ -200,20 +205,11 @@ class PolygonBars(VendorBars):
         )
 
 
-class PolygonChains(VendorChains):
+class PolygonChains(_Polygon, VendorChains):
     """The current US option chains from Polygon's snapshot, kept on disk."""
-
-    vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
-    markets = ("us",)
 
     def __init__(self, market: str | None = "us", **kwargs: Any) -> None:
         super().__init__(market, **kwargs)
-        self.pacer.limit = rate_limit(kwargs.get("env"))
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials)
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         client = self.client()

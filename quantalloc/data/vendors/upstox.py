@@ -25,13 +25,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
+from quantalloc.data.chain_layouts import upstox_strike_records
 from quantalloc.data.vendors.bars import VendorBars, bars_frame
 from quantalloc.data.vendors.chains import VendorChains
-from quantalloc.data.vendors.common import RateLimit, one_line, scrub
+from quantalloc.data.vendors.common import RateLimit, VendorAccess, client_library, one_line, scrub
 from quantalloc.data.vendors.errors import (
     CredentialsError,
     RateLimited,
@@ -41,7 +42,7 @@ from quantalloc.data.vendors.errors import (
 )
 
 VENDOR = "upstox"
-ENV_VARS = ("UPSTOX_ACCESS_TOKEN",)
+ENV_VARS: tuple[str, ...] = ("UPSTOX_ACCESS_TOKEN",)
 HOW = "log in through your app in the Upstox developer console; tokens expire daily at 3:30 IST"
 LIMIT = RateLimit(500, 60.0, "50 requests a second, 500 a minute, 2,000 in 30 minutes (Upstox)")
 
@@ -68,13 +69,7 @@ class UpstoxClient:
 
 def connect(credentials: dict[str, str]) -> UpstoxClient:
     """SDK API objects authorised by the access token."""
-    try:
-        import upstox_client
-    except ImportError:
-        raise VendorUnavailableError(
-            "upstox needs its client library; install it with pip install 'quantalloc[vendors]'",
-            vendor=VENDOR,
-        ) from None
+    upstox_client = client_library(VENDOR, "upstox_client")
     configuration = upstox_client.Configuration()
     configuration.access_token = credentials["UPSTOX_ACCESS_TOKEN"]
     api = upstox_client.ApiClient(configuration)
@@ -152,23 +147,28 @@ def resolve(client: UpstoxClient, symbol: str, secrets: dict[str, str]) -> str:
     )
 
 
-class UpstoxBars(VendorBars):
-    """NSE daily and intraday bars from Upstox (see the module notes)."""
+class _Upstox(VendorAccess):
+    """Upstox's identity, limit and client, shared by its bars and chains."""
 
     vendor = VENDOR
     env_vars = ENV_VARS
     credentials_hint = HOW
-    markets = ("in",)
-    intraday_minutes = None
+    markets: ClassVar[tuple[str, ...]] = ("in",)
     rate_limit = LIMIT
+
+    def _connect(self, credentials: dict[str, str]) -> Any:
+        return connect(credentials)
+
+
+class UpstoxBars(_Upstox, VendorBars):
+    """NSE daily and intraday bars from Upstox (see the module notes)."""
+
+    intraday_minutes = None
 
     def span_days(self) -> int:
         if self.interval.daily:
             return 3650
         return 28 if self.interval.minutes <= 15 else 89
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials)
 
     def _resolve(self, symbol: str) -> Any:
         return resolve(self.client(), symbol, self._secrets)
@@ -197,17 +197,8 @@ class UpstoxBars(VendorBars):
         )
 
 
-class UpstoxChains(VendorChains):
+class UpstoxChains(_Upstox, VendorChains):
     """The current NSE option chains from Upstox, snapshot on disk (see the module notes)."""
-
-    vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
-    markets = ("in",)
-    rate_limit = LIMIT
-
-    def _connect(self, credentials: dict[str, str]) -> Any:
-        return connect(credentials)
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         client: UpstoxClient = self.client()
@@ -258,28 +249,7 @@ def _day(value: Any) -> pd.Timestamp:
 
 def chain_rows(strikes: list[dict[str, Any]]) -> pd.DataFrame:
     """Canonical chain rows of an Upstox put-call option chain (its ``data`` list)."""
-    records = []
-    for row in strikes:
-        for kind, key in (("call", "call_options"), ("put", "put_options")):
-            side = row.get(key)
-            if not isinstance(side, dict):
-                continue
-            md = side.get("market_data") or {}
-            iv = (side.get("option_greeks") or {}).get("iv")
-            records.append(
-                {
-                    "expiry": _day(row["expiry"]),
-                    "strike": row["strike_price"],
-                    "kind": kind,
-                    "bid": md.get("bid_price"),
-                    "ask": md.get("ask_price"),
-                    "last": md.get("ltp"),
-                    "volume": md.get("volume"),
-                    "open_interest": md.get("oi"),
-                    "implied_vol": None if iv is None else float(iv) / 100.0,
-                    "spot": row.get("underlying_spot_price"),
-                }
-            )
+    records = [r for row in strikes for r in upstox_strike_records(row, _day(row["expiry"]))]
     return pd.DataFrame.from_records(records)
 
 

@@ -8,6 +8,15 @@ the last close seen) so IB works them from the moment the parent fills, and move
 parent's average fill price when that differs. A fill is reported once its order is
 completely filled, as one fill at the average price with the commissions summed.
 
+Option orders go to IB as market orders on an ``Option`` contract (SMART, the contract's
+expiry as ``YYYYMMDD``, strike, ``C``/``P``, multiplier); :meth:`IBBroker.poll` waits for
+them to fill (the traders place them at the close, while the options still trade). Options
+settle at the close of their last trading day as the clearing house settles them (exercise by
+exception, a cent in the money): the adapter reports that settlement from the underlying's
+closing bar, as IB books it overnight, and checks it the next session against IB's positions
+(``ib.positions()``); a contract IB holds differently from the trader's books (an early
+assignment, a trade by hand) stops the trader with the two numbers.
+
 :func:`ib_feed` turns IB's streaming bars (``keepUpToDate``; 5-minute bars for the breakout,
 daily bars for momentum) into the per-timestamp groups a replay gives, after a warm-up read
 from a price provider (IB's bars through :mod:`quantalloc.data.vendors.ibkr` by default).
@@ -29,14 +38,25 @@ import pandas as pd
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import PriceProvider
 from quantalloc.errors import ConfigError, DataError
+from quantalloc.options.contract import OptionContract
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
-from quantalloc.service.trading.orders import Bar, Fill, Order, Side, opposite
+from quantalloc.service.trading.orders import (
+    Bar,
+    Fill,
+    Order,
+    Side,
+    opposite,
+    settlement_fills,
+)
 
 EXCHANGE_TZ = "America/New_York"
 _EXCHANGE_ZONE = ZoneInfo(EXCHANGE_TZ)
 SESSION_END = dtime(16, 0)
 BAR_MINUTES = 5
+OPTION_WAITS = 60
+"""``waitOnUpdate`` rounds (each up to :data:`OPTION_WAIT_S`) an option order may take to fill."""
+OPTION_WAIT_S = 5.0
 
 
 class IBBroker:
@@ -50,11 +70,19 @@ class IBBroker:
         self._reported: set[str] = set()
         self._last: dict[str, float] = {}
         self._net: dict[str, float] = {}
+        self._options: dict[str, OptionContract] = {}  # held option contracts by symbol
+        self._settled: dict[str, OptionContract] = {}  # settled here, to check at IB
+        self._session: pd.Timestamp | None = None
 
-    def _contract(self, symbol: str) -> Any:
-        from ib_async import Stock
+    def _contract(self, order: Order) -> Any:
+        from ib_async import Option, Stock
 
-        return Stock(symbol, self.exchange, self.currency)
+        c = order.contract
+        if c is None:
+            return Stock(order.symbol, self.exchange, self.currency)
+        return Option(c.underlying, c.expiry.strftime("%Y%m%d"), c.strike, c.right[0].upper(),
+                      self.exchange, multiplier=f"{c.multiplier:g}",
+                      currency=self.currency)  # fmt: skip
 
     def _quantity(self, order: Order) -> float:
         if order.quantity is not None:
@@ -97,7 +125,7 @@ class IBBroker:
             ib_order.ocaGroup, ib_order.ocaType = order.oca, 1  # cancel the rest on a fill
         if parent is not None:
             ib_order.parentId = parent.order.orderId
-        trade = self.ib.placeOrder(self._contract(order.symbol), ib_order)
+        trade = self.ib.placeOrder(self._contract(order), ib_order)
         self._live[order.order_id] = (order, trade)
         return trade
 
@@ -126,8 +154,31 @@ class IBBroker:
         return [order for order, trade in self._live.values() if trade.isActive()]
 
     def on_bar(self, bar: Bar) -> Sequence[Fill]:
-        """Fills IB completed since the last call (and the brackets they start)."""
+        """Fills IB completed since the last call (and the brackets they start); at the
+        underlying's close, the settlement of its options in their last session."""
+        day = bar.time.normalize()
+        if self._session is None or day > self._session:
+            self._session = day
+            self._reconcile()
         self._last[bar.symbol] = bar.close
+        out = self._collect()
+        if bar.session_end:
+            out.extend(self._settle(bar))
+        return out
+
+    def poll(self) -> Sequence[Fill]:
+        """The option orders sent, once IB has filled them (waiting for IB's updates)."""
+        for _ in range(OPTION_WAITS):
+            pending = [trade for order, trade in self._live.values()
+                       if order.contract is not None and trade.isActive()]  # fmt: skip
+            if not pending:
+                return self._collect()
+            self.ib.waitOnUpdate(timeout=OPTION_WAIT_S)
+        names = ", ".join(t.order.orderRef for t in pending)
+        raise DataError(f"IB did not fill option orders {names} in {OPTION_WAITS} updates; "
+                        "check them in TWS (market hours, permissions, quotes)")  # fmt: skip
+
+    def _collect(self) -> list[Fill]:
         out: list[Fill] = []
         for order_id, (order, trade) in list(self._live.items()):
             if order_id in self._reported or trade.orderStatus.status != "Filled":
@@ -137,15 +188,58 @@ class IBBroker:
             out.append(fill)
             if order.children:
                 self._place_children(order, fill)
-            net = self._net.get(fill.symbol, 0.0) + fill.quantity * (
-                1 if fill.side == "buy" else -1
-            )
-            self._net[fill.symbol] = net
-            if abs(net) < 1e-9:  # flat (say, an exit at market): its bracket must not fill later
+            self._move(fill)
+            if order.contract is not None:  # held options settle at expiry; closed ones not
+                if self._net.get(fill.symbol, 0.0):
+                    self._options[order.symbol] = order.contract
+                else:
+                    self._options.pop(order.symbol, None)
+            if abs(self._net.get(fill.symbol, 0.0)) < 1e-9 and order.contract is None:
+                # flat (say, an exit at market): its bracket must not fill later
                 for leg_id in [k for k in self._parents if k in self._live]:
                     if self._live[leg_id][0].symbol == fill.symbol:
                         self.cancel(leg_id)
         return out
+
+    def _move(self, fill: Fill) -> None:
+        net = self._net.get(fill.symbol, 0.0) + fill.quantity * (1 if fill.side == "buy" else -1)
+        self._net[fill.symbol] = 0.0 if abs(net) < 1e-9 else net
+
+    def _settle(self, bar: Bar) -> list[Fill]:
+        out: list[Fill] = []
+        for symbol, contract in list(self._options.items()):
+            if contract.underlying != bar.symbol or not contract.settles_on(bar.time):
+                continue
+            held = self._net.get(symbol, 0.0)
+            del self._options[symbol]
+            self._settled[symbol] = contract
+            if held:
+                for fill in settlement_fills(contract, held, bar.close, bar.time):
+                    self._move(fill)
+                    out.append(fill)
+        return out
+
+    def _reconcile(self) -> None:
+        """At a new session: IB holds what the trader's books say of each option contract."""
+        if not self._options and not self._settled:
+            return
+        at_ib: dict[tuple[str, str, float, str], float] = {}
+        for pos in self.ib.positions():
+            c = pos.contract
+            if getattr(c, "secType", "") == "OPT":
+                key = (c.symbol, str(c.lastTradeDateOrContractMonth)[:8], float(c.strike),
+                       str(c.right)[:1].upper())  # fmt: skip
+                at_ib[key] = at_ib.get(key, 0.0) + float(pos.position)
+        for symbol, c in [*self._options.items(), *self._settled.items()]:
+            key = (c.underlying, c.expiry.strftime("%Y%m%d"), float(c.strike), c.right[0].upper())
+            mine = self._net.get(symbol, 0.0) if symbol in self._options else 0.0
+            if abs(at_ib.get(key, 0.0) - mine) > 1e-9:
+                raise DataError(
+                    f"IB holds {at_ib.get(key, 0.0):g} of {symbol}, the trader's books "
+                    f"{mine:g} (an early assignment, or a trade by hand); reconcile the sleeve "
+                    "(GET /portfolio/NAME) with the account before trading on"
+                )
+        self._settled.clear()
 
     def _place_children(self, parent: Order, fill: Fill) -> None:
         """A market parent's bracket, placed around its average fill price once known; an
@@ -180,7 +274,7 @@ def _aggregate(order: Order, trade: Any, parent_id: str | None) -> Fill:
     side: Side = "buy" if trade.fills[0].execution.side in ("BOT", "BUY") else "sell"
     price = value / shares
     return Fill(order.order_id, order.symbol, side, shares, price, fee, stamp, price,
-                order.reason, parent_id)  # fmt: skip
+                order.reason, parent_id, order.contract)  # fmt: skip
 
 
 def _bar_time(value: Any) -> pd.Timestamp:
@@ -226,7 +320,7 @@ def ib_feed(
     the last) or its time has passed on ``clock``; a timestamp is handed out when every symbol
     has completed it. Ends after ``sessions`` session closes (0: runs until stopped).
     """
-    from ib_async import Stock
+    from quantalloc.data.vendors.ibkr import contract_of
 
     if bar_size not in BAR_SIZES:
         raise ConfigError(f"bar size {bar_size!r} is not one of {', '.join(BAR_SIZES)}")
@@ -236,7 +330,7 @@ def ib_feed(
     first, yesterday = today - pd.Timedelta(days=warmup_days), today - pd.Timedelta(days=1)
     book.load({s: history.history(s, first, yesterday) for s in symbols})
     for symbol in symbols:
-        contract = Stock(symbol, "SMART", "USD")
+        contract = contract_of(symbol, "us")  # a stock at SMART, or an index (^VIX: CBOE)
         lists[symbol] = ib.reqHistoricalData(
             contract, endDateTime="", durationStr="1 D" if step < pd.Timedelta(hours=1)
             else "5 D", barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True,

@@ -11,23 +11,24 @@ day fills at that bar's open, where the daily engine assumes the stop level.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
 from quantalloc.backtest import bars
-from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.backtest.result import BacktestResult
 from quantalloc.backtest.strategies import momentum
 from quantalloc.errors import DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
 from quantalloc.service.trading.orders import Bar, Broker, Child, Fill, Order
+from quantalloc.service.trading.sleeve import SleeveTrader, trade_row
 
 
-class MomentumTrader:
+class MomentumTrader(SleeveTrader):
     """One strategy sleeve trading the momentum rule (see the module notes)."""
 
+    p: momentum.MomentumParams
     name = momentum.NAME
     bar_size = "1 day"
     """IB bar size of its live feed."""
@@ -37,14 +38,9 @@ class MomentumTrader:
     ) -> None:
         if params.fill != "next_open":
             raise DataError("momentum trades fill at the next open; drop the fill=close parameter")
-        self.p = params
-        self.broker, self.ledger, self.book = broker, ledger, book
-        self.capital = ledger.cash()
-        self.warmup_days = int(params.sma_days * 1.6) + 15  # as momentum.prepare loads
+        warmup = int(params.sma_days * 1.6) + 15  # as momentum.prepare loads
+        super().__init__(params, broker, ledger, book, warmup)
         self.start: pd.Timestamp | None = None
-        self.entry: Fill | None = None
-        self.trades: list[dict[str, Any]] = []
-        self.equity: dict[pd.Timestamp, float] = {}
         self.active: dict[pd.Timestamp, bool] = {}
         self.held: dict[pd.Timestamp, bool] = {}
         self.last: Bar | None = None
@@ -83,18 +79,11 @@ class MomentumTrader:
         rows = list(self.trades)
         if self.entry is not None and self.last is not None:
             e, close = self.entry, self.last.close
-            rows.append({"symbol": e.symbol, "side": "long", "entry_time": e.time,
-                         "exit_time": self.last.time.normalize(), "entry_price": e.price,
-                         "exit_price": close, "units": e.quantity,
-                         "pnl": e.quantity * close - (e.quantity * e.price + e.fee),
-                         "fees": e.fee, "exit_reason": "end_of_data"})  # fmt: skip
-        equity = pd.Series(self.equity, dtype=float).sort_index()
-        trades = pd.DataFrame(rows) if rows else empty_trades()
-        inpos = pd.Series([self.active.get(d, False) for d in equity.index], index=equity.index)
-        held = pd.Series([self.held.get(d, False) for d in equity.index], index=equity.index)
-        note = ("paper or live session through the broker",)
-        return make_result(self.name, asdict(self.p), self.capital, equity, trades, inpos,
-                           note, open_at_close=held)  # fmt: skip
+            pnl = e.quantity * close - (e.quantity * e.price + e.fee)
+            rows.append(trade_row(e, self.last.time.normalize(), close, pnl, e.fee, "end_of_data",
+                                  "long"))  # fmt: skip
+        return self.result(rows, lambda d: self.active.get(d, False),
+                           lambda d: self.held.get(d, False))  # fmt: skip
 
     def _decide(self, day: pd.Timestamp) -> None:
         try:
@@ -128,11 +117,7 @@ class MomentumTrader:
             e = self.entry
             if e is None:
                 raise DataError(f"momentum: a sell fill {fill.order_id} without a position")
-            self.trades.append({
-                "symbol": fill.symbol, "side": "long", "entry_time": e.time,
-                "exit_time": fill.time, "entry_price": e.price, "exit_price": fill.price,
-                "units": e.quantity,
-                "pnl": fill.quantity * fill.price - fill.fee - (e.quantity * e.price + e.fee),
-                "fees": e.fee + fill.fee, "exit_reason": fill.reason,
-            })  # fmt: skip
+            pnl = fill.quantity * fill.price - fill.fee - (e.quantity * e.price + e.fee)
+            self.trades.append(trade_row(e, fill.time, fill.price, pnl, e.fee + fill.fee,
+                                         fill.reason, "long"))  # fmt: skip
             self.entry = None

@@ -12,18 +12,19 @@ sleeve's cash, read from the ledger (the portfolio API) before each entry.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.backtest.result import BacktestResult
 from quantalloc.backtest.strategies import orb
 from quantalloc.errors import DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
 from quantalloc.service.trading.orders import Bar, Broker, Child, Fill, Order, Side
+from quantalloc.service.trading.sleeve import SleeveTrader, trade_row
 
 _SIDES: dict[str, tuple[Side, ...]] = {"both": ("buy", "sell"), "long": ("buy",),
                                        "short": ("sell",)}  # fmt: skip
@@ -37,9 +38,10 @@ class _Plan:
     bottom: float
 
 
-class OrbTrader:
+class OrbTrader(SleeveTrader):
     """One strategy sleeve trading the breakout (see the module notes)."""
 
+    p: orb.OrbParams
     name = orb.NAME
     bar_size = "5 mins"
     """IB bar size of its live feed."""
@@ -47,15 +49,10 @@ class OrbTrader:
     def __init__(
         self, params: orb.OrbParams, broker: Broker, ledger: Ledger, book: BarBook
     ) -> None:
-        self.p = params
-        self.broker, self.ledger, self.book = broker, ledger, book
-        self.capital = ledger.cash()
-        self.warmup_days = int(params.atr_days * 1.6) + 10  # as orb.prepare loads
-        self.trades: list[dict[str, Any]] = []
-        self.equity: dict[pd.Timestamp, float] = {}
+        warmup = int(params.atr_days * 1.6) + 10  # as orb.prepare loads
+        super().__init__(params, broker, ledger, book, warmup)
         self.day: pd.Timestamp | None = None
         self.plan: _Plan | None = None
-        self.entry: Fill | None = None
 
     def symbols(self, provider: Any) -> list[str]:
         """The symbols to watch (as the backtest scans them)."""
@@ -82,14 +79,8 @@ class OrbTrader:
     def finish(self) -> BacktestResult:
         """The session's result, in the backtest's form."""
         self._end_day()
-        equity = pd.Series(self.equity, dtype=float).sort_index()
-        trades = pd.DataFrame(self.trades) if self.trades else empty_trades()
         traded = {pd.Timestamp(t["entry_time"]).normalize() for t in self.trades}
-        inpos = pd.Series([d in traded for d in equity.index], index=equity.index)
-        flat = pd.Series(False, index=equity.index)
-        note = ("paper or live session through the broker",)
-        return make_result(self.name, asdict(self.p), self.capital, equity, trades, inpos,
-                           note, open_at_close=flat)  # fmt: skip
+        return self.result(self.trades, lambda d: d in traded, lambda d: False)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -136,10 +127,7 @@ class OrbTrader:
                 continue
             entry, sign = self.entry, (1.0 if self.entry.side == "buy" else -1.0)
             pnl = sign * fill.quantity * (fill.price - entry.price) - entry.fee - fill.fee
-            self.trades.append({
-                "symbol": fill.symbol, "side": "long" if sign > 0 else "short",
-                "entry_time": entry.time, "exit_time": fill.time,
-                "entry_price": entry.price, "exit_price": fill.price, "units": entry.quantity,
-                "pnl": pnl, "fees": entry.fee + fill.fee, "exit_reason": fill.reason,
-            })  # fmt: skip
+            side = "long" if sign > 0 else "short"
+            self.trades.append(trade_row(entry, fill.time, fill.price, pnl, entry.fee + fill.fee,
+                                         fill.reason, side))  # fmt: skip
             self.entry = None

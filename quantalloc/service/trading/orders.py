@@ -4,6 +4,13 @@ One :class:`Broker` protocol serves paper and live trading. A strategy submits
 :class:`Order` objects; the broker reports :class:`Fill` objects for the bars it sees. An order
 may be a bracket's parent: its ``children`` (a stop-loss and a take-profit) become working
 orders, one cancelling the other, once it fills, at distances from its fill price.
+
+An order on an :class:`~quantalloc.options.contract.OptionContract` (``contract`` set, the
+``symbol`` its own) is a market order for whole contracts that executes at once at the
+broker's current quote; the broker reports it from :meth:`Broker.poll`. Options settle at the
+close of their last trading day: the broker then reports the contracts leaving at no price
+(reason ``expired``, ``assigned``, ``called_away`` or ``exercised``) and, for an exercise, the
+shares delivered at the strike (:func:`settlement_fills`), with the bars' fills.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import pandas as pd
+
+from quantalloc.options.contract import OptionContract, settle
 
 Side = Literal["buy", "sell"]
 
@@ -81,12 +90,22 @@ class Order:
     after a fill at the open), or ``stop`` only, at its level (the path after a fill inside
     the bar is unknown: assume the worst)."""
     reason: str = "signal"
+    contract: OptionContract | None = None
+    """An option order's contract (``symbol`` is its symbol, ``quantity`` whole contracts)."""
 
     def __post_init__(self) -> None:
         if (self.quantity is None) == (self.notional is None):
             raise ValueError(f"order {self.order_id}: give quantity or notional, not both")
         if self.kind in ("stop", "limit") and self.price is None:
             raise ValueError(f"order {self.order_id}: a {self.kind} order needs a price")
+        c = self.contract
+        if c is not None and (self.symbol != c.symbol or self.kind != "market"
+                              or self.quantity is None or self.quantity != int(self.quantity)
+                              or self.children):  # fmt: skip
+            raise ValueError(
+                f"order {self.order_id}: an option order is a market order for whole contracts "
+                f"of its contract, symbol {c.symbol!r}, without brackets"
+            )
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,19 @@ class Fill:
     """The market price before slippage (brackets are placed around it)."""
     reason: str = "signal"
     parent_id: str | None = None
+    contract: OptionContract | None = None
+    """Set on an option's fill (``quantity`` in contracts, ``price`` per share)."""
+
+    @property
+    def multiplier(self) -> float:
+        """Shares per unit of ``quantity`` (an option's multiplier, else 1)."""
+        return self.contract.multiplier if self.contract is not None else 1.0
+
+    @property
+    def cash(self) -> float:
+        """Signed cash the fill moves: a sale's proceeds less fees, a purchase's cost negative."""
+        sign = 1.0 if self.side == "sell" else -1.0
+        return sign * self.quantity * self.price * self.multiplier - self.fee
 
 
 @dataclass
@@ -135,3 +167,24 @@ class Broker(Protocol):
     def working(self) -> list[Order]:
         """Orders still working."""
         ...
+
+    def poll(self) -> Sequence[Fill]:
+        """Fills of orders that execute at once (option orders) since the last report; a live
+        broker waits for the ones it was sent."""
+        ...
+
+
+def settlement_fills(
+    contract: OptionContract, position: float, spot: float, time: pd.Timestamp
+) -> list[Fill]:
+    """What a broker reports when ``position`` contracts (negative: short) settle at ``spot``:
+    the contracts leaving at no price and, on an exercise, the shares at the strike."""
+    outcome = settle(contract, position, spot)
+    tag = f"settle:{contract.symbol}"
+    out = [Fill(tag, contract.symbol, "buy" if position < 0 else "sell", abs(position), 0.0,
+                0.0, time, 0.0, outcome.reason, contract=contract)]  # fmt: skip
+    if outcome.shares:
+        side: Side = "buy" if outcome.shares > 0 else "sell"
+        out.append(Fill(f"{tag}:shares", contract.underlying, side, abs(outcome.shares),
+                        outcome.price, 0.0, time, outcome.price, outcome.reason))  # fmt: skip
+    return out

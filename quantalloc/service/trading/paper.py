@@ -30,25 +30,47 @@ from collections.abc import Sequence
 import pandas as pd
 
 from quantalloc.backtest.engine import Costs
-from quantalloc.service.trading.orders import Bar, Fill, Order, opposite
+from quantalloc.errors import ConfigError, DataError
+from quantalloc.options.contract import OptionContract
+from quantalloc.options.quotes import OptionQuotes, fill_price
+from quantalloc.service.trading.orders import Bar, Fill, Order, opposite, settlement_fills
 
 
 class PaperBroker:
     """Fills orders against the bars it is shown (see the module notes)."""
 
-    def __init__(self, costs: Costs | None = None, *, whole_units: bool = False) -> None:
+    def __init__(
+        self,
+        costs: Costs | None = None,
+        *,
+        whole_units: bool = False,
+        options: OptionQuotes | None = None,
+        option_fee: float = 0.0,
+    ) -> None:
         self.costs = costs or Costs()
         self.whole_units = whole_units
+        self.options, self.option_fee = options, option_fee
         self._orders: dict[str, Order] = {}
         self._exits: dict[str, str] = {}  # child order id -> parent order id
         self._net: dict[str, float] = {}
         self._new: list[Fill] = []
+        self._now: list[Fill] = []  # option fills, reported by poll()
+        self._seen: dict[str, pd.Timestamp] = {}  # symbol -> its last bar's time
+        self._contracts: dict[str, OptionContract] = {}
 
     # -- the Broker protocol -------------------------------------------------------------------
 
     def submit(self, order: Order) -> None:
-        """Place ``order``; it works from the next bar on."""
+        """Place ``order``; it works from the next bar on (an option order fills at once)."""
+        if order.contract is not None:
+            self._fill_option(order, order.contract)
+            return
         self._orders[order.order_id] = order
+
+    def poll(self) -> Sequence[Fill]:
+        """Option fills since the last call."""
+        out, self._now = self._now, []
+        return out
 
     def cancel(self, order_id: str) -> None:
         """Cancel a working order."""
@@ -79,8 +101,46 @@ class PaperBroker:
             for order in [o for o in self._orders.values() if o.symbol == bar.symbol]:
                 if order.kind == "close" and order.order_id in self._orders:
                     self._fill(order, bar.close, bar.time)
+            self._settle(bar)
+        self._seen[bar.symbol] = bar.time
         out, self._new = self._new, []
         return out
+
+    # -- options -------------------------------------------------------------------------------
+
+    def _fill_option(self, order: Order, contract: OptionContract) -> None:
+        if self.options is None:
+            raise ConfigError(f"order {order.order_id}: this paper broker has no option quotes; "
+                              "give it the strategy's (PaperBroker(options=...))")  # fmt: skip
+        seen = self._seen.get(contract.underlying)
+        if seen is None:
+            raise DataError(f"order {order.order_id}: no bar of {contract.underlying} yet to "
+                            f"quote {contract.symbol} at")  # fmt: skip
+        quote = self.options.quote(contract, seen.normalize())
+        contracts = float(order.quantity or 0.0)
+        fill = Fill(order.order_id, order.symbol, order.side, contracts,
+                    fill_price(quote, order.side), contracts * self.option_fee, seen, quote.mark,
+                    order.reason, contract=contract)  # fmt: skip
+        self._contracts[contract.symbol] = contract
+        self._move(fill)
+        self._now.append(fill)
+
+    def _settle(self, bar: Bar) -> None:
+        """Options on ``bar``'s symbol in their last session settle at its close."""
+        for symbol, contract in list(self._contracts.items()):
+            if contract.underlying != bar.symbol or not contract.settles_on(bar.time):
+                continue
+            held = self._net.get(symbol, 0.0)
+            del self._contracts[symbol]
+            if held:
+                for fill in settlement_fills(contract, held, bar.close, bar.time):
+                    self._move(fill)
+                    self._new.append(fill)
+
+    def _move(self, fill: Fill) -> None:
+        net = self._net.get(fill.symbol, 0.0) + (fill.quantity if fill.side == "buy" else
+                                                 -fill.quantity)  # fmt: skip
+        self._net[fill.symbol] = 0.0 if abs(net) < 1e-9 else net
 
     # -- filling -------------------------------------------------------------------------------
 

@@ -18,8 +18,8 @@ from quantalloc.service.trading.feed import BarBook, replay
 from quantalloc.service.trading.ledger import Ledger
 from quantalloc.service.trading.orders import Bar, Broker, Fill
 
-TRADEABLE = ("orb", "momentum")
-"""Strategies with a bar-by-bar trader (wheel trades options: not yet)."""
+TRADEABLE = ("orb", "momentum", "wheel")
+"""Strategies with a bar-by-bar trader."""
 
 
 class Trader(Protocol):
@@ -47,9 +47,7 @@ def check_tradeable(strategy: str) -> None:
     if strategy not in TRADEABLE:
         raise ConfigError(
             f"strategy {strategy!r} cannot trade bar by bar; choose one of {', '.join(TRADEABLE)}"
-            + (" (the wheel trades options, which no broker adapter here places yet)"
-               if strategy == "wheel" else "")
-        )  # fmt: skip
+        )
 
 
 def make_trader(
@@ -68,6 +66,10 @@ def make_trader(
         from quantalloc.service.trading.orb import OrbTrader
 
         return OrbTrader(p, broker, ledger, book)
+    if strategy == "wheel":
+        from quantalloc.service.trading.wheel import WheelTrader
+
+        return WheelTrader(p, broker, ledger, book)
     from quantalloc.service.trading.momentum import MomentumTrader
 
     return MomentumTrader(p, broker, ledger, book)
@@ -93,9 +95,15 @@ def paper(
     from quantalloc.backtest.registry import make_params
     from quantalloc.service.trading.paper import PaperBroker
 
-    p = make_params(strategy, dict(params or {})) if strategy in TRADEABLE else None
-    broker = PaperBroker(p.costs() if p is not None else None)
+    check_tradeable(strategy)
+    p = make_params(strategy, dict(params or {}))
     book = BarBook()
+    if strategy == "wheel":  # options fill at the wheel's own quotes, with its fee
+        from quantalloc.service.trading.wheel import book_quotes
+
+        broker = PaperBroker(options=book_quotes(p, book), option_fee=p.fee_per_contract)
+    else:
+        broker = PaperBroker(p.costs())
     trader = make_trader(strategy, params, broker, ledger, book)
     traded = getattr(trader, "traded_prices", None)
     feed = replay(provider, trader.symbols(provider), start, end, trader.warmup_days, book, traded)
