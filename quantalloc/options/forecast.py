@@ -23,7 +23,7 @@ horizon of ``h`` trading days is the root mean of the forecast daily variances, 
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.errors import ConfigError, DataError
+from quantalloc.options import fit_cache
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
 
 FIT_MEMO = 2048
 """GARCH fits remembered per process (by the exact returns fitted)."""
+GARCH_SPEC = "GARCH(1,1) normal errors, constant mean, returns x100, arch defaults, v1"
+"""What a fit is (part of its cache key): change it whenever :meth:`Garch._fit` changes."""
 _FITS: OrderedDict[str, Garch | str] = OrderedDict()  # a fit, or why it failed
 _FITS_LOCK = threading.Lock()
 
@@ -105,27 +108,51 @@ class Garch:
         """Maximum-likelihood fit (normal errors, constant mean) by ``arch``; a DataError when
         fewer than 250 returns or the fit does not converge to a stationary model.
 
-        Fits are remembered by the returns' exact values (the last :data:`FIT_MEMO` of them in
-        the process), so a replay that marks a position with the forecast its solve made reuses
-        that solve's fit instead of repeating it: the same numbers give the same model."""
+        Fits are remembered by the returns' exact values: in the process (the last
+        :data:`FIT_MEMO`), so a replay that marks a position with the forecast its solve made
+        reuses that solve's fit, and on disk (:mod:`quantalloc.options.fit_cache`, keyed by the
+        returns, :data:`GARCH_SPEC` and the versions of arch, scipy and numpy), so a second run
+        neither fits nor imports ``arch``. A remembered fit is the fresh fit's numbers exactly."""
         r = np.ascontiguousarray(returns.to_numpy(float))
-        key = hashlib.sha256(r.tobytes()).hexdigest()
+        if r.size < 250:
+            raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
+        key = fit_cache.fit_key(r, GARCH_SPEC)
         with _FITS_LOCK:
             found = _FITS.get(key)
             if found is not None:
                 _FITS.move_to_end(key)
         if found is None:
+            found = cls._stored(key)
+        if found is None:
             try:
                 found = cls._fit(r)
             except DataError as exc:
                 found = str(exc)
-            with _FITS_LOCK:
-                _FITS[key] = found
-                while len(_FITS) > FIT_MEMO:
-                    _FITS.popitem(last=False)
+            fit_cache.store(
+                key,
+                GARCH_SPEC,
+                {"error": found} if isinstance(found, str) else dataclasses.asdict(found),
+            )
+        with _FITS_LOCK:
+            _FITS[key] = found
+            while len(_FITS) > FIT_MEMO:
+                _FITS.popitem(last=False)
         if isinstance(found, str):
             raise DataError(found)
         return found
+
+    @classmethod
+    def _stored(cls, key: str) -> Garch | str | None:
+        """The disk cache's fit (or failure) of ``key``; None on a miss."""
+        value = fit_cache.load(key, GARCH_SPEC)
+        if value is None:
+            return None
+        if isinstance(value.get("error"), str):
+            return str(value["error"])
+        try:
+            return cls(**{f: float(value[f]) for f in ("omega", "alpha", "beta", "mu")})
+        except (KeyError, TypeError, ValueError):
+            return None
 
     @classmethod
     def _fit(cls, r: np.ndarray) -> Garch:
