@@ -164,6 +164,14 @@ def portfolio_panel(result: SolveResult) -> Group:
             f"{escape(str(rounding.get('method', '-')))}: [{style}]{escape(status)}[/]"
             f" (objective lost {float(rounding.get('objective_lost', 0.0)):.3g})",
         )
+    edge = p.get("edge") or {}
+    if edge:
+        head.add_row(
+            "expected return by source",
+            ", ".join(f"{escape(k)} {v:+.2%}" for k, v in edge.items()),
+        )
+    if p.get("views"):
+        head.add_row("views", escape("; ".join(p["views"])))
     tol = result.limits.get("industry_target_tolerance")
     ind = Table(
         title="By industry (weight: share of budget; deployed: share of the options capital "

@@ -16,6 +16,7 @@ from quantalloc.pipeline.document import (
     MARKET_KEYS,
     SolveResult,
 )
+from quantalloc.pipeline.edge import portfolio_edge
 from quantalloc.pipeline.holdings import HoldingPlan
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -116,6 +117,7 @@ def _positions(
                 "max_loss": float(r["max_loss"]) * n,
                 "probability_of_profit": float(r["probability_of_profit"]),
                 "expected_return": float(r["expected_pnl"] / r["capital"]),
+                "edge": _edge_row(book, int(i)),
                 "delta": float(r["delta"]) * n,
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,
@@ -137,6 +139,13 @@ def _forced_by(row: pd.Series, covered: bool, targeted: set[str]) -> str:
     if float(row["expected_pnl"]) < 0 and str(row["industry"]) in targeted:
         return f"industry_target[{row['industry']}]"
     return ""
+
+
+def _edge_row(book: ScenarioBook, i: int) -> dict[str, float]:
+    """Candidate ``i``'s expected return per unit of capital by source (empty without one)."""
+    if book.edge is None:
+        return {}
+    return {str(k): float(v) for k, v in book.edge.iloc[i].items()}
 
 
 def _leg(leg: Mapping[str, Any], lots: int, on_held_shares: bool = False) -> dict[str, Any]:
@@ -164,6 +173,12 @@ def _portfolio(
     pnl = book.pnl
     book_pnl = pnl[:, held] @ lots[held].astype(float) if len(held) else np.zeros(pnl.shape[0])
     budget = plan.budget
+    amounts = allocations["allocated_capital"].to_numpy(dtype=float)
+    edge = (
+        portfolio_edge(book.edge.iloc[held], amounts, float(amounts.sum()))
+        if book.edge is not None
+        else {}
+    )
     portfolio = {
         "allocated_capital": float(allocations["allocated_capital"].sum()),
         "max_loss": float(allocations["max_loss"].sum()),
@@ -173,6 +188,11 @@ def _portfolio(
         "theta": float(allocations["theta"].sum()),
         "expected_log_growth": float(book.expectation(np.log1p(book_pnl / plan.capital))),
         "expected_pnl": float(book.expectation(book_pnl)),
+        "expected_return": (
+            float(book.expectation(book_pnl)) / float(amounts.sum()) if amounts.sum() > 0 else 0.0
+        ),
+        "edge": edge,
+        "views": list(book.views),
         "probability_of_loss": float(book.expectation((book_pnl < 0).astype(float))),
         "by_industry": _breakdown(allocations, "industry", budget, targets.industry, True),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
