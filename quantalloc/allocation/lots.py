@@ -171,6 +171,19 @@ def _mip_within(
     return lots
 
 
+LOT_GRID = 1e-3
+"""Rounding reads the continuous weights in thousandths of a lot. The solver's weights carry
+noise near its tolerance (two solves of the same problem written two ways differed by 2e-8 of
+the budget, 4e-5 of a lot), and "closest whole lots" has near-ties a noise that size can flip
+(5 lots apart on the demo); below a thousandth of a lot nothing is a decision."""
+
+
+def _snapped(target: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """``target`` on the grid of ``LOT_GRID`` lots (unchanged where a lot costs nothing)."""
+    safe = np.where(unit > 0, unit, 1.0)
+    return np.where(unit > 0, np.round(target / safe / LOT_GRID) * LOT_GRID * safe, target)
+
+
 def _with_deployed_floor(soft: SoftRows, target: np.ndarray) -> SoftRows:
     """``soft`` and one more row: the deployed weight no less than the continuous optimum's."""
     a_s, b_s = soft
@@ -268,7 +281,8 @@ class LotRounding:
             )
         start = time.perf_counter()
         unit = data.lot_cost.to_numpy(dtype=float) / settings.capital
-        target = result.weights.to_numpy(dtype=float)
+        optimum = result.weights.to_numpy(dtype=float)
+        target = _snapped(optimum, unit)
         hard_rows = lay.hard_rows
         # soft rows the continuous optimum met are kept by the lots as far as the distance
         # allows (their excess is penalised like distance): a band met before rounding should
@@ -279,7 +293,7 @@ class LotRounding:
             if row_violation(
                 lay.rows[k],
                 effective_bounds(lay.rows[k], limits),
-                row_value(lay.rows[k], target, settings),
+                row_value(lay.rows[k], optimum, settings),
             )
             <= 1e-7
         ]

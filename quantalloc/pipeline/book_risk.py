@@ -91,6 +91,7 @@ def held_risk(
         margin_rule=margin_model(market.name),
         naked=naked,
         index_symbols=frozenset({market.index_symbol, *market.chain_symbols}),
+        probabilities=book.probabilities,
     )
     capital = book.table["capital"].to_numpy(dtype=float)[held] * lots[held]
     margin = np.where(unbounded, risk.margin[: held.size], capital)

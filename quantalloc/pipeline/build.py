@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -46,6 +46,7 @@ from quantalloc.pipeline.state_rules import (
     window_expiries,
     window_fronts,
 )
+from quantalloc.pipeline.targets import cap_targets, industry_targets, losing_candidates
 from quantalloc.pipeline.timer import Timer
 from quantalloc.pipeline.views import View
 from quantalloc.regime.config import StateRules
@@ -79,13 +80,15 @@ def run_allocation(
     notes += held.notes
     split = plan.spec.state_rules.long_short_split and plan.request.symbol is None
     names = candidate_names(book.table)
-    industry_targets = _targets(plan, industries, book.table, notes)
+    by_industry = industry_targets(plan, industries, book.table, notes)
+    by_cap = cap_targets(plan, state, book.table, notes)
+    losing = losing_candidates(book, held.writes, by_industry, notes)
     targets = Targets(
-        industry=industry_targets,
-        market_cap=_cap_targets(plan, state, book.table, notes),
+        industry=by_industry,
+        market_cap=by_cap,
         long_short=long_short_caps(float(state.direction_score)) if split else None,
         blocked=tuple(names[i] for i in held.blocked),
-        losing=tuple(names[i] for i in _losing(book, held.writes, industry_targets, notes)),
+        losing=tuple(names[i] for i in losing),
         vega_offset=held.vega_offset,
     )
     outcome = allocate(plan, book, targets, timer)
@@ -579,28 +582,6 @@ def _leg_prices(priced: PricedContracts, keep: np.ndarray, book: LegBook) -> Leg
     )
 
 
-def _losing(
-    book: ScenarioBook, forced: Collection[int], targeted: Collection[str], notes: list[str]
-) -> list[int]:
-    """Candidates whose expected P&L per lot over the scenarios is below zero, kept at 0 lots
-    (the negative-edge rule) unless a named rule may force them: the holdings rule's covered
-    calls (``forced``) and the industry targets (candidates of a ``targeted`` industry, which
-    its share band may need; such a position names the target in ``forced_by``)."""
-    expected = book.table["expected_pnl"].to_numpy(dtype=float)
-    industry = book.table["industry"].astype(str).to_numpy()
-    losing = [
-        int(i)
-        for i in np.flatnonzero(expected < 0.0)
-        if int(i) not in forced and industry[i] not in targeted
-    ]
-    if losing:
-        notes.append(
-            f"{len(losing)} of {len(expected)} candidates kept at 0 lots: expected P&L per lot "
-            "< 0 over the scenarios, outside the industries with a target (negative_edge)"
-        )
-    return losing
-
-
 def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:
     """Each symbol's ATM vol; a symbol without a candidate still needs one for the joint draw."""
     from quantalloc.options.volatility import realized_vol
@@ -611,41 +592,6 @@ def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, floa
         if not np.isfinite(v):
             vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
     return vol
-
-
-def _targets(
-    plan: Plan, industries: list[PriorityIndustry], table: pd.DataFrame, notes: list[str]
-) -> dict[str, float]:
-    """Industry targets as shares of the deployed options capital: each priority industry's
-    weight over the total weight of the priority industries that have a candidate.
-
-    Industries without any candidate are dropped (named in the notes) and the others' shares
-    are rescaled to sum to 1, since shares of the deployed capital always do.
-    """
-    if plan.request.symbol is not None or not plan.spec.industries.enforce_targets:
-        return {}
-    present = set(table["industry"])
-    kept = [i for i in industries if i.industry in present and i.target > 0]
-    lost = [i.industry for i in industries if i.industry not in present]
-    if lost:
-        notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
-    total = sum(i.target for i in kept)
-    return {i.industry: i.target / total for i in kept} if total > 0 else {}
-
-
-def _cap_targets(
-    plan: Plan, state: MarketState, table: pd.DataFrame, notes: list[str]
-) -> dict[str, float]:
-    """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
-    advanced = plan.spec.advanced
-    if advanced is None or plan.request.symbol is not None:
-        return {}
-    shares = advanced.cap_targets(str(state.direction), float(state.vix))
-    present = set(table["market_cap"])
-    lost = [b for b, v in shares.items() if v > 0 and b not in present]
-    if lost:
-        notes.append(f"no candidate in market-cap buckets {', '.join(lost)}; their share is free")
-    return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
 __all__ = ["run_allocation"]

@@ -70,11 +70,13 @@ def book_risk(
     margin_rule: MarginModel,
     naked: np.ndarray,
     index_symbols: frozenset[str] = frozenset(),
+    probabilities: np.ndarray | None = None,
 ) -> BookRisk:
     """Every figure of the book (see the module notes for units).
 
     ``scenario_pnl`` is the book's P&L in each joint scenario at the horizon; ``naked`` flags
-    the positions whose loss is unbounded (their margin is computed by ``margin_rule``).
+    the positions whose loss is unbounded (their margin is computed by ``margin_rule``);
+    ``probabilities`` weigh the scenarios for VaR and CVaR (None: equally likely).
     """
     g = leg_greeks(book, spot, rate)
     per_symbol: dict[str, dict[str, float]] = {}
@@ -123,7 +125,9 @@ def book_risk(
         },
     }
     for level in LEVELS:
-        var, cvar = var_cvar(scenario_pnl, level) if np.size(scenario_pnl) else (0.0, 0.0)
+        var, cvar = (
+            var_cvar(scenario_pnl, level, probabilities) if np.size(scenario_pnl) else (0.0, 0.0)
+        )
         figures[f"var_{round(level * 100)}"] = var
         figures[f"cvar_{round(level * 100)}"] = cvar
     return BookRisk(figures=figures, margin=margin)

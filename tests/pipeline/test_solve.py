@@ -274,10 +274,15 @@ def test_nifty50_real_data_end_to_end(shared_data: Path) -> None:
     assert len(doc["allocations"]) >= 3
     check_state_rules(result)
     # the Indian table that +-10-point budget bands could not meet solves; each priority
-    # industry with a candidate states its deviation from its share of the deployed capital
+    # industry kept states its deviation from its share of the deployed capital, and those
+    # dropped are named: no candidate, or every candidate expecting a loss (on 2025-09-30 only
+    # the bearish metals spreads earn, so the banks' 34% would tie each of them to losers)
     rows = {k: v for k, v in doc["portfolio"]["by_industry"].items() if "target_weight" in v}
-    assert len(rows) >= 4 and all("deviation" in v for v in rows.values())
-    assert any("targets are dropped" in n for n in result.notes)  # dropped industries named
+    assert rows and all("deviation" in v for v in rows.values())
+    assert sum(v["target_weight"] for v in rows.values()) == pytest.approx(1.0)
+    assert any("no candidate for industries" in n for n in result.notes)
+    assert any("expects a loss over the scenarios; their targets" in n for n in result.notes)
+    assert all(a["forced_by"] == "" or a["expected_return"] < 0 for a in doc["allocations"])
 
 
 def test_demo_offline_is_labelled_and_reproducible() -> None:

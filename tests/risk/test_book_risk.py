@@ -105,6 +105,19 @@ def test_var_and_cvar_are_the_tail_of_the_scenario_pnl() -> None:
         var_cvar(pnl, 1.0)
 
 
+def test_weighted_var_is_the_var_of_the_repeated_sample() -> None:
+    """A scenario of probability k/N is the scenario written k times among N (by construction)."""
+    rng = np.random.default_rng(11)
+    pnl = rng.normal(0.0, 1000.0, size=300)
+    counts = rng.integers(1, 5, size=300)
+    for level in (0.95, 0.99, 0.7):
+        weighted = var_cvar(pnl, level, counts / counts.sum())
+        repeated = var_cvar(np.repeat(pnl, counts), level)
+        assert weighted == pytest.approx(repeated, rel=1e-9)
+    with pytest.raises(DataError, match="probabilities must be 300"):
+        var_cvar(pnl, 0.95, np.full(300, 0.5))
+
+
 def test_book_var_is_read_from_the_book_scenario_pnl() -> None:
     pnl = np.random.default_rng(3).normal(200.0, 4000.0, size=1000)
     risk = _risk(_book(), pnl).to_dict()
