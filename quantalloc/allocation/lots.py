@@ -191,6 +191,31 @@ def _with_deployed_floor(soft: SoftRows, target: np.ndarray) -> SoftRows:
     return np.vstack([a_s, floor]), np.concatenate([b_s, [-float(target.sum())]])
 
 
+def _empty_is_better(
+    lots: np.ndarray,
+    unit: np.ndarray,
+    objective: Objective,
+    data: Candidates,
+    hard: tuple[np.ndarray, np.ndarray],
+    lay: Layout,
+    settings: Settings,
+) -> bool:
+    """Whole lots whose objective is below the empty book's, where holding nothing keeps every
+    hard row: the lots a small continuous optimum rounds to can lose in expectation (one lot
+    of each member a share band needs), and no book is worth holding at a loss."""
+    if not lots.any():
+        return False
+    a, b = hard
+    empty = np.zeros_like(unit)
+    if a.shape[0] and not bool((0.0 <= b + FEAS_TOL * np.maximum(1.0, np.abs(b))).all()):
+        return False
+    if any(c.evaluate(empty, data, settings) > c.limit_value(settings) + 1e-7 for c in lay.conic):
+        return False
+    at_lots = objective.evaluate(unit * lots, data)
+    at_empty = objective.evaluate(empty, data)
+    return bool(math.isfinite(at_empty) and (not math.isfinite(at_lots) or at_lots < at_empty))
+
+
 MAX_GREEDY_MOVES = 100_000
 """Single-lot moves the greedy rounding may make: its loops end even when lots are tiny."""
 
@@ -312,6 +337,8 @@ class LotRounding:
         if lots is None:
             lots = _greedy(target, unit, a, b)
         lots = repair_caps(hard_rows, np.rint(lots).astype(int), unit, settings, limits)
+        if _empty_is_better(lots, unit, objective, data, (a, b), lay, settings):
+            lots, method = np.zeros_like(lots), method + " (no lots: whole lots lose)"
         w = unit * lots
         values = lay.values(w, settings)
         soft_index = set(lay.soft_rows)
