@@ -337,6 +337,13 @@ class LotRounding:
         if lots is None:
             lots = _greedy(target, unit, a, b)
         lots = repair_caps(hard_rows, np.rint(lots).astype(int), unit, settings, limits)
+        loses = _empty_is_better(lots, unit, objective, data, (a, b), lay, settings)
+        if soft is not None and loses:
+            # the soft bands and deployed floor cost growth: the closest lots without them
+            plain = _mip(target, unit, a, b, self.max_nodes) if method == "mip" else None
+            if plain is not None:
+                lots = repair_caps(hard_rows, np.rint(plain).astype(int), unit, settings, limits)
+                method += " (soft bands dropped: keeping them loses)"
         if _empty_is_better(lots, unit, objective, data, (a, b), lay, settings):
             lots, method = np.zeros_like(lots), method + " (no lots: whole lots lose)"
         w = unit * lots

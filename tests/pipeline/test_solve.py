@@ -243,7 +243,9 @@ def test_us_industry_table_is_met_in_shares_of_deployed_capital(us_result) -> No
     tol = doc["limits"]["industry_target_tolerance"]
     assert tol == pytest.approx(0.02)
     rows = {k: v for k, v in doc["portfolio"]["by_industry"].items() if "target_weight" in v}
-    assert len(rows) >= 5
+    # industries whose every candidate expects a loss lose their target (named in the notes)
+    dropped = [n for n in us_result.notes if "expects a loss over the scenarios" in n]
+    assert len(rows) >= 5 or (len(rows) >= 3 and dropped)
     assert sum(r["target_weight"] for r in rows.values()) == pytest.approx(1.0)
     for name, row in rows.items():
         # the continuous optimum meets each band; whole lots keep it within a quarter point
