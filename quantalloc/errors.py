@@ -28,6 +28,14 @@ class QuantallocError(Exception):
         super().__init__(message)
         self.params: tuple[str, ...] = (params,) if isinstance(params, str) else tuple(params)
 
+    def hinted(self, message: str, *params: str) -> QuantallocError:
+        """An error of this one's kind (the nearest class of this module: a vendor's error
+        becomes a :class:`DataError`) saying ``message``, which quotes this one and adds what the
+        caller knows, and naming this one's ``params`` and then ``params``; raise it ``from``
+        this one."""
+        kind = next(c for c in type(self).__mro__ if c.__module__ == __name__)
+        return kind(message, params=(*self.params, *params))
+
 
 class DataError(QuantallocError):
     """Market data or an input table is missing, malformed or inconsistent."""

@@ -302,11 +302,8 @@ def run(
         try:
             results[name] = run_strategy(name, prov, start, end, capital, subs[name])
         except DataError as exc:
-            raise DataError(
-                f"multi: {name}: {exc} (give it its own source with "
-                f"`params['{name}_data']=SOURCE`)",
-                params=(*exc.params, "params"),
-            ) from exc
+            hint = f"give it its own source with `params['{name}_data']=SOURCE`"
+            raise exc.hinted(f"multi: {name}: {exc} ({hint})", "params") from exc
     first = max(res.equity.index[0] for res in results.values())
     last = min(res.equity.index[-1] for res in results.values())
     if first > last:

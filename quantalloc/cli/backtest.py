@@ -124,19 +124,9 @@ def replay_progress(show: bool = True) -> Iterator[Callable[[Any], None] | None]
     if not show:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from quantalloc.cli.console import progress_bar
 
-    from quantalloc.cli.console import err_console
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} sessions"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
+    with progress_bar("sessions") as bar:
         task = bar.add_task("replay", total=None)
 
         def progress(state: Any) -> None:

@@ -21,6 +21,8 @@ except ImportError:  # pragma: no cover - older typer on the real click
 from quantalloc.errors import QuantallocError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from quantalloc.storage import Store
 
 console = Console()
@@ -127,3 +129,20 @@ def synthetic_banner(source: Any) -> None:
             "pass --data yahoo or --data csv:DIR for real prices",
             markup=True,
         )
+
+
+def progress_bar(unit: str = "") -> Progress:
+    """A transient progress bar on stderr (description, bar, ``done/total unit``, time), silent
+    when stderr is not a terminal; use it as a context manager."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    counts = "{task.completed}/{task.total}" + (f" {unit}" if unit else "")
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn(counts),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )

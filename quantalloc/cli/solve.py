@@ -6,7 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, handles_errors, synthetic_banner
+from quantalloc.cli.console import (
+    console,
+    err_console,
+    handles_errors,
+    progress_bar,
+    synthetic_banner,
+)
 from quantalloc.cli.options import (
     AsOfOpt,
     ChainsOpt,
@@ -131,8 +137,6 @@ def solve(
     if dry_run and update_database:
         raise ConfigError("--dry-run and --update-database exclude each other; pass one of them")
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from quantalloc.cli.options import open_provider
     from quantalloc.cli.paths import output_file
     from quantalloc.cli.render import render
@@ -151,15 +155,7 @@ def solve(
     if not {"stock_data", "industry_allocations_current"} <= set(tables):
         if data.strip().lower() == "auto" and not hasattr(provider, "universe"):
             provider = open_provider("demo", market, banner=False)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
+    with progress_bar() as bar:
         tasks: dict[str, object] = {}
 
         def progress(stage: str, done: int, total: int) -> None:

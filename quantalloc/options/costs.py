@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from quantalloc.errors import ConfigError
 
 FloatArray = NDArray[np.float64]
+_R = TypeVar("_R", "FeeSchedule", "ExerciseCharges")
 
 MONEYNESS_EDGES: tuple[float, ...] = (-0.02, 0.02, 0.05, 0.10, 0.20)
 """Inner edges of the moneyness buckets: ITM, ATM (+-2%), 2-5%, 5-10%, 10-20%, >20% OTM."""
@@ -190,17 +191,7 @@ class FeeSchedule:
     tax_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in (
-            "per_lot",
-            "regulatory_per_lot",
-            "premium_rate",
-            "buy_rate",
-            "sell_rate",
-            "tax_rate",
-        ):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise ConfigError(f"fee {name} must be a number >= 0, got {value}")
+        _check_rates(self, "fee")
 
     def per_fill(self, price: ArrayLike, lot_size: ArrayLike, side: ArrayLike) -> FloatArray:
         """Fees of one lot filled at ``price`` per unit on ``side`` (``buy`` or ``sell``)."""
@@ -215,14 +206,7 @@ class FeeSchedule:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], where: str = "fees") -> FeeSchedule:
         """Read ``[costs.fees.MKT]`` of a model file; unknown keys are an error."""
-        known = set(cls.__dataclass_fields__)
-        extra = sorted(set(raw) - known)
-        if extra:
-            raise ConfigError(f"{where}: unknown fee(s) {extra}; known: {sorted(known)}")
-        try:
-            return cls(**{k: float(v) for k, v in raw.items()})
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: fees must be numbers ({exc})") from exc
+        return _from_rates(cls, raw, where, "fee(s)", "fees")
 
 
 @dataclass(frozen=True)
@@ -239,10 +223,7 @@ class ExerciseCharges:
     per_lot: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("intrinsic_rate", "delivery_rate", "per_lot"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise ConfigError(f"exercise charge {name} must be a number >= 0, got {value}")
+        _check_rates(self, "exercise charge")
 
     def charge(
         self, *, intrinsic: float, spot: float, units: float, physical: bool, contracts: float = 0.0
@@ -260,14 +241,27 @@ class ExerciseCharges:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], where: str = "exercise") -> ExerciseCharges:
         """Read ``[costs.exercise.MKT]`` of a model file; unknown keys are an error."""
-        known = set(cls.__dataclass_fields__)
-        extra = sorted(set(raw) - known)
-        if extra:
-            raise ConfigError(f"{where}: unknown charge(s) {extra}; known: {sorted(known)}")
-        try:
-            return cls(**{k: float(v) for k, v in raw.items()})
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: exercise charges must be numbers ({exc})") from exc
+        return _from_rates(cls, raw, where, "charge(s)", "exercise charges")
+
+
+def _check_rates(record: Any, what: str) -> None:
+    """Every field of the fee record ``record`` must be a finite number >= 0."""
+    for name in record.__dataclass_fields__:
+        value = getattr(record, name)
+        if not (np.isfinite(value) and value >= 0):
+            raise ConfigError(f"{what} {name} must be a number >= 0, got {value}")
+
+
+def _from_rates(cls: type[_R], raw: Mapping[str, Any], where: str, keys: str, values: str) -> _R:
+    """``cls`` from a model file's table ``raw`` of numbers; unknown keys are an error."""
+    known = set(cls.__dataclass_fields__)
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise ConfigError(f"{where}: unknown {keys} {extra}; known: {sorted(known)}")
+    try:
+        return cls(**{k: float(v) for k, v in raw.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {values} must be numbers ({exc})") from exc
 
 
 @dataclass(frozen=True)

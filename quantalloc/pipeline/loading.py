@@ -43,11 +43,8 @@ def load_inputs(
     try:
         vol_index = provider.history(mkt.vol_index_symbol, None, as_of_ts)
     except DataError as exc:
-        raise DataError(
-            f"{exc}; the regime needs the volatility index {mkt.vol_index_symbol} (or pass `vix` "
-            "with a source that has it)",
-            params=(*exc.params, "vix"),
-        ) from exc
+        need = f"the regime needs the volatility index {mkt.vol_index_symbol}"
+        raise exc.hinted(f"{exc}; {need} (or pass `vix` with a source that has it)", "vix") from exc
     end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
     unread: dict[str, str] = {}
     wanted = _wanted(provider, plan, universe, allocations, strategies, unread)

@@ -31,10 +31,9 @@ class ReplayCosts:
     """Model-priced legs: half-spread as a share of the price."""
     min_half: float = 0.0
     """Model-priced legs: the least half-spread, per share."""
-    per_contract: float = 0.0
-    """Flat fee per option contract (flat costs)."""
     per_share: float = 0.0
-    fees: FeeSchedule | None = None
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    """Option fills, per lot (flat costs: ``per_lot`` alone)."""
     exercise: ExerciseCharges = field(default_factory=ExerciseCharges)
 
     @classmethod
@@ -42,7 +41,7 @@ class ReplayCosts:
         cls, option_spread: float, fee_per_contract: float, fee_per_share: float
     ) -> ReplayCosts:
         """The proxy replay's costs: ``option_spread`` of the price per fill, flat fees."""
-        return cls(option_spread, 0.0, fee_per_contract, fee_per_share)
+        return cls(option_spread, 0.0, fee_per_share, FeeSchedule(per_lot=fee_per_contract))
 
     @classmethod
     def from_model(
@@ -54,7 +53,7 @@ class ReplayCosts:
         fee_per_share: float,
     ) -> ReplayCosts:
         """The chains issue's rule: the model file's spread for model-priced legs, its fees."""
-        return cls(bid_ask / 2.0, min_tick / 2.0, 0.0, fee_per_share, fees, exercise)
+        return cls(bid_ask / 2.0, min_tick / 2.0, fee_per_share, fees, exercise)
 
     def half_spread(self, price: float) -> float:
         """Half the spread a model-priced option fill pays, per share."""
@@ -69,8 +68,6 @@ class ReplayCosts:
         """Fees of filling all of ``leg`` at ``price`` per share on ``side``."""
         if not leg.is_option:
             return abs(leg.units) * self.per_share
-        if self.fees is None:
-            return leg.contracts * self.per_contract
         return float(self.fees.per_fill(price, lot_size, side)) * leg.contracts
 
     def exercise_charge(self, leg: Leg, spot: float, physical: bool) -> float:

@@ -67,11 +67,11 @@ import pandas as pd
 
 from quantalloc.backtest.params import param, validate
 from quantalloc.backtest.replay.book import Position, positions_from
-from quantalloc.backtest.replay.compare import compare_runs
 from quantalloc.backtest.replay.costs import ReplayCosts
 from quantalloc.backtest.replay.loop import ExitRules, ProgressFn, run_loop
+from quantalloc.backtest.replay.outcome import ProxyPass, replay_result
 from quantalloc.backtest.replay.pricing import ChainPrices, ModelPrices, Pricer
-from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import ConfigError, DataError, InfeasibleError
 from quantalloc.markets import MarketProfile, get_market
@@ -244,21 +244,6 @@ class SolveDecider:
         return positions
 
 
-class ScriptedDecider:
-    """Opens, on the same sessions, the positions another pass opened (the proxy re-pricing)."""
-
-    def __init__(self, opened: dict[pd.Timestamp, list[Position]]) -> None:
-        self.opened = opened
-
-    def due(self, i: int, day: pd.Timestamp, open_positions: list[Position]) -> bool:
-        """On the sessions the other pass opened positions."""
-        return day in self.opened
-
-    def decide(self, i: int, day: pd.Timestamp, free: float) -> list[Position] | None:
-        """The other pass's positions of ``day``, not yet filled."""
-        return [pos.fresh() for pos in self.opened[day]]
-
-
 def run(
     provider: PriceProvider,
     start: DateLike | None,
@@ -307,7 +292,6 @@ def run(
     main = run_loop(setup.days, capital, pricer, decider, rules, progress=progress)
     if decider.solved == 0:
         _no_solve(decider)
-    sections: dict[str, Any] = {"pricing": pricer.counts.to_dict()}
     notes = list(decider.notes)
     fallback = pricer.counts.marks["model"]
     if chains is not None and fallback:
@@ -315,24 +299,11 @@ def run(
             f"{fallback} of {sum(pricer.counts.marks.values())} option marks fell back to the "
             "model (contract not in that session's chain)"
         )
-    seconds = main.seconds
-    if p.compare_proxy:
-        proxy = run_loop(setup.days, capital, setup.pricer(False), ScriptedDecider(main.opened),
-                         rules, reprice_entries=True)  # fmt: skip
-        sections["comparison"] = compare_runs(
-            main.equity, proxy.equity, main.trades, proxy.trades, capital
-        )
-        seconds += proxy.seconds
-    frame = pd.DataFrame(main.trades) if main.trades else empty_trades()
-    timings = {
-        "seconds": round(seconds, 3),
-        "rebalances": main.rebalances,
-        "seconds_per_rebalance": round(main.seconds / max(main.rebalances, 1), 3),
-        "solve_seconds_per_rebalance": round(main.decide_seconds / max(main.rebalances, 1), 3),
-    }
-    result = make_result(NAME, asdict(p), capital, main.equity, frame, main.in_position,
-                         notes=tuple(notes), open_at_close=main.open_at_close)  # fmt: skip
-    return dataclasses.replace(result, timings=timings, sections=sections)
+    proxy = ProxyPass(setup.days, setup.pricer(False), rules) if p.compare_proxy else None
+    sections = {"pricing": pricer.counts.to_dict()}
+    return replay_result(
+        NAME, asdict(p), capital, main, sections=sections, notes=notes, proxy=proxy
+    )
 
 
 @dataclass

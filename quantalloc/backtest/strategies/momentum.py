@@ -70,6 +70,12 @@ class MomentumData:
     trade_symbol: str
 
 
+def warmup_days(sma_days: int) -> int:
+    """Calendar days of signal history before the window that an SMA of ``sma_days`` trading
+    days needs (a trading day is about 1.45 calendar days; 1.6 and 15 days leave room)."""
+    return int(sma_days * 1.6) + 15
+
+
 def prepare(
     provider: PriceProvider,
     start: DateLike | None,
@@ -82,7 +88,7 @@ def prepare(
     p = params or MomentumParams()
     longest = max(max_sma_days or 0, p.sma_days)
     sig = bars.as_daily(
-        bars.load_with_warmup(provider, p.signal_symbol, start, end, int(longest * 1.6) + 15)
+        bars.load_with_warmup(provider, p.signal_symbol, start, end, warmup_days(longest))
     )
     trade = bars.as_daily(provider.history(p.trade_symbol, start, end))
     if p.adjusted:

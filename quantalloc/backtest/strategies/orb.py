@@ -129,11 +129,16 @@ def _daily_atr(grid: np.ndarray, atr_days: int) -> tuple[np.ndarray, np.ndarray]
     return atr, prev_close
 
 
+def warmup_days(params: OrbParams) -> int:
+    """Calendar days of bars before the window that the daily ATR of ``atr_days`` needs."""
+    return int(params.atr_days * 1.6) + 10
+
+
 def prepare(
     provider: PriceProvider, start: DateLike | None, end: DateLike | None, params: OrbParams
 ) -> OrbData:
     """Scan the symbols and pick each day's one (the part that depends on no exit parameter)."""
-    warm = int(params.atr_days * 1.6) + 10
+    warm = warmup_days(params)
     grids: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
     for sym in _symbols(provider, params):
         frame = bars.load_with_warmup(provider, sym, start, end, warm)

@@ -160,10 +160,11 @@ def _load(
     try:
         vix = bars.as_daily(bars.load_with_warmup(vol_provider, p.vol_symbol, start, end, 10))
     except DataError as exc:
-        raise DataError(
+        hint = "`params['vol_data']=csv:DIR` `params['vol_symbol']=NAME`"
+        raise exc.hinted(
             f"wheel needs the vol index {p.vol_symbol}: {exc} (or take it from another source "
-            "with `params['vol_data']=csv:DIR` `params['vol_symbol']=NAME`)",
-            params=(*exc.params, "params"),
+            f"with {hint})",
+            "params",
         ) from exc
     vix_close = vix["close"].reindex(under.index, method="ffill")
     if vix_close.isna().any():

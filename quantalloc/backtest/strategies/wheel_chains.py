@@ -25,7 +25,6 @@ own: Black-Scholes at the vol index's close / 100 with the wheel's skew, ``rate`
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict
 from typing import Any
 
@@ -33,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.backtest.replay.book import Leg, Position
-from quantalloc.backtest.replay.compare import compare_runs
 from quantalloc.backtest.replay.costs import ReplayCosts, settle_value
 from quantalloc.backtest.replay.loop import ExitRules, ProgressFn, run_loop
+from quantalloc.backtest.replay.outcome import ProxyPass, replay_result
 from quantalloc.backtest.replay.pricing import ChainPrices, Pricer
-from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
+from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
 from quantalloc.options import SkewModel, black_scholes
@@ -168,30 +167,14 @@ def run(
     seller = PutSeller(p, chains, days, closes)
     pricer = Pricer(model, ChainPrices(chains, spreads), costs)
     main = run_loop(days, capital, pricer, seller, rules, progress=progress)
-    sections: dict[str, Any] = {"pricing": pricer.counts.to_dict()}
-    seconds = main.seconds
-    if p.compare_proxy:
-        from quantalloc.backtest.strategies.allocator import ScriptedDecider
-
-        proxy = run_loop(days, capital, Pricer(model, None, costs), ScriptedDecider(main.opened),
-                         rules, reprice_entries=True)  # fmt: skip
-        sections["comparison"] = compare_runs(
-            main.equity, proxy.equity, main.trades, proxy.trades, capital
-        )
-        seconds += proxy.seconds
-    frame = pd.DataFrame(main.trades) if main.trades else empty_trades()
-    timings = {
-        "seconds": round(seconds, 3),
-        "rebalances": main.rebalances,
-        "seconds_per_rebalance": round(main.seconds / max(main.rebalances, 1), 3),
-        "solve_seconds_per_rebalance": round(main.decide_seconds / max(main.rebalances, 1), 3),
-    }
     notes = list(seller.notes)
     if pricer.counts.marks["model"]:
         notes.append(f"{pricer.counts.marks['model']} option marks fell back to the model")
-    result = make_result("wheel", asdict(p), capital, main.equity, frame, main.in_position,
-                         notes=tuple(notes), open_at_close=main.open_at_close)  # fmt: skip
-    return dataclasses.replace(result, timings=timings, sections=sections)
+    proxy = ProxyPass(days, Pricer(model, None, costs), rules) if p.compare_proxy else None
+    sections = {"pricing": pricer.counts.to_dict()}
+    return replay_result(
+        "wheel", asdict(p), capital, main, sections=sections, notes=notes, proxy=proxy
+    )
 
 
 def _sessions(

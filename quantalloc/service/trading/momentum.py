@@ -31,19 +31,21 @@ class MomentumTrader(SleeveTrader):
     p: momentum.MomentumParams
     name = momentum.NAME
     bar_size = "1 day"
-    """IB bar size of its live feed."""
 
     def __init__(
         self, params: momentum.MomentumParams, broker: Broker, ledger: Ledger, book: BarBook
     ) -> None:
         if params.fill != "next_open":
             raise DataError("momentum trades fill at the next open; drop the fill=close parameter")
-        warmup = int(params.sma_days * 1.6) + 15  # as momentum.prepare loads
-        super().__init__(params, broker, ledger, book, warmup)
+        super().__init__(params, broker, ledger, book)
         self.start: pd.Timestamp | None = None
         self.active: dict[pd.Timestamp, bool] = {}
         self.held: dict[pd.Timestamp, bool] = {}
         self.last: Bar | None = None
+
+    def history_days(self) -> int:
+        """The signal's SMA history, as :func:`momentum.prepare` loads it."""
+        return momentum.warmup_days(self.p.sma_days)
 
     def symbols(self, provider: Any) -> list[str]:
         """The signal and the traded symbol."""

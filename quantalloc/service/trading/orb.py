@@ -21,9 +21,7 @@ import pandas as pd
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.backtest.strategies import orb
 from quantalloc.errors import DataError
-from quantalloc.service.trading.feed import BarBook
-from quantalloc.service.trading.ledger import Ledger
-from quantalloc.service.trading.orders import Bar, Broker, Child, Fill, Order, Side
+from quantalloc.service.trading.orders import Bar, Child, Fill, Order, Side
 from quantalloc.service.trading.sleeve import SleeveTrader, trade_row
 
 _SIDES: dict[str, tuple[Side, ...]] = {"both": ("buy", "sell"), "long": ("buy",),
@@ -44,15 +42,14 @@ class OrbTrader(SleeveTrader):
     p: orb.OrbParams
     name = orb.NAME
     bar_size = "5 mins"
-    """IB bar size of its live feed."""
+    day: pd.Timestamp | None = None
+    """The session of the bars seen last."""
+    plan: _Plan | None = None
+    """The day's breakout plan, once the opening range is known."""
 
-    def __init__(
-        self, params: orb.OrbParams, broker: Broker, ledger: Ledger, book: BarBook
-    ) -> None:
-        warmup = int(params.atr_days * 1.6) + 10  # as orb.prepare loads
-        super().__init__(params, broker, ledger, book, warmup)
-        self.day: pd.Timestamp | None = None
-        self.plan: _Plan | None = None
+    def history_days(self) -> int:
+        """The ATR's history, as :func:`orb.prepare` loads it."""
+        return orb.warmup_days(self.p)
 
     def symbols(self, provider: Any) -> list[str]:
         """The symbols to watch (as the backtest scans them)."""

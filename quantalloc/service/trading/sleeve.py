@@ -43,23 +43,27 @@ def trade_row(
 class SleeveTrader:
     """The state a trader keeps about its sleeve (see the module notes).
 
-    Subclasses set ``name`` and ``bar_size`` and implement ``symbols``, ``on_bars`` and
-    ``finish`` (the :class:`~quantalloc.service.trading.session.Trader` protocol).
+    Subclasses set ``name`` and ``bar_size`` and implement ``history_days``, ``symbols``,
+    ``on_bars`` and ``finish`` (the :class:`~quantalloc.service.trading.session.Trader` protocol).
     """
 
     name: str
     bar_size: str
+    """IB bar size of its live feed."""
 
-    def __init__(
-        self, params: Any, broker: Broker, ledger: Ledger, book: BarBook, warmup_days: int
-    ) -> None:
+    def __init__(self, params: Any, broker: Broker, ledger: Ledger, book: BarBook) -> None:
         self.p = params
         self.broker, self.ledger, self.book = broker, ledger, book
         self.capital = ledger.cash()
-        self.warmup_days = warmup_days
+        self.warmup_days = self.history_days()
         self.entry: Fill | None = None
         self.trades: list[dict[str, Any]] = []
         self.equity: dict[pd.Timestamp, float] = {}
+
+    def history_days(self) -> int:
+        """Calendar days of bars before the first session the rule needs (as its backtest
+        loads them)."""
+        raise NotImplementedError
 
     def result(
         self,
