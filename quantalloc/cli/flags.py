@@ -39,6 +39,7 @@ FLAGS: dict[str, str] = {
     "symbols": "--symbols",
     "tables": "--table {key}=FILE.csv",
     "vix": "--vix",
+    "views": "--views",
     "vix_source": "--vix-source",
     "workers": "--workers",
     "Store.init()": "`quantalloc db init` (with the same --store / DATABASE_URL)",

@@ -131,6 +131,14 @@ def portfolio_panel(result: SolveResult) -> Group:
     head.add_row("net theta", f"{_num(p['theta'], 0)} {cur} per day")
     head.add_row("net gamma", _num(p["gamma"], 2))
     head.add_row("expected log growth", f"{float(p['expected_log_growth']):.5f} per horizon")
+    edge = p.get("edge") or {}
+    if edge:
+        head.add_row(
+            "expected return by source",
+            ", ".join(f"{escape(k)} {v:+.2%}" for k, v in edge.items()),
+        )
+    if p.get("views"):
+        head.add_row("views", escape("; ".join(p["views"])))
     ind = Table(title="By industry (share of budget)")
     for col in ("industry", "capital", "weight", "target", "cap"):
         ind.add_column(col, justify="left" if col == "industry" else "right")

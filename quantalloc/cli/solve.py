@@ -105,6 +105,17 @@ def solve(
             "'auto' (the series when it covers the as-of date, else the chain).",
         ),
     ] = "auto",
+    views: Annotated[
+        str,
+        typer.Option(
+            "--views",
+            metavar="none|model|FILE",
+            help="Where edge may come from: none (calibrated scenarios only, so no trade "
+            "without costs' help), model (the model's named views: regime, industry drift, "
+            "variance risk premium) or a TOML file of [[view]] tables (name, symbol or "
+            "industry, drift a year, optional vol_ratio).",
+        ),
+    ] = "model",
     output: OutputOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Do not store the run (the default).")
@@ -147,6 +158,9 @@ def solve(
     if output:
         output_file(output, "--output", (".json",))
     overrides = check_limits(_parse_limits(limit))
+    from quantalloc.pipeline.views import resolve_views
+
+    resolve_views(views)  # a bad --views fails before any data is read
     check_levels(capital=capital, vix=vix, n_scenarios=scenarios)
     tables = parse_table_args(table, normalize=normalize_weights)
     tables.update(_store_tables(store, tables))
@@ -180,6 +194,7 @@ def solve(
             chain=chain,
             chains=chain_source,
             vix_source=vix_source,
+            views=views,
             progress=progress,
         )
     if result.synthetic:

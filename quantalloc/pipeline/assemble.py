@@ -10,6 +10,7 @@ import pandas as pd
 
 from quantalloc.options.catalog import theta_positive_strategies
 from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
+from quantalloc.pipeline.edge import portfolio_edge
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
@@ -94,6 +95,7 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "max_loss": float(r["max_loss"]) * n,
                 "probability_of_profit": float(r["probability_of_profit"]),
                 "expected_return": float(r["expected_pnl"] / r["capital"]),
+                "edge": _edge_row(book, int(i)),
                 "delta": float(r["delta"]) * n,
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,
@@ -104,6 +106,13 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
     out["theta_positive"] = out["theta_positive"].astype(bool)
     return out
+
+
+def _edge_row(book: ScenarioBook, i: int) -> dict[str, float]:
+    """Candidate ``i``'s expected return per unit of capital by source (empty without one)."""
+    if book.edge is None:
+        return {}
+    return {str(k): float(v) for k, v in book.edge.iloc[i].items()}
 
 
 def _leg(leg: Mapping[str, Any], lots: int) -> dict[str, Any]:
@@ -130,6 +139,12 @@ def _portfolio(
     pnl = book.pnl
     book_pnl = pnl[:, held] @ lots[held].astype(float) if len(held) else np.zeros(pnl.shape[0])
     budget = plan.budget
+    amounts = allocations["allocated_capital"].to_numpy(dtype=float)
+    edge = (
+        portfolio_edge(book.edge.iloc[held], amounts, float(amounts.sum()))
+        if book.edge is not None
+        else {}
+    )
     portfolio = {
         "allocated_capital": float(allocations["allocated_capital"].sum()),
         "max_loss": float(allocations["max_loss"].sum()),
@@ -139,6 +154,11 @@ def _portfolio(
         "theta": float(allocations["theta"].sum()),
         "expected_log_growth": float(book.expectation(np.log1p(book_pnl / plan.capital))),
         "expected_pnl": float(book.expectation(book_pnl)),
+        "expected_return": (
+            float(book.expectation(book_pnl)) / float(amounts.sum()) if amounts.sum() > 0 else 0.0
+        ),
+        "edge": edge,
+        "views": list(book.views),
         "probability_of_loss": float(book.expectation((book_pnl < 0).astype(float))),
         "by_industry": _breakdown(allocations, "industry", budget, targets.industry),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),

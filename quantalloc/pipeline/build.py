@@ -13,7 +13,7 @@ import pandas as pd
 
 from quantalloc.data.chain_source import ChainSource
 from quantalloc.errors import DataError, QuantallocError
-from quantalloc.options.book import pnl_per_lot, stress_loss
+from quantalloc.options.book import LegBook, stress_loss
 from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
 from quantalloc.pipeline.assemble import assemble
 from quantalloc.pipeline.chains import SymbolPricing, price_symbols
@@ -24,6 +24,7 @@ from quantalloc.pipeline.contracts import (
     build_contracts,
 )
 from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities, views_for
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -37,6 +38,7 @@ from quantalloc.pipeline.selection import (
 )
 from quantalloc.pipeline.sizing import allocate
 from quantalloc.pipeline.timer import Timer
+from quantalloc.pipeline.views import View
 from quantalloc.regime.config import StateRules
 from quantalloc.regime.state import MarketState
 
@@ -61,7 +63,7 @@ def run_allocation(
         cands = _candidates(plan, inputs, industries, state, chains)
         notes += cands.notes
     with timer.stage("scenarios"):
-        book = _scenario_pnl(plan, inputs, cands, industries)
+        book = _scenario_pnl(plan, inputs, cands, industries, state)
     if progress is not None:
         progress("allocating", 0, 1)
     targets = Targets(
@@ -402,9 +404,14 @@ def _filters(
 
 
 def _scenario_pnl(
-    plan: Plan, inputs: MarketInputs, cands: CandidateSet, industries: list[PriorityIndustry]
+    plan: Plan,
+    inputs: MarketInputs,
+    cands: CandidateSet,
+    industries: list[PriorityIndustry],
+    state: MarketState,
 ) -> ScenarioBook:
-    """Joint scenarios at the common horizon and each kept candidate's P&L per lot in each."""
+    """Joint scenarios at the one horizon, calibrated and tilted by the views, and each kept
+    candidate's P&L per lot in each, with its edge (:mod:`quantalloc.pipeline.horizon`)."""
     spec, market, priced, keep = plan.spec, plan.market, cands.priced, cands.keep
     table = priced.table.loc[keep].reset_index(drop=True)
     legs = [priced.legs[i] for i in np.flatnonzero(keep)]
@@ -412,15 +419,19 @@ def _scenario_pnl(
     as_of = inputs.as_of.date()
     front = min(table["expiry"])
     horizon_days = max(int(np.busday_count(as_of, front)), 1)
-    h_t = (front - as_of).days / 365.0
+    h_t = max((front - as_of).days, 1) / 365.0
     front_t = table["front_t"].to_numpy(dtype=float)
     remaining = np.maximum(book.remaining + front_t[book.candidate] - h_t, 0.0)
     book = dataclasses.replace(book, remaining=np.where(remaining > 1e-9, remaining, 0.0))
+    symbols = list(inputs.symbols)
+    spot = np.array([float(inputs.closes[s].dropna().iloc[-1]) for s in symbols])
+    vols = _scenario_vols(inputs, priced.table)
+    rate = market.risk_free_rate
     scen = build_scenarios(
         inputs.closes,
-        {s: float(inputs.closes[s].dropna().iloc[-1]) for s in inputs.symbols},
-        _scenario_vols(inputs, priced.table),
-        _drifts(plan, inputs, industries),
+        dict(zip(symbols, spot, strict=True)),
+        vols,
+        rate,
         horizon_days=horizon_days,
         n_scenarios=plan.n_scenarios,
         method=spec.scenarios.method,
@@ -430,20 +441,81 @@ def _scenario_pnl(
         vol_scale=spec.scenarios.vol_scale,
         trading_days=market.trading_days,
     )
-    pnl = pnl_per_lot(
-        book,
-        scen.prices,
-        rate=market.risk_free_rate,
-        leg_cost=priced.leg_cost[keep[priced.book.candidate]],
+    leg_prices = _leg_prices(priced, keep, book)
+    prices, probs = scen.prices, np.full(scen.n_scenarios, 1.0 / scen.n_scenarios)
+    forwards = spot * np.exp(rate * h_t)
+    method = spec.view_rules.calibration
+    if method != "none":
+        atm = np.array([vols[s] for s in symbols])
+        cal, forwards, book = calibrated(
+            prices, spot, atm, book, leg_prices, rate=rate, horizon=h_t, method=method
+        )
+        prices, probs = cal.prices, cal.probabilities
+    views = _views(plan, inputs, industries, state)
+    # in excess of cash: the entry premium is carried at the risk-free rate to the horizon, so
+    # a position priced at its forward value earns nothing (uninvested cash is the numeraire)
+    at_mid = dataclasses.replace(book, price=leg_prices.mid)
+    carry = np.bincount(book.candidate, book.units * leg_prices.mid, book.n_candidates)
+    gross = at_mid.pnl(prices, rate) - np.expm1(rate * h_t) * carry[None, :]
+    spread = np.bincount(book.candidate, leg_prices.spread_paid, book.n_candidates)
+    fees = np.bincount(book.candidate, leg_prices.fees, book.n_candidates)
+    pnl = gross - (spread + fees)[None, :]
+    lot_cost = table["capital"].to_numpy(dtype=float)
+    probs, edge = edge_and_probabilities(
+        prices, probs, forwards, views, h_t, gross, (spread, fees), lot_cost
     )
     worst = np.maximum(-pnl.min(axis=0), 0.0)
     unbounded = table["unbounded_loss"].to_numpy(dtype=bool)
     max_loss = table["max_loss"].to_numpy(dtype=float)
     table = table.assign(
         max_loss=np.where(unbounded, np.maximum(max_loss, worst), max_loss),
-        expected_pnl=pnl.mean(axis=0),
+        expected_pnl=probs @ pnl,
     )
-    return ScenarioBook(table=table, legs=legs, pnl=pnl, horizon_days=horizon_days)
+    return ScenarioBook(
+        table=table,
+        legs=legs,
+        pnl=pnl,
+        horizon_days=horizon_days,
+        probabilities=probs,
+        edge=edge,
+        views=tuple(f"{v.name}: {v.note}" if v.note else v.name for v in views),
+    )
+
+
+def _views(
+    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
+) -> list[View]:
+    """The views in force (``--views``) on the scenario columns."""
+    from quantalloc.pipeline.views import resolve_views
+
+    spec, symbols = plan.spec, list(inputs.symbols)
+    mode, user = resolve_views(plan.request.views)
+    uni = inputs.universe.set_index("symbol")["industry"]
+    return views_for(
+        spec.view_rules,
+        mode,
+        list(user),
+        direction=str(state.direction),
+        market=plan.market.name,
+        symbols=symbols,
+        industry_of={s: str(uni.get(s, "")) for s in symbols},
+        industry_drift={i.industry: spec.view_drift(i.position_type, i.rating) for i in industries},
+    )
+
+
+def _leg_prices(priced: PricedContracts, keep: np.ndarray, book: LegBook) -> LegPrices:
+    """Per kept leg: mid and half-spread per unit, and per lot the spread paid (a listed
+    contract's fill against its mid, or the modelled half-spread of a proxy-priced leg) and the
+    fees (in and out)."""
+    mask = keep[priced.book.candidate]
+    mid, half = priced.leg_mid[mask], priced.leg_half[mask]
+    model_spread = priced.leg_model_spread[mask]
+    return LegPrices(
+        mid=mid,
+        half=half,
+        spread_paid=(book.price - mid) * book.units + model_spread,
+        fees=priced.leg_cost[mask] - model_spread,
+    )
 
 
 def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, float]:
@@ -456,16 +528,6 @@ def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, floa
         if not np.isfinite(v):
             vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
     return vol
-
-
-def _drifts(
-    plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry]
-) -> dict[str, float]:
-    """Annual drift per symbol: the risk-free rate plus its industry's view."""
-    view = {i.industry: plan.spec.view_drift(i.position_type, i.rating) for i in industries}
-    uni = inputs.universe.set_index("symbol")["industry"]
-    rate = plan.market.risk_free_rate
-    return {s: rate + view.get(str(uni.get(s, "")), 0.0) for s in inputs.symbols}
 
 
 def _targets(

@@ -87,6 +87,13 @@ class PricedContracts:
     book: LegBook
     legs: list[list[dict[str, object]]]
     leg_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    leg_mid: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per leg, the mid per unit: between a listed contract's buy and sell, else the price."""
+    leg_half: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per leg, the half-spread per unit (a listed contract's, else the modelled one)."""
+    leg_model_spread: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per leg, the modelled half-spread per lot inside ``leg_cost`` (0 on a listed contract,
+    whose spread is in its fill); ``leg_cost`` less this is the fees."""
 
 
 def build_contracts(
@@ -161,7 +168,12 @@ def build_contracts(
     source = np.where(from_chain, "chain", np.where(is_opt, "proxy", "spot"))
     legs_out = _leg_documents(book, qty, expiry, n, source)
     cost = _leg_costs(pricing, price, lots, qty, is_opt, from_chain)
-    return PricedContracts(table, book, legs_out, cost)
+    model_half = np.where(
+        is_opt & ~from_chain, 0.5 * np.maximum(pricing.bid_ask * price, pricing.min_tick), 0.0
+    )
+    mid = np.where(from_chain, fills[2], price)
+    half = np.where(from_chain, np.abs(price - mid), model_half)
+    return PricedContracts(table, book, legs_out, cost, mid, half, model_half * np.abs(units))
 
 
 def _chain_fills(
@@ -171,11 +183,12 @@ def _chain_fills(
     qty: np.ndarray,
     strike: np.ndarray,
     expiry: list[date],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fill price and implied vol of every option leg on a listed contract (NaN elsewhere): a
-    buy at the contract's ``buy``, a sell at its ``sell``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill price, implied vol and mid of every option leg on a listed contract (NaN
+    elsewhere): a buy at the contract's ``buy``, a sell at its ``sell``, the mid between."""
     price = np.full(len(sym), np.nan)
     vol = np.full(len(sym), np.nan)
+    mid = np.full(len(sym), np.nan)
     for i in range(len(sym)):
         book = books.get(str(sym[i]))
         if book is None or code[i] == 0:
@@ -187,7 +200,8 @@ def _chain_fills(
             continue
         price[i] = quote[0] if qty[i] > 0 else quote[1]
         vol[i] = quote[2]
-    return price, vol
+        mid[i] = 0.5 * (quote[0] + quote[1])
+    return price, vol, mid
 
 
 def _leg_costs(

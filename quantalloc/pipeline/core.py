@@ -37,6 +37,7 @@ def solve(
     chain: str | pd.DataFrame | None = None,
     chains: str | Any | None = None,
     vix_source: str = "auto",
+    views: str = "model",
     progress: Progress | None = None,
 ) -> SolveResult:
     """Run the whole allocation and return a frozen :class:`SolveResult`.
@@ -83,6 +84,9 @@ def solve(
     vix_source
         ``series``, ``chain`` or ``auto`` (the series when it has a reading within 5 days of
         the as-of date, else the index chain of ``chains``).
+    views
+        ``none`` (calibrated scenarios only: no edge), ``model`` (the model's named views) or
+        a path to a TOML file of ``[[view]]`` tables (:mod:`quantalloc.pipeline.views`).
     """
     given = {k: v for k, v in locals().items() if k != "progress"}
     request = SolveRequest(**given)

@@ -17,14 +17,19 @@ extra keys add detail):
   ``allocated_capital`` and ``max_loss`` are currency for the position;
   ``max_loss`` of a strategy with unbounded loss is its loss in a stress move (the model's
   ``stress_move``) or the worst scenario, whichever is larger. ``probability_of_profit`` is at
-  the strategy's expiry under the pricing distribution; ``expected_return`` is the mean scenario
-  P&L over the capital, at the common horizon (``solver.horizon_days``), net of costs.
+  the strategy's expiry under the pricing distribution; ``expected_return`` is the
+  probability-weighted scenario P&L over the capital, at the common horizon
+  (``solver.horizon_days``), in excess of cash and net of costs; ``edge`` maps its sources
+  (``market``, each view's name, ``spread``, ``fees``) to the return each contributes (they sum
+  to ``expected_return``).
   Extra ``theta_positive``: the strategy is a premium seller (the options engine's
   ``theta_positive_strategies``), which the ``max_theta_positive`` cap counts.
   Greeks are position totals: delta in currency per 1 point of the underlying, gamma in delta
   per point, vega in currency per vol point, theta in currency per calendar day.
 - ``portfolio``: sums of the positions; ``expected_log_growth`` is E[log(1 + P&L / capital)]
-  over the scenarios with the whole lots; ``by_*`` give ``capital``, ``weight`` (of budget) and
+  over the (probability-weighted) scenarios with the whole lots; extra ``expected_return`` (of
+  the capital allocated), ``edge`` (the positions' edge weighted by capital) and ``views`` (the
+  views applied, in order); ``by_*`` give ``capital``, ``weight`` (of budget) and
   ``target_weight`` where a target exists.
 - ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
   objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
@@ -95,6 +100,7 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "max_loss",
     "probability_of_profit",
     "expected_return",
+    "edge",
     "delta",
     "gamma",
     "vega",

@@ -15,6 +15,7 @@ from quantalloc.config import load_toml, model_path
 from quantalloc.errors import ConfigError
 from quantalloc.options.catalog import strategy_names
 from quantalloc.options.costs import ExerciseCharges, FeeSchedule, LiquidityRules
+from quantalloc.pipeline.views import CONFLICT_RULES, ViewRules
 
 STRATEGY_NAMES: tuple[str, ...] = strategy_names()
 """Strategy identifiers the options builders know (one registry: quantalloc.options)."""
@@ -202,6 +203,7 @@ class ModelSpec:
     scenarios: ScenarioSpec
     costs: CostSpec
     advanced: AdvancedSpec | None = None
+    view_rules: ViewRules = field(default_factory=ViewRules)
 
     def profile(self, risk: str) -> RiskProfile:
         """The risk profile ``risk`` (conservative, moderate, aggressive)."""
@@ -426,6 +428,18 @@ def _views(r: _Reader) -> dict[str, float]:
     }
 
 
+def _view_rules(r: _Reader) -> ViewRules:
+    d, v = ViewRules(), r.table("view_rules", required=False)
+    vrp = v.table("vrp_ratio", required=False)
+    return ViewRules(
+        regime_drift=v.number("regime_drift", d.regime_drift, lo=-1.0, hi=1.0),
+        vrp_ratio={k: vrp.number(k, lo=0.1, hi=10.0) for k in vrp.data},
+        on_conflict=v.text("on_conflict", d.on_conflict, choices=CONFLICT_RULES),
+        conflict_shrink=v.number("conflict_shrink", d.conflict_shrink, lo=0.0, hi=1.0),
+        calibration=v.text("calibration", d.calibration, ("copula", "entropy", "none")),
+    )
+
+
 def _candidate_spec(r: _Reader) -> CandidateSpec:
     d, cand = CandidateSpec(), r.table("candidates")
     otm_raw = cand.data.get("otm", list(d.otm))
@@ -521,6 +535,7 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         scenarios=_scenario_spec(r),
         costs=_costs(r),
         advanced=_advanced(r) if kind == "advanced" else None,
+        view_rules=_view_rules(r),
     )
 
 

@@ -42,6 +42,12 @@ class ScenarioBook:
     pnl: np.ndarray
     horizon_days: int
     probabilities: np.ndarray | None = None
+    """Scenario probabilities (calibrated, then tilted by the views); None: equal."""
+    edge: pd.DataFrame | None = None
+    """Per kept candidate, its expected return per unit of capital by source (``market``, each
+    view's name, ``spread``, ``fees``); each row sums to the candidate's expected return."""
+    views: tuple[str, ...] = ()
+    """The views applied, in order (name, and how a conflict with the state was combined)."""
 
     def expectation(self, values: np.ndarray) -> np.ndarray:
         """The probability-weighted mean over scenarios (axis 0) of ``values``."""

@@ -35,6 +35,7 @@ class SolveRequest:
     chain: str | pd.DataFrame | None = None
     chains: str | Any | None = None
     vix_source: str = "auto"
+    views: str = "model"
 
     def __post_init__(self) -> None:  # None for the mappings means none given
         object.__setattr__(self, "tables", dict(self.tables or {}))

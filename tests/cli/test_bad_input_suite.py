@@ -41,6 +41,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("solve", ["solve", "--chain", "nochain.csv", "--data", "demo"], "nochain.csv"),
     ("solve", ["solve", "--chains", "bogus", "--data", "demo"], "unknown chain source 'bogus'"),
     ("solve", ["solve", "--vix-source", "bogus"], "--vix-source 'bogus' is unknown"),
+    ("solve", ["solve", "--views", "bogus"], "--views 'bogus': not none, model or an existing"),
     ("solve", ["solve", "--output", "/nonexistent/dir/run.json"], "does not exist"),
     ("solve", ["solve", "--output", "."], "must end in .json"),
     ("solve", ["solve", "--dry-run", "--update-database"], "exclude each other"),

@@ -1,0 +1,160 @@
+"""The candidates' P&L at one horizon under calibrated, view-tilted scenarios.
+
+One horizon, the nearest expiry offered (the market state's DTE window chooses the expiries),
+in calendar days / 365 like every option price. Steps:
+
+1. joint bootstrap scenarios (:mod:`quantalloc.pipeline.scenarios`);
+2. calibrated to the market (:mod:`quantalloc.pipeline.calibration`): per symbol the forward and
+   the mids of the option legs expiring at the horizon, each within its half-spread;
+3. every leg still running at the horizon is marked at its forward implied vol (the vol at its
+   remaining time whose expected mark is its mid), so expiries compete on equal terms;
+4. the views tilt the probabilities (:mod:`quantalloc.pipeline.views`) and the edge of every
+   candidate is split among them (:mod:`quantalloc.pipeline.edge`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quantalloc.options.book import LegBook
+from quantalloc.options.pricing import black_scholes
+from quantalloc.pipeline.calibration import (
+    Calibrated,
+    PriceTargets,
+    calibrate,
+    concat_targets,
+    forward_targets,
+)
+from quantalloc.pipeline.edge import attribute
+from quantalloc.pipeline.views import View, ViewRules, apply_views, model_views, user_views
+
+NEWTON_STEPS = 8
+
+
+@dataclass(frozen=True)
+class LegPrices:
+    """Per leg of a book: its mid, half-spread and fees per unit (the spread paid is in the
+    difference between its fill ``book.price`` and its mid, or in ``half`` for a model price)."""
+
+    mid: np.ndarray
+    half: np.ndarray
+    spread_paid: np.ndarray
+    fees: np.ndarray
+
+
+def leg_targets(book: LegBook, legs: LegPrices) -> PriceTargets:
+    """The distinct option legs expiring at the horizon, as calibration targets."""
+    expiring = np.flatnonzero((book.kind != 0) & (book.remaining <= 0))
+    seen: dict[tuple[int, int, float], int] = {}
+    for i in expiring:
+        seen.setdefault((int(book.symbol[i]), int(book.kind[i]), float(book.strike[i])), int(i))
+    idx = np.array(list(seen.values()), dtype=int)
+    return PriceTargets(
+        symbol=book.symbol[idx].astype(object),
+        column=book.symbol[idx].astype(int),
+        kind=book.kind[idx].astype(int),
+        strike=book.strike[idx].astype(float),
+        remaining=np.zeros(idx.size),
+        vol=book.vol[idx].astype(float),
+        mid=legs.mid[idx],
+        half_spread=legs.half[idx],
+    )
+
+
+def forward_vols(
+    book: LegBook,
+    prices: np.ndarray,
+    probabilities: np.ndarray,
+    mid: np.ndarray,
+    rate: float,
+    horizon: float,
+) -> np.ndarray:
+    """The book's vols with each running option leg's replaced by its forward implied vol: the
+    vol at its remaining time that makes its expected discounted mark its mid (Newton steps on
+    the expected vega, from the leg's own vol; a work limit of ``NEWTON_STEPS``)."""
+    vol = book.vol.astype(float).copy()
+    run = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
+    if not run.size:
+        return vol
+    s = prices[:, book.symbol[run]]
+    kind = np.where(book.kind[run] > 0, "call", "put")
+    sigma = vol[run].copy()
+    disc = np.exp(-rate * horizon)
+    for _ in range(NEWTON_STEPS):
+        bs = black_scholes(kind, s, book.strike[run], book.remaining[run], rate, sigma)
+        value = disc * (probabilities @ bs.price)
+        vega = disc * (probabilities @ bs.vega)
+        step = np.where(vega > 1e-12, (value - mid[run]) / np.maximum(vega, 1e-12), 0.0)
+        sigma = np.clip(sigma - step, 0.01, 3.0)
+    vol[run] = sigma
+    return vol
+
+
+def calibrated(
+    prices: np.ndarray,
+    spot: np.ndarray,
+    atm: np.ndarray,
+    book: LegBook,
+    legs: LegPrices,
+    *,
+    rate: float,
+    horizon: float,
+    method: str,
+) -> tuple[Calibrated, np.ndarray, LegBook]:
+    """Calibrated prices, the forwards, and the book with its running legs at forward vols."""
+    symbols = tuple(str(j) for j in range(prices.shape[1]))
+    forwards = spot * np.exp(rate * horizon)
+    targets = concat_targets([forward_targets(symbols, spot), leg_targets(book, legs)])
+    cal = calibrate(prices, forwards, atm, targets, rate=rate, horizon=horizon, method=method)
+    vols = forward_vols(book, cal.prices, cal.probabilities, legs.mid, rate, horizon)
+    return cal, forwards, dataclasses.replace(book, vol=vols)
+
+
+def views_for(
+    rules: ViewRules,
+    mode: str,
+    user: list[object],
+    *,
+    direction: str,
+    market: str,
+    symbols: list[str],
+    industry_of: Mapping[str, str],
+    industry_drift: Mapping[str, float],
+) -> list[View]:
+    """The views in force: none, the model's, or a file's (``--views``)."""
+    if mode == "none":
+        return []
+    if mode == "model":
+        return model_views(rules, direction, market, symbols, industry_of, industry_drift)
+    return user_views(list(user), symbols, industry_of)  # type: ignore[arg-type]
+
+
+def edge_and_probabilities(
+    prices: np.ndarray,
+    prior: np.ndarray,
+    forwards: np.ndarray,
+    views: list[View],
+    horizon: float,
+    gross: np.ndarray,
+    costs: tuple[np.ndarray, np.ndarray],
+    capital: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The probabilities after every view and each candidate's edge (per unit of capital)."""
+    steps = apply_views(prices, prior, forwards, views, horizon)
+    edge = attribute(gross, [prior, *steps], [v.name for v in views], *costs, capital)
+    return (steps[-1] if steps else prior), edge
+
+
+__all__ = [
+    "LegPrices",
+    "calibrated",
+    "edge_and_probabilities",
+    "forward_vols",
+    "leg_targets",
+    "views_for",
+]
