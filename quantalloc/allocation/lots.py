@@ -191,6 +191,52 @@ def _with_deployed_floor(soft: SoftRows, target: np.ndarray) -> SoftRows:
     return np.vstack([a_s, floor]), np.concatenate([b_s, [-float(target.sum())]])
 
 
+def _soft_rows(
+    lay: Layout,
+    limits: Mapping[str, Limit],
+    settings: Settings,
+    optimum: np.ndarray,
+    target: np.ndarray,
+) -> SoftRows | None:
+    """The soft rows the continuous optimum met, with the deployed floor, for the lots to keep
+    as far as the distance allows (their excess is penalised like distance): a band met before
+    rounding should not be lost to it, nor the whole book to a band whole lots cannot meet."""
+    kept = [
+        lay.rows[k]
+        for k in lay.soft_rows
+        if row_violation(
+            lay.rows[k],
+            effective_bounds(lay.rows[k], limits),
+            row_value(lay.rows[k], optimum, settings),
+        )
+        <= 1e-7
+    ]
+    return _with_deployed_floor(sides(kept, limits, settings)[:2], target) if kept else None
+
+
+def _violations(
+    lay: Layout,
+    limits: Mapping[str, Limit],
+    settings: Settings,
+    data: Candidates,
+    w: np.ndarray,
+    values: np.ndarray,
+) -> list[str]:
+    """Names of the hard rows and conic limits the whole-lot weights ``w`` break."""
+    soft_index = set(lay.soft_rows)
+    out = []
+    for k, r in enumerate(lay.rows):
+        value = float(values[k])
+        if k in soft_index:
+            continue
+        if row_violation(r, effective_bounds(r, limits), value) > 1e-7 * max(1.0, abs(value)):
+            out.append(r.name)
+    for c in lay.conic:
+        if c.evaluate(w, data, settings) > c.limit_value(settings) + 1e-7:
+            out.append(c.name)
+    return out
+
+
 def _empty_is_better(
     lots: np.ndarray,
     unit: np.ndarray,
@@ -309,25 +355,8 @@ class LotRounding:
         optimum = result.weights.to_numpy(dtype=float)
         target = _snapped(optimum, unit)
         hard_rows = lay.hard_rows
-        # soft rows the continuous optimum met are kept by the lots as far as the distance
-        # allows (their excess is penalised like distance): a band met before rounding should
-        # not be lost to it, nor the whole book to a band whole lots cannot meet
-        kept_soft = [
-            lay.rows[k]
-            for k in lay.soft_rows
-            if row_violation(
-                lay.rows[k],
-                effective_bounds(lay.rows[k], limits),
-                row_value(lay.rows[k], optimum, settings),
-            )
-            <= 1e-7
-        ]
         a, b, _ = sides(hard_rows, limits, settings)
-        soft = (
-            _with_deployed_floor(sides(kept_soft, limits, settings)[:2], target)
-            if kept_soft
-            else None
-        )
+        soft = _soft_rows(lay, limits, settings, optimum, target)
         lots = None
         method = self.method
         if method == "mip":
@@ -348,17 +377,7 @@ class LotRounding:
             lots, method = np.zeros_like(lots), method + " (no lots: whole lots lose)"
         w = unit * lots
         values = lay.values(w, settings)
-        soft_index = set(lay.soft_rows)
-        violations = []
-        for k, r in enumerate(lay.rows):
-            value = float(values[k])
-            if k in soft_index:
-                continue
-            if row_violation(r, effective_bounds(r, limits), value) > 1e-7 * max(1.0, abs(value)):
-                violations.append(r.name)
-        for c in lay.conic:
-            if c.evaluate(w, data, settings) > c.limit_value(settings) + 1e-7:
-                violations.append(c.name)
+        violations = _violations(lay, limits, settings, data, w, values)
         value = objective.evaluate(w, data)
         rounding = Rounding(
             method=method,

@@ -19,28 +19,25 @@ from quantalloc.allocation import (
     AllocationResult,
     Allocator,
     Budget,
-    CandidateBounds,
     Candidates,
     ConstraintRow,
     ExposureLimit,
     FlaggedCap,
     FractionalKelly,
     GroupCap,
-    GroupTarget,
     Kelly,
     LinearConstraint,
-    LongShortSplit,
     LotRounding,
     MaxLoss,
     Objective,
     RiskConstrainedKelly,
     Rounding,
-    ShareTarget,
 )
 from quantalloc.errors import ConfigError
 from quantalloc.pipeline.model import ModelSpec
 from quantalloc.pipeline.records import ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
+from quantalloc.pipeline.targets import soft_targets, target_terms
 from quantalloc.pipeline.timer import Timer
 
 
@@ -93,40 +90,7 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             name="max_risk_per_trade",
         ),
     ]
-    if targets.blocked:  # held shares replace the stock leg: never buy it in the budget
-        terms.append(
-            CandidateBounds(
-                upper=dict.fromkeys(targets.blocked, 0.0),
-                name="holdings_cover",
-            )
-        )
-    if targets.losing:  # nothing is held at a loss in expectation
-        terms.append(
-            CandidateBounds(upper=dict.fromkeys(targets.losing, 0.0), name="negative_edge")
-        )
-    if targets.long_short is not None:
-        max_long, max_short = targets.long_short
-        terms.append(LongShortSplit(max_long=max_long, max_short=max_short, unit="budget"))
-    if targets.industry:  # shares of the deployed options capital, soft (see allocate)
-        terms.append(
-            ShareTarget(
-                by="industry",
-                targets=dict(targets.industry),
-                tolerance=spec.industries.target_tolerance,
-                unit="budget",
-                name="target",
-            )
-        )
-    if targets.market_cap:
-        terms.append(
-            GroupTarget(
-                by="market_cap",
-                targets=dict(targets.market_cap),
-                tolerance=_cap_tolerance(spec),
-                unit="budget",
-                name="cap_bucket",
-            )
-        )
+    terms += target_terms(spec, targets)
     return terms
 
 
@@ -135,10 +99,6 @@ def _vega_limit(limit: float, held: float) -> ExposureLimit:
     if held == 0.0:
         return ExposureLimit(attribute="vega", max_abs=limit, unit="currency")
     return ExposureLimit(attribute="vega", lower=-limit - held, upper=limit - held, unit="currency")
-
-
-def _cap_tolerance(spec: ModelSpec) -> float:
-    return spec.advanced.cap_tolerance if spec.advanced else 0.1
 
 
 def engine_candidates(
@@ -198,7 +158,7 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             capital=plan.capital,
             rounding=LotRounding(method="mip"),
             bands="upper_first",
-            soft=_soft_targets(spec, targets),
+            soft=soft_targets(spec, targets),
         )
     with timer.stage("allocation: solve + lots"):
         result = allocator.solve(data, limits=dict(plan.request.limits))
@@ -212,17 +172,6 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
         ),
         solver=_solver_block(result, rounding),
     )
-
-
-def _soft_targets(spec: ModelSpec, targets: Targets) -> dict[str, float] | None:
-    """Industry and market-cap bands are soft: a deviation costs ``target_penalty`` per unit
-    of capital outside the band, so targets alone never make a run infeasible."""
-    soft = {}
-    if targets.industry:
-        soft["target"] = spec.industries.target_penalty
-    if targets.market_cap:
-        soft["cap_bucket"] = spec.industries.target_penalty
-    return soft or None
 
 
 def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """What the allocation aims at and rules out: industry targets as shares of the deployed
-capital, the advanced model's market-cap buckets, and the negative-edge rule's candidates."""
+capital, the advanced model's market-cap buckets, the negative-edge rule's candidates, and
+these with the holdings and the long/short split as the engine's terms."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from quantalloc.pipeline.records import ScenarioBook
+from quantalloc.allocation import (
+    CandidateBounds,
+    GroupTarget,
+    LinearConstraint,
+    LongShortSplit,
+    ShareTarget,
+)
+from quantalloc.pipeline.model import ModelSpec
+from quantalloc.pipeline.records import ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
 from quantalloc.pipeline.selection import PriorityIndustry
 from quantalloc.regime.state import MarketState
@@ -80,4 +89,54 @@ def losing_candidates(
     return losing
 
 
-__all__ = ["cap_targets", "industry_targets", "losing_candidates"]
+def target_terms(spec: ModelSpec, targets: Targets) -> list[LinearConstraint]:
+    """The engine's terms for the targets and the state's and holdings' rules: held shares'
+    stock legs and negative-edge candidates at zero, the long/short split, the industry shares
+    of the deployed capital and the market-cap buckets (both soft: :func:`soft_targets`)."""
+    terms: list[LinearConstraint] = []
+    if targets.blocked:  # held shares replace the stock leg: never buy it in the budget
+        terms.append(
+            CandidateBounds(upper=dict.fromkeys(targets.blocked, 0.0), name="holdings_cover")
+        )
+    if targets.losing:  # nothing is held at a loss in expectation
+        terms.append(
+            CandidateBounds(upper=dict.fromkeys(targets.losing, 0.0), name="negative_edge")
+        )
+    if targets.long_short is not None:
+        max_long, max_short = targets.long_short
+        terms.append(LongShortSplit(max_long=max_long, max_short=max_short, unit="budget"))
+    if targets.industry:
+        tolerance = spec.industries.target_tolerance
+        shares = dict(targets.industry)
+        terms.append(
+            ShareTarget(
+                by="industry", targets=shares, tolerance=tolerance, unit="budget", name="target"
+            )
+        )
+    if targets.market_cap:
+        tolerance = spec.advanced.cap_tolerance if spec.advanced else 0.1
+        shares = dict(targets.market_cap)
+        terms.append(
+            GroupTarget(
+                by="market_cap",
+                targets=shares,
+                tolerance=tolerance,
+                unit="budget",
+                name="cap_bucket",
+            )
+        )
+    return terms
+
+
+def soft_targets(spec: ModelSpec, targets: Targets) -> dict[str, float] | None:
+    """Industry and market-cap bands are soft: a deviation costs ``target_penalty`` per unit
+    of capital outside the band, so targets alone never make a run infeasible."""
+    soft = {}
+    if targets.industry:
+        soft["target"] = spec.industries.target_penalty
+    if targets.market_cap:
+        soft["cap_bucket"] = spec.industries.target_penalty
+    return soft or None
+
+
+__all__ = ["cap_targets", "industry_targets", "losing_candidates", "soft_targets", "target_terms"]
