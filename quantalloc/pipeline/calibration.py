@@ -27,23 +27,19 @@ the vol at the remaining time that makes its expected discounted mark equal its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from quantalloc.errors import ConfigError, DataError
-from quantalloc.options.implied_vol import implied_vol
 from quantalloc.options.pricing import bs_price
 from quantalloc.pipeline.entropy import Pooled, entropy_pooling
+from quantalloc.pipeline.implied import implied_atoms, quote_smile
 
 METHODS: tuple[str, ...] = ("copula", "entropy")
 GRID_MULTIPLE = 4
 MARGINAL_ITERATIONS = 300
-GRID_POINTS = 6001
-GRID_SDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -163,61 +159,6 @@ def concat_targets(parts: list[PriceTargets]) -> PriceTargets:
     return PriceTargets(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
-def smooth_smile(
-    targets: PriceTargets, forward: float, atm_vol: float, rate: float, horizon: float
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A smooth smile through the contracts' Black-76 vols: a quadratic in log-moneyness
-    (least squares), flat beyond the quoted range, kept within [0.3, 3] x the ATM vol; the flat
-    ATM vol when fewer than three contracts give a vol."""
-    opt = (targets.kind != 0) & (targets.remaining <= 0)
-    iv = np.full(int(opt.sum()), np.nan)
-    if opt.any():
-        iv = implied_vol(
-            np.where(targets.kind[opt] > 0, "call", "put"),
-            targets.mid[opt],
-            forward * np.exp(-rate * horizon),
-            targets.strike[opt],
-            horizon,
-            rate,
-        )
-    x = np.log(targets.strike[opt] / forward)
-    ok = np.isfinite(iv) & (iv > 0)
-    if ok.sum() < 3:
-        return lambda k: np.full(np.shape(k), atm_vol)
-    coef = np.polyfit(x[ok], iv[ok], 2)
-    lo, hi = float(x[ok].min()), float(x[ok].max())
-    return lambda k: np.clip(
-        np.polyval(coef, np.clip(np.log(np.asarray(k) / forward), lo, hi)),
-        0.3 * atm_vol,
-        3.0 * atm_vol,
-    )
-
-
-def implied_quantiles(
-    smile: Callable[[np.ndarray], np.ndarray], forward: float, horizon: float, m: int
-) -> np.ndarray:
-    """``m`` equal-probability quantiles of the horizon price a smile implies.
-
-    The undiscounted call curve ``C(K) = F N(d1) - K N(d2)`` at the smile's vols on a fine grid
-    of strikes gives the CDF ``1 + dC/dK`` (Breeden-Litzenberger), clipped to [0, 1] and made
-    non-decreasing, then inverted at the cell midpoints ``(i + 1/2) / m``.
-    """
-    atm = float(np.asarray(smile(np.array([forward])))[0])
-    width = GRID_SDS * max(atm, 0.05) * np.sqrt(horizon)
-    k = forward * np.exp(np.linspace(-2.0 * width, width, GRID_POINTS))
-    sd = np.maximum(np.asarray(smile(k), dtype=float), 1e-4) * np.sqrt(horizon)
-    d1 = (np.log(forward / k) + 0.5 * sd**2) / sd
-    call = forward * ndtr(d1) - k * ndtr(d1 - sd)
-    cdf = np.maximum.accumulate(np.clip(1.0 + np.gradient(call, k), 0.0, 1.0))
-    cdf[0], cdf[-1] = 0.0, 1.0
-    first = np.searchsorted(cdf, 0.0, side="right") - 1
-    last = np.searchsorted(cdf, 1.0, side="left")
-    out: np.ndarray = np.interp(
-        (np.arange(m) + 0.5) / m, cdf[first : last + 1], k[first : last + 1]
-    )
-    return out
-
-
 def marginal(
     forward: float,
     atm_vol: float,
@@ -229,20 +170,31 @@ def marginal(
     points: int,
     max_iterations: int = MARGINAL_ITERATIONS,
 ) -> tuple[np.ndarray, Pooled]:
-    """The horizon distribution one symbol's prices imply, as a weighted grid.
+    """The horizon distribution one symbol's prices imply, as ``points``-odd weighted atoms.
 
-    The grid is ``points`` quantiles of the distribution of a smooth smile through the
-    contracts (:func:`smooth_smile`, :func:`implied_quantiles`), uniform as a prior; entropy
-    pooling on it with this symbol's rows alone then meets each price within its tolerance.
+    The atoms of the smile through the contracts (:mod:`quantalloc.pipeline.implied`) price each
+    contract at its quote wherever the quotes admit a distribution; only where they do not (a
+    butterfly arbitrage wider than the spreads) does entropy pooling with this symbol's rows
+    move the masses, by the least relative entropy, to meet each price within its tolerance.
     """
-    smile = smooth_smile(targets, forward, atm_vol, rate, horizon)
-    grid = implied_quantiles(smile, forward, horizon, points)
-    rows = targets.values(grid[:, None], rate, horizon)
-    prior = np.full(points, 1.0 / points)
-    pooled = entropy_pooling(
-        prior, rows, targets.mid, tolerance * targets.half_spread, max_iterations=max_iterations
+    opt = (targets.kind != 0) & (targets.remaining <= 0)
+    smile = quote_smile(
+        targets.kind[opt],
+        targets.strike[opt],
+        targets.mid[opt],
+        targets.half_spread[opt],
+        forward=forward,
+        atm_vol=atm_vol,
+        rate=rate,
+        horizon=horizon,
     )
-    return grid, pooled
+    values, mass = implied_atoms(smile, forward, horizon, targets.strike[opt], points)
+    rows = targets.values(values[:, None], rate, horizon)
+    band = tolerance * targets.half_spread
+    miss = np.abs(rows @ mass - targets.mid) - band
+    if np.all(miss <= 1e-9 * np.maximum(np.abs(targets.mid), 1.0)):
+        return values, Pooled(mass, np.zeros(len(targets)), np.zeros(len(targets)), 0, True, 0.0)
+    return values, entropy_pooling(mass, rows, targets.mid, band, max_iterations=max_iterations)
 
 
 def cell_means(grid: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
