@@ -184,7 +184,7 @@ def _intervals(
     bad = (
         (mass < -1e-12)
         | (inner < lo * mass - eps)
-        | (inner > np.where(np.isinf(hi), np.inf, hi * mass) + eps)
+        | (inner > np.where(np.isinf(hi), np.inf, np.where(np.isinf(hi), 0.0, hi) * mass) + eps)
     )
     some = mass > 1e-14
     with np.errstate(divide="ignore", invalid="ignore"):
