@@ -53,32 +53,33 @@ def root(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    _fit_cache(ctx)
+    _memo(ctx)
     # a driver's own warnings (psycopg's "error ignored in rollback" when a server goes away)
     # would print before the one error line that says what happened and what to do
     logging.getLogger("psycopg").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
-ENV_FIT_CACHE = "QUANTALLOC_FIT_CACHE"
+ENV_MEMO = "QUANTALLOC_MEMO"
 
 
-def _fit_cache(ctx: typer.Context) -> None:
-    """Point the on-disk cache of model fits at ``$QUANTALLOC_CACHE_DIR/fits`` (else the user
-    cache dir) and turn it off with ``$QUANTALLOC_FIT_CACHE=off``, for this command only."""
+def _memo(ctx: typer.Context) -> None:
+    """Keep computed results (GARCH fits, parsed price files, exchange calendars) under
+    ``$QUANTALLOC_CACHE_DIR/memo`` (else the user cache dir), or nowhere with
+    ``$QUANTALLOC_MEMO=off``, for this command only."""
     import os
     from pathlib import Path
 
-    from quantalloc.options import fit_cache
+    from quantalloc.data import memo
 
     folder = os.environ.get("QUANTALLOC_CACHE_DIR") or None
-    switch = os.environ.get(ENV_FIT_CACHE, "on").strip().lower()
+    switch = os.environ.get(ENV_MEMO, "on").strip().lower()
     if switch not in ("on", "off", "1", "0", "true", "false", "yes", "no", ""):
-        raise typer.BadParameter(f"{ENV_FIT_CACHE}={switch!r} is not a switch; set it to on or off")
-    previous = fit_cache.configure(
-        Path(folder) / "fits" if folder else None,
+        raise typer.BadParameter(f"{ENV_MEMO}={switch!r} is not a switch; set it to on or off")
+    previous = memo.configure(
+        Path(folder) / "memo" if folder else None,
         enabled=switch not in ("off", "0", "false", "no"),
     )
-    ctx.call_on_close(lambda: fit_cache.configure(previous.directory, enabled=previous.enabled))
+    ctx.call_on_close(lambda: memo.configure(previous.directory, enabled=previous.enabled))
 
 
 for _module in (solve, regime, backtest, tune, data, db, runs, serve, trade):

@@ -13,6 +13,7 @@ than ``JUMP_LOG_RETURN`` in log terms (a 39% fall, a 65% rise) is logged and lis
 
 from __future__ import annotations
 
+import io
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from quantalloc.data import memo
 from quantalloc.data.base import DateLike, clip_dates
 from quantalloc.data.day_files import DayFiles, find_gaps
 from quantalloc.data.validation import validate_ohlcv
@@ -42,18 +44,21 @@ def symbol_to_filename(symbol: str) -> str:
     return symbol.replace("^", "_")
 
 
-def read_price_csv(path: Path, symbol: str | None = None) -> pd.DataFrame:
+def read_price_csv(
+    path: Path, symbol: str | None = None, *, content: bytes | None = None
+) -> pd.DataFrame:
     """Read one CSV in any supported layout into an OHLCV frame (before validation).
 
     Layouts: Yahoo (``Date,Open,High,Low,Close,Adj Close,Volume``), Upstox
     (``timestamp,open,high,low,close,volume,oi`` with ``+05:30`` offsets, kept as local wall time),
     CBOE (``DATE,OPEN,HIGH,LOW,CLOSE``), intraday (``datetime,open,...``), index files with an
     unnamed first column, and close-only files (``date,spot_price`` / ``date,vix_value``), whose
-    open, high and low are set to the close and volume to 0.
+    open, high and low are set to the close and volume to 0. ``content``: the file's bytes,
+    when already read.
     """
     name = symbol or path.stem
     try:
-        raw = pd.read_csv(path)
+        raw = pd.read_csv(path if content is None else io.BytesIO(content))
     except (OSError, ValueError) as exc:
         raise DataError(f"{name}: cannot read {path}: {exc}") from exc
     raw.columns = [str(c).strip().lower() for c in raw.columns]
@@ -284,10 +289,61 @@ def _is_price_file(path: Path) -> bool:
     return is_price_header(header.strip().split(","))
 
 
+PARSED_SPEC = "read_price_csv v1"
+"""What a parsed price file is (part of its disk cache key): change it whenever
+:func:`read_price_csv` changes what it returns."""
+
+
 @lru_cache(maxsize=256)
 def _read_cached(path: Path, mtime: float, symbol: str, max_ffill: int) -> pd.DataFrame:
-    return validate_ohlcv(read_price_csv(path, symbol), symbol, str(path), max_ffill=max_ffill)
+    return validate_ohlcv(_parsed(path, symbol), symbol, str(path), max_ffill=max_ffill)
 
 
 def _read_validated(path: Path, symbol: str, max_ffill: int) -> pd.DataFrame:
     return _read_cached(path, path.stat().st_mtime, symbol, max_ffill).copy()
+
+
+def _parsed(path: Path, symbol: str) -> pd.DataFrame:
+    """:func:`read_price_csv` of ``path``, kept on disk (:mod:`quantalloc.data.memo`) under a
+    hash of the file's bytes, :data:`PARSED_SPEC` and pandas' and numpy's versions: a second
+    run reads the columns back (about 1 ms) instead of parsing the text; an edited file is
+    another key. Frames with text columns are not kept (they fail validation anyway)."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{symbol}: cannot read {path}: {exc}") from exc
+    digest = memo.key(PARSED_SPEC, memo.versions("pandas", "numpy"), content)
+    kept = _from_arrays(memo.load_arrays("prices", digest))
+    if kept is not None:
+        return kept
+    frame = read_price_csv(path, symbol, content=content)
+    arrays = _to_arrays(frame)
+    if arrays is not None:
+        memo.store_arrays("prices", digest, arrays)
+    return frame
+
+
+def _to_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """Index, column names and columns of a numeric, tz-naive frame; None for any other."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or index.name != "date":
+        return None
+    out = {"index": index.to_numpy(), "columns": np.array([str(c) for c in frame.columns])}
+    for i, (name, column) in enumerate(frame.items()):
+        values = column.to_numpy()
+        if not isinstance(name, str) or values.dtype.kind not in "fiub":
+            return None
+        out[f"c{i}"] = values
+    return out
+
+
+def _from_arrays(arrays: dict[str, np.ndarray] | None) -> pd.DataFrame | None:
+    if arrays is None:
+        return None
+    try:
+        names = [str(n) for n in arrays["columns"]]
+        columns = {n: arrays[f"c{i}"] for i, n in enumerate(names)}
+        index = pd.DatetimeIndex(arrays["index"], name="date")
+    except (KeyError, TypeError, ValueError):
+        return None
+    return pd.DataFrame(columns, index=index)

@@ -10,7 +10,9 @@ Friday is a holiday (Good Friday 2019-04-19 -> 2019-04-18); weeklies exist only 
 so they come from a chain, not from here.
 
 Exchange sessions come from ``exchange_calendars`` (XBOM for NSE, whose holidays NSE shares;
-XNYS for the US); it is imported only when a calendar is first needed. Past the last year a
+XNYS for the US); it is imported only when a calendar is first needed, and the sessions it
+gives are kept on disk (:mod:`quantalloc.data.memo`), so a later run neither imports it nor
+builds the calendar. Past the last year a
 calendar records (XBOM: one year ahead), weekdays are sessions except NSE's fixed-date
 holidays (26 January, 1 May, 15 August, 2 October, 25 December).
 """
@@ -22,8 +24,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from quantalloc.data import memo
 from quantalloc.errors import ConfigError
 
 NSE_TUESDAY_FROM = date(2025, 9, 1)
@@ -42,17 +46,48 @@ def _calendar(market: str) -> Any:
     except KeyError:
         raise ConfigError(f"no exchange calendar for market {market!r}; use in or us") from None
     try:
-        return xc.get_calendar(code, start="2000-01-01", end="2035-12-31")
+        return xc.get_calendar(code, start=CALENDAR_START, end=CALENDAR_END)
     except ValueError:  # holidays recorded only a year or so ahead
-        return xc.get_calendar(code, start="2000-01-01")
+        return xc.get_calendar(code, start=CALENDAR_START)
+
+
+CALENDAR_START, CALENDAR_END = "2000-01-01", "2035-12-31"
+
+
+@lru_cache(maxsize=4)
+def _sessions(market: str) -> np.ndarray:
+    """The exchange's sessions from :data:`CALENDAR_START` to the last one its calendar records,
+    as sorted ``datetime64[D]``; kept on disk (:mod:`quantalloc.data.memo`) because building
+    the calendar costs ~0.6 s (import and holiday rules). The key holds the calendar, its range
+    and exchange_calendars' and pandas' versions; a calendar whose holidays are recorded only
+    to a year (the fallback of :func:`_calendar`, whose end moves with today) also holds
+    today's date."""
+    if market not in _CALENDARS:
+        _calendar(market)  # the ConfigError naming the market
+    versions = memo.versions("exchange_calendars", "pandas")
+    spec = f"exchange sessions v1|{_CALENDARS[market]}|{CALENDAR_START}"
+    full = memo.key(spec, CALENDAR_END, versions)
+    short = memo.key(spec, "recorded", date.today().isoformat(), versions)
+    for digest in (full, short):
+        kept = memo.load_arrays("calendars", digest)
+        if kept is not None and kept.get("sessions", np.empty(0)).dtype == "M8[D]":
+            return kept["sessions"]
+    cal = _calendar(market)
+    sessions = np.asarray(pd.DatetimeIndex(cal.sessions).to_numpy().astype("M8[D]"))
+    digest = full if cal.last_session >= pd.Timestamp(CALENDAR_END) else short
+    memo.store_arrays("calendars", digest, {"sessions": sessions})
+    return sessions
 
 
 def is_session(day: date, market: str) -> bool:
     """True when the market's exchange is open on ``day``."""
-    cal = _calendar(market)
-    stamp = pd.Timestamp(day)
-    if stamp <= cal.last_session:
-        return bool(cal.is_session(stamp))
+    sessions = _sessions(market)
+    stamp = np.datetime64(day, "D")
+    if stamp < sessions[0]:  # before the recorded range: the calendar's own answer (or error)
+        return bool(_calendar(market).is_session(pd.Timestamp(day)))
+    if stamp <= sessions[-1]:
+        i = int(np.searchsorted(sessions, stamp))
+        return bool(sessions[i] == stamp)
     return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS[market]
 
 

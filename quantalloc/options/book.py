@@ -88,28 +88,44 @@ def leg_costs(book: LegBook, bid_ask: float, min_tick: float, commission: float)
 
 
 def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray:
-    """Value per unit of every leg in every scenario at the horizon, shape (scenarios, legs).
+    """Value per unit of every leg in every scenario at the horizon, shape (scenarios, legs)
+    (see :func:`leg_values`); leg ``i`` reads price column ``book.symbol[i]``."""
+    return leg_values(
+        book.kind, book.strike, book.remaining, book.vol, prices[:, book.symbol], rate
+    )
 
-    Stock legs are worth the scenario price; options expiring at the horizon their intrinsic
-    value; options that still run are marked with Black-Scholes at their remaining time and vol.
+
+def leg_values(
+    kind: np.ndarray,
+    strike: np.ndarray,
+    remaining: np.ndarray,
+    vol: np.ndarray,
+    s_t: np.ndarray,
+    rate: float,
+) -> np.ndarray:
+    """Value per unit of legs at the horizon given their underlying's price there, shape of
+    ``s_t`` (scenarios, legs).
+
+    ``kind`` is +1 call, -1 put, 0 stock (or a forward). Stock legs are worth the price; options
+    expiring at the horizon (``remaining`` 0) their intrinsic value; options that still run are
+    marked with Black-Scholes at their ``remaining`` years and ``vol``.
     """
-    s_t = prices[:, book.symbol]
     # intrinsic values in place (a scenarios x legs array and its temporaries dominate the cost)
-    values = s_t - book.strike[None, :]
-    values *= book.kind.astype(float)[None, :]
+    values = s_t - strike[None, :]
+    values *= kind.astype(float)[None, :]
     np.maximum(values, 0.0, out=values)
-    stock = np.flatnonzero(book.kind == 0)
+    stock = np.flatnonzero(kind == 0)
     if stock.size:
         values[:, stock] = s_t[:, stock]
-    running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
+    running = np.flatnonzero((remaining > 0) & (kind != 0))
     if running.size:
         values[:, running] = bs_price(
-            book.kind[running].astype(float),
+            kind[running].astype(float),
             s_t[:, running],
-            book.strike[running],
-            book.remaining[running],
+            strike[running],
+            remaining[running],
             rate,
-            book.vol[running],
+            vol[running],
         )
     out: np.ndarray = values
     return out
@@ -209,6 +225,7 @@ __all__ = [
     "LegBook",
     "horizon_values",
     "leg_costs",
+    "leg_values",
     "payoff_extremes",
     "pnl_per_lot",
     "probability_of_profit",

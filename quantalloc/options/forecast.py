@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from quantalloc.data import memo
 from quantalloc.errors import ConfigError, DataError
-from quantalloc.options import fit_cache
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ _FITS: OrderedDict[str, Garch | str] = OrderedDict()  # a fit, or why it failed
 _FITS_LOCK = threading.Lock()
 
 
+def fit_key(returns: np.ndarray) -> str:
+    """The disk cache's key of a GARCH fit of ``returns``: their float64 values in order, the
+    model (:data:`GARCH_SPEC`) and the versions of the libraries that fit it."""
+    values = np.ascontiguousarray(returns, dtype=np.float64)
+    return memo.key(GARCH_SPEC, memo.versions("arch", "scipy", "numpy"), values)
+
+
 @dataclass(frozen=True)
 class Garch:
     """GARCH(1,1) parameters on daily log returns (variance units), fitted by ``arch``."""
@@ -110,13 +117,14 @@ class Garch:
 
         Fits are remembered by the returns' exact values: in the process (the last
         :data:`FIT_MEMO`), so a replay that marks a position with the forecast its solve made
-        reuses that solve's fit, and on disk (:mod:`quantalloc.options.fit_cache`, keyed by the
-        returns, :data:`GARCH_SPEC` and the versions of arch, scipy and numpy), so a second run
-        neither fits nor imports ``arch``. A remembered fit is the fresh fit's numbers exactly."""
+        reuses that solve's fit, and on disk (:mod:`quantalloc.data.memo`, keyed by
+        :func:`fit_key`: the returns, :data:`GARCH_SPEC` and the versions of arch, scipy and
+        numpy), so a second run neither fits nor imports ``arch``. A remembered fit is the
+        fresh fit's numbers exactly."""
         r = np.ascontiguousarray(returns.to_numpy(float))
         if r.size < 250:
             raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
-        key = fit_cache.fit_key(r, GARCH_SPEC)
+        key = fit_key(r)
         with _FITS_LOCK:
             found = _FITS.get(key)
             if found is not None:
@@ -128,11 +136,8 @@ class Garch:
                 found = cls._fit(r)
             except DataError as exc:
                 found = str(exc)
-            fit_cache.store(
-                key,
-                GARCH_SPEC,
-                {"error": found} if isinstance(found, str) else dataclasses.asdict(found),
-            )
+            value = {"error": found} if isinstance(found, str) else dataclasses.asdict(found)
+            memo.store_json("fits", key, {"spec": GARCH_SPEC, "value": value})
         with _FITS_LOCK:
             _FITS[key] = found
             while len(_FITS) > FIT_MEMO:
@@ -144,8 +149,11 @@ class Garch:
     @classmethod
     def _stored(cls, key: str) -> Garch | str | None:
         """The disk cache's fit (or failure) of ``key``; None on a miss."""
-        value = fit_cache.load(key, GARCH_SPEC)
-        if value is None:
+        entry = memo.load_json("fits", key)
+        if entry is None or entry.get("spec") != GARCH_SPEC:
+            return None
+        value = entry.get("value")
+        if not isinstance(value, dict):
             return None
         if isinstance(value.get("error"), str):
             return str(value["error"])
@@ -255,13 +263,15 @@ def proxy_vol(
     days: int = 21,
     min_vol: float = 0.05,
     max_vol: float = 2.0,
+    ratio: float | None = None,
 ) -> ProxyVol:
     """The proxy of the module notes for one symbol on ``as_of``.
 
     ``index_forecast`` is the index's forecast path (:func:`forecast_path` with the same
     ``method``), ``implied`` the vol index as an annualised fraction (its history, the as-of
     level included). A GARCH fit that fails (too short a history, no stationary model) falls
-    back to EWMA, with a note.
+    back to EWMA, with a note. ``ratio``: :func:`measured_ratio` of ``implied`` and
+    ``index_forecast`` on ``as_of`` when already computed (it is the same for every symbol).
     """
     close = symbol_close.loc[symbol_close.index <= as_of]
     notes: list[str] = []
@@ -274,7 +284,8 @@ def proxy_vol(
         notes.append(f"GARCH(1,1) not used ({exc}); EWMA instead")
         used = "ewma"
         path = forecast_path(close, "ewma", days)
-    ratio = measured_ratio(implied, index_forecast, as_of)
+    if ratio is None:
+        ratio = measured_ratio(implied, index_forecast, as_of)
     forecast = float(path.iloc[-1])
     vol = float(np.clip(forecast * ratio, min_vol, max_vol))
     return ProxyVol(vol=vol, forecast=forecast, ratio=ratio, method=used, notes=tuple(notes))

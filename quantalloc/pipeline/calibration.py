@@ -6,13 +6,16 @@ every listed option used (its intrinsic value when it expires there, its mark wh
 is its mid within its half-spread. Two recipes keep the bootstrap's joint shape:
 
 ``copula`` (the default)
-    Each symbol's column is mapped, rank for rank, onto the horizon distribution its smile
-    implies (Breeden and Litzenberger 1978: the risk-neutral CDF is ``1 + e^{rh} dC/dK``), so
-    the bootstrap's copula (every rank dependence of the cross-section) is kept exactly and each
+    Each symbol's column is mapped, rank for rank, onto the horizon distribution its quotes
+    imply (:mod:`quantalloc.pipeline.implied`: atoms from a smile through the quotes' vols,
+    Breeden and Litzenberger 1978, exact at every quoted strike and at the forward), so the
+    bootstrap's copula (every rank dependence of the cross-section) is kept exactly and each
     marginal is the market's. A scenario of rank ``r`` takes the mean of the implied quantile
-    function over its cell ``[r/n, (r+1)/n]`` (which makes the forward exact up to the grid).
-    The small quadrature error left on single contracts is removed by entropy pooling on those
-    contracts (:mod:`quantalloc.pipeline.entropy`), which then hardly moves the probabilities.
+    function over its cell ``[r/n, (r+1)/n]``, which keeps the forward exact; the cells are
+    narrow where options are struck, so the contracts keep their prices to a small fraction of
+    their spreads. Only quotes no distribution can meet (a butterfly arbitrage wider than the
+    spreads, common in closing prices) call on entropy pooling of that symbol's atoms
+    (:mod:`quantalloc.pipeline.entropy`), which misses them by the least amount.
 ``entropy``
     The bootstrap scenarios (rescaled to the ATM vol) keep their prices and get probabilities of
     minimum relative entropy that meet every constraint (Meucci 2008). With many symbols, each
@@ -22,7 +25,8 @@ is its mid within its half-spread. Two recipes keep the bootstrap's joint shape:
 
 A leg still running at the horizon is marked with Black-Scholes at its *forward* implied vol:
 the vol at the remaining time that makes its expected discounted mark equal its mid today
-(:func:`forward_vols`), so a calendar earns no term-structure edge by construction.
+(:func:`quantalloc.pipeline.horizon.forward_vols`), so a calendar earns no term-structure edge
+by construction.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.errors import ConfigError, DataError
-from quantalloc.options.pricing import bs_price
+from quantalloc.options.book import leg_values
 from quantalloc.pipeline.entropy import Pooled, entropy_pooling
 from quantalloc.pipeline.implied import implied_atoms, quote_smile
 
@@ -65,20 +69,9 @@ class PriceTargets:
 
     def values(self, prices: np.ndarray, rate: float, horizon: float) -> np.ndarray:
         """Discounted value of every target in every scenario, shape ``(targets, scenarios)``."""
-        s = prices[:, self.column]
-        out = np.where(self.kind == 0, s, np.maximum(self.kind * (s - self.strike), 0.0)).astype(
-            float
+        out = leg_values(
+            self.kind, self.strike, self.remaining, self.vol, prices[:, self.column], rate
         )
-        running = np.flatnonzero((self.remaining > 0) & (self.kind != 0))
-        if running.size:
-            out[:, running] = bs_price(
-                self.kind[running].astype(float),
-                s[:, running],
-                self.strike[running],
-                self.remaining[running],
-                rate,
-                self.vol[running],
-            )
         result: np.ndarray = (out * np.exp(-rate * horizon)).T
         return result
 
@@ -342,40 +335,6 @@ def repricing(rows: np.ndarray, probabilities: np.ndarray, targets: PriceTargets
     return targets.frame().assign(model=model, error=error, spread_ratio=ratio)
 
 
-def forward_vols(
-    column: np.ndarray,
-    probabilities: np.ndarray,
-    kind: np.ndarray,
-    strike: np.ndarray,
-    remaining: np.ndarray,
-    mid: np.ndarray,
-    *,
-    rate: float,
-    horizon: float,
-    iterations: int = 60,
-) -> np.ndarray:
-    """Per running contract, the vol at its remaining time whose expected mark is its mid.
-
-    ``column`` holds the horizon prices of each contract's underlying, shape (scenarios,
-    contracts). The discounted expected Black-Scholes mark rises with the vol, so a bisection
-    on [0.005, 5] (``iterations`` halvings: a work limit) finds it; a mid below the mark at the
-    lowest vol (or above the highest) gets that bound.
-    """
-    lo = np.full(kind.shape[0], 0.005)
-    hi = np.full(kind.shape[0], 5.0)
-    disc = np.exp(-rate * horizon)
-    sign = kind.astype(float)
-    for _ in range(iterations):
-        mid_vol = 0.5 * (lo + hi)
-        mark = bs_price(sign, column, strike, remaining, rate, mid_vol)
-        value = disc * (probabilities @ mark)
-        above = value > mid
-        hi = np.where(above, mid_vol, hi)
-        lo = np.where(above, lo, mid_vol)
-    out: np.ndarray = 0.5 * (lo + hi)
-    return out
-
-
 __all__ = [
     "METHODS",
     "Calibrated",
@@ -384,7 +343,6 @@ __all__ = [
     "cell_means",
     "concat_targets",
     "forward_targets",
-    "forward_vols",
     "map_marginals",
     "marginal",
     "repricing",

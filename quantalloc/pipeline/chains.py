@@ -157,7 +157,7 @@ def _proxies(
     plan: Plan, inputs: MarketInputs, state: MarketState, symbols: list[str]
 ) -> tuple[dict[str, float], list[str]]:
     """The vol proxy of each symbol: its own forecast x the index's measured ratio."""
-    from quantalloc.options.forecast import forecast_path, proxy_vol
+    from quantalloc.options.forecast import forecast_path, measured_ratio, proxy_vol
 
     method = plan.spec.candidates.vol_proxy
     notes: list[str] = []
@@ -172,11 +172,13 @@ def _proxies(
     implied = implied.loc[implied.index < inputs.as_of]
     implied = pd.concat([implied, pd.Series([float(state.vix) / 100.0], index=[inputs.as_of])])
     out: dict[str, float] = {}
+    ratio = measured_ratio(implied, index_fc, inputs.as_of) if symbols else float("nan")
     for s in symbols:
-        got = proxy_vol(inputs.closes[s].dropna(), index_fc, implied, inputs.as_of, method=method)
+        got = proxy_vol(
+            inputs.closes[s].dropna(), index_fc, implied, inputs.as_of, method=method, ratio=ratio
+        )
         out[s] = got.vol
         notes += [f"{s}: {n}" for n in got.notes]
-    ratio = got.ratio if symbols else float("nan")
     if np.isfinite(ratio):
         notes.append(
             f"vol proxy ({method}): each symbol's 21-day forecast x {ratio:.2f}, the index's "

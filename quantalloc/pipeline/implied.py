@@ -52,8 +52,8 @@ class QuoteSmile:
         """The vol and its derivative in ``x`` at ``x``."""
         x = np.asarray(x, dtype=float)
         if self.x.size < 2:
-            v = float(self.vol[0]) if self.vol.size else self.atm
-            return np.full(x.shape, v), np.zeros(x.shape)
+            flat = float(self.vol[0]) if self.vol.size else self.atm
+            return np.full(x.shape, flat), np.zeros(x.shape)
         if self.smoothing > 0 and self.x.size > 3:
             curve: Any = UnivariateSpline(
                 self.x, self.vol, w=self.weight, k=3, s=self.smoothing * self.x.size

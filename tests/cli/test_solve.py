@@ -213,31 +213,32 @@ def test_update_database_creates_the_default_store(
     assert len(open_store(f"sqlite:///{db}").list_runs()) == 1
 
 
-def test_fit_cache_follows_the_cache_dir_and_turns_off(
+def test_memo_follows_the_cache_dir_and_turns_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from collections import OrderedDict
 
-    from quantalloc.options import fit_cache, forecast
+    from quantalloc.data import memo
+    from quantalloc.options import forecast
 
     args = ["solve", "--risk", "moderate", "--data", "demo", "--scenarios", "100"]
     monkeypatch.setattr(forecast, "_FITS", OrderedDict())  # no fit remembered in the process
     monkeypatch.setenv("QUANTALLOC_CACHE_DIR", str(tmp_path / "on"))
     result = runner.invoke(app, [*args, "--output", str(tmp_path / "on.json")])
     assert result.exit_code == 0, result.output
-    assert list((tmp_path / "on" / "fits").rglob("*.json"))  # the demo's GARCH fits, kept
-    assert fit_cache.settings() == fit_cache.Settings()  # the command's setting ended with it
+    assert list((tmp_path / "on" / "memo" / "fits").rglob("*.json"))  # the demo's GARCH fits, kept
+    assert memo.settings() == memo.Settings()  # the command's setting ended with it
 
     monkeypatch.setattr(forecast, "_FITS", OrderedDict())
     monkeypatch.setenv("QUANTALLOC_CACHE_DIR", str(tmp_path / "off"))
-    monkeypatch.setenv("QUANTALLOC_FIT_CACHE", "off")
+    monkeypatch.setenv("QUANTALLOC_MEMO", "off")
     result = runner.invoke(app, [*args, "--output", str(tmp_path / "off.json")])
     assert result.exit_code == 0, result.output
-    assert not (tmp_path / "off" / "fits").exists()
+    assert not (tmp_path / "off" / "memo").exists()
     on, off = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("on", "off"))
     assert on["allocations"] == off["allocations"]  # the cache changes no number
 
-    monkeypatch.setenv("QUANTALLOC_FIT_CACHE", "maybe")
+    monkeypatch.setenv("QUANTALLOC_MEMO", "maybe")
     result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "QUANTALLOC_FIT_CACHE='maybe'" in result.output and "on or off" in result.output
+    assert "QUANTALLOC_MEMO='maybe'" in result.output and "on or off" in result.output

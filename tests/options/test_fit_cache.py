@@ -1,6 +1,6 @@
-"""The on-disk cache of GARCH fits: a hit is the fresh fit's numbers exactly, any change of the
-returns, the model or the library versions is a miss, a broken entry is a miss, and the cache
-can be moved and turned off."""
+"""GARCH fits kept on disk (:mod:`quantalloc.data.memo`): a hit is the fresh fit's numbers
+exactly, any change of the returns, the model or the library versions is a miss, a broken or
+foreign entry is a miss, failures are kept like fits, and the cache can be turned off."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quantalloc.data import memo
 from quantalloc.errors import DataError
-from quantalloc.options import fit_cache, forecast
-from quantalloc.options.forecast import GARCH_SPEC, Garch
+from quantalloc.options import forecast
+from quantalloc.options.forecast import GARCH_SPEC, Garch, fit_key
 
 
 def _returns(n: int = 400, seed: int = 3) -> pd.Series:
@@ -34,8 +35,8 @@ def _entries(folder: Path) -> list[Path]:
 @pytest.fixture
 def cache(tmp_path: Path):  # type: ignore[no-untyped-def]
     forecast._FITS.clear()  # the in-process memo would hide the disk
-    with fit_cache.configured(tmp_path / "fits"):
-        yield tmp_path / "fits"
+    with memo.configured(tmp_path / "memo"):
+        yield tmp_path / "memo" / "fits"
     forecast._FITS.clear()
 
 
@@ -67,14 +68,16 @@ def test_any_change_of_input_is_a_miss(cache: Path) -> None:
     assert shorter != base
     # the model's spec and the library versions are in the key
     r = rets.to_numpy()
-    assert fit_cache.fit_key(r, GARCH_SPEC) != fit_cache.fit_key(r, GARCH_SPEC + " v2")
-    key_now = fit_cache.fit_key(r, GARCH_SPEC)
-    fit_cache._versions = "arch=0.0;scipy=0.0;numpy=0.0"  # as another install would read
+    key_now = fit_key(r)
+    assert key_now != memo.key(GARCH_SPEC + " v2", memo.versions("arch", "scipy", "numpy"), r)
+    saved = dict(memo._versions)
+    memo._versions.update({"arch": "0.0", "scipy": "0.0"})  # as another install would read
     try:
-        assert fit_cache.fit_key(r, GARCH_SPEC) != key_now
+        assert fit_key(r) != key_now
     finally:
-        fit_cache._versions = None
-    assert fit_cache.fit_key(r, GARCH_SPEC) == key_now
+        memo._versions.clear()
+        memo._versions.update(saved)
+    assert fit_key(r) == key_now
 
 
 def test_broken_or_foreign_entry_is_a_miss_and_rewritten(cache: Path) -> None:
@@ -84,7 +87,7 @@ def test_broken_or_foreign_entry_is_a_miss_and_rewritten(cache: Path) -> None:
     entry.write_text("{not json")
     forecast._FITS.clear()
     assert Garch.fit(rets) == fresh
-    assert json.loads(entry.read_text())["value"] == dataclasses.asdict(fresh)
+    assert json.loads(entry.read_text())["value"] == dataclasses.asdict(fresh)  # rewritten
     # an entry of another spec under the same name (a collision) is not trusted
     doc = json.loads(entry.read_text())
     doc["spec"], doc["value"]["alpha"] = "something else", 0.5
@@ -117,13 +120,13 @@ def test_failures_are_kept_and_raised_alike(cache: Path, monkeypatch: pytest.Mon
 def test_off_and_unwritable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     rets = _returns()
     forecast._FITS.clear()
-    with fit_cache.configured(tmp_path / "off", enabled=False):
+    with memo.configured(tmp_path / "off", enabled=False):
         Garch.fit(rets)
     assert not (tmp_path / "off").exists()
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder should be")
     forecast._FITS.clear()
-    with fit_cache.configured(blocker / "fits"), caplog.at_level("WARNING"):
+    with memo.configured(blocker / "memo"), caplog.at_level("WARNING"):
         assert Garch.fit(rets) == Garch._fit(rets.to_numpy())
-    assert "cannot keep model fits" in caplog.text
+    assert "cannot keep computed results" in caplog.text
     forecast._FITS.clear()
