@@ -37,6 +37,7 @@ from quantalloc.pipeline.views import View, apply_views
 NEWTON_STEPS = 12
 FINE_STEPS = 3
 COARSE_CELLS = 256
+PARITY_STRIKES = 5
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
@@ -157,14 +158,45 @@ def calibrated(
     horizon: float,
     method: str,
 ) -> tuple[Calibrated, np.ndarray, LegBook]:
-    """Calibrated prices, the forwards, and the book with its running legs at forward vols."""
+    """Calibrated prices, the forwards (:func:`parity_forwards`), and the book with its running
+    legs at forward vols."""
     symbols = tuple(str(j) for j in range(prices.shape[1]))
-    forwards = spot * np.exp(rate * horizon)
-    targets = concat_targets([forward_targets(symbols, spot), leg_targets(book, legs)])
+    options = leg_targets(book, legs)
+    forwards = parity_forwards(options, spot, rate, horizon)
+    present = forwards * np.exp(-rate * horizon)
+    targets = concat_targets([forward_targets(symbols, present), options])
     cal = calibrate(prices, forwards, atm, targets, rate=rate, horizon=horizon, method=method)
     with threadpool_limits(1, user_api="blas"):  # small products: see entropy_pooling
         vols = forward_vols(book, cal.prices, cal.probabilities, legs.mid, rate, horizon)
     return cal, forwards, dataclasses.replace(book, vol=vols)
+
+
+def parity_forwards(
+    options: PriceTargets, spot: np.ndarray, rate: float, horizon: float
+) -> np.ndarray:
+    """Per symbol the forward its own legs imply by put-call parity, ``K + (C - P) e^{rh}`` (the
+    median over the strikes with both a call and a put, up to ``PARITY_STRIKES`` nearest spot),
+    else ``S e^{rh}``. A chain's prices carry the market's forward (an index's dividends, a
+    stock's borrow); asked to meet ``S e^{rh}`` instead, no distribution prices a call and a put
+    at one strike within their spreads."""
+    out = spot * np.exp(rate * horizon)
+    frame = pd.DataFrame(
+        {"col": options.column, "kind": options.kind, "strike": options.strike, "mid": options.mid}
+    )
+    pairs = frame.pivot_table(
+        index=["col", "strike"], columns="kind", values="mid", aggfunc="first"
+    )
+    if 1 not in pairs or -1 not in pairs:
+        return out
+    pairs = pairs.dropna(subset=[1, -1]).reset_index()
+    pairs["forward"] = pairs["strike"] + (pairs[1] - pairs[-1]) * np.exp(rate * horizon)
+    pairs["distance"] = np.abs(pairs["strike"] - spot[pairs["col"].to_numpy(int)])
+    for col in np.unique(pairs["col"].to_numpy(int)):
+        rows = pairs.loc[pairs["col"] == col]
+        f = float(rows.nsmallest(PARITY_STRIKES, "distance")["forward"].median())
+        if 0.5 * spot[col] < f < 2.0 * spot[col]:
+            out[col] = f
+    return out
 
 
 def edge_and_probabilities(
@@ -189,4 +221,5 @@ __all__ = [
     "edge_and_probabilities",
     "forward_vols",
     "leg_targets",
+    "parity_forwards",
 ]
