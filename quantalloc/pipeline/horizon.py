@@ -35,7 +35,7 @@ from quantalloc.pipeline.edge import attribute
 from quantalloc.pipeline.views import View, apply_views
 
 NEWTON_STEPS = 12
-FINE_STEPS = 3
+FINE_STEPS = 2
 COARSE_CELLS = 256
 PARITY_STRIKES = 5
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
@@ -132,14 +132,19 @@ def _newton(
     log_s = np.log(s)
     root = np.sqrt(tau)
     k_disc = strike * np.exp(-rate * tau)
+    moneyness = log_s - np.log(k_disc)
     for _ in range(steps):
         sd = sigma * root
-        d1 = (log_s - np.log(k_disc) + 0.5 * sd * sd) / sd
-        d2 = d1 - sd
-        price = sign * (s * ndtr(sign * d1) - k_disc * ndtr(sign * d2))
-        vega = s * np.exp(-0.5 * d1 * d1) * (root / SQRT_2PI)
-        value = disc * (p @ price)
-        slope = disc * (p @ vega)
+        d1 = moneyness / sd + 0.5 * sd
+        vega = np.exp(-0.5 * d1 * d1)
+        vega *= s
+        d1 *= sign
+        d2 = d1 - sign * sd
+        price = ndtr(d1, out=d1)
+        price *= s
+        price -= k_disc * ndtr(d2, out=d2)
+        value = disc * sign * (p @ price)
+        slope = disc * (root / SQRT_2PI) * (p @ vega)
         step = np.where(slope > 1e-12, (value - mid) / np.maximum(slope, 1e-12), 0.0)
         sigma = np.clip(sigma - step, 0.01, 3.0)
         if np.all(np.abs(value - mid) <= 1e-10 * np.maximum(mid, 1e-8)):
