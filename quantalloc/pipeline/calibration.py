@@ -213,35 +213,15 @@ def cell_means(grid: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def map_marginals(
-    prices: np.ndarray,
-    forwards: np.ndarray,
-    atm_vol: np.ndarray,
-    targets: PriceTargets,
-    *,
-    rate: float,
-    horizon: float,
-    tolerance: float,
-) -> tuple[np.ndarray, list[Pooled]]:
-    """Each column moved, rank for rank, to the cell means of its implied distribution."""
-    n, j = prices.shape
+def map_ranks(prices: np.ndarray, marginals: list[tuple[np.ndarray, Pooled]]) -> np.ndarray:
+    """Each column of ``prices`` moved, rank for rank, to the cell means of its marginal (a grid
+    and its probabilities, as :func:`marginal` gives them)."""
+    n = prices.shape[0]
     out = np.empty_like(prices, dtype=float)
-    pooled = []
-    for c in range(j):
-        mine = targets.select(targets.column == c, column=0)
-        grid, pool = marginal(
-            float(forwards[c]),
-            float(atm_vol[c]),
-            mine,
-            rate=rate,
-            horizon=horizon,
-            tolerance=tolerance,
-            points=GRID_MULTIPLE * n,
-        )
-        pooled.append(pool)
+    for c, (grid, pool) in enumerate(marginals):
         ranks = np.argsort(np.argsort(prices[:, c], kind="stable"), kind="stable")
         out[:, c] = cell_means(grid, pool.probabilities, n)[ranks]
-    return out, pooled
+    return out
 
 
 @dataclass(frozen=True)
@@ -302,9 +282,20 @@ def calibrate(
         )
     n = prices.shape[0]
     if method == "copula":
-        prices, parts = map_marginals(
-            prices, forwards, atm_vol, targets, rate=rate, horizon=horizon, tolerance=tolerance
-        )
+        marginals = [
+            marginal(
+                float(forwards[c]),
+                float(atm_vol[c]),
+                targets.select(targets.column == c, column=0),
+                rate=rate,
+                horizon=horizon,
+                tolerance=tolerance,
+                points=GRID_MULTIPLE * n,
+            )
+            for c in range(prices.shape[1])
+        ]
+        prices = map_ranks(prices, marginals)
+        parts = [pool for _, pool in marginals]
         uniform = np.full(n, 1.0 / n)
         pooled = Pooled(
             uniform,
@@ -350,7 +341,7 @@ __all__ = [
     "cell_means",
     "concat_targets",
     "forward_targets",
-    "map_marginals",
+    "map_ranks",
     "marginal",
     "repricing",
 ]
