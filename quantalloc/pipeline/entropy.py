@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp
+from threadpoolctl import threadpool_limits
 
 from quantalloc.errors import ConfigError, DataError
 
@@ -100,19 +101,22 @@ def entropy_pooling(
         return float(value), grad
 
     bounds = [(0.0, penalty)] * (2 * m)
-    res = minimize(
-        dual,
-        np.zeros(2 * m),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={
-            "maxiter": max_iterations,
-            "maxfun": 2 * max_iterations,
-            "gtol": 1e-9,
-            "ftol": 1e-15,
-        },
-    )
+    # one BLAS thread: the products are small, and threads contending for the cores of a
+    # loaded machine made each evaluation of the dual ten times slower
+    with threadpool_limits(1, user_api="blas"):
+        res = minimize(
+            dual,
+            np.zeros(2 * m),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={
+                "maxiter": max_iterations,
+                "maxfun": 2 * max_iterations,
+                "gtol": 1e-9,
+                "ftol": 1e-15,
+            },
+        )
     lam = split(res.x)
     e = logq + lam @ z
     p = np.exp(e - logsumexp(e))
