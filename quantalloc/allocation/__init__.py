@@ -42,6 +42,7 @@ from quantalloc.allocation.constraints import (
     ShareTarget,
 )
 from quantalloc.allocation.diagnosis import ConstraintConflict, Diagnosis, Relaxation
+from quantalloc.allocation.dust import PositionRules
 from quantalloc.allocation.kelly import kelly_weights
 from quantalloc.allocation.lots import LotRounding
 from quantalloc.allocation.objectives import (
@@ -82,6 +83,7 @@ __all__ = [
     "MaxLoss",
     "MeanCVaR",
     "Objective",
+    "PositionRules",
     "Relaxation",
     "RiskConstrainedKelly",
     "Rounding",

@@ -16,7 +16,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import Row
 from quantalloc.allocation.context import Settings
+from quantalloc.allocation.dust import PositionRules, with_positions
 from quantalloc.allocation.highs import LinearModel, solve_highs
 from quantalloc.allocation.layout import Layout
 from quantalloc.allocation.objectives import Objective
@@ -67,6 +68,7 @@ def _mip(
     b: np.ndarray,
     max_nodes: int,
     soft: SoftRows | None = None,
+    rules: PositionRules | None = None,
 ) -> np.ndarray | None:
     """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b`` (and as much
     of the ``soft`` rows as the distance allows).
@@ -86,7 +88,7 @@ def _mip(
     if pool.all():
         searches = searches[1:]
     for upper in searches:
-        lots = _mip_within(target, unit, a, b, max_nodes, upper, soft)
+        lots = _mip_within(target, unit, a, b, max_nodes, upper, soft, rules)
         if lots is not None:
             return lots
     return None
@@ -117,12 +119,14 @@ def _mip_within(
     max_nodes: int,
     upper: np.ndarray,
     soft: SoftRows | None = None,
+    rules: PositionRules | None = None,
 ) -> np.ndarray | None:
     """The closest lots with ``0 <= lots <= upper`` (HiGHS, ``max_nodes`` nodes), or None.
 
     Columns: lots ``x`` (integer), and for candidates held in the continuous optimum a distance
     ``d >= |unit x - target|`` (two rows each); a candidate at zero costs ``unit x`` directly,
-    and one fixed at zero drops out.
+    and one fixed at zero drops out. With active position ``rules``, a binary per candidate
+    (:func:`quantalloc.allocation.dust.with_positions`).
     """
     free = np.flatnonzero(upper > 0)
     k = free.size
@@ -163,6 +167,8 @@ def _mip_within(
         col_upper=np.concatenate([upper[free], np.full(h + n_soft, np.inf)]),
         integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(h + n_soft, dtype=bool)]),
     )
+    if rules is not None and rules.active:
+        model = with_positions(model, k, u, rules)
     result = solve_highs(model, max_nodes=max_nodes, options=MIP_OPTIONS)
     if result.x is None:
         return None
@@ -245,10 +251,12 @@ def _empty_is_better(
     hard: tuple[np.ndarray, np.ndarray],
     lay: Layout,
     settings: Settings,
+    fixed: float = 0.0,
 ) -> bool:
-    """Whole lots whose objective is below the empty book's, where holding nothing keeps every
-    hard row: the lots a small continuous optimum rounds to can lose in expectation (one lot
-    of each member a share band needs), and no book is worth holding at a loss."""
+    """Whole lots whose objective (less their ``fixed`` costs) is below the empty book's, where
+    holding nothing keeps every hard row: the lots a small continuous optimum rounds to can lose
+    in expectation (one lot of each member a share band needs), and no book is worth holding at
+    a loss."""
     if not lots.any():
         return False
     a, b = hard
@@ -257,7 +265,7 @@ def _empty_is_better(
         return False
     if any(c.evaluate(empty, data, settings) > c.limit_value(settings) + 1e-7 for c in lay.conic):
         return False
-    at_lots = objective.evaluate(unit * lots, data)
+    at_lots = objective.evaluate(unit * lots, data) - fixed
     at_empty = objective.evaluate(empty, data)
     return bool(math.isfinite(at_empty) and (not math.isfinite(at_lots) or at_lots < at_empty))
 
@@ -324,10 +332,14 @@ class LotRounding:
         Branch-and-bound nodes allowed to the MIP; its best point so far is kept at the limit.
         A limit by work, never by wall-clock time, so the result does not depend on the
         machine's load.
+    positions
+        Minimum lots and capital of a position and its fixed cost (:mod:`.dust`); the
+        reported objective is net of the fixed costs.
     """
 
     method: str = "mip"
     max_nodes: int = 1000
+    positions: PositionRules = field(default_factory=PositionRules)
 
     def __post_init__(self) -> None:
         if self.method not in ("mip", "greedy"):
@@ -360,25 +372,31 @@ class LotRounding:
         lots = None
         method = self.method
         if method == "mip":
-            lots = _mip(target, unit, a, b, self.max_nodes, soft)
+            lots = _mip(target, unit, a, b, self.max_nodes, soft, self.positions)
             if lots is None:
                 method = "greedy (mip fallback)"
         if lots is None:
             lots = _greedy(target, unit, a, b)
-        lots = repair_caps(hard_rows, np.rint(lots).astype(int), unit, settings, limits)
-        loses = _empty_is_better(lots, unit, objective, data, (a, b), lay, settings)
+        fee, dust = self.positions.cost, self.positions.without_dust
+        lots = dust(repair_caps(hard_rows, np.rint(lots).astype(int), unit, settings, limits), unit)
+        loses = _empty_is_better(lots, unit, objective, data, (a, b), lay, settings, fee(lots))
         if soft is not None and loses:
             # the soft bands and deployed floor cost growth: the closest lots without them
-            plain = _mip(target, unit, a, b, self.max_nodes) if method == "mip" else None
+            plain = (
+                _mip(target, unit, a, b, self.max_nodes, None, self.positions)
+                if method == "mip"
+                else None
+            )
             if plain is not None:
                 lots = repair_caps(hard_rows, np.rint(plain).astype(int), unit, settings, limits)
+                lots = dust(lots, unit)
                 method += " (soft bands dropped: keeping them loses)"
-        if _empty_is_better(lots, unit, objective, data, (a, b), lay, settings):
+        if _empty_is_better(lots, unit, objective, data, (a, b), lay, settings, fee(lots)):
             lots, method = np.zeros_like(lots), method + " (no lots: whole lots lose)"
         w = unit * lots
         values = lay.values(w, settings)
         violations = _violations(lay, limits, settings, data, w, values)
-        value = objective.evaluate(w, data)
+        value = objective.evaluate(w, data) - fee(lots)
         rounding = Rounding(
             method=method,
             lots=pd.Series(lots, index=data.names, name="lots"),

@@ -54,6 +54,10 @@ extra keys add detail):
 - ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
   objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
   (``budget``, ``capital`` or ``currency``) says what ``limit`` and ``value`` measure.
+- ``solver.rounding``: how the lots were found (``method``, ``status``, ``objective_value``
+  net of any fixed costs, ``objective_lost``); extra ``positions`` when the model's
+  ``[positions]`` bind: ``min_lots``, ``min_capital``, ``fixed_cost`` (per position) and
+  ``fixed_costs`` (of the positions held), in currency.
 """
 
 from __future__ import annotations

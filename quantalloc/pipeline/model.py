@@ -197,6 +197,17 @@ class StateRuleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionSpec:
+    """No dust (``[positions]``): the fewest lots and the least capital (currency, per market)
+    a position may hold, and a fixed cost (currency, per market) per position opened; all
+    applied in the integer step (:class:`quantalloc.allocation.PositionRules`)."""
+
+    min_lots: int = 1
+    min_capital: Mapping[str, float] = field(default_factory=dict)
+    fixed_cost: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A whole allocation model, validated."""
 
@@ -218,6 +229,7 @@ class ModelSpec:
     advanced: AdvancedSpec | None = None
     state_rules: StateRuleSpec = StateRuleSpec()
     view_rules: ViewRules = field(default_factory=ViewRules)
+    positions: PositionSpec = field(default_factory=PositionSpec)
 
     def profile(self, risk: str) -> RiskProfile:
         """The risk profile ``risk`` (conservative, moderate, aggressive)."""
@@ -552,6 +564,7 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         advanced=_advanced(r) if kind == "advanced" else None,
         state_rules=_state_rules(r),
         view_rules=_view_rules(r),
+        positions=_positions(r),
     )
 
 
@@ -560,6 +573,23 @@ def _state_rules(r: _Reader) -> StateRuleSpec:
     return StateRuleSpec(
         iv_band=t.number("iv_band", d.iv_band, lo=0.0, hi=1.0),
         long_short_split=t.boolean("long_short_split", d.long_short_split),
+    )
+
+
+def _positions(r: _Reader) -> PositionSpec:
+    t = r.table("positions", required=False)
+
+    def by_market(key: str) -> dict[str, float]:
+        if isinstance(t.data.get(key), Mapping):
+            per = t.table(key)
+            return {m: per.number(m, lo=0.0) for m in per.data}
+        value = t.number(key, 0.0, lo=0.0)
+        return {"in": value, "us": value} if value else {}
+
+    return PositionSpec(
+        min_lots=t.integer("min_lots", 1, lo=1),
+        min_capital=by_market("min_capital"),
+        fixed_cost=by_market("fixed_cost"),
     )
 
 

@@ -30,6 +30,7 @@ from quantalloc.allocation import (
     LotRounding,
     MaxLoss,
     Objective,
+    PositionRules,
     RiskConstrainedKelly,
     Rounding,
 )
@@ -150,13 +151,14 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             "(shares of the budget); drop the market-cap targets or use objective kind = "
             '"kelly" or "rck"'
         )
+    rules = position_rules(plan)
     with timer.stage("allocation: build"):
         data = engine_candidates(book.table, book.pnl, book.probabilities)
         allocator = Allocator(
             objective=objective_term(spec),
             constraints=constraint_terms(plan, targets),
             capital=plan.capital,
-            rounding=LotRounding(method="mip"),
+            rounding=LotRounding(method="mip", positions=rules),
             bands="upper_first",
             soft=soft_targets(spec, targets),
         )
@@ -170,12 +172,24 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
         constraints=pd.DataFrame(
             [{**_row(r), "before_lots": before.get(r.name, r.value)} for r in rounding.constraints]
         ),
-        solver=_solver_block(result, rounding),
+        solver=_solver_block(result, rounding, rules, plan.capital),
     )
 
 
-def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any]:
-    return {
+def position_rules(plan: Plan) -> PositionRules:
+    """The model's ``[positions]`` for this market, as fractions of the capital."""
+    spec, market = plan.spec.positions, plan.market.name
+    return PositionRules(
+        min_lots=spec.min_lots,
+        min_capital=spec.min_capital.get(market, 0.0) / plan.capital,
+        fixed_cost=spec.fixed_cost.get(market, 0.0) / plan.capital,
+    )
+
+
+def _solver_block(
+    result: AllocationResult, rounding: Rounding, rules: PositionRules, capital: float
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
         "name": result.solver,
         "status": result.status,
         "objective": result.objective_name,
@@ -190,6 +204,14 @@ def _solver_block(result: AllocationResult, rounding: Rounding) -> dict[str, Any
             "seconds": float(rounding.seconds),
         },
     }
+    if rules.active:  # the no-dust rules in force, in currency
+        block["rounding"]["positions"] = {
+            "min_lots": rules.min_lots,
+            "min_capital": rules.min_capital * capital,
+            "fixed_cost": rules.fixed_cost * capital,
+            "fixed_costs": rules.cost(rounding.lots.to_numpy()) * capital,
+        }
+    return block
 
 
 def _row(r: ConstraintRow) -> dict[str, Any]:
