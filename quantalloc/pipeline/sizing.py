@@ -38,7 +38,7 @@ from quantalloc.errors import ConfigError
 from quantalloc.pipeline.model import ModelSpec
 from quantalloc.pipeline.records import ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
-from quantalloc.pipeline.targets import soft_targets, target_terms
+from quantalloc.pipeline.targets import position_rules, soft_targets, target_terms
 from quantalloc.pipeline.timer import Timer
 
 
@@ -173,16 +173,6 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             [{**_row(r), "before_lots": before.get(r.name, r.value)} for r in rounding.constraints]
         ),
         solver=_solver_block(result, rounding, rules, plan.capital),
-    )
-
-
-def position_rules(plan: Plan) -> PositionRules:
-    """The model's ``[positions]`` for this market, as fractions of the capital."""
-    spec, market = plan.spec.positions, plan.market.name
-    return PositionRules(
-        min_lots=spec.min_lots,
-        min_capital=spec.min_capital.get(market, 0.0) / plan.capital,
-        fixed_cost=spec.fixed_cost.get(market, 0.0) / plan.capital,
     )
 
 

@@ -14,6 +14,7 @@ from quantalloc.allocation import (
     GroupTarget,
     LinearConstraint,
     LongShortSplit,
+    PositionRules,
     ShareTarget,
 )
 from quantalloc.pipeline.model import ModelSpec
@@ -139,4 +140,21 @@ def soft_targets(spec: ModelSpec, targets: Targets) -> dict[str, float] | None:
     return soft or None
 
 
-__all__ = ["cap_targets", "industry_targets", "losing_candidates", "soft_targets", "target_terms"]
+def position_rules(plan: Plan) -> PositionRules:
+    """The model's ``[positions]`` for this market, as fractions of the capital."""
+    spec, market = plan.spec.positions, plan.market.name
+    return PositionRules(
+        min_lots=spec.min_lots,
+        min_capital=spec.min_capital.get(market, 0.0) / plan.capital,
+        fixed_cost=spec.fixed_cost.get(market, 0.0) / plan.capital,
+    )
+
+
+__all__ = [
+    "cap_targets",
+    "industry_targets",
+    "losing_candidates",
+    "position_rules",
+    "soft_targets",
+    "target_terms",
+]
