@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -13,8 +13,10 @@ import pandas as pd
 
 from quantalloc.data.chain_source import ChainSource
 from quantalloc.errors import DataError, QuantallocError
+from quantalloc.markets import MarketProfile
 from quantalloc.options.book import LegBook, stress_loss
-from quantalloc.options.catalog import STRATEGIES, strategy_direction, strategy_info
+from quantalloc.options.catalog import STRATEGIES, strategy_direction
+from quantalloc.options.strikes import VolFn
 from quantalloc.pipeline.assemble import assemble
 from quantalloc.pipeline.chains import SymbolPricing, price_symbols
 from quantalloc.pipeline.contracts import (
@@ -46,6 +48,7 @@ from quantalloc.pipeline.state_rules import (
     window_expiries,
     window_fronts,
 )
+from quantalloc.pipeline.strike_targets import strike_distances
 from quantalloc.pipeline.targets import cap_targets, industry_targets, losing_candidates
 from quantalloc.pipeline.timer import Timer
 from quantalloc.pipeline.views import View
@@ -218,7 +221,13 @@ def _candidates(
         spec, inputs, symbols, calendar, market.name, sp, rules, rule_notes
     )
     if requests is None:
-        requests = _requests(spec, inputs, industries, rules, calendar, market.name, sp)
+        requests = _requests(spec, inputs, industries, rules, calendar, market, sp, surfaces)
+        if spec.candidates.delta:
+            rule_notes.append(
+                "strikes placed at |delta| "
+                + ", ".join(f"{d:g}" for d in spec.candidates.delta)
+                + " (Black-Scholes at each symbol's smile or ATM vol to the expiry)"
+            )
         pairs = [(i.position_type, i.rating) for i in industries]
         rule_notes += avoided_note(spec, pairs, rules)
     priced = build_contracts(
@@ -259,11 +268,15 @@ def _requests(
     industries: list[PriorityIndustry],
     rules: StateRules,
     expiries: list[date],
-    market: str,
+    market: MarketProfile,
     sp: SymbolPricing,
+    surfaces: Mapping[str, VolFn],
 ) -> list[ContractRequest]:
-    """Each industry's allowed strategies on its symbols, at each expiry and OTM distance (a
-    symbol with a chain at its listed expiries)."""
+    """Each industry's allowed strategies on its symbols, at each expiry and strike distance
+    (:func:`~quantalloc.pipeline.strike_targets.strike_distances`; a symbol with a chain at
+    its listed expiries)."""
+    as_of = inputs.as_of.date()
+    cand = spec.candidates
     uni = inputs.universe.set_index("symbol")
     requests = []
     for ind in industries:
@@ -276,10 +289,13 @@ def _requests(
             if s in uni.index and str(uni.at[s, "industry"]) == ind.industry
         ]
         for s in syms:
+            vol = surfaces.get(s, sp.atm[s])
             for strat in names:
-                uses_otm = strategy_info(strat).uses_otm
-                otms = spec.candidates.otm if uses_otm else spec.candidates.otm[:1]
-                for exp, back in sp.expiries(s, expiries, market):
+                for exp, back in sp.expiries(s, expiries, market.name):
+                    otms = strike_distances(
+                        strat, cand.otm, cand.delta, spot=sp.spot[s], vol=vol, as_of=as_of,
+                        expiry=exp, rate=market.risk_free_rate,
+                    )  # fmt: skip
                     requests += [ContractRequest(s, strat, exp, back, o) for o in otms]
     return requests
 

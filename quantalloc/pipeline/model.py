@@ -108,6 +108,9 @@ class CandidateSpec:
 
     expiries: int = 2
     otm: tuple[float, ...] = (0.03, 0.06)
+    delta: tuple[float, ...] = ()
+    """|delta| targets of the strikes; when set they replace ``otm``
+    (:mod:`quantalloc.pipeline.strike_targets`)."""
     wing: float = 0.05
     unbounded_loss: str = "stress"
     stress_move: float = 0.25
@@ -478,9 +481,18 @@ def _candidate_spec(r: _Reader) -> CandidateSpec:
         raise ConfigError(
             f"{cand.where}: otm must be a list of fractions in [0, 0.5), got {otm_raw!r}"
         )
+    delta_raw = cand.data.get("delta", [])
+    if not isinstance(delta_raw, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) and 0.0 < x < 1.0 for x in delta_raw
+    ):
+        raise ConfigError(
+            f"{cand.where}: delta must be a list of |delta| targets in (0, 1), e.g. "
+            f"[0.30, 0.16]; got {delta_raw!r}"
+        )
     return CandidateSpec(
         expiries=cand.integer("expiries", d.expiries, lo=1),
         otm=tuple(float(x) for x in otm_raw),
+        delta=tuple(float(x) for x in delta_raw),
         wing=cand.number("wing", d.wing, lo=1e-4, hi=0.5),
         unbounded_loss=cand.text("unbounded_loss", d.unbounded_loss, ("filter", "stress")),
         stress_move=cand.number("stress_move", d.stress_move, lo=0.01, hi=1.0),
