@@ -103,14 +103,21 @@ def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray
         values[:, stock] = s_t[:, stock]
     running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
     if running.size:
+        # candidates share legs: each distinct contract and vol priced once (elementwise, so
+        # the same numbers), then spread over the legs that hold it
+        spec = np.stack([book.symbol, book.kind, book.strike, book.remaining, book.vol], axis=1)[
+            running
+        ].astype(float)
+        _, first, back = np.unique(spec, axis=0, return_index=True, return_inverse=True)
+        one = running[first]
         values[:, running] = bs_price(
-            book.kind[running].astype(float),
-            s_t[:, running],
-            book.strike[running],
-            book.remaining[running],
+            book.kind[one].astype(float),
+            prices[:, book.symbol[one]],
+            book.strike[one],
+            book.remaining[one],
             rate,
-            book.vol[running],
-        )
+            book.vol[one],
+        )[:, back.ravel()]
     out: np.ndarray = values
     return out
 
