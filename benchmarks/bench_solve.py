@@ -338,6 +338,11 @@ def _line(label: str, walls: list[float], cpus: list[float]) -> str:
 
 
 def cli_table(args: argparse.Namespace) -> None:
+    # the package's bytecode, as ``pip install`` writes it: with PYTHONDONTWRITEBYTECODE set (as
+    # on this project's machine) an editable install would compile every module at every start
+    import compileall
+
+    compileall.compile_dir(ROOT / "quantalloc", quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         warm = folder / "warm"
