@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, handles_errors, synthetic_banner
-from quantalloc.cli.options import ChainsOpt, DataOpt, OutputOpt, VerboseOpt, open_provider
+from quantalloc.cli.options import (
+    ChainsOpt,
+    DataOpt,
+    EndOpt,
+    OutputOpt,
+    StartOpt,
+    VerboseOpt,
+    open_provider,
+)
 from quantalloc.errors import ConfigError
 
 STRATEGY_NAMES = ("momentum", "orb", "wheel", "multi", "allocator")
@@ -40,8 +48,8 @@ def backtest(
             "SPXL, are US listings) or 'in' (a plain Yahoo name is an NSE stock).",
         ),
     ] = "us",
-    start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     capital: Annotated[float, typer.Option("--capital", help="Starting capital.")] = 100_000.0,
     param: Annotated[
         list[str] | None,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import typer
 
 from quantalloc.cli.console import console, handles_errors
-from quantalloc.cli.options import DataOpt, MarketOpt, MaxFfillOpt, TableOpt, open_provider
-
-data_app = typer.Typer(
-    help="Inspect market data sources.", no_args_is_help=True, rich_markup_mode=None
+from quantalloc.cli.options import (
+    DataOpt,
+    MarketOpt,
+    MaxFfillOpt,
+    TableOpt,
+    command_group,
+    open_provider,
 )
+
+data_app = command_group("Inspect market data sources.")
 
 
 def register(app: typer.Typer) -> None:

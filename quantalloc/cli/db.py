@@ -8,34 +8,15 @@ The store URL comes from ``--store``, else ``DATABASE_URL``, else the default SQ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from quantalloc.atomic import write_atomic
 from quantalloc.cli.console import console, fail, handles_errors, open_cli_store
-from quantalloc.cli.options import VerboseOpt
+from quantalloc.cli.options import StoreOpt, VerboseOpt, command_group
 
-if TYPE_CHECKING:
-    pass
-
-db = typer.Typer(
-    help="The store of input tables and solve runs: init, import, export, status.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Store URL: sqlite:///PATH, sqlite:// (in memory), postgresql://USER@HOST/DB, or "
-        "supabase:// (SUPABASE_URL + SUPABASE_KEY). Default: DATABASE_URL, else the SQLite "
-        "file in your data folder (QUANTALLOC_DB overrides its path). Put passwords in the "
-        "environment or a .env file.",
-        show_default=False,
-    ),
-]
+db = command_group("The store of input tables and solve runs: init, import, export, status.")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,40 @@ TableOpt = Annotated[
         help="Input table from a CSV file, repeatable. Tables and their columns: " + TABLES_HELP,
     ),
 ]
+StartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--start", help="First day of the window, YYYY-MM-DD (default: the data's first)."
+    ),
+]
+EndOpt = Annotated[
+    str | None,
+    typer.Option("--end", help="Last day of the window, YYYY-MM-DD (default: the data's last)."),
+]
+VixOpt = Annotated[
+    float | None,
+    typer.Option("--vix", help="Use this volatility-index level on the as-of date."),
+]
+VixSourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--vix-source",
+        help="Vol-index level: 'series' (the vol index's history), 'chain' (computed from the "
+        "index chain of --chains by Cboe's variance-swap method) or 'auto' (the series when it "
+        "covers the as-of date, else the chain).",
+    ),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Store URL (input tables, saved runs, the portfolio book): sqlite:///PATH, sqlite:// "
+        "(in memory), postgresql://USER@HOST/DB, or supabase:// (SUPABASE_URL + SUPABASE_KEY). "
+        "Default: DATABASE_URL, else the SQLite file in your data folder (QUANTALLOC_DB "
+        "overrides its path). Put passwords in the environment or a .env file.",
+        show_default=False,
+    ),
+]
 OutputOpt = Annotated[
     str | None, typer.Option("--output", help="Write the JSON result to this file (atomically).")
 ]
@@ -67,6 +101,13 @@ NormalizeWeightsOpt = Annotated[
         help="Rescale industry/sector weights that sum to more than 100% down to 100%.",
     ),
 ]
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of subcommands (``data``, ``db``, ``runs``): lists them when called bare; help
+    is plain text."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+
 
 ENV_DATA = "QUANTALLOC_DATA"
 ENV_CACHE_DIR = "QUANTALLOC_CACHE_DIR"

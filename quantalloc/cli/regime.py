@@ -19,6 +19,8 @@ from quantalloc.cli.options import (
     DataOpt,
     MarketOpt,
     VerboseOpt,
+    VixOpt,
+    VixSourceOpt,
     open_chains,
     open_provider,
 )
@@ -170,19 +172,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         chains: ChainsOpt = None,
-        vix: Annotated[
-            float | None,
-            typer.Option("--vix", help="Use this vol-index level on the as-of date."),
-        ] = None,
-        vix_source: Annotated[
-            str,
-            typer.Option(
-                "--vix-source",
-                help="Vol-index level: 'series' (the vol index's history), 'chain' (computed "
-                "from the index chain of --chains by Cboe's variance-swap method) or 'auto' "
-                "(the series when it covers the as-of date, else the chain).",
-            ),
-        ] = "auto",
+        vix: VixOpt = None,
+        vix_source: VixSourceOpt = "auto",
         index: Annotated[
             str | None,
             typer.Option(

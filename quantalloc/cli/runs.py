@@ -8,14 +8,9 @@ import typer
 from rich.markup import escape
 
 from quantalloc.cli.console import console, handles_errors, open_cli_store
-from quantalloc.cli.db import StoreOpt
-from quantalloc.cli.options import VerboseOpt
+from quantalloc.cli.options import StoreOpt, VerboseOpt, command_group
 
-runs = typer.Typer(
-    help="Solve runs kept in the store (`solve --update-database` writes them).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+runs = command_group("Solve runs kept in the store (`solve --update-database` writes them).")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from quantalloc.cli.console import err_console, fail, handles_errors
-from quantalloc.cli.options import DataOpt, MarketOpt, VerboseOpt
+from quantalloc.cli.options import DataOpt, MarketOpt, StoreOpt, VerboseOpt
 
 ENV_API_KEY = "QUANTALLOC_API_KEY"
 ENV_FAILPOINTS = "QUANTALLOC_FAILPOINTS"
@@ -22,14 +22,7 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8000,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="Store URL (sqlite:///PATH, postgresql://...); default: DATABASE_URL or the "
-            "embedded SQLite file.",
-        ),
-    ] = None,
+    store: StoreOpt = None,
     data: DataOpt = "auto",
     market: MarketOpt = "in",
     studies: Annotated[

@@ -19,8 +19,11 @@ from quantalloc.cli.options import (
     DataOpt,
     MarketOpt,
     OutputOpt,
+    StoreOpt,
     TableOpt,
     VerboseOpt,
+    VixOpt,
+    VixSourceOpt,
     open_chains,
 )
 from quantalloc.pipeline.requests import LIMIT_UNITS
@@ -51,9 +54,7 @@ def solve(
             "--capital", help="Total capital in the market's currency (default per market)."
         ),
     ] = None,
-    vix: Annotated[
-        float | None, typer.Option("--vix", help="Override the volatility index level.")
-    ] = None,
+    vix: VixOpt = None,
     as_of: AsOfOpt = None,
     data: DataOpt = "auto",
     table: TableOpt = None,
@@ -97,14 +98,7 @@ def solve(
         ),
     ] = None,
     chains: ChainsOpt = None,
-    vix_source: Annotated[
-        str,
-        typer.Option(
-            "--vix-source",
-            help="Vol-index level: 'series', 'chain' (from the index chain of --chains) or "
-            "'auto' (the series when it covers the as-of date, else the chain).",
-        ),
-    ] = "auto",
+    vix_source: VixSourceOpt = "auto",
     views: Annotated[
         str,
         typer.Option(
@@ -123,14 +117,7 @@ def solve(
     update_database: Annotated[
         bool, typer.Option("--update-database", help="Store the run in the store (--store).")
     ] = False,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="Store URL (sqlite:///path, postgresql://...) to read input tables from and "
-            "to save runs to; --update-database without it uses the configured store.",
-        ),
-    ] = None,
+    store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Allocate options capital across industries, symbols and strategies (convex program).

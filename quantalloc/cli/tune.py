@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, err_console, handles_errors
-from quantalloc.cli.options import ENV_DATA, OutputOpt, VerboseOpt
+from quantalloc.cli.options import ENV_DATA, EndOpt, OutputOpt, StartOpt, VerboseOpt
 from quantalloc.cli.paths import output_file
 
 _CONFIG_KEYS = {
@@ -96,16 +96,8 @@ def register(app: typer.Typer) -> None:
                 "listings) or 'in'.",
             ),
         ] = None,
-        start: Annotated[
-            str | None,
-            typer.Option(
-                "--start", help="First day of the tuning window (default: the data's first)."
-            ),
-        ] = None,
-        end: Annotated[
-            str | None,
-            typer.Option("--end", help="Last day of the window (default: the data's last)."),
-        ] = None,
+        start: StartOpt = None,
+        end: EndOpt = None,
         storage: Annotated[
             str | None,
             typer.Option(

@@ -92,7 +92,7 @@ def _vendor_chain_source(
         return source
     if kind != "auto" and "," not in kind:
         return None
-    from quantalloc.data.vendors.auto import auto_chains, auto_order, parse_order
+    from quantalloc.data.vendors.auto import AutoChains, auto_order, parse_order
     from quantalloc.data.vendors.common import default_env
     from quantalloc.markets import get_market
 
@@ -101,7 +101,11 @@ def _vendor_chain_source(
         order, skipped = auto_order(name, default_env())
     else:
         order, skipped = parse_order(kind), {}
-    return auto_chains(order, name, cache_dir=cache_dir, max_age_days=max_age_days, skipped=skipped)
+    opened = [
+        (one, get_chain_source(one, market=name, cache_dir=cache_dir, max_age_days=max_age_days))
+        for one in order
+    ]
+    return AutoChains(opened, skipped)
 
 
 __all__ = ["get_chain_source"]

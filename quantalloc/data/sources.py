@@ -87,10 +87,9 @@ def get_provider(
     if kind == "demo":
         return _demo(profile.name)
     if "," in kind:
-        from quantalloc.data.vendors.auto import auto_prices, parse_order
+        from quantalloc.data.vendors.auto import parse_order
 
-        names = parse_order(kind)
-        return auto_prices(names, profile.name, cache_dir=cache_dir, env=env, max_ffill=max_ffill)
+        return _auto_list(parse_order(kind), {}, profile.name, cache_dir, env, max_ffill)
     from quantalloc.data.vendors import VENDORS, open_bars, split_source
 
     if split_source(kind)[0] in VENDORS:
@@ -111,15 +110,31 @@ def _auto_vendors(
     market: str, cache_dir: str | Path | None, env: Mapping[str, str] | None, max_ffill: int
 ) -> PriceProvider | None:
     """``auto`` over the market's configured vendors and Yahoo; None when no vendor is set."""
-    from quantalloc.data.vendors.auto import auto_order, auto_prices
+    from quantalloc.data.vendors.auto import auto_order
     from quantalloc.data.vendors.common import default_env
 
     order, skipped = auto_order(market, default_env() if env is None else env)
     if order == ["yahoo"]:
         return None
-    return auto_prices(
-        order, market, cache_dir=cache_dir, env=env, max_ffill=max_ffill, skipped=skipped
-    )
+    return _auto_list(order, skipped, market, cache_dir, env, max_ffill)
+
+
+def _auto_list(
+    names: list[str],
+    skipped: dict[str, str],
+    market: str,
+    cache_dir: str | Path | None,
+    env: Mapping[str, str] | None,
+    max_ffill: int,
+) -> PriceProvider:
+    """``auto`` over ``names`` (vendor sources or ``yahoo``), each opened as on its own."""
+    from quantalloc.data.vendors.auto import AutoPrices
+
+    opened = [
+        (name, get_provider(name, market, cache_dir=cache_dir, max_ffill=max_ffill, env=env))
+        for name in names
+    ]
+    return AutoPrices(opened, skipped)
 
 
 def _demo(market: str) -> PriceProvider:

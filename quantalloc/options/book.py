@@ -88,36 +88,59 @@ def leg_costs(book: LegBook, bid_ask: float, min_tick: float, commission: float)
 
 
 def horizon_values(book: LegBook, prices: np.ndarray, rate: float) -> np.ndarray:
-    """Value per unit of every leg in every scenario at the horizon, shape (scenarios, legs).
+    """Value per unit of every leg in every scenario at the horizon, shape (scenarios, legs)
+    (see :func:`leg_values`); leg ``i`` reads price column ``book.symbol[i]``.
 
-    Stock legs are worth the scenario price; options expiring at the horizon their intrinsic
-    value; options that still run are marked with Black-Scholes at their remaining time and vol.
+    Candidates share legs (on the US solve 1,916 legs are 866 distinct): each distinct
+    (symbol, kind, strike, remaining, vol) is valued once and spread over the legs that hold
+    it; the values are elementwise, so these are the same numbers bit for bit.
     """
-    s_t = prices[:, book.symbol]
+    spec = np.stack([book.symbol, book.kind, book.strike, book.remaining, book.vol], axis=1)
+    _, first, back = np.unique(spec.astype(float), axis=0, return_index=True, return_inverse=True)
+    values = leg_values(
+        book.kind[first],
+        book.strike[first],
+        book.remaining[first],
+        book.vol[first],
+        prices[:, book.symbol[first]],
+        rate,
+    )
+    out: np.ndarray = values[:, back.ravel()]
+    return out
+
+
+def leg_values(
+    kind: np.ndarray,
+    strike: np.ndarray,
+    remaining: np.ndarray,
+    vol: np.ndarray,
+    s_t: np.ndarray,
+    rate: float,
+) -> np.ndarray:
+    """Value per unit of legs at the horizon given their underlying's price there, shape of
+    ``s_t`` (scenarios, legs).
+
+    ``kind`` is +1 call, -1 put, 0 stock (or a forward). Stock legs are worth the price; options
+    expiring at the horizon (``remaining`` 0) their intrinsic value; options that still run are
+    marked with Black-Scholes at their ``remaining`` years and ``vol``.
+    """
     # intrinsic values in place (a scenarios x legs array and its temporaries dominate the cost)
-    values = s_t - book.strike[None, :]
-    values *= book.kind.astype(float)[None, :]
+    values = s_t - strike[None, :]
+    values *= kind.astype(float)[None, :]
     np.maximum(values, 0.0, out=values)
-    stock = np.flatnonzero(book.kind == 0)
+    stock = np.flatnonzero(kind == 0)
     if stock.size:
         values[:, stock] = s_t[:, stock]
-    running = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
+    running = np.flatnonzero((remaining > 0) & (kind != 0))
     if running.size:
-        # candidates share legs: each distinct contract and vol priced once (elementwise, so
-        # the same numbers), then spread over the legs that hold it
-        spec = np.stack([book.symbol, book.kind, book.strike, book.remaining, book.vol], axis=1)[
-            running
-        ].astype(float)
-        _, first, back = np.unique(spec, axis=0, return_index=True, return_inverse=True)
-        one = running[first]
         values[:, running] = bs_price(
-            book.kind[one].astype(float),
-            prices[:, book.symbol[one]],
-            book.strike[one],
-            book.remaining[one],
+            kind[running].astype(float),
+            s_t[:, running],
+            strike[running],
+            remaining[running],
             rate,
-            book.vol[one],
-        )[:, back.ravel()]
+            vol[running],
+        )
     out: np.ndarray = values
     return out
 
@@ -216,6 +239,7 @@ __all__ = [
     "LegBook",
     "horizon_values",
     "leg_costs",
+    "leg_values",
     "payoff_extremes",
     "pnl_per_lot",
     "probability_of_profit",

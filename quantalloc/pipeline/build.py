@@ -24,7 +24,7 @@ from quantalloc.pipeline.contracts import (
     build_contracts,
 )
 from quantalloc.pipeline.document import SolveResult
-from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities, views_for
+from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
@@ -486,21 +486,19 @@ def _views(
     plan: Plan, inputs: MarketInputs, industries: list[PriorityIndustry], state: MarketState
 ) -> list[View]:
     """The views in force (``--views``) on the scenario columns."""
-    from quantalloc.pipeline.views import resolve_views
+    from quantalloc.pipeline.views import ViewSubject, resolve_views, views_in_force
 
     spec, symbols = plan.spec, list(inputs.symbols)
     mode, user = resolve_views(plan.request.views)
     uni = inputs.universe.set_index("symbol")["industry"]
-    return views_for(
-        spec.view_rules,
-        mode,
-        list(user),
-        direction=str(state.direction),
-        market=plan.market.name,
+    subject = ViewSubject(
         symbols=symbols,
         industry_of={s: str(uni.get(s, "")) for s in symbols},
+        direction=str(state.direction),
+        market=plan.market.name,
         industry_drift={i.industry: spec.view_drift(i.position_type, i.rating) for i in industries},
     )
+    return views_in_force(spec.view_rules, mode, user, subject)
 
 
 def _leg_prices(priced: PricedContracts, keep: np.ndarray, book: LegBook) -> LegPrices:

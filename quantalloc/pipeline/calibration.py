@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from quantalloc.errors import ConfigError, DataError
+from quantalloc.options.book import leg_values
 from quantalloc.options.implied_vol import implied_vol
 from quantalloc.options.pricing import bs_price
 from quantalloc.pipeline.entropy import Pooled, entropy_pooling
@@ -69,20 +70,9 @@ class PriceTargets:
 
     def values(self, prices: np.ndarray, rate: float, horizon: float) -> np.ndarray:
         """Discounted value of every target in every scenario, shape ``(targets, scenarios)``."""
-        s = prices[:, self.column]
-        out = np.where(self.kind == 0, s, np.maximum(self.kind * (s - self.strike), 0.0)).astype(
-            float
+        out = leg_values(
+            self.kind, self.strike, self.remaining, self.vol, prices[:, self.column], rate
         )
-        running = np.flatnonzero((self.remaining > 0) & (self.kind != 0))
-        if running.size:
-            out[:, running] = bs_price(
-                self.kind[running].astype(float),
-                s[:, running],
-                self.strike[running],
-                self.remaining[running],
-                rate,
-                self.vol[running],
-            )
         result: np.ndarray = (out * np.exp(-rate * horizon)).T
         return result
 

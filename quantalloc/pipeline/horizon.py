@@ -15,7 +15,6 @@ in calendar days / 365 like every option price. Steps:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ from quantalloc.pipeline.calibration import (
     forward_targets,
 )
 from quantalloc.pipeline.edge import attribute
-from quantalloc.pipeline.views import View, ViewRules, apply_views, model_views, user_views
+from quantalloc.pipeline.views import View, apply_views
 
 NEWTON_STEPS = 8
 CONVERGED = 1e-12  # a vol step this small (relative) ends a leg's Newton steps
@@ -143,25 +142,6 @@ def calibrated(
     return cal, forwards, dataclasses.replace(book, vol=vols)
 
 
-def views_for(
-    rules: ViewRules,
-    mode: str,
-    user: list[object],
-    *,
-    direction: str,
-    market: str,
-    symbols: list[str],
-    industry_of: Mapping[str, str],
-    industry_drift: Mapping[str, float],
-) -> list[View]:
-    """The views in force: none, the model's, or a file's (``--views``)."""
-    if mode == "none":
-        return []
-    if mode == "model":
-        return model_views(rules, direction, market, symbols, industry_of, industry_drift)
-    return user_views(list(user), symbols, industry_of)  # type: ignore[arg-type]
-
-
 def edge_and_probabilities(
     prices: np.ndarray,
     prior: np.ndarray,
@@ -184,5 +164,4 @@ __all__ = [
     "edge_and_probabilities",
     "forward_vols",
     "leg_targets",
-    "views_for",
 ]

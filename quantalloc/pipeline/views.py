@@ -64,6 +64,18 @@ class View:
 
 
 @dataclass(frozen=True)
+class ViewSubject:
+    """What the views are taken on: the scenario columns (``symbols``) and their industries, the
+    market state's ``direction``, the ``market`` and the model's drift per priority industry."""
+
+    symbols: list[str]
+    industry_of: Mapping[str, str]
+    direction: str = "Neutral"
+    market: str = ""
+    industry_drift: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UserView:
     """A view read from a user's file: a drift (and vol ratio) on a symbol or an industry."""
 
@@ -127,15 +139,21 @@ def _sign(direction: str) -> float:
     return 1.0 if d.startswith("bull") else -1.0 if d.startswith("bear") else 0.0
 
 
-def model_views(
-    rules: ViewRules,
-    direction: str,
-    market: str,
-    symbols: list[str],
-    industry_of: Mapping[str, str],
-    industry_drift: Mapping[str, float],
+def views_in_force(
+    rules: ViewRules, mode: str, user: list[UserView], subject: ViewSubject
 ) -> list[View]:
-    """The model's views (regime, industry, vrp) on the scenario columns ``symbols``."""
+    """The views in force on ``subject``: none, the model's, or a file's (``--views``; ``mode``
+    and ``user`` as :func:`resolve_views` gives them)."""
+    if mode == "none":
+        return []
+    if mode == "model":
+        return model_views(rules, subject)
+    return user_views(user, subject)
+
+
+def model_views(rules: ViewRules, subject: ViewSubject) -> list[View]:
+    """The model's views (regime, industry, vrp) on the scenario columns."""
+    direction, symbols = subject.direction, subject.symbols
     views: list[View] = []
     sign = _sign(direction)
     if sign and rules.regime_drift:
@@ -144,7 +162,7 @@ def model_views(
     drift: dict[int, float] = {}
     notes = []
     for j, s in enumerate(symbols):
-        d = float(industry_drift.get(industry_of.get(s, ""), 0.0))
+        d = float(subject.industry_drift.get(subject.industry_of.get(s, ""), 0.0))
         if d and sign and np.sign(d) != sign:
             if rules.on_conflict == "drop":
                 notes.append(s)
@@ -156,23 +174,21 @@ def model_views(
     if drift:
         note = f"against the {direction} state ({rules.on_conflict}): {', '.join(notes)}"
         views.append(View("industry", drift, note=note if notes else ""))
-    ratio = rules.vrp_ratio.get(market)
+    ratio = rules.vrp_ratio.get(subject.market)
     if ratio is not None and ratio != 1.0:
         views.append(View("vrp", variance_ratio={j: ratio for j in range(len(symbols))}))
     return views
 
 
-def user_views(
-    views: list[UserView], symbols: list[str], industry_of: Mapping[str, str]
-) -> list[View]:
+def user_views(views: list[UserView], subject: ViewSubject) -> list[View]:
     """The file's views on the scenario columns (a view on nothing held is kept, inert)."""
     out = []
     for v in views:
         cols = [
             j
-            for j, s in enumerate(symbols)
+            for j, s in enumerate(subject.symbols)
             if (v.symbol is not None and s == v.symbol)
-            or (v.industry is not None and industry_of.get(s) == v.industry)
+            or (v.industry is not None and subject.industry_of.get(s) == v.industry)
         ]
         ratio = {} if v.vol_ratio is None else {j: v.vol_ratio**2 for j in cols}
         out.append(View(f"user:{v.name}", {j: v.drift for j in cols}, ratio))
@@ -222,9 +238,11 @@ __all__ = [
     "UserView",
     "View",
     "ViewRules",
+    "ViewSubject",
     "apply_views",
     "load_user_views",
     "model_views",
     "resolve_views",
     "user_views",
+    "views_in_force",
 ]

@@ -121,3 +121,27 @@ def test_no_view_no_trade_on_the_nifty_chains(
     invested = float(result.allocations["allocated_capital"].sum())
     print(f"NIFTY chains, views none: {invested / result.budget:.4%} of the budget invested")
     assert invested <= 0.01 * result.budget
+
+
+def test_views_in_force_on_a_subject() -> None:
+    """The dispatch of ``--views`` on a small subject, worked by hand: a Bearish state gives
+    every column the regime's -5% drift; Banks' +3% drift is against the state and dropped
+    (``on_conflict = drop``), IT's -2% kept; a user view on Banks reaches column 0 only."""
+    from quantalloc.pipeline.views import UserView, ViewRules, ViewSubject, views_in_force
+
+    rules = ViewRules(regime_drift=0.05, vrp_ratio={"in": 0.8}, on_conflict="drop")
+    subject = ViewSubject(
+        symbols=["HDFCBANK", "INFY"],
+        industry_of={"HDFCBANK": "Banks", "INFY": "IT"},
+        direction="Bearish",
+        market="in",
+        industry_drift={"Banks": 0.03, "IT": -0.02},
+    )
+    assert views_in_force(rules, "none", [], subject) == []
+    regime, industry, vrp = views_in_force(rules, "model", [], subject)
+    assert dict(regime.drift) == {0: -0.05, 1: -0.05}
+    assert dict(industry.drift) == {1: -0.02} and "HDFCBANK" in industry.note
+    assert dict(vrp.variance_ratio) == {0: 0.8, 1: 0.8}
+    (user,) = views_in_force(rules, "file", [UserView("b", None, "Banks", 0.1, 1.1)], subject)
+    assert user.name == "user:b" and dict(user.drift) == {0: 0.1}
+    assert user.variance_ratio[0] == pytest.approx(1.21)

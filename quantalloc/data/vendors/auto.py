@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,8 +22,6 @@ from quantalloc.data.vendors import (
     AUTO_ORDER,
     VENDORS,
     configured,
-    open_bars,
-    open_chains,
     split_source,
 )
 from quantalloc.errors import ConfigError, DataError
@@ -138,50 +135,4 @@ class AutoChains(_Ordered):
         return self._first(symbol, lambda c: c.chain(symbol, as_of))
 
 
-def auto_prices(
-    names: list[str],
-    market: str,
-    *,
-    cache_dir: str | Path | None = None,
-    env: Mapping[str, str] | None = None,
-    max_ffill: int = 0,
-    skipped: Mapping[str, str] | None = None,
-) -> AutoPrices:
-    """An :class:`AutoPrices` over ``names`` (vendor sources, with an interval, or ``yahoo``)."""
-    from quantalloc.data.yahoo import YahooProvider
-
-    members: list[tuple[str, Any]] = []
-    for name in names:
-        if name == "yahoo":
-            members.append((name, YahooProvider(market, cache_dir=cache_dir, max_ffill=max_ffill)))
-        else:
-            provider = open_bars(name, market, cache_root=cache_dir, env=env, max_ffill=max_ffill)
-            members.append((name, provider))
-    return AutoPrices(members, skipped or {})
-
-
-def auto_chains(
-    names: list[str],
-    market: str,
-    *,
-    cache_dir: str | Path | None = None,
-    env: Mapping[str, str] | None = None,
-    max_age_days: int = 5,
-    skipped: Mapping[str, str] | None = None,
-) -> AutoChains:
-    """An :class:`AutoChains` over ``names`` (chain vendors or ``yahoo``)."""
-    from quantalloc.data.chain_yahoo import YahooChainSource
-
-    members: list[tuple[str, Any]] = []
-    for name in names:
-        if name == "yahoo":
-            source: Any = YahooChainSource(market, cache_dir=cache_dir, max_age_days=max_age_days)
-        else:
-            source = open_chains(
-                name, market, cache_root=cache_dir, env=env, max_age_days=max_age_days
-            )
-        members.append((name, source))
-    return AutoChains(members, skipped or {})
-
-
-__all__ = ["AutoChains", "AutoPrices", "auto_chains", "auto_order", "auto_prices", "parse_order"]
+__all__ = ["AutoChains", "AutoPrices", "auto_order", "parse_order"]
