@@ -54,7 +54,6 @@ def root(
         format="%(levelname)s %(name)s: %(message)s",
     )
     _memo(ctx)
-    _blas_threads(ctx)
     # a driver's own warnings (psycopg's "error ignored in rollback" when a server goes away)
     # would print before the one error line that says what happened and what to do
     logging.getLogger("psycopg").setLevel(logging.DEBUG if verbose else logging.ERROR)
@@ -81,28 +80,6 @@ def _memo(ctx: typer.Context) -> None:
         enabled=switch not in ("off", "0", "false", "no"),
     )
     ctx.call_on_close(lambda: memo.configure(previous.directory, enabled=previous.enabled))
-
-
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _blas_threads(ctx: typer.Context) -> None:
-    """BLAS on one thread for this command, unless the environment sets a thread count.
-
-    A command's products are small (a solve's scenarios x symbols or contracts, the entropy
-    pooling's few multipliers, the working set's tens of columns): a second BLAS thread spent
-    more time waking and waiting than it saved, most of all when other work shares the cores
-    (the US solve's scenario stage 3.2 s -> 1.6-2.0 s, its CPU time 4.5-5.0 s -> 3.7-4.0 s at
-    load 7 on the 2-core machine). The allocation engine's working set limits itself already.
-    """
-    import os
-
-    if any(os.environ.get(name) for name in BLAS_THREAD_VARS):
-        return
-    from threadpoolctl import threadpool_limits
-
-    limits = threadpool_limits(1, user_api="blas")
-    ctx.call_on_close(limits.restore_original_limits)
 
 
 for _module in (solve, regime, backtest, tune, data, db, runs, serve, trade):
