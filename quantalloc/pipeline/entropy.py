@@ -19,6 +19,7 @@ multipliers of a forward (thousands of points) and a far put (a few points) on o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -100,19 +101,20 @@ def entropy_pooling(
         return float(value), grad
 
     bounds = [(0.0, penalty)] * (2 * m)
-    res = minimize(
-        dual,
-        np.zeros(2 * m),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={
-            "maxiter": max_iterations,
-            "maxfun": 2 * max_iterations,
-            "gtol": 1e-9,
-            "ftol": 1e-15,
-        },
-    )
+    with _one_blas_thread():
+        res = minimize(
+            dual,
+            np.zeros(2 * m),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={
+                "maxiter": max_iterations,
+                "maxfun": 2 * max_iterations,
+                "gtol": 1e-9,
+                "ftol": 1e-15,
+            },
+        )
     lam = split(res.x)
     e = logq + lam @ z
     p = np.exp(e - logsumexp(e))
@@ -122,6 +124,20 @@ def entropy_pooling(
         kl = float(np.sum(np.where(p > 0, p * (np.log(p) - logq), 0.0)))
     ok = bool(np.all(violation <= 1e-6 * scale))
     return Pooled(p, lam / scale, violation, int(res.nit), ok, kl)
+
+
+_BLAS: list[Any] = []
+
+
+def _one_blas_thread() -> Any:
+    """BLAS limited to one thread for a block: L-BFGS-B's products are a few multipliers wide,
+    and waking OpenBLAS's other thread for each cost more than the products (1-3 ms a step on
+    the shared 2-core machine). The controller is made once (it scans the loaded libraries)."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def _check(q: np.ndarray, a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> None:
