@@ -9,11 +9,14 @@ of 300 dual iterations: the repricing error over the half-spread (median, worst,
 Kish's effective number of scenarios, the largest change of a Spearman rank correlation
 between two symbols (the dependence kept), and seconds.
 
-Part 2, solve time (the speed issue's demo solve, exact Kelly): equal-weight bootstrap
-scenarios (``calibration = "none"``, views none) against calibrated, view-weighted ones
-(``copula``, views model), side by side.
+Part 2, solve time: the speed issue's table (``bench_solve.py``'s 51 US stocks at 422 x 2,000,
+1,600 x 2,000 and 422 x 10,000, exact and risk-constrained Kelly) and the NIFTY 50 on NSE's
+chains (``bench_solve_chains.py``), each ``solve()`` with equal-weight bootstrap scenarios
+(``calibration = "none"``, views none) beside calibrated, view-weighted ones (``copula``,
+views model): wall and CPU seconds, the scenario stage and the allocation (solve + lots).
 
-    python benchmarks/bench_calibration.py [--part 1|2|both] [--scenarios 2000]
+    python benchmarks/bench_calibration.py [--part 1|2|both] [--scenarios 2000] [--repeat 3]
+                                           [--sizes 422x2000 1600x2000 422x10000]
 """
 
 from __future__ import annotations
@@ -21,19 +24,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quantalloc.pipeline import solve  # noqa: E402
 from quantalloc.pipeline.calibration import calibrate, repricing  # noqa: E402
-from quantalloc.pipeline.model import load_model  # noqa: E402
+from quantalloc.pipeline.model import ModelSpec, load_model  # noqa: E402
 from tests.support.calibration_cases import Case, nse_case, spx_case  # noqa: E402
 
 SHARED = Path(os.environ.get("QUANTALLOC_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -80,31 +85,83 @@ def reprice(case: Case) -> None:
         )
 
 
-def solve_times(scenarios: int, repeat: int) -> None:
-    base = load_model("industry_first")
-    plain = dataclasses.replace(
-        base, view_rules=dataclasses.replace(base.view_rules, calibration="none")
+def _without_calibration(model: ModelSpec) -> ModelSpec:
+    return dataclasses.replace(
+        model, view_rules=dataclasses.replace(model.view_rules, calibration="none")
     )
-    print(f"\nsolve on the demo market, exact Kelly, {scenarios} scenarios, median of {repeat}")
-    print(f"  {'scenarios':<34}{'total s':>9}{'scenarios s':>13}{'solve s':>9}{'lots s':>8}")
-    for label, spec, views in (
-        ("equal weights (bootstrap)", plain, "none"),
-        ("calibrated + views (weighted)", base, "model"),
-    ):
-        runs = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            r = solve(model=spec, data="demo", views=views, n_scenarios=scenarios)
-            runs.append(
-                (
-                    time.perf_counter() - t0,
-                    r.solver["timings"].get("scenarios", 0.0),
-                    r.solver["solve_seconds"],
-                    r.solver["rounding"]["seconds"],
-                )
+
+
+def _timed(run: Callable[[], Any], repeat: int) -> tuple[float, float, float, float]:
+    """Least wall and CPU seconds of ``repeat`` calls (after one unmeasured warm-up), with
+    the scenario stage and the allocation (convex solve and lots) of the fastest."""
+    run()
+    rows = []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = run()
+        timings = result.solver["timings"]
+        rows.append(
+            (
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+                timings.get("scenarios", 0.0),
+                timings.get("allocation: solve + lots", 0.0),
             )
-        med = [statistics.median(x) for x in zip(*runs, strict=True)]
-        print(f"  {label:<34}{med[0]:9.2f}{med[1]:13.2f}{med[2]:9.2f}{med[3]:8.2f}")
+        )
+    wall = min(r[0] for r in rows)
+    cpu = min(r[1] for r in rows)
+    best = min(rows)
+    return wall, cpu, best[2], best[3]
+
+
+def solve_times(repeat: int, sizes: list[str]) -> None:
+    """The speed issue's table (bench_solve.py: 51 US stocks, ``industry_first`` with its full
+    constraints) and the NIFTY 50 on chains (bench_solve_chains.py), each solved with today's
+    equal weights (``calibration = "none"``, views none) and with calibrated scenarios weighted
+    by the model's views (``copula``, views model), side by side."""
+    from bench_solve import SIZES, sized_model, tables
+
+    from tests.pipeline.test_solve import in_tables
+
+    base = load_model("industry_first")
+    us = tables()
+    cases: list[tuple[str, Callable[[ModelSpec, str], Any], ModelSpec]] = []
+    for n, s, expiries, otm in SIZES:
+        if f"{n}x{s}" not in sizes:
+            continue
+        for kind in ("kelly", "rck"):
+            spec = sized_model(n, expiries, otm, kind, base)
+
+            def us_run(model: ModelSpec, views: str, s: int = s) -> Any:
+                return solve(
+                    risk="moderate", model=model, market="us", data=f"csv:{SHARED / 'us'}",
+                    tables=us, n_scenarios=s, views=views,
+                )  # fmt: skip
+
+            cases.append((f"US 51, {n} x {s:,} {kind}", us_run, spec))
+    nifty = in_tables(SHARED)
+
+    def in_run(model: ModelSpec, views: str) -> Any:
+        return solve(
+            risk="aggressive", model=model, market="in", data=f"csv:{SHARED / 'in'}",
+            chains=str(SHARED / "in" / "fo_bhavcopy"), as_of="2026-02-02", tables=nifty,
+            views=views,
+        )  # fmt: skip
+
+    cases.append(("NIFTY 50 chains, 2026-02-02", in_run, base))
+    print(f"\nsolve() side by side, best of {repeat} (seconds; wall / CPU; stages of the best)")
+    head = f"  {'case':<30}| {'equal weights: wall':>19} {'CPU':>5} {'scen':>5} {'alloc':>5} "
+    print(head + f"| {'calibrated: wall':>16} {'CPU':>5} {'scen':>5} {'alloc':>5} | CPU ratio")
+    for label, run, spec in cases:
+        plain = _without_calibration(spec)
+        eq = _timed(lambda run=run, plain=plain: run(plain, "none"), repeat)
+        cal = _timed(lambda run=run, spec=spec: run(spec, "model"), repeat)
+        print(
+            f"  {label:<30}| {eq[0]:19.2f} {eq[1]:5.2f} {eq[2]:5.2f} {eq[3]:5.2f} "
+            f"| {cal[0]:16.2f} {cal[1]:5.2f} {cal[2]:5.2f} {cal[3]:5.2f} | {cal[1] / eq[1]:6.2f}",
+            flush=True,
+        )
+    print(f"machine load after (1/5/15 min): {os.getloadavg()}")
 
 
 def main() -> None:
@@ -112,13 +169,14 @@ def main() -> None:
     ap.add_argument("--part", default="both", choices=["1", "2", "both"])
     ap.add_argument("--scenarios", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sizes", nargs="*", default=["422x2000", "1600x2000", "422x10000"])
     args = ap.parse_args()
     print(f"machine load (1/5/15 min): {os.getloadavg()} on {os.cpu_count()} cores")
     if args.part in ("1", "both"):
         reprice(spx_case(SHARED, n=args.scenarios))
         reprice(nse_case(SHARED, n=args.scenarios))
     if args.part in ("2", "both"):
-        solve_times(args.scenarios, args.repeat)
+        solve_times(args.repeat, args.sizes)
 
 
 if __name__ == "__main__":

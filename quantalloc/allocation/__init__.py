@@ -39,6 +39,7 @@ from quantalloc.allocation.constraints import (
     LongShortSplit,
     MaxLoss,
     Row,
+    ShareTarget,
 )
 from quantalloc.allocation.diagnosis import ConstraintConflict, Diagnosis, Relaxation
 from quantalloc.allocation.kelly import kelly_weights
@@ -86,5 +87,6 @@ __all__ = [
     "Rounding",
     "Row",
     "Score",
+    "ShareTarget",
     "kelly_weights",
 ]

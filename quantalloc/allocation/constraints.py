@@ -242,6 +242,43 @@ class GroupTarget(Labelled):
 
 
 @dataclass(eq=False, kw_only=True)
+class ShareTarget(Labelled):
+    """Group shares of the *deployed* capital within ``target +- tolerance``.
+
+    With ``x_g`` a group's capital and ``X`` all capital deployed, ``|x_g / X - t_g| <= tol`` is
+    the pair of homogeneous linear rows ``{name}_max[g]``: ``x_g - (t_g + tol) X <= 0`` and
+    ``{name}_min[g]``: ``(t_g - tol) X - x_g <= 0`` (value: the row's left side, in the unit).
+    Investing nothing meets them, so targets alone never make a problem infeasible; make the
+    rows soft (``Allocator(soft={name: penalty})``) to trade a deviation against the objective.
+    """
+
+    by: str = "industry"
+    targets: Mapping[str, float] | None = None
+    tolerance: float = 0.02
+    name: str = "share_target"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.targets:
+            raise ConfigError("ShareTarget needs targets, e.g. {'Energy': 0.3, 'IT': 0.2}")
+        if self.tolerance < 0:
+            raise ConfigError(f"share target tolerance must be >= 0; got {self.tolerance}")
+
+    def rows(self, data: Candidates) -> list[Row]:
+        labels = data.group(self.by).astype(str).to_numpy()
+        ones = np.ones(data.n_candidates)
+        out = []
+        for label, target in (self.targets or {}).items():
+            member = (labels == str(label)).astype(float)
+            hi = float(target) + self.tolerance
+            lo = max(float(target) - self.tolerance, 0.0)
+            out.append(self.row(f"{self.name}_max[{label}]", member - hi * ones, None, 0.0))
+            if lo > 0:
+                out.append(self.row(f"{self.name}_min[{label}]", lo * ones - member, None, 0.0))
+        return out
+
+
+@dataclass(eq=False, kw_only=True)
 class ExposureLimit(LinearConstraint):
     """Limit on a linear exposure ``sum_i a_i w_i`` of a named attribute (delta, vega, theta, ...).
 

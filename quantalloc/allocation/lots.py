@@ -2,11 +2,12 @@
 
 The exact method is a mixed-integer program solved with HiGHS: integer lots ``n_i >= 0``, weights
 ``w_i = n_i * lot_cost_i / capital``, every hard linear row, and the smallest L1 distance to the
-continuous weights. HiGHS stops at a node limit (work, not wall-clock time, so the lots do not
-depend on the machine's load) and keeps its best point; when it has none or fails, a greedy
-rounding (floor, then add lots that keep every row, closest first) takes over. Conic constraints
-(drawdown, CVaR cap) are not part of the integer program; they are re-evaluated and any violation
-is reported in ``Rounding.violations``.
+continuous weights plus ``SOFT_WEIGHT`` per unit of excess over each soft band the continuous
+optimum met (so rounding keeps those bands where whole lots can). HiGHS stops at a node limit
+(work, not wall-clock time, so the lots do not depend on the machine's load) and keeps its best
+point; when it has none or fails, a greedy rounding (floor, then add lots that keep every row,
+closest first) takes over. Conic constraints (drawdown, CVaR cap) are not part of the integer
+program; they are re-evaluated and any violation is reported in ``Rounding.violations``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from quantalloc.allocation.result import AllocationResult, ConstraintRow, Roundi
 from quantalloc.allocation.rows import (
     Limit,
     effective_bounds,
+    row_value,
     row_values,
     row_violation,
     sides,
@@ -41,6 +43,14 @@ from quantalloc.errors import ConfigError
 FEAS_TOL = 1e-9
 
 
+SoftRows = tuple[np.ndarray, np.ndarray]
+"""Soft rows ``a_s w <= b_s`` the lots should keep: each unit of excess costs ``SOFT_WEIGHT``
+units of distance from the continuous weights."""
+SOFT_WEIGHT = 10.0
+"""Soft share bands are homogeneous (investing nothing meets them all), so they come with a soft
+floor on the deployed weight at the continuous optimum's: without it the empty book won whenever
+whole lots could not keep every band (the demo US solve of 2023-06-01 rounded its 11% book to no
+lots); with it that solve keeps its 11% and the bands' excess falls from 0.041 to 0.008."""
 HELPERS_PER_ROW = 16  # candidates at zero that may take a lot, per row they can ease
 # HiGHS's sub-MIP heuristics (RINS, RENS) took 70% of the rounding's time on the US solve
 # (0.17 s of 0.24 s, for an incumbent its branching finds anyway within its 0.01% gap)
@@ -51,9 +61,15 @@ MIP_OPTIONS: dict[str, bool | int | float | str] = {
 
 
 def _mip(
-    target: np.ndarray, unit: np.ndarray, a: np.ndarray, b: np.ndarray, max_nodes: int
+    target: np.ndarray,
+    unit: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    max_nodes: int,
+    soft: SoftRows | None = None,
 ) -> np.ndarray | None:
-    """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b``.
+    """Whole lots closest (L1) to ``target`` that keep every row of ``a w <= b`` (and as much
+    of the ``soft`` rows as the distance allows).
 
     Each candidate may take up to one lot above its continuous weight (a candidate at zero:
     one lot). The first search holds the continuous optimum's candidates and, for each row a
@@ -70,7 +86,7 @@ def _mip(
     if pool.all():
         searches = searches[1:]
     for upper in searches:
-        lots = _mip_within(target, unit, a, b, max_nodes, upper)
+        lots = _mip_within(target, unit, a, b, max_nodes, upper, soft)
         if lots is not None:
             return lots
     return None
@@ -100,6 +116,7 @@ def _mip_within(
     b: np.ndarray,
     max_nodes: int,
     upper: np.ndarray,
+    soft: SoftRows | None = None,
 ) -> np.ndarray | None:
     """The closest lots with ``0 <= lots <= upper`` (HiGHS, ``max_nodes`` nodes), or None.
 
@@ -127,16 +144,24 @@ def _mip_within(
             return None
         rows.append(sp.hstack([sp.csr_matrix(sub[used]), sp.csr_matrix((int(used.sum()), h))]))
         row_upper.append(b[used] + tol[used])
+    # soft rows: a_s w - e <= b_s with an excess e >= 0 that costs SOFT_WEIGHT per unit
+    n_soft = soft[0].shape[0] if soft is not None else 0
+    if n_soft:
+        assert soft is not None
+        rows = [sp.hstack([r, sp.csr_matrix((r.shape[0], n_soft))]) for r in rows]
+        soft_sub = sp.csr_matrix(soft[0][:, free] * u[None, :])
+        rows.append(sp.hstack([soft_sub, sp.csr_matrix((n_soft, h)), -sp.identity(n_soft)]))
+        row_upper.append(soft[1])
     upper_rows = np.concatenate(row_upper)
     cost = np.where(t > 0, 0.0, u)
     model = LinearModel(
-        cost=np.concatenate([cost, np.ones(h)]),
+        cost=np.concatenate([cost, np.ones(h), np.full(n_soft, SOFT_WEIGHT)]),
         a=sp.vstack(rows, format="csc"),
         row_lower=np.full(upper_rows.shape[0], -np.inf),
         row_upper=upper_rows,
-        col_lower=np.zeros(k + h),
-        col_upper=np.concatenate([upper[free], np.full(h, np.inf)]),
-        integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(h, dtype=bool)]),
+        col_lower=np.zeros(k + h + n_soft),
+        col_upper=np.concatenate([upper[free], np.full(h + n_soft, np.inf)]),
+        integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(h + n_soft, dtype=bool)]),
     )
     result = solve_highs(model, max_nodes=max_nodes, options=MIP_OPTIONS)
     if result.x is None:
@@ -144,6 +169,97 @@ def _mip_within(
     lots = np.zeros(target.shape[0])
     lots[free] = np.rint(result.x[:k])
     return lots
+
+
+LOT_GRID = 1e-3
+"""Rounding reads the continuous weights in thousandths of a lot. The solver's weights carry
+noise near its tolerance (two solves of the same problem written two ways differed by 2e-8 of
+the budget, 4e-5 of a lot), and "closest whole lots" has near-ties a noise that size can flip
+(5 lots apart on the demo); below a thousandth of a lot nothing is a decision."""
+
+
+def _snapped(target: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """``target`` on the grid of ``LOT_GRID`` lots (unchanged where a lot costs nothing)."""
+    safe = np.where(unit > 0, unit, 1.0)
+    return np.where(unit > 0, np.round(target / safe / LOT_GRID) * LOT_GRID * safe, target)
+
+
+def _with_deployed_floor(soft: SoftRows, target: np.ndarray) -> SoftRows:
+    """``soft`` and one more row: the deployed weight no less than the continuous optimum's."""
+    a_s, b_s = soft
+    floor = -np.ones((1, target.shape[0]))
+    return np.vstack([a_s, floor]), np.concatenate([b_s, [-float(target.sum())]])
+
+
+def _soft_rows(
+    lay: Layout,
+    limits: Mapping[str, Limit],
+    settings: Settings,
+    optimum: np.ndarray,
+    target: np.ndarray,
+) -> SoftRows | None:
+    """The soft rows the continuous optimum met, with the deployed floor, for the lots to keep
+    as far as the distance allows (their excess is penalised like distance): a band met before
+    rounding should not be lost to it, nor the whole book to a band whole lots cannot meet."""
+    kept = [
+        lay.rows[k]
+        for k in lay.soft_rows
+        if row_violation(
+            lay.rows[k],
+            effective_bounds(lay.rows[k], limits),
+            row_value(lay.rows[k], optimum, settings),
+        )
+        <= 1e-7
+    ]
+    return _with_deployed_floor(sides(kept, limits, settings)[:2], target) if kept else None
+
+
+def _violations(
+    lay: Layout,
+    limits: Mapping[str, Limit],
+    settings: Settings,
+    data: Candidates,
+    w: np.ndarray,
+    values: np.ndarray,
+) -> list[str]:
+    """Names of the hard rows and conic limits the whole-lot weights ``w`` break."""
+    soft_index = set(lay.soft_rows)
+    out = []
+    for k, r in enumerate(lay.rows):
+        value = float(values[k])
+        if k in soft_index:
+            continue
+        if row_violation(r, effective_bounds(r, limits), value) > 1e-7 * max(1.0, abs(value)):
+            out.append(r.name)
+    for c in lay.conic:
+        if c.evaluate(w, data, settings) > c.limit_value(settings) + 1e-7:
+            out.append(c.name)
+    return out
+
+
+def _empty_is_better(
+    lots: np.ndarray,
+    unit: np.ndarray,
+    objective: Objective,
+    data: Candidates,
+    hard: tuple[np.ndarray, np.ndarray],
+    lay: Layout,
+    settings: Settings,
+) -> bool:
+    """Whole lots whose objective is below the empty book's, where holding nothing keeps every
+    hard row: the lots a small continuous optimum rounds to can lose in expectation (one lot
+    of each member a share band needs), and no book is worth holding at a loss."""
+    if not lots.any():
+        return False
+    a, b = hard
+    empty = np.zeros_like(unit)
+    if a.shape[0] and not bool((0.0 <= b + FEAS_TOL * np.maximum(1.0, np.abs(b))).all()):
+        return False
+    if any(c.evaluate(empty, data, settings) > c.limit_value(settings) + 1e-7 for c in lay.conic):
+        return False
+    at_lots = objective.evaluate(unit * lots, data)
+    at_empty = objective.evaluate(empty, data)
+    return bool(math.isfinite(at_empty) and (not math.isfinite(at_lots) or at_lots < at_empty))
 
 
 MAX_GREEDY_MOVES = 100_000
@@ -236,31 +352,32 @@ class LotRounding:
             )
         start = time.perf_counter()
         unit = data.lot_cost.to_numpy(dtype=float) / settings.capital
-        target = result.weights.to_numpy(dtype=float)
+        optimum = result.weights.to_numpy(dtype=float)
+        target = _snapped(optimum, unit)
         hard_rows = lay.hard_rows
         a, b, _ = sides(hard_rows, limits, settings)
+        soft = _soft_rows(lay, limits, settings, optimum, target)
         lots = None
         method = self.method
         if method == "mip":
-            lots = _mip(target, unit, a, b, self.max_nodes)
+            lots = _mip(target, unit, a, b, self.max_nodes, soft)
             if lots is None:
                 method = "greedy (mip fallback)"
         if lots is None:
             lots = _greedy(target, unit, a, b)
         lots = repair_caps(hard_rows, np.rint(lots).astype(int), unit, settings, limits)
+        loses = _empty_is_better(lots, unit, objective, data, (a, b), lay, settings)
+        if soft is not None and loses:
+            # the soft bands and deployed floor cost growth: the closest lots without them
+            plain = _mip(target, unit, a, b, self.max_nodes) if method == "mip" else None
+            if plain is not None:
+                lots = repair_caps(hard_rows, np.rint(plain).astype(int), unit, settings, limits)
+                method += " (soft bands dropped: keeping them loses)"
+        if _empty_is_better(lots, unit, objective, data, (a, b), lay, settings):
+            lots, method = np.zeros_like(lots), method + " (no lots: whole lots lose)"
         w = unit * lots
         values = lay.values(w, settings)
-        soft = set(lay.soft_rows)
-        violations = []
-        for k, r in enumerate(lay.rows):
-            value = float(values[k])
-            if k in soft:
-                continue
-            if row_violation(r, effective_bounds(r, limits), value) > 1e-7 * max(1.0, abs(value)):
-                violations.append(r.name)
-        for c in lay.conic:
-            if c.evaluate(w, data, settings) > c.limit_value(settings) + 1e-7:
-                violations.append(c.name)
+        violations = _violations(lay, limits, settings, data, w, values)
         value = objective.evaluate(w, data)
         rounding = Rounding(
             method=method,

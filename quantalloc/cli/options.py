@@ -32,6 +32,7 @@ TABLE_COLUMNS = {  # kept equal to data/tables.py's TABLE_SPECS by tests/cli/tes
     "probability_of_profit, risk_reward_ratio, legs",
     "option_chain_data": "symbol, as_of, expiry, strike, kind; optional root, bid, ask, last, "
     "settlement, volume, open_interest, implied_vol, spot, lot_size",
+    "holdings": "symbol, instrument, quantity; optional strike, expiry, cost",
 }
 """Each input table's columns, as the help texts list them."""
 

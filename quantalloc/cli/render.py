@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from quantalloc.cli.render_risk import risk_panel
 from quantalloc.pipeline.document import SolveResult
 
 
@@ -26,13 +27,30 @@ def _num(x: Any, digits: int = 2) -> str:
 _SOURCE_MARK = {"chain": "c", "proxy": "p"}
 
 
-def _leg_text(leg: dict[str, Any]) -> str:
+def _leg_text(leg: dict[str, Any], expiry: str | None = None) -> str:
     """``+2C1400@17.68c``: side, quantity, kind, strike, price per unit and where the price came
-    from (c: the chain's listed contract, p: Black-Scholes at the vol proxy)."""
+    from (c: the chain's listed contract, p: Black-Scholes at the vol proxy); a leg on another
+    expiry than the position's names it (``-1C152.5@2.10p[2018-01-19]``, a calendar's back
+    month)."""
     sign = "+" if leg["side"] == "buy" else "-"
     strike = "" if leg["kind"] == "stock" else format(leg["strike"], "g")
     mark = _SOURCE_MARK.get(str(leg.get("price_source", "")), "")
-    return f"{sign}{leg['quantity']:g}{leg['kind'][0].upper()}{strike}@{leg['price']:.2f}{mark}"
+    text = f"{sign}{leg['quantity']:g}{leg['kind'][0].upper()}{strike}@{leg['price']:.2f}{mark}"
+    own = leg.get("expiry")
+    if expiry is not None and own and leg["kind"] != "stock" and str(own) != str(expiry):
+        text += f"[{own}]"
+    return text
+
+
+def legs_text(row: Mapping[Any, Any]) -> str:
+    """A position's legs; when they span expiries (a calendar) every option leg names its own."""
+    expiries = {str(g.get("expiry")) for g in row["legs"] if g["kind"] != "stock"}
+    if len(expiries) > 1:
+        return " ".join(
+            _leg_text(g) + ("" if g["kind"] == "stock" else f"[{g.get('expiry')}]")
+            for g in row["legs"]
+        )
+    return " ".join(_leg_text(g, str(row["expiry"])) for g in row["legs"])
 
 
 def market_panel(result: SolveResult) -> Panel:
@@ -85,7 +103,7 @@ def allocation_table(result: SolveResult, width: int = WIDE_TABLE_COLUMNS) -> Ta
     for col, justify in columns:
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in result.allocations.to_dict(orient="records"):
-        legs = " ".join(_leg_text(leg) for leg in row["legs"])
+        legs = legs_text(row)
         if wide:
             head = [
                 escape(row["symbol"]),
@@ -131,6 +149,21 @@ def portfolio_panel(result: SolveResult) -> Group:
     head.add_row("net theta", f"{_num(p['theta'], 0)} {cur} per day")
     head.add_row("net gamma", _num(p["gamma"], 2))
     head.add_row("expected log growth", f"{float(p['expected_log_growth']):.5f} per horizon")
+    theta_pos = float(p.get("theta_positive_capital", 0.0))
+    head.add_row(
+        "theta-positive capital / cap",
+        f"{_money(theta_pos, cur)} / {result.limits['max_theta_positive']:.0%} of budget "
+        "(positions whose theta > 0)",
+    )
+    rounding = dict(result.solver.get("rounding") or {})
+    if rounding:
+        status = str(rounding.get("status", "-"))
+        style = "green" if status in ("ok", "optimal") else "bold yellow"
+        head.add_row(
+            "lot rounding",
+            f"{escape(str(rounding.get('method', '-')))}: [{style}]{escape(status)}[/]"
+            f" (objective lost {float(rounding.get('objective_lost', 0.0)):.3g})",
+        )
     edge = p.get("edge") or {}
     if edge:
         head.add_row(
@@ -139,16 +172,23 @@ def portfolio_panel(result: SolveResult) -> Group:
         )
     if p.get("views"):
         head.add_row("views", escape("; ".join(p["views"])))
-    ind = Table(title="By industry (share of budget)")
-    for col in ("industry", "capital", "weight", "target", "cap"):
+    tol = result.limits.get("industry_target_tolerance")
+    ind = Table(
+        title="By industry (weight: share of budget; deployed: share of the options capital "
+        "deployed, which the targets are" + ("" if tol is None else f", +-{tol:.0%}") + ")"
+    )
+    for col in ("industry", "capital", "weight", "deployed", "target", "deviation", "cap"):
         ind.add_column(col, justify="left" if col == "industry" else "right")
     for name, row in p["by_industry"].items():
-        target = row.get("target_weight")
+        target, dev = row.get("target_weight"), row.get("deviation")
+        off = dev is not None and tol is not None and abs(dev) > tol + 1e-9
         ind.add_row(
             escape(name),
             _num(row["capital"], 0),
             f"{row['weight']:.1%}",
+            f"{row.get('deployed_weight', 0.0):.1%}",
             "-" if target is None else f"{target:.1%}",
+            "-" if dev is None else (f"[yellow]{dev:+.1%}[/]" if off else f"{dev:+.1%}"),
             f"{result.limits['max_industry']:.0%}",
         )
     if not p["by_industry"]:
@@ -212,6 +252,9 @@ def render(result: SolveResult, console: Console) -> None:
             "[yellow]no position: no candidate adds expected log growth within the limits[/]"
         )
     console.print(portfolio_panel(result))
+    risk = risk_panel(result)
+    if risk is not None:
+        console.print(risk)
     if len(result.binding_constraints()):
         console.print(constraints_table(result))
     else:
@@ -224,6 +267,7 @@ __all__ = [
     "allocation_table",
     "constraint_cells",
     "constraints_table",
+    "legs_text",
     "market_panel",
     "portfolio_panel",
     "render",

@@ -23,6 +23,7 @@ from quantalloc.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
+INSTRUMENTS: tuple[str, ...] = ("stock", "call", "put")
 POSITION_TYPES: tuple[str, ...] = ("LONG", "SHORT", "NEUTRAL")
 MARKET_CAP_CATEGORIES: tuple[str, ...] = ("Large", "Mid", "Small", "Micro")
 OPTION_KINDS: tuple[str, ...] = ("call", "put")
@@ -40,7 +41,7 @@ class TableSpec:
     Kinds: ``text`` (non-blank), ``float``, ``pct`` (percent in [0, 100]), ``prob`` (in [0, 1]),
     ``nonneg`` (float >= 0), ``positive`` (float > 0), ``int+`` (whole number > 0), ``bool``,
     ``date``, ``position`` (LONG/SHORT/NEUTRAL), ``cap`` (Large/Mid/Small/Micro), ``kind``
-    (call/put), ``legs`` (a JSON list of legs, kept as text).
+    (call/put), ``instrument`` (stock/call/put), ``legs`` (a JSON list of legs, kept as text).
     """
 
     required: dict[str, str]
@@ -111,6 +112,10 @@ TABLE_SPECS: dict[str, TableSpec] = {
             "lot_size": "positive",
         },
         key=("symbol", "as_of", "root", "expiry", "strike", "kind"),
+    ),
+    "holdings": TableSpec(
+        required={"symbol": "text", "instrument": "instrument", "quantity": "float"},
+        optional={"strike": "positive", "expiry": "date", "cost": "nonneg"},
     ),
 }
 """Columns per table. Required columns must be present with a value in every row; optional
@@ -320,6 +325,15 @@ def _convert(
                 f"in {_bad(bad, labels)}; use one of {', '.join(MARKET_CAP_CATEGORIES)}"
             )
         return keys.map(lookup).where(~pd.Series(blank, index=series.index)).astype(str)
+    if kind == "instrument":
+        keys = text.str.lower().replace({"ce": "call", "pe": "put", "c": "call", "p": "put"})
+        bad = ~keys.isin(list(INSTRUMENTS)).to_numpy(bool) & ~blank
+        if bad.any():
+            raise DataError(
+                f"{where}: unknown instrument {_list(sorted(set(text[bad].astype(str))))} in "
+                f"{_bad(bad, labels)}; use one of {', '.join(INSTRUMENTS)}"
+            )
+        return keys.astype(str)
     if kind == "kind":
         keys = text.str.lower()
         bad = ~keys.isin(list(_KIND_CODES)).to_numpy(bool) & ~blank

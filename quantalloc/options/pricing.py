@@ -302,49 +302,11 @@ def bs_price(
     return out
 
 
-def bs_price_vega(
-    sign: np.ndarray,
-    spot: np.ndarray,
-    strike: np.ndarray,
-    t: np.ndarray,
-    rate: float,
-    vol: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Black-Scholes price and vega (no dividend), the two a Newton step on the vol needs.
-
-    The same operations in the same order as :func:`black_scholes`, so the same numbers bit for
-    bit, without the four other Greeks and the blocking (about a third of the cost on a
-    scenarios x legs grid). ``sign`` +1 call, -1 put; inputs broadcast together.
-    """
-    sqrt_t = np.sqrt(t)
-    sv = vol * sqrt_t
-    kdr = strike * np.exp(-rate * t)
-    d1 = np.log(spot / strike) + rate * t
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 /= sv
-    d1 += 0.5 * sv
-    d2 = d1 - sv
-    pdf = -0.5 * d1
-    pdf *= d1
-    np.exp(pdf, out=pdf)
-    pdf *= _INV_SQRT_2PI
-    n1 = ndtr(sign * d1)
-    n2 = ndtr(sign * d2)
-    n1 *= spot
-    n2 *= kdr
-    n1 -= n2
-    n1 *= sign
-    pdf *= spot
-    pdf *= sqrt_t
-    return n1, pdf
-
-
 __all__ = [
     "BlackScholesResult",
     "as_floats",
     "black_scholes",
     "bs_price",
-    "bs_price_vega",
     "check_inputs",
     "intrinsic",
     "kind_sign",

@@ -8,9 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantalloc.options.catalog import theta_positive_strategies
-from quantalloc.pipeline.document import ALLOCATION_KEYS, LIMIT_KEYS, MARKET_KEYS, SolveResult
+from quantalloc.pipeline.book_risk import held_risk
+from quantalloc.pipeline.document import (
+    ALLOCATION_KEYS,
+    EXTRA_ALLOCATION_KEYS,
+    LIMIT_KEYS,
+    MARKET_KEYS,
+    SolveResult,
+)
 from quantalloc.pipeline.edge import portfolio_edge
+from quantalloc.pipeline.holdings import HoldingPlan
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.records import CandidateSet, ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
@@ -32,9 +39,19 @@ def assemble(
     targets: Targets,
     timings: Mapping[str, float],
     notes: list[str],
+    held: HoldingPlan | None = None,
 ) -> SolveResult:
     """The frozen result of a solve."""
-    allocations = _positions(book, outcome.lots)
+    covered = set(held.writes) if held is not None else set()
+    allocations = _positions(book, outcome.lots, covered, set(targets.industry))
+    extra = held.positions if held is not None else None
+    risk = held_risk(plan, inputs, cands, book, outcome.lots, extra)
+    allocations = allocations.assign(unbounded_loss=risk.unbounded, margin=risk.margin)
+    allocations["unbounded_loss"] = allocations["unbounded_loss"].astype(bool)
+    notes = [*notes, *risk.notes]
+    portfolio = {**_portfolio(plan, book, outcome.lots, allocations, targets), "risk": risk.block}
+    if held is not None and len(held.holdings):
+        portfolio["holdings"] = held.holdings.document()
     constraints = outcome.constraints
     shown = [*CONSTRAINT_COLUMNS, *DISPLAY_COLUMNS]  # the report's band and values; not the doc's
     if len(constraints):
@@ -59,11 +76,11 @@ def assemble(
         currency=plan.market.currency,
         capital=float(plan.capital),
         budget=float(plan.budget),
-        market=_market_document(state, inputs),
+        market=_market_document(plan, state, inputs, targets),
         solver=solver,
         limits=limits_in_force(plan, state, targets),
         allocations=allocations,
-        portfolio=_portfolio(plan, book, outcome.lots, allocations, targets),
+        portfolio=portfolio,
         constraints=constraints.reset_index(drop=True),
         synthetic=inputs.synthetic,
         data_source=inputs.provider_name,
@@ -73,9 +90,14 @@ def assemble(
     )
 
 
-def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
-    """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total."""
-    theta_positive = set(theta_positive_strategies())
+def _positions(
+    book: ScenarioBook, lots: np.ndarray, covered: set[int], targeted: set[str]
+) -> pd.DataFrame:
+    """One row per candidate held (lots > 0): legs, lots, capital, risk and Greeks in total.
+
+    Every row is to ``open``; a covered call written on held shares (``covered``) uses no
+    budget and its stock leg says ``held``. A position expecting a loss names the rule that
+    holds it (``forced_by``: the holdings, or its industry's target when ``targeted``)."""
     rows = []
     for i in np.flatnonzero(lots > 0):
         r = book.table.iloc[i]
@@ -88,10 +110,10 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "strategy_name": str(r["strategy_name"]),
                 "position_type": str(r["position_type"]),
                 "expiry": r["expiry"].isoformat(),
-                "legs": [_leg(leg, n) for leg in book.legs[i]],
+                "legs": [_leg(leg, n, i in covered) for leg in book.legs[i]],
                 "lots": n,
                 "lot_size": int(r["lot_size"]),
-                "allocated_capital": float(r["capital"]) * n,
+                "allocated_capital": 0.0 if i in covered else float(r["capital"]) * n,
                 "max_loss": float(r["max_loss"]) * n,
                 "probability_of_profit": float(r["probability_of_profit"]),
                 "expected_return": float(r["expected_pnl"] / r["capital"]),
@@ -100,12 +122,23 @@ def _positions(book: ScenarioBook, lots: np.ndarray) -> pd.DataFrame:
                 "gamma": float(r["gamma"]) * n,
                 "vega": float(r["vega"]) * n,
                 "theta": float(r["theta"]) * n,
-                "theta_positive": str(r["strategy_name"]) in theta_positive,
+                "theta_positive": float(r["theta"]) > 0,
+                "action": "open",
+                "covered_by_holdings": i in covered,
+                "forced_by": _forced_by(r, i in covered, targeted),
             }
         )
-    out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, "theta_positive"])
+    out = pd.DataFrame(rows, columns=[*ALLOCATION_KEYS, *EXTRA_ALLOCATION_KEYS])
     out["theta_positive"] = out["theta_positive"].astype(bool)
     return out
+
+
+def _forced_by(row: pd.Series, covered: bool, targeted: set[str]) -> str:
+    if covered:
+        return "holdings"
+    if float(row["expected_pnl"]) < 0 and str(row["industry"]) in targeted:
+        return f"industry_target[{row['industry']}]"
+    return ""
 
 
 def _edge_row(book: ScenarioBook, i: int) -> dict[str, float]:
@@ -115,10 +148,11 @@ def _edge_row(book: ScenarioBook, i: int) -> dict[str, float]:
     return {str(k): float(v) for k, v in book.edge.iloc[i].items()}
 
 
-def _leg(leg: Mapping[str, Any], lots: int) -> dict[str, Any]:
+def _leg(leg: Mapping[str, Any], lots: int, on_held_shares: bool = False) -> dict[str, Any]:
+    held = on_held_shares and leg["kind"] == "stock"
     return {
         "kind": leg["kind"],
-        "side": leg["side"],
+        "side": "held" if held else leg["side"],
         "strike": leg["strike"],
         "price": round(float(leg["price"]), 4),
         "quantity": float(leg["quantity"]) * lots,
@@ -160,7 +194,7 @@ def _portfolio(
         "edge": edge,
         "views": list(book.views),
         "probability_of_loss": float(book.expectation((book_pnl < 0).astype(float))),
-        "by_industry": _breakdown(allocations, "industry", budget, targets.industry),
+        "by_industry": _breakdown(allocations, "industry", budget, targets.industry, True),
         "by_strategy": _breakdown(allocations, "strategy_name", budget, {}),
         "by_symbol": _breakdown(allocations, "symbol", budget, {}),
         "theta_positive_capital": float(
@@ -170,11 +204,17 @@ def _portfolio(
     if targets.market_cap:
         cap_of = book.table.set_index("symbol")["market_cap"].to_dict()
         by_cap = allocations.assign(market_cap=allocations["symbol"].map(cap_of))
-        portfolio["by_market_cap"] = _breakdown(by_cap, "market_cap", budget, targets.market_cap)
+        buckets = _breakdown(by_cap, "market_cap", budget, targets.market_cap)
+        for row in buckets.values():  # bucket targets are shares of the budget (soft bands)
+            if "target_weight" in row:
+                row["deviation"] = row["weight"] - row["target_weight"]
+        portfolio["by_market_cap"] = buckets
     return portfolio
 
 
-def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]:
+def _market_document(
+    plan: Plan, state: MarketState, inputs: MarketInputs, targets: Targets
+) -> dict[str, Any]:
     doc = state.to_dict()
     doc = {**{k: doc.get(k) for k in MARKET_KEYS}, **doc}
     doc["synthetic"] = inputs.synthetic
@@ -184,6 +224,11 @@ def _market_document(state: MarketState, inputs: MarketInputs) -> dict[str, Any]
     doc["preferred_strategies"] = list(state.rules.preferred)
     doc["avoided_strategies"] = list(state.rules.avoided)
     doc["dte"] = [state.rules.dte_min, state.rules.dte_max]
+    window = plan.spec.candidates.dte_window or (state.rules.dte_min, state.rules.dte_max)
+    doc["dte_window"] = [int(window[0]), int(window[1])]  # in force (a model may override)
+    doc["iv_preference"] = state.rules.iv_preference
+    if targets.long_short is not None:
+        doc["long_short_split"] = {"long": targets.long_short[0], "short": targets.long_short[1]}
     return doc
 
 
@@ -217,15 +262,26 @@ def limits_in_force(plan: Plan, state: MarketState, targets: Targets) -> dict[st
 
 
 def _breakdown(
-    allocations: pd.DataFrame, by: str, budget: float, targets: Mapping[str, float]
+    allocations: pd.DataFrame,
+    by: str,
+    budget: float,
+    targets: Mapping[str, float],
+    deployed: bool = False,
 ) -> dict[str, dict[str, float]]:
+    """Capital and weight (of the budget) per label; with ``deployed``, also the share of the
+    deployed capital (``deployed_weight``) and, where a target exists, ``deviation`` from it."""
     out: dict[str, dict[str, float]] = {}
     sums = allocations.groupby(by)["allocated_capital"].sum() if len(allocations) else pd.Series()
+    total = float(sums.sum()) if len(sums) else 0.0
     for label in sorted(set(sums.index) | set(targets)):
         cap = float(sums.get(label, 0.0))
         entry = {"capital": cap, "weight": cap / budget if budget else 0.0}
+        if deployed:
+            entry["deployed_weight"] = cap / total if total > 0 else 0.0
         if label in targets:
             entry["target_weight"] = float(targets[label])
+            if deployed:
+                entry["deviation"] = entry["deployed_weight"] - entry["target_weight"]
         out[str(label)] = entry
     return out
 

@@ -24,6 +24,7 @@ from quantalloc.pipeline.contracts import (
     build_contracts,
 )
 from quantalloc.pipeline.document import SolveResult
+from quantalloc.pipeline.holdings import holding_plan
 from quantalloc.pipeline.horizon import LegPrices, calibrated, edge_and_probabilities
 from quantalloc.pipeline.inputs import MarketInputs
 from quantalloc.pipeline.model import IndustrySpec, ModelSpec, normalize_strategy
@@ -36,7 +37,16 @@ from quantalloc.pipeline.selection import (
     choose_expiries,
     priority_industries,
 )
-from quantalloc.pipeline.sizing import allocate
+from quantalloc.pipeline.sizing import allocate, candidate_names
+from quantalloc.pipeline.state_rules import (
+    avoided_note,
+    iv_check,
+    long_short_caps,
+    vol_forecasts,
+    window_expiries,
+    window_fronts,
+)
+from quantalloc.pipeline.targets import cap_targets, industry_targets, losing_candidates
 from quantalloc.pipeline.timer import Timer
 from quantalloc.pipeline.views import View
 from quantalloc.regime.config import StateRules
@@ -59,22 +69,40 @@ def run_allocation(
     with timer.stage("regime"):
         state = _market_state(plan, inputs, chain, chains)
     with timer.stage("candidates"):
-        industries = _industries(plan, inputs)
+        industries = _industries(plan, inputs, notes)
         cands = _candidates(plan, inputs, industries, state, chains)
         notes += cands.notes
     with timer.stage("scenarios"):
         book = _scenario_pnl(plan, inputs, cands, industries, state)
     if progress is not None:
         progress("allocating", 0, 1)
+    held = holding_plan(plan, inputs, book)
+    notes += held.notes
+    split = plan.spec.state_rules.long_short_split and plan.request.symbol is None
+    names = candidate_names(book.table)
+    by_industry = industry_targets(plan, industries, book.table, notes)
+    by_cap = cap_targets(plan, state, book.table, notes)
+    losing = losing_candidates(book, held.writes, by_industry, notes)
     targets = Targets(
-        industry=_targets(plan, industries, book.table, notes),
-        market_cap=_cap_targets(plan, state, book.table, notes),
+        industry=by_industry,
+        market_cap=by_cap,
+        long_short=long_short_caps(float(state.direction_score)) if split else None,
+        blocked=tuple(names[i] for i in held.blocked),
+        losing=tuple(names[i] for i in losing),
+        vega_offset=held.vega_offset,
     )
     outcome = allocate(plan, book, targets, timer)
+    if held.writes:  # covered calls on held shares (the holdings rule)
+        lots = outcome.lots.copy()
+        for row, n in held.writes.items():
+            lots[row] = n
+        outcome = dataclasses.replace(outcome, lots=lots)
     if progress is not None:
         progress("allocating", 1, 1)
     with timer.stage("report"):
-        result = assemble(plan, state, inputs, cands, book, outcome, targets, timer.stages, notes)
+        result = assemble(
+            plan, state, inputs, cands, book, outcome, targets, timer.stages, notes, held
+        )
     if plan.request.symbol is not None and not len(result.allocations):
         from quantalloc.pipeline.verdicts import symbol_verdict
 
@@ -126,7 +154,7 @@ def _market_state(
     return state
 
 
-def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
+def _industries(plan: Plan, inputs: MarketInputs, notes: list[str]) -> list[PriorityIndustry]:
     spec, allocations = plan.spec, inputs.allocations
     if plan.request.symbol is not None:
         sym = inputs.symbols[0]
@@ -153,7 +181,15 @@ def _industries(plan: Plan, inputs: MarketInputs) -> list[PriorityIndustry]:
             enforce_targets=False,
         )
         return priority_industries(allocations, every)
-    return priority_industries(allocations, spec.industries, plan.request.max_industries)
+    chosen = priority_industries(allocations, spec.industries, plan.request.max_industries)
+    eligible = priority_industries(allocations, spec.industries, 10_000)
+    cut = [i.industry for i in eligible if i.industry not in {c.industry for c in chosen}]
+    if cut:
+        notes.append(
+            f"industries beyond max_industries={len(chosen)} get no options capital: "
+            + ", ".join(cut)
+        )
+    return chosen
 
 
 def _candidates(
@@ -169,12 +205,22 @@ def _candidates(
     dte_min, dte_max = spec.candidates.dte_window or (rules.dte_min, rules.dte_max)
     as_of = inputs.as_of.date()
     sp: SymbolPricing = price_symbols(plan, inputs, state, chains, (dte_min, dte_max))
+    sp, rule_notes = window_fronts(sp, as_of, dte_min, dte_max, spec.candidates.expiries)
     surfaces, listed = _chain_surfaces(inputs, sp.spot, sp.atm)
     surfaces = {**surfaces, **sp.surfaces}
-    calendar = choose_expiries(as_of, dte_min, dte_max, spec.candidates.expiries, market.name)
-    requests = _advanced_requests(spec, inputs, symbols, calendar, market.name, sp)
+    monthlies = choose_expiries(as_of, dte_min, dte_max, 8, market.name)
+    calendar, outside = window_expiries(
+        monthlies, as_of, dte_min, dte_max, spec.candidates.expiries
+    )
+    if any(s not in sp.books for s in symbols):  # the calendar serves symbols without a chain
+        rule_notes += outside
+    requests = _advanced_requests(
+        spec, inputs, symbols, calendar, market.name, sp, rules, rule_notes
+    )
     if requests is None:
         requests = _requests(spec, inputs, industries, rules, calendar, market.name, sp)
+        pairs = [(i.position_type, i.rating) for i in industries]
+        rule_notes += avoided_note(spec, pairs, rules)
     priced = build_contracts(
         requests,
         as_of=as_of,
@@ -201,9 +247,10 @@ def _candidates(
             f"{len(symbols)} symbols (allowed strategies empty after the state's avoid list?)"
         )
     table = _annotate(priced.table, inputs.universe, sp.atm)
+    table["vol_forecast"] = table["symbol"].map(vol_forecasts(inputs.closes, sp.spot))
     keep, notes, max_loss, rejected = _filters(plan, table, rules, priced)
     priced = dataclasses.replace(priced, table=table.assign(max_loss=max_loss))
-    return CandidateSet(priced, keep, (*sp.notes, *notes), tuple(rejected))
+    return CandidateSet(priced, keep, (*rule_notes, *sp.notes, *notes), tuple(rejected))
 
 
 def _requests(
@@ -295,6 +342,8 @@ def _advanced_requests(
     expiries: list[date],
     market: str,
     sp: SymbolPricing,
+    rules: StateRules,
+    notes: list[str],
 ) -> list[ContractRequest] | None:
     """Requests from the ``strategies`` table (advanced model), after its filters; else None."""
     if spec.kind != "advanced" or spec.advanced is None:
@@ -321,6 +370,12 @@ def _advanced_requests(
     pop = pd.to_numeric(frame.get("probability_of_profit", 1.0), errors="coerce")
     frame = frame.loc[(frame["total_score"] >= adv.min_total_score) & (pop >= adv.min_probability)]
     frame = frame.loc[frame["symbol"].isin(symbols)]
+    avoided = {normalize_strategy(x) for x in rules.avoided}
+    dropped = frame.loc[frame["strategy"].isin(avoided)]
+    if len(dropped):
+        names = ", ".join(sorted(set(dropped["strategy"])))
+        notes.append(f"state {rules.state} avoids {names}: {len(dropped)} scored rows dropped")
+        frame = frame.loc[~frame["strategy"].isin(avoided)]
     frame = frame.sort_values("total_score", ascending=False)
     if adv.no_long_and_short_same_symbol:
         frame["direction"] = frame["strategy"].map(strategy_direction)
@@ -373,6 +428,13 @@ def _filters(
         ),
         "non-positive capital": table["capital"].to_numpy() > 0,
     }
+    iv_ok, iv_label = iv_check(
+        table,
+        rules,
+        dict(zip(table["symbol"], table["vol_forecast"], strict=False)),
+        spec.state_rules.iv_band,
+    )
+    checks[iv_label] = iv_ok
     keep = np.ones(len(table), dtype=bool)
     rejected = [""] * len(table)
     for label, ok in checks.items():
@@ -476,6 +538,8 @@ def _scenario_pnl(
         legs=legs,
         pnl=pnl,
         horizon_days=horizon_days,
+        prices=prices,
+        horizon_years=h_t,
         probabilities=probs,
         edge=edge,
         views=tuple(f"{v.name}: {v.note}" if v.note else v.name for v in views),
@@ -526,39 +590,6 @@ def _scenario_vols(inputs: MarketInputs, priced: pd.DataFrame) -> dict[str, floa
         if not np.isfinite(v):
             vol[s] = max(realized_vol(inputs.closes[s].dropna()), 0.05)
     return vol
-
-
-def _targets(
-    plan: Plan, industries: list[PriorityIndustry], table: pd.DataFrame, notes: list[str]
-) -> dict[str, float]:
-    """Industry targets: each priority industry's weight over the priority industries' total.
-
-    Industries without any candidate lose their target (noted); the others keep theirs, so the
-    targets may sum to less than 1 and the rest of the budget is free.
-    """
-    if plan.request.symbol is not None or not plan.spec.industries.enforce_targets:
-        return {}
-    present = set(table["industry"])
-    kept = [i for i in industries if i.industry in present and i.target > 0]
-    lost = [i.industry for i in industries if i.industry not in present]
-    if lost:
-        notes.append(f"no candidate for industries {', '.join(lost)}; their targets are dropped")
-    return {i.industry: i.target for i in kept}
-
-
-def _cap_targets(
-    plan: Plan, state: MarketState, table: pd.DataFrame, notes: list[str]
-) -> dict[str, float]:
-    """Market-cap bucket targets of the advanced model (by direction and VIX), where held."""
-    advanced = plan.spec.advanced
-    if advanced is None or plan.request.symbol is not None:
-        return {}
-    shares = advanced.cap_targets(str(state.direction), float(state.vix))
-    present = set(table["market_cap"])
-    lost = [b for b, v in shares.items() if v > 0 and b not in present]
-    if lost:
-        notes.append(f"no candidate in market-cap buckets {', '.join(lost)}; their share is free")
-    return {b: v for b, v in shares.items() if b in present and v > 0}
 
 
 __all__ = ["run_allocation"]

@@ -6,13 +6,16 @@ every listed option used (its intrinsic value when it expires there, its mark wh
 is its mid within its half-spread. Two recipes keep the bootstrap's joint shape:
 
 ``copula`` (the default)
-    Each symbol's column is mapped, rank for rank, onto the horizon distribution its smile
-    implies (Breeden and Litzenberger 1978: the risk-neutral CDF is ``1 + e^{rh} dC/dK``), so
-    the bootstrap's copula (every rank dependence of the cross-section) is kept exactly and each
+    Each symbol's column is mapped, rank for rank, onto the horizon distribution its quotes
+    imply (:mod:`quantalloc.pipeline.implied`: atoms from a smile through the quotes' vols,
+    Breeden and Litzenberger 1978, exact at every quoted strike and at the forward), so the
+    bootstrap's copula (every rank dependence of the cross-section) is kept exactly and each
     marginal is the market's. A scenario of rank ``r`` takes the mean of the implied quantile
-    function over its cell ``[r/n, (r+1)/n]`` (which makes the forward exact up to the grid).
-    The small quadrature error left on single contracts is removed by entropy pooling on those
-    contracts (:mod:`quantalloc.pipeline.entropy`), which then hardly moves the probabilities.
+    function over its cell ``[r/n, (r+1)/n]``, which keeps the forward exact; the cells are
+    narrow where options are struck, so the contracts keep their prices to a small fraction of
+    their spreads. Only quotes no distribution can meet (a butterfly arbitrage wider than the
+    spreads, common in closing prices) call on entropy pooling of that symbol's atoms
+    (:mod:`quantalloc.pipeline.entropy`), which misses them by the least amount.
 ``entropy``
     The bootstrap scenarios (rescaled to the ATM vol) keep their prices and get probabilities of
     minimum relative entropy that meet every constraint (Meucci 2008). With many symbols, each
@@ -22,29 +25,26 @@ is its mid within its half-spread. Two recipes keep the bootstrap's joint shape:
 
 A leg still running at the horizon is marked with Black-Scholes at its *forward* implied vol:
 the vol at the remaining time that makes its expected discounted mark equal its mid today
-(:func:`forward_vols`), so a calendar earns no term-structure edge by construction.
+(:func:`quantalloc.pipeline.horizon.forward_vols`), so a calendar earns no term-structure edge
+by construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.options.book import leg_values
-from quantalloc.options.implied_vol import implied_vol
-from quantalloc.options.pricing import bs_price
 from quantalloc.pipeline.entropy import Pooled, entropy_pooling
+from quantalloc.pipeline.implied import implied_atoms, quote_smile
 
 METHODS: tuple[str, ...] = ("copula", "entropy")
 GRID_MULTIPLE = 4
+POOL_CELLS = 4
 MARGINAL_ITERATIONS = 300
-GRID_POINTS = 6001
-GRID_SDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -153,61 +153,6 @@ def concat_targets(parts: list[PriceTargets]) -> PriceTargets:
     return PriceTargets(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
-def smooth_smile(
-    targets: PriceTargets, forward: float, atm_vol: float, rate: float, horizon: float
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A smooth smile through the contracts' Black-76 vols: a quadratic in log-moneyness
-    (least squares), flat beyond the quoted range, kept within [0.3, 3] x the ATM vol; the flat
-    ATM vol when fewer than three contracts give a vol."""
-    opt = (targets.kind != 0) & (targets.remaining <= 0)
-    iv = np.full(int(opt.sum()), np.nan)
-    if opt.any():
-        iv = implied_vol(
-            np.where(targets.kind[opt] > 0, "call", "put"),
-            targets.mid[opt],
-            forward * np.exp(-rate * horizon),
-            targets.strike[opt],
-            horizon,
-            rate,
-        )
-    x = np.log(targets.strike[opt] / forward)
-    ok = np.isfinite(iv) & (iv > 0)
-    if ok.sum() < 3:
-        return lambda k: np.full(np.shape(k), atm_vol)
-    coef = np.polyfit(x[ok], iv[ok], 2)
-    lo, hi = float(x[ok].min()), float(x[ok].max())
-    return lambda k: np.clip(
-        np.polyval(coef, np.clip(np.log(np.asarray(k) / forward), lo, hi)),
-        0.3 * atm_vol,
-        3.0 * atm_vol,
-    )
-
-
-def implied_quantiles(
-    smile: Callable[[np.ndarray], np.ndarray], forward: float, horizon: float, m: int
-) -> np.ndarray:
-    """``m`` equal-probability quantiles of the horizon price a smile implies.
-
-    The undiscounted call curve ``C(K) = F N(d1) - K N(d2)`` at the smile's vols on a fine grid
-    of strikes gives the CDF ``1 + dC/dK`` (Breeden-Litzenberger), clipped to [0, 1] and made
-    non-decreasing, then inverted at the cell midpoints ``(i + 1/2) / m``.
-    """
-    atm = float(np.asarray(smile(np.array([forward])))[0])
-    width = GRID_SDS * max(atm, 0.05) * np.sqrt(horizon)
-    k = forward * np.exp(np.linspace(-2.0 * width, width, GRID_POINTS))
-    sd = np.maximum(np.asarray(smile(k), dtype=float), 1e-4) * np.sqrt(horizon)
-    d1 = (np.log(forward / k) + 0.5 * sd**2) / sd
-    call = forward * ndtr(d1) - k * ndtr(d1 - sd)
-    cdf = np.maximum.accumulate(np.clip(1.0 + np.gradient(call, k), 0.0, 1.0))
-    cdf[0], cdf[-1] = 0.0, 1.0
-    first = np.searchsorted(cdf, 0.0, side="right") - 1
-    last = np.searchsorted(cdf, 1.0, side="left")
-    out: np.ndarray = np.interp(
-        (np.arange(m) + 0.5) / m, cdf[first : last + 1], k[first : last + 1]
-    )
-    return out
-
-
 def marginal(
     forward: float,
     atm_vol: float,
@@ -219,20 +164,37 @@ def marginal(
     points: int,
     max_iterations: int = MARGINAL_ITERATIONS,
 ) -> tuple[np.ndarray, Pooled]:
-    """The horizon distribution one symbol's prices imply, as a weighted grid.
+    """The horizon distribution one symbol's prices imply, as ``points``-odd weighted atoms.
 
-    The grid is ``points`` quantiles of the distribution of a smooth smile through the
-    contracts (:func:`smooth_smile`, :func:`implied_quantiles`), uniform as a prior; entropy
-    pooling on it with this symbol's rows alone then meets each price within its tolerance.
+    The atoms of the smile through the contracts (:mod:`quantalloc.pipeline.implied`) price each
+    contract at its quote wherever the quotes admit a distribution; only where they do not (a
+    butterfly arbitrage wider than the spreads) does entropy pooling with this symbol's rows
+    move the masses, by the least relative entropy, to meet each price within its tolerance.
     """
-    smile = smooth_smile(targets, forward, atm_vol, rate, horizon)
-    grid = implied_quantiles(smile, forward, horizon, points)
-    rows = targets.values(grid[:, None], rate, horizon)
-    prior = np.full(points, 1.0 / points)
-    pooled = entropy_pooling(
-        prior, rows, targets.mid, tolerance * targets.half_spread, max_iterations=max_iterations
+    opt = (targets.kind != 0) & (targets.remaining <= 0)
+    smile = quote_smile(
+        targets.kind[opt],
+        targets.strike[opt],
+        targets.mid[opt],
+        targets.half_spread[opt],
+        forward=forward,
+        atm_vol=atm_vol,
+        rate=rate,
+        horizon=horizon,
     )
-    return grid, pooled
+    values, mass = implied_atoms(smile, forward, horizon, targets.strike[opt], points)
+    rows = targets.values(values[:, None], rate, horizon)
+    band = tolerance * targets.half_spread
+    miss = np.abs(rows @ mass - targets.mid) - band
+    if np.all(miss <= 1e-9 * np.maximum(np.abs(targets.mid), 1.0)):
+        return values, Pooled(mass, np.zeros(len(targets)), np.zeros(len(targets)), 0, True, 0.0)
+    # pooled on the distribution condensed to POOL_CELLS of the atoms each (equal-probability
+    # cells at their conditional means): the dual's work falls by that factor
+    cells = max(points // POOL_CELLS, 2)
+    values = cell_means(values, mass, cells)
+    rows = targets.values(values[:, None], rate, horizon)
+    prior = np.full(cells, 1.0 / cells)
+    return values, entropy_pooling(prior, rows, targets.mid, band, max_iterations=max_iterations)
 
 
 def cell_means(grid: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -251,35 +213,15 @@ def cell_means(grid: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def map_marginals(
-    prices: np.ndarray,
-    forwards: np.ndarray,
-    atm_vol: np.ndarray,
-    targets: PriceTargets,
-    *,
-    rate: float,
-    horizon: float,
-    tolerance: float,
-) -> tuple[np.ndarray, list[Pooled]]:
-    """Each column moved, rank for rank, to the cell means of its implied distribution."""
-    n, j = prices.shape
+def map_ranks(prices: np.ndarray, marginals: list[tuple[np.ndarray, Pooled]]) -> np.ndarray:
+    """Each column of ``prices`` moved, rank for rank, to the cell means of its marginal (a grid
+    and its probabilities, as :func:`marginal` gives them)."""
+    n = prices.shape[0]
     out = np.empty_like(prices, dtype=float)
-    pooled = []
-    for c in range(j):
-        mine = targets.select(targets.column == c, column=0)
-        grid, pool = marginal(
-            float(forwards[c]),
-            float(atm_vol[c]),
-            mine,
-            rate=rate,
-            horizon=horizon,
-            tolerance=tolerance,
-            points=GRID_MULTIPLE * n,
-        )
-        pooled.append(pool)
+    for c, (grid, pool) in enumerate(marginals):
         ranks = np.argsort(np.argsort(prices[:, c], kind="stable"), kind="stable")
         out[:, c] = cell_means(grid, pool.probabilities, n)[ranks]
-    return out, pooled
+    return out
 
 
 @dataclass(frozen=True)
@@ -340,9 +282,20 @@ def calibrate(
         )
     n = prices.shape[0]
     if method == "copula":
-        prices, parts = map_marginals(
-            prices, forwards, atm_vol, targets, rate=rate, horizon=horizon, tolerance=tolerance
-        )
+        marginals = [
+            marginal(
+                float(forwards[c]),
+                float(atm_vol[c]),
+                targets.select(targets.column == c, column=0),
+                rate=rate,
+                horizon=horizon,
+                tolerance=tolerance,
+                points=GRID_MULTIPLE * n,
+            )
+            for c in range(prices.shape[1])
+        ]
+        prices = map_ranks(prices, marginals)
+        parts = [pool for _, pool in marginals]
         uniform = np.full(n, 1.0 / n)
         pooled = Pooled(
             uniform,
@@ -380,40 +333,6 @@ def repricing(rows: np.ndarray, probabilities: np.ndarray, targets: PriceTargets
     return targets.frame().assign(model=model, error=error, spread_ratio=ratio)
 
 
-def forward_vols(
-    column: np.ndarray,
-    probabilities: np.ndarray,
-    kind: np.ndarray,
-    strike: np.ndarray,
-    remaining: np.ndarray,
-    mid: np.ndarray,
-    *,
-    rate: float,
-    horizon: float,
-    iterations: int = 60,
-) -> np.ndarray:
-    """Per running contract, the vol at its remaining time whose expected mark is its mid.
-
-    ``column`` holds the horizon prices of each contract's underlying, shape (scenarios,
-    contracts). The discounted expected Black-Scholes mark rises with the vol, so a bisection
-    on [0.005, 5] (``iterations`` halvings: a work limit) finds it; a mid below the mark at the
-    lowest vol (or above the highest) gets that bound.
-    """
-    lo = np.full(kind.shape[0], 0.005)
-    hi = np.full(kind.shape[0], 5.0)
-    disc = np.exp(-rate * horizon)
-    sign = kind.astype(float)
-    for _ in range(iterations):
-        mid_vol = 0.5 * (lo + hi)
-        mark = bs_price(sign, column, strike, remaining, rate, mid_vol)
-        value = disc * (probabilities @ mark)
-        above = value > mid
-        hi = np.where(above, mid_vol, hi)
-        lo = np.where(above, lo, mid_vol)
-    out: np.ndarray = 0.5 * (lo + hi)
-    return out
-
-
 __all__ = [
     "METHODS",
     "Calibrated",
@@ -422,8 +341,7 @@ __all__ = [
     "cell_means",
     "concat_targets",
     "forward_targets",
-    "forward_vols",
-    "map_marginals",
+    "map_ranks",
     "marginal",
     "repricing",
 ]

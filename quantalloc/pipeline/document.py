@@ -4,6 +4,10 @@ Units and conventions of the document (every key the contract names is always pr
 extra keys add detail):
 
 - ``capital`` is the account; ``budget`` the options capital (the risk profile's share of it).
+- ``market``: the state and its scores; ``dte_window`` ([min, max] days to expiry in force),
+  ``preferred_strategies`` and ``avoided_strategies`` of the state, extra ``iv_preference`` and
+  ``long_short_split`` (``long`` and ``short``: the caps on LONG and SHORT strategies as shares
+  of the budget, from the direction score).
 - ``limits``: ``max_symbol``, ``max_strategy``, ``max_industry``, ``max_theta_positive`` are
   fractions of ``budget``; ``max_abs_vega`` is currency per vol point (absolute);
   ``max_risk_per_trade`` a fraction of ``capital``. Extra: ``min_probability_of_profit`` (the
@@ -22,8 +26,8 @@ extra keys add detail):
   (``solver.horizon_days``), in excess of cash and net of costs; ``edge`` maps its sources
   (``market``, each view's name, ``spread``, ``fees``) to the return each contributes (they sum
   to ``expected_return``).
-  Extra ``theta_positive``: the strategy is a premium seller (the options engine's
-  ``theta_positive_strategies``), which the ``max_theta_positive`` cap counts.
+  Extra ``theta_positive``: the position's theta is above zero (it earns time decay, a
+  calendar included), which the ``max_theta_positive`` cap counts.
   Greeks are position totals: delta in currency per 1 point of the underlying, gamma in delta
   per point, vega in currency per vol point, theta in currency per calendar day.
 - ``portfolio``: sums of the positions; ``expected_log_growth`` is E[log(1 + P&L / capital)]
@@ -31,6 +35,22 @@ extra keys add detail):
   the capital allocated), ``edge`` (the positions' edge weighted by capital) and ``views`` (the
   views applied, in order); ``by_*`` give ``capital``, ``weight`` (of budget) and
   ``target_weight`` where a target exists.
+  Each allocation also carries ``unbounded_loss`` (a naked short: its loss has no floor) and
+  ``margin``: for a naked position the market rule's requirement (US Reg-T style, NSE
+  SPAN-like; :mod:`quantalloc.risk.margin`), for any other the capital it ties up.
+- ``portfolio.risk`` (:mod:`quantalloc.risk.book`): ``dollar_delta`` (currency per 1.00 move,
+  the delta-equivalent stock position), ``dollar_gamma``, ``gamma``, ``vega``, ``theta`` (the
+  legs repriced now), ``beta_weighted_delta`` (``index_points``: P&L per 1-point index move with
+  every stock moving by its beta; ``currency``: the index-equivalent position), ``gross_exposure``
+  and ``net_exposure`` (sum of absolute and signed dollar deltas per symbol), ``var_95``,
+  ``cvar_95``, ``var_99``, ``cvar_99`` (losses as positive amounts over the scenarios at the
+  horizon, whole lots), ``stress`` (rows of ``index_move`` fraction, ``vol_move`` points and
+  ``pnl``: every leg repriced at the moved spot and vol), ``margin`` (``total`` of the positions'
+  margins, ``naked`` part, ``of_budget``, the ``rule``) and ``by_symbol`` (the same per symbol,
+  with its ``beta`` and ``spot``).
+- ``portfolio.holdings`` (when a ``holdings`` table is given): its rows with ``action``
+  (``keep``); allocations carry ``action`` (``open``) and ``covered_by_holdings`` (a covered
+  call written on held shares: no budget, its stock leg's side ``held``).
 - ``constraints[]``: ``value`` is realised with the whole lots; ``binding`` and ``dual`` (the
   objective gained per unit of relaxation) come from the continuous optimum; extra ``unit``
   (``budget``, ``capital`` or ``currency``) says what ``limit`` and ``value`` measure.
@@ -77,6 +97,9 @@ MARKET_KEYS: tuple[str, ...] = (
     "price_action_score",
     "vix",
     "pcr",
+    "dte_window",
+    "preferred_strategies",
+    "avoided_strategies",
 )
 LIMIT_KEYS: tuple[str, ...] = (
     "max_symbol",
@@ -105,7 +128,18 @@ ALLOCATION_KEYS: tuple[str, ...] = (
     "gamma",
     "vega",
     "theta",
+    "unbounded_loss",
+    "margin",
 )
+EXTRA_ALLOCATION_KEYS: tuple[str, ...] = (
+    "theta_positive",
+    "action",
+    "covered_by_holdings",
+    "forced_by",
+)
+"""Allocation keys beyond the contract's: the theta flag, ``open``, a covered call written on
+held shares, and the rule that holds a position with a negative expected return (``holdings``
+or ``industry_target[NAME]``; empty otherwise: no other position expects a loss)."""
 LEG_KEYS: tuple[str, ...] = ("kind", "side", "strike", "price", "quantity", "price_source")
 PORTFOLIO_KEYS: tuple[str, ...] = (
     "allocated_capital",
@@ -118,6 +152,19 @@ PORTFOLIO_KEYS: tuple[str, ...] = (
     "by_industry",
     "by_strategy",
     "by_symbol",
+    "risk",
+)
+RISK_KEYS: tuple[str, ...] = (
+    "dollar_delta",
+    "beta_weighted_delta",
+    "gross_exposure",
+    "net_exposure",
+    "var_95",
+    "cvar_95",
+    "var_99",
+    "cvar_99",
+    "stress",
+    "margin",
 )
 CONSTRAINT_KEYS: tuple[str, ...] = ("name", "limit", "value", "binding", "dual")
 
@@ -163,7 +210,7 @@ class SolveResult:
             "solver": dict(self.solver),
             "limits": dict(self.limits),
             "allocations": [
-                {k: row[k] for k in (*ALLOCATION_KEYS, "theta_positive") if k in row}
+                {k: row[k] for k in (*ALLOCATION_KEYS, *EXTRA_ALLOCATION_KEYS) if k in row}
                 for row in self.allocations.to_dict(orient="records")
             ],
             "portfolio": dict(self.portfolio),
@@ -216,10 +263,12 @@ def plain(value: Any, where: str) -> Any:
 __all__ = [
     "ALLOCATION_KEYS",
     "CONSTRAINT_KEYS",
+    "EXTRA_ALLOCATION_KEYS",
     "LEG_KEYS",
     "LIMIT_KEYS",
     "MARKET_KEYS",
     "PORTFOLIO_KEYS",
+    "RISK_KEYS",
     "TOP_LEVEL_KEYS",
     "SolveResult",
     "plain",

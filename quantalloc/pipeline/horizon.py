@@ -19,21 +19,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
+from threadpoolctl import threadpool_limits
 
 from quantalloc.options.book import LegBook
-from quantalloc.options.pricing import bs_price_vega
 from quantalloc.pipeline.calibration import (
     Calibrated,
     PriceTargets,
     calibrate,
+    cell_means,
     concat_targets,
     forward_targets,
 )
 from quantalloc.pipeline.edge import attribute
 from quantalloc.pipeline.views import View, apply_views
 
-NEWTON_STEPS = 8
-CONVERGED = 1e-12  # a vol step this small (relative) ends a leg's Newton steps
+NEWTON_STEPS = 12
+FINE_STEPS = 2
+COARSE_CELLS = 256
+PARITY_STRIKES = 5
+SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -75,51 +80,76 @@ def forward_vols(
     horizon: float,
 ) -> np.ndarray:
     """The book's vols with each running option leg's replaced by its forward implied vol: the
-    vol at its remaining time that makes its expected discounted mark its mid (Newton steps on
-    the expected vega, from the leg's own vol; a work limit of ``NEWTON_STEPS``).
+    vol at its remaining time that makes its expected discounted mark its mid.
 
-    Candidates share legs (on the 51 US stocks 1,036 running legs are 472 contracts): each
-    distinct (contract, starting vol, mid) is solved once, pricing its mark and vega only, and
-    leaves the steps once one moves its vol by at most ``CONVERGED`` of itself (the next step,
-    quadratically smaller, would change nothing but the last bits).
+    Legs alike (symbol, kind, strike, remaining time, mid) are solved once. Newton steps on the
+    expected vega run first on each underlying's distribution condensed to ``COARSE_CELLS``
+    equal-probability cells (each at its conditional mean), from the leg's own vol, then
+    ``FINE_STEPS`` more on every scenario (work limits: ``NEWTON_STEPS`` and ``FINE_STEPS``).
     """
     vol = book.vol.astype(float).copy()
     run = np.flatnonzero((book.remaining > 0) & (book.kind != 0))
     if not run.size:
         return vol
-    spec = np.stack(
-        [
-            book.symbol[run],
-            book.kind[run],
-            book.strike[run],
-            book.remaining[run],
-            vol[run],
-            mid[run],
-        ],
-        axis=1,
+    key = np.column_stack(
+        [book.symbol[run], book.kind[run], book.strike[run], book.remaining[run], mid[run]]
     ).astype(float)
-    _, first, back = np.unique(spec, axis=0, return_index=True, return_inverse=True)
-    leg = run[first]
-    spot = prices[:, book.symbol[leg]]
-    sign = np.where(book.kind[leg] > 0, 1.0, -1.0)
-    strike, t, target = book.strike[leg].astype(float), book.remaining[leg].astype(float), mid[leg]
-    sigma = vol[leg]
-    disc = np.exp(-rate * horizon)
-    live = np.arange(leg.size)
-    for _ in range(NEWTON_STEPS):
-        price, vega = bs_price_vega(
-            sign[live], spot[:, live], strike[live], t[live], rate, sigma[live]
-        )
-        value = disc * (probabilities @ price)
-        slope = disc * (probabilities @ vega)
-        step = np.where(slope > 1e-12, (value - target[live]) / np.maximum(slope, 1e-12), 0.0)
-        before = sigma[live]
-        sigma[live] = np.clip(before - step, 0.01, 3.0)
-        live = live[np.abs(sigma[live] - before) > CONVERGED * before]
-        if not live.size:
-            break
+    uniq, first, back = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    legs = run[first]
+    symbols, column = np.unique(book.symbol[legs], return_inverse=True)
+    coarse = np.column_stack(
+        [cell_means(prices[:, j], probabilities, COARSE_CELLS) for j in symbols]
+    )
+    even = np.full(COARSE_CELLS, 1.0 / COARSE_CELLS)
+    sigma = vol[legs].copy()
+    for grid, weights, steps in (
+        (coarse, even, NEWTON_STEPS),
+        (prices[:, symbols], probabilities, FINE_STEPS),
+    ):
+        sigma = _newton(
+            grid[:, column], weights, uniq[:, 1], uniq[:, 2], uniq[:, 3], uniq[:, 4], sigma,
+            rate=rate, horizon=horizon, steps=steps,
+        )  # fmt: skip
     vol[run] = sigma[back.ravel()]
     return vol
+
+
+def _newton(
+    s: np.ndarray,
+    p: np.ndarray,
+    sign: np.ndarray,
+    strike: np.ndarray,
+    tau: np.ndarray,
+    mid: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    rate: float,
+    horizon: float,
+    steps: int,
+) -> np.ndarray:
+    """``steps`` Newton steps on ``E_p[disc * BS(s, sigma)] = mid`` per column of ``s``."""
+    disc = np.exp(-rate * horizon)
+    log_s = np.log(s)
+    root = np.sqrt(tau)
+    k_disc = strike * np.exp(-rate * tau)
+    moneyness = log_s - np.log(k_disc)
+    for _ in range(steps):
+        sd = sigma * root
+        d1 = moneyness / sd + 0.5 * sd
+        vega = np.exp(-0.5 * d1 * d1)
+        vega *= s
+        d1 *= sign
+        d2 = d1 - sign * sd
+        price = ndtr(d1, out=d1)
+        price *= s
+        price -= k_disc * ndtr(d2, out=d2)
+        value = disc * sign * (p @ price)
+        slope = disc * (root / SQRT_2PI) * (p @ vega)
+        step = np.where(slope > 1e-12, (value - mid) / np.maximum(slope, 1e-12), 0.0)
+        sigma = np.clip(sigma - step, 0.01, 3.0)
+        if np.all(np.abs(value - mid) <= 1e-10 * np.maximum(mid, 1e-8)):
+            break
+    return sigma
 
 
 def calibrated(
@@ -133,13 +163,45 @@ def calibrated(
     horizon: float,
     method: str,
 ) -> tuple[Calibrated, np.ndarray, LegBook]:
-    """Calibrated prices, the forwards, and the book with its running legs at forward vols."""
+    """Calibrated prices, the forwards (:func:`parity_forwards`), and the book with its running
+    legs at forward vols."""
     symbols = tuple(str(j) for j in range(prices.shape[1]))
-    forwards = spot * np.exp(rate * horizon)
-    targets = concat_targets([forward_targets(symbols, spot), leg_targets(book, legs)])
+    options = leg_targets(book, legs)
+    forwards = parity_forwards(options, spot, rate, horizon)
+    present = forwards * np.exp(-rate * horizon)
+    targets = concat_targets([forward_targets(symbols, present), options])
     cal = calibrate(prices, forwards, atm, targets, rate=rate, horizon=horizon, method=method)
-    vols = forward_vols(book, cal.prices, cal.probabilities, legs.mid, rate, horizon)
+    with threadpool_limits(1, user_api="blas"):  # small products: see entropy_pooling
+        vols = forward_vols(book, cal.prices, cal.probabilities, legs.mid, rate, horizon)
     return cal, forwards, dataclasses.replace(book, vol=vols)
+
+
+def parity_forwards(
+    options: PriceTargets, spot: np.ndarray, rate: float, horizon: float
+) -> np.ndarray:
+    """Per symbol the forward its own legs imply by put-call parity, ``K + (C - P) e^{rh}`` (the
+    median over the strikes with both a call and a put, up to ``PARITY_STRIKES`` nearest spot),
+    else ``S e^{rh}``. A chain's prices carry the market's forward (an index's dividends, a
+    stock's borrow); asked to meet ``S e^{rh}`` instead, no distribution prices a call and a put
+    at one strike within their spreads."""
+    out = spot * np.exp(rate * horizon)
+    frame = pd.DataFrame(
+        {"col": options.column, "kind": options.kind, "strike": options.strike, "mid": options.mid}
+    )
+    pairs = frame.pivot_table(
+        index=["col", "strike"], columns="kind", values="mid", aggfunc="first"
+    )
+    if 1 not in pairs or -1 not in pairs:
+        return out
+    pairs = pairs.dropna(subset=[1, -1]).reset_index()
+    pairs["forward"] = pairs["strike"] + (pairs[1] - pairs[-1]) * np.exp(rate * horizon)
+    pairs["distance"] = np.abs(pairs["strike"] - spot[pairs["col"].to_numpy(int)])
+    for col in np.unique(pairs["col"].to_numpy(int)):
+        rows = pairs.loc[pairs["col"] == col]
+        f = float(rows.nsmallest(PARITY_STRIKES, "distance")["forward"].median())
+        if 0.5 * spot[col] < f < 2.0 * spot[col]:
+            out[col] = f
+    return out
 
 
 def edge_and_probabilities(
@@ -164,4 +226,5 @@ __all__ = [
     "edge_and_probabilities",
     "forward_vols",
     "leg_targets",
+    "parity_forwards",
 ]

@@ -36,6 +36,8 @@ class MarketInputs:
     option_chains: pd.DataFrame | None = None
     skipped: tuple[tuple[str, str], ...] = ()
     """Symbols the solve wanted but could not read, each with the reason."""
+    holdings: pd.DataFrame | None = None
+    """The ``holdings`` table (stocks and options already held), when given."""
 
     @property
     def symbols(self) -> list[str]:

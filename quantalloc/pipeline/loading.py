@@ -47,7 +47,16 @@ def load_inputs(
         raise exc.hinted(f"{exc}; {need} (or pass `vix` with a source that has it)", "vix") from exc
     end = as_of_ts if as_of_ts is not None else pd.Timestamp(index.index[-1]).normalize()
     unread: dict[str, str] = {}
-    wanted = _wanted(provider, plan, universe, allocations, strategies, unread)
+    rankings = _optional(tables, request.store, provider, "stock_rankings")
+    scores = (
+        dict(zip(rankings["symbol"].astype(str), rankings["score"].astype(float), strict=False))
+        if rankings is not None
+        else None
+    )
+    wanted = _wanted(provider, plan, universe, allocations, strategies, unread, scores)
+    holdings = _optional(tables, request.store, provider, "holdings")
+    if holdings is not None:  # held symbols are priced too: their risk counts
+        wanted += [s for s in pd.unique(holdings["symbol"].astype(str)) if s not in wanted]
     closes, end = _closes(provider, plan, wanted, end, as_of_ts is None, notes, progress, unread)
     return MarketInputs(
         provider_name=str(getattr(provider, "name", "data")),
@@ -62,7 +71,21 @@ def load_inputs(
         notes=tuple(notes),
         option_chains=chains,
         skipped=tuple(unread.items()),
+        holdings=holdings,
     )
+
+
+def _optional(
+    tables: Mapping[str, pd.DataFrame], store: str | None, provider: PriceProvider, name: str
+) -> pd.DataFrame | None:
+    """Table ``name`` from ``tables`` or the store (None when neither has rows)."""
+    reader = None
+    if store is not None and name not in tables:
+        from quantalloc.storage import open_store
+
+        reader = open_store(store).read_table
+    frame, _ = resolve_table(name, tables, reader, provider)
+    return frame if frame is not None and len(frame) else None
 
 
 def _tables(
@@ -103,6 +126,7 @@ def _wanted(
     allocations: pd.DataFrame,
     strategies: pd.DataFrame | None,
     unread: dict[str, str],
+    scores: Mapping[str, float] | None = None,
 ) -> list[str]:
     """The symbols a solve may touch: priority industries' F&O names (or the one symbol).
 
@@ -129,7 +153,7 @@ def _wanted(
         wanted = []
         for ind in priority_industries(allocations, spec.industries, plan.request.max_industries):
             wanted += industry_symbols(
-                universe, ind.industry, listed, spec.industries.max_symbols_per_industry
+                universe, ind.industry, listed, spec.industries.max_symbols_per_industry, scores
             )
             unlisted = industry_symbols(
                 universe, ind.industry, set(universe["symbol"]) - listed, len(universe)

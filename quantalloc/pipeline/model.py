@@ -79,7 +79,10 @@ class IndustrySpec:
     max_industries: int = 8
     max_symbols_per_industry: int = 6
     enforce_targets: bool = True
-    target_tolerance: float = 0.08
+    target_tolerance: float = 0.02
+    """Half-width of each industry's band, in points of the deployed options capital."""
+    target_penalty: float = 0.05
+    """Objective lost per unit of capital (fraction) outside a band: targets are soft."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,16 @@ class AdvancedSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StateRuleSpec:
+    """How the market state's rules bind beyond its strategy lists and DTE window."""
+
+    iv_band: float = 0.10
+    """Implied over forecast vol above ``1 + iv_band`` reads rich, below ``1 - iv_band`` cheap."""
+    long_short_split: bool = True
+    """Cap LONG and SHORT capital at ``(1 +- direction score) / 2`` of the budget."""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A whole allocation model, validated."""
 
@@ -203,6 +216,7 @@ class ModelSpec:
     scenarios: ScenarioSpec
     costs: CostSpec
     advanced: AdvancedSpec | None = None
+    state_rules: StateRuleSpec = StateRuleSpec()
     view_rules: ViewRules = field(default_factory=ViewRules)
 
     def profile(self, risk: str) -> RiskProfile:
@@ -415,6 +429,7 @@ def _industries(r: _Reader) -> IndustrySpec:
         ),
         enforce_targets=ind.boolean("enforce_targets", d.enforce_targets),
         target_tolerance=ind.number("target_tolerance", d.target_tolerance, lo=0.0, hi=1.0),
+        target_penalty=ind.number("target_penalty", d.target_penalty, lo=0.0),
     )
 
 
@@ -535,7 +550,16 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> ModelSpec:
         scenarios=_scenario_spec(r),
         costs=_costs(r),
         advanced=_advanced(r) if kind == "advanced" else None,
+        state_rules=_state_rules(r),
         view_rules=_view_rules(r),
+    )
+
+
+def _state_rules(r: _Reader) -> StateRuleSpec:
+    d, t = StateRuleSpec(), r.table("market_states")
+    return StateRuleSpec(
+        iv_band=t.number("iv_band", d.iv_band, lo=0.0, hi=1.0),
+        long_short_split=t.boolean("long_short_split", d.long_short_split),
     )
 
 
@@ -558,6 +582,7 @@ __all__ = [
     "ObjectiveSpec",
     "RiskProfile",
     "ScenarioSpec",
+    "StateRuleSpec",
     "StrategyMap",
     "load_model",
     "normalize_key",

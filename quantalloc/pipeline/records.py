@@ -41,6 +41,10 @@ class ScenarioBook:
     legs: list[list[dict[str, object]]]
     pnl: np.ndarray
     horizon_days: int
+    prices: np.ndarray | None = None
+    """Each symbol's price in each scenario at the horizon (scenarios x symbols, in the order of
+    the solve's symbols), for books beside the candidates (holdings)."""
+    horizon_years: float = 0.0
     probabilities: np.ndarray | None = None
     """Scenario probabilities (calibrated, then tilted by the views); None: equal."""
     edge: pd.DataFrame | None = None
@@ -62,6 +66,15 @@ class Targets:
 
     industry: dict[str, float]
     market_cap: dict[str, float]
+    long_short: tuple[float, float] | None = None
+    """Caps on LONG and SHORT capital (shares of the budget) from the direction score."""
+    blocked: tuple[str, ...] = ()
+    """Candidates (by engine name) kept at 0 lots: they would buy stock the holdings provide."""
+    losing: tuple[str, ...] = ()
+    """Candidates (by engine name) kept at 0 lots: their expected P&L over the scenarios is
+    below zero, and no rule forces them (the negative-edge rule)."""
+    vega_offset: float = 0.0
+    """Vega already in the book (held options, covered calls on held shares), per vol point."""
 
 
 __all__ = ["CandidateSet", "ScenarioBook", "Targets"]

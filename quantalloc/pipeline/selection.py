@@ -5,8 +5,8 @@ Order of choices (the Industry-First framework):
 1. **Priority industries**: the industry allocation table's industries with weight >=
    ``min_industry_weight``, largest first, at most ``max_industries``; each gets a target share of
    the options budget equal to its weight over the priority industries' total.
-2. **Symbols**: the industry's F&O symbols in the universe (large caps first), at most
-   ``max_symbols_per_industry``.
+2. **Symbols**: the industry's F&O symbols in the universe, by ``stock_rankings`` score, then
+   large caps first, at most ``max_symbols_per_industry``.
 3. **Strategies**: the model's mapping for the industry's position type and rating, plus the
    market state's preferred strategies that point the same way, minus the state's avoided ones.
 4. **Contracts**: each strategy at the monthly expiries nearest the state's DTE window and at
@@ -18,10 +18,11 @@ Order of choices (the Industry-First framework):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from quantalloc.data.expiries import monthly_expiry
@@ -74,15 +75,22 @@ _CAP_ORDER = {"large": 0, "mid": 1, "small": 2, "micro": 3}
 
 
 def industry_symbols(
-    universe: pd.DataFrame, industry: str, available: Iterable[str], limit: int
+    universe: pd.DataFrame,
+    industry: str,
+    available: Iterable[str],
+    limit: int,
+    scores: Mapping[str, float] | None = None,
 ) -> list[str]:
-    """The industry's F&O symbols that have prices, large caps first, at most ``limit``."""
+    """The industry's F&O symbols that have prices, at most ``limit``: by ``stock_rankings``
+    score (highest first; unranked symbols after the ranked ones), then large caps first, then
+    by name (the price data carries no traded volume to rank liquidity by)."""
     have = set(available)
     rows = universe.loc[
         (universe["industry"] == industry) & universe["fno_stock"] & universe["symbol"].isin(have)
     ]
     order = rows["market_cap_category"].str.lower().map(_CAP_ORDER).fillna(9)
-    rows = rows.assign(_o=order).sort_values(["_o", "symbol"])
+    score = rows["symbol"].map(dict(scores or {})).astype(float).fillna(-np.inf)
+    rows = rows.assign(_o=order, _s=-score).sort_values(["_s", "_o", "symbol"])
     return [str(s) for s in rows["symbol"].head(limit)]
 
 

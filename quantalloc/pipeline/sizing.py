@@ -25,7 +25,6 @@ from quantalloc.allocation import (
     FlaggedCap,
     FractionalKelly,
     GroupCap,
-    GroupTarget,
     Kelly,
     LinearConstraint,
     LotRounding,
@@ -35,10 +34,10 @@ from quantalloc.allocation import (
     Rounding,
 )
 from quantalloc.errors import ConfigError
-from quantalloc.options.catalog import theta_positive_strategies
 from quantalloc.pipeline.model import ModelSpec
 from quantalloc.pipeline.records import ScenarioBook, Targets
 from quantalloc.pipeline.request import Plan
+from quantalloc.pipeline.targets import soft_targets, target_terms
 from quantalloc.pipeline.timer import Timer
 
 
@@ -83,7 +82,7 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             unit="budget",
             name="max_theta_positive",
         ),
-        ExposureLimit(attribute="vega", max_abs=plan.vega_limit, unit="currency"),
+        _vega_limit(plan.vega_limit, targets.vega_offset),
         MaxLoss(
             limit=profile.max_risk_per_trade,
             attribute="max_loss",
@@ -91,22 +90,15 @@ def constraint_terms(plan: Plan, targets: Targets) -> list[LinearConstraint]:
             name="max_risk_per_trade",
         ),
     ]
-    bands = [
-        ("industry", targets.industry, spec.industries.target_tolerance, "target"),
-        ("market_cap", targets.market_cap, _cap_tolerance(spec), "cap_bucket"),
-    ]
-    for by, shares, tolerance, name in bands:
-        if shares:
-            terms.append(
-                GroupTarget(
-                    by=by, targets=dict(shares), tolerance=tolerance, unit="budget", name=name
-                )
-            )
+    terms += target_terms(spec, targets)
     return terms
 
 
-def _cap_tolerance(spec: ModelSpec) -> float:
-    return spec.advanced.cap_tolerance if spec.advanced else 0.1
+def _vega_limit(limit: float, held: float) -> ExposureLimit:
+    """``|vega| <= limit``; with vega already held, ``|new + held| <= limit`` (row net_vega)."""
+    if held == 0.0:
+        return ExposureLimit(attribute="vega", max_abs=limit, unit="currency")
+    return ExposureLimit(attribute="vega", lower=-limit - held, upper=limit - held, unit="currency")
 
 
 def engine_candidates(
@@ -134,7 +126,8 @@ def engine_candidates(
             "sector": table["sector"].astype(str).to_numpy(),
             "market_cap": table["market_cap"].astype(str).to_numpy(),
             "position_type": table["position_type"].astype(str).to_numpy(),
-            "theta_positive": table["strategy_name"].isin(theta_positive_strategies()).to_numpy(),
+            # by the position's own theta (a calendar earning time decay counts), not its label
+            "theta_positive": table["theta"].to_numpy(dtype=float) > 0,
         },
         index=names,
     )
@@ -150,12 +143,12 @@ def engine_candidates(
 def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> Outcome:
     """Solve the model's convex program over the candidates and round to whole lots."""
     spec = plan.spec
-    if spec.objective.kind == "fractional_kelly" and (targets.industry or targets.market_cap):
+    if spec.objective.kind == "fractional_kelly" and targets.market_cap:
         raise ConfigError(
             f"model {spec.name}: fractional Kelly scales every weight by "
-            f"{spec.objective.fraction:g} and so breaks the target bands' lower sides; set "
-            "[industries] enforce_targets = false (and no market-cap targets) or use "
-            'objective kind = "kelly" or "rck"'
+            f"{spec.objective.fraction:g} and so breaks the market-cap bands' lower sides "
+            "(shares of the budget); drop the market-cap targets or use objective kind = "
+            '"kelly" or "rck"'
         )
     with timer.stage("allocation: build"):
         data = engine_candidates(book.table, book.pnl, book.probabilities)
@@ -165,6 +158,7 @@ def allocate(plan: Plan, book: ScenarioBook, targets: Targets, timer: Timer) -> 
             capital=plan.capital,
             rounding=LotRounding(method="mip"),
             bands="upper_first",
+            soft=soft_targets(spec, targets),
         )
     with timer.stage("allocation: solve + lots"):
         result = allocator.solve(data, limits=dict(plan.request.limits))

@@ -99,11 +99,20 @@ def _chain_columns(conn: Connection) -> None:
     _add_missing_columns(conn, table, present)
 
 
+def _holdings(conn: Connection) -> None:
+    """The holdings table, and on PostgreSQL the table-replacing function that lists it."""
+    metadata.tables["holdings"].create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        for statement in pg_functions():
+            conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "input tables, allocation_runs and allocations (DESIGN.md section 3)", _initial),
     Migration(
         2, "option_chain_data: root, settlement and lot_size of each dated quote", _chain_columns
     ),
+    Migration(3, "holdings: stocks and options already held", _holdings),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 

@@ -34,7 +34,7 @@ from sqlalchemy.types import TypeEngine
 
 from quantalloc.errors import ConfigError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this quantalloc writes and reads (the last migration's number)."""
 
 MIGRATIONS_TABLE = "quantalloc_schema"
@@ -105,6 +105,14 @@ INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("root", "text"),
         _c("settlement", "float"),
         _c("lot_size", "float"),
+    ),
+    "holdings": (
+        _c("symbol", "text", True),
+        _c("instrument", "text", True),
+        _c("quantity", "float", True),
+        _c("strike", "float"),
+        _c("expiry", "date"),
+        _c("cost", "float"),
     ),
 }
 

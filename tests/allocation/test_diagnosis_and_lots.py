@@ -21,6 +21,7 @@ from quantalloc.allocation import (
     GroupTarget,
     Kelly,
     LotRounding,
+    ShareTarget,
 )
 from quantalloc.errors import ConfigError
 from tests.allocation.helpers import make_candidates
@@ -262,3 +263,39 @@ def test_mip_is_limited_by_work_not_time() -> None:
     assert first is not None and second is not None
     assert first.violations == ()
     pd.testing.assert_series_equal(first.lots, second.lots)
+
+
+def test_whole_lots_that_lose_round_to_no_lots() -> None:
+    """A small continuous optimum tied to a loser by a share band: one lot of each expects a
+    loss, so the rounding does not keep the band (the empty book's growth, 0, is higher).
+
+    Reference by hand: with ``w`` in each of two independent returns of mean +1.0% and -0.9%
+    and sd 20%, E[log growth] ~ 0.001 w - 0.04 w^2, best at w = 1.25% each (> 0); one lot each
+    (5% of capital) gives ~ 5e-5 - 1e-4 < 0.
+    """
+    rng = np.random.default_rng(4)
+    names = ["win", "lose"]
+    z = rng.standard_normal((4000, 2))
+    z = (z - z.mean(axis=0)) / z.std(axis=0)  # exact means and sds in the sample
+    returns = pd.DataFrame(np.array([0.010, -0.009]) + 0.2 * z, columns=names)
+    data = Candidates(
+        returns=returns,
+        groups=pd.DataFrame({"industry": ["A", "B"]}, index=names),
+        lot_cost=pd.Series([50_000.0, 50_000.0], index=names),
+    )
+    share = ShareTarget(by="industry", targets={"A": 0.5, "B": 0.5}, tolerance=0.05)
+    result = Allocator(
+        objective=Kelly(),
+        constraints=[Budget(limit=1.0), share],
+        capital=1_000_000,
+        soft={"share_target": 1.0},
+        rounding=LotRounding(method="mip"),
+    ).solve(data)
+    assert result.weights.sum() > 0.01 and result.objective_value > 0
+    rounding = result.rounding
+    assert rounding is not None
+    one_each = Kelly().evaluate(np.array([0.05, 0.05]), data)
+    assert one_each < 0  # what the deployed floor alone would have held
+    # the closest lots without the band (none: 1.25% is a quarter lot) replace them
+    assert rounding.lots.sum() == 0 and rounding.objective_value == 0.0
+    assert "soft bands dropped" in rounding.method

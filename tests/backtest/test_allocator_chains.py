@@ -76,7 +76,7 @@ def _args(shared: Path, folder: Path, out: Path) -> list[str]:
         "--chains", str(shared / "in" / "fo_bhavcopy"), "--compare-proxy",
         "--start", SESSIONS[0], "--end", SESSIONS[-1], "--capital", f"{CAPITAL:g}",
         "-p", "market=in", "-p", "risk=aggressive", "-p", "n_scenarios=100",
-        "-p", "take_profit=0.05", "-p", "stop_loss=0.05",
+        "-p", "take_profit=0.05", "-p", "stop_loss=0.8",
         "-p", f"stock_data={stock}", "-p", f"industry_allocations={industries}",
         "--output", str(out),
     ]  # fmt: skip

@@ -92,6 +92,8 @@ def test_real_us_data_replay(shared_data: Path, tmp_path: Path) -> None:
     assert all(math.isfinite(v) for v in doc["equity"].values())
     # marks at entry equal the premiums paid, so without costs the first close's equity is the
     # capital (the document's 4-decimal leg prices leave well under 50 of slack)
+    # (the first rebalance may enter nothing: the market state's rules and the industry
+    # shares can leave nothing worth a lot; entries then start at a later rebalance)
     first = min(doc["equity"])
-    assert any(t["entry_time"][:10] == first for t in doc["trades"])
+    assert min(t["entry_time"][:10] for t in doc["trades"]) >= first
     assert doc["equity"][first] == pytest.approx(1_000_000, abs=50.0)

@@ -14,6 +14,7 @@ from quantalloc.options.pricing import bs_price
 from quantalloc.pipeline.calibration import PriceTargets, calibrate, repricing
 from quantalloc.pipeline.entropy import entropy_pooling
 from quantalloc.pipeline.horizon import forward_vols
+from quantalloc.pipeline.implied import implied_atoms, quote_smile
 
 
 def test_entropy_pooling_tilts_a_normal_by_its_mean() -> None:
@@ -86,6 +87,42 @@ def test_copula_calibration_prices_a_proxy_smile_and_keeps_the_ranks() -> None:
     assert np.allclose(cal.probabilities, 1.0 / 1000)
 
 
+def test_implied_atoms_of_a_flat_smile_are_the_lognormal_at_the_strikes() -> None:
+    """A flat smile is Black-76's lognormal: the atoms price calls and puts struck at the
+    quoted strikes as the Black-Scholes formula does (to 1e-9 of the forward), and their mean
+    is the forward (put-call parity)."""
+    fwd, vol, h, rate = 100.0, 0.3, 0.25, 0.0
+    strikes = np.array([70.0, 85.0, 100.0, 120.0, 150.0])
+    smile = quote_smile(
+        np.ones(5, dtype=int), strikes, bs_price(1.0, fwd, strikes, h, rate, vol), np.full(5, 0.05),
+        forward=fwd, atm_vol=vol, rate=rate, horizon=h,
+    )  # fmt: skip
+    x, w = implied_atoms(smile, fwd, h, strikes, 4000)
+    assert w @ x == pytest.approx(fwd, abs=1e-9 * fwd)
+    for kind in (1.0, -1.0):
+        got = w @ np.maximum(kind * (x[:, None] - strikes), 0.0)
+        assert np.abs(got - bs_price(kind, fwd, strikes, h, rate, vol)).max() < 1e-9 * fwd
+
+
+def test_implied_atoms_drop_a_strike_whose_quote_is_an_arbitrage() -> None:
+    """A call priced above the chord of its neighbours (a negative butterfly) cannot be met
+    by any distribution: the atoms are a distribution (masses >= 0, mean the forward), price the
+    other strikes as quoted and the arbitraged one by the chord."""
+    fwd, h = 100.0, 0.25
+    strikes = np.array([90.0, 95.0, 100.0, 105.0, 110.0])
+    mid = bs_price(1.0, fwd, strikes, h, 0.0, 0.25)
+    mid[2] = 0.5 * (mid[1] + mid[3]) + 0.3
+    smile = quote_smile(
+        np.ones(5, dtype=int), strikes, mid, np.full(5, 0.01),
+        forward=fwd, atm_vol=0.25, rate=0.0, horizon=h,
+    )  # fmt: skip
+    x, w = implied_atoms(smile, fwd, h, strikes, 2000)
+    got = w @ np.maximum(x[:, None] - strikes, 0.0)
+    assert (w >= 0).all() and w @ x == pytest.approx(fwd, rel=1e-12)
+    assert got[2] <= 0.5 * (got[1] + got[3]) + 1e-9
+    assert abs(got[0] - mid[0]) < 0.05 and abs(got[-1] - mid[-1]) < 0.05
+
+
 def test_forward_vol_marks_a_running_leg_at_its_mid() -> None:
     """A leg running 30 days past the horizon gets the vol whose expected discounted mark under
     the scenarios is its mid (checked by pricing it again)."""
@@ -117,7 +154,9 @@ def test_repricing_table_flags_errors_beyond_the_spread() -> None:
 @pytest.mark.slow
 def test_calibrated_scenarios_reprice_real_chains(shared_data: Path) -> None:
     """The listed contracts of NSE 2026-02-02 (NIFTY, RELIANCE, HDFCBANK) and SPX 2019-05-01,
-    calibrated jointly (copula), priced again: median and worst errors over the half-spread."""
+    calibrated jointly (copula), priced again: median and worst errors over the half-spread.
+    SPX's bid/ask mids are all met; NSE's closes hold butterfly arbitrage wider than the
+    modelled spreads (no distribution meets them), which sets its worst, not its median."""
     from tests.support.calibration_cases import nse_case, spx_case
 
     for case in (
@@ -140,9 +179,9 @@ def test_calibrated_scenarios_reprice_real_chains(shared_data: Path) -> None:
             f"{raw.max():.1f}; calibrated median {np.median(r):.2f} worst {r.max():.2f} "
             f"half-spreads, {np.mean(r <= 1 + 1e-9):.0%} within"
         )
-        assert np.median(r) <= 0.2 * np.median(raw)
-        if case.prices.shape[1] > 1:  # NSE: the closes' butterfly arbitrage sets the worst
-            assert np.median(r) <= 1.0
+        assert np.median(r) <= 0.5
+        if case.prices.shape[1] == 1:  # SPX bid/ask mids admit a distribution: every one within
+            assert r.max() <= 1.0
 
 
 def test_entropy_pooling_on_one_blas_thread_gives_the_same_numbers(

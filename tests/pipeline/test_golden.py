@@ -7,11 +7,7 @@ a solve computes on purpose: the vol proxy (GARCH forecast x the measured ratio)
 market from the model file, NSE's Tuesday expiries and each leg's ``price_source``; and again
 by issue 19, whose interior method moved every continuous optimum by solver accuracy (within
 1.3e-8 of the direct conic form, never below it) and whose pool-first lot search lands on
-near-ties of the L1 distance (the commit messages list each case); and again by issue 19's
-forward-vol steps (each contract solved once, converged ones leaving the steps), which moved the
-calibrated vols by at most 5e-15 relative: the US case's continuous optimum is unchanged to the
-last digit, but HiGHS's node-limited lot search landed on another lattice point (41 allocations
-for 40, a rounding loss of 4.13e-4 for 4.39e-4), and demo_moderate's duals moved by 2e-8. Strings,
+near-ties of the L1 distance (the commit messages list each case). Strings,
 integers (lots) and booleans must match exactly; floats to 1e-9 relative (a refactor may
 reorder a sum; anything larger is a change of behaviour).
 """

@@ -168,23 +168,3 @@ def test_price_only_marking_equals_the_options_engine() -> None:
     np.testing.assert_allclose(
         bs_price(sign, spot, strike, t, 0.03, vol), ref, rtol=1e-12, atol=1e-12
     )
-
-
-def test_price_and_vega_kernel_equals_the_options_engine() -> None:
-    """``bs_price_vega`` over a scenarios x legs grid (what the forward-vol Newton steps price)
-    gives :func:`black_scholes`'s price and vega bit for bit (the same operations in order)."""
-    from quantalloc.options import black_scholes
-    from quantalloc.options.pricing import bs_price_vega
-
-    rng = np.random.default_rng(10)
-    legs = 40
-    sign = rng.choice([-1.0, 1.0], legs)
-    strike, t, vol = (
-        rng.uniform(50, 150, legs),
-        rng.uniform(0.01, 2.0, legs),
-        rng.uniform(0.05, 1, legs),
-    )
-    spot = rng.uniform(50, 150, (300, legs))
-    ref = black_scholes(np.where(sign > 0, "call", "put"), spot, strike, t, 0.03, vol)
-    price, vega = bs_price_vega(sign, spot, strike, t, 0.03, vol)
-    assert np.array_equal(price, ref.price) and np.array_equal(vega, ref.vega)

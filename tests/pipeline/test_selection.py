@@ -328,3 +328,19 @@ def test_chain_surface_and_listed_strikes_are_used() -> None:
     t = (FRONT - AS_OF).days / 365
     ref = black_scholes("call", 100.0, 100.0, t, RATE, 0.5).price
     assert leg["price"] == pytest.approx(float(ref), rel=1e-12)  # priced at the chain's vol
+
+
+def test_industry_symbols_follow_the_stock_rankings_score() -> None:
+    uni = pd.DataFrame(
+        {
+            "symbol": ["SBIN", "HDFCBANK", "KOTAKBANK", "AXISBANK"],
+            "industry": ["Banks"] * 4,
+            "fno_stock": [True] * 4,
+            "market_cap_category": ["Large"] * 4,
+        }
+    )
+    have = list(uni["symbol"])
+    # alphabetical without scores; by score (highest first, unranked last) with them
+    assert industry_symbols(uni, "Banks", have, 2) == ["AXISBANK", "HDFCBANK"]
+    scores = {"SBIN": 90.0, "KOTAKBANK": 85.0, "HDFCBANK": 40.0}
+    assert industry_symbols(uni, "Banks", have, 3, scores) == ["SBIN", "KOTAKBANK", "HDFCBANK"]

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantalloc.errors import DataError, InfeasibleError
-from quantalloc.options import theta_positive_strategies
+from quantalloc.errors import DataError
 from quantalloc.pipeline import solve
 from quantalloc.pipeline.document import (
     ALLOCATION_KEYS,
@@ -24,8 +23,10 @@ from quantalloc.pipeline.document import (
     LIMIT_KEYS,
     MARKET_KEYS,
     PORTFOLIO_KEYS,
+    RISK_KEYS,
     TOP_LEVEL_KEYS,
 )
+from tests.pipeline.test_state_rules import check_state_rules
 
 STATES = {
     f"{d}_{v}_VIX" for d in ("Bullish", "Neutral", "Bearish") for v in ("Low", "Normal", "High")
@@ -159,14 +160,17 @@ def check_document(doc: dict[str, Any]) -> None:
         for label, row in port[by].items():
             assert row["weight"] <= lim[key] + TOL, (by, label, row)
             assert row["weight"] == pytest.approx(row["capital"] / budget)
-            if "target_weight" in row:
-                tol = lim["industry_target_tolerance"]  # present whenever targets are
-                assert abs(row["weight"] - row["target_weight"]) <= tol + TOL, (label, row)
-    sellers = set(theta_positive_strategies())  # the strategies the cap counts
-    theta_pos = sum(
-        a["allocated_capital"] for a in doc["allocations"] if a["strategy_name"] in sellers
-    )
-    assert all(a["theta_positive"] == (a["strategy_name"] in sellers) for a in doc["allocations"])
+            if by == "by_industry" and "target_weight" in row:  # shares of deployed capital
+                assert "industry_target_tolerance" in lim  # present whenever targets are
+                assert row["deviation"] == pytest.approx(
+                    row["deployed_weight"] - row["target_weight"]
+                )
+            if by == "by_industry":
+                total = port["allocated_capital"]
+                assert row["deployed_weight"] == pytest.approx(row["capital"] / total)
+    # the cap counts positions by their own theta (a calendar earning decay included)
+    theta_pos = sum(a["allocated_capital"] for a in doc["allocations"] if a["theta"] > 0)
+    assert all(a["theta_positive"] == (a["theta"] > 0) for a in doc["allocations"])
     assert theta_pos <= lim["max_theta_positive"] * budget * (1 + TOL)
     assert abs(port["vega"]) <= lim["max_abs_vega"] * (1 + TOL) + 1e-6
     assert port["vega"] == pytest.approx(sum(a["vega"] for a in doc["allocations"]))
@@ -178,6 +182,30 @@ def check_document(doc: dict[str, Any]) -> None:
         if c["name"].startswith(("max_", "budget")):
             assert c["value"] <= c["limit"] * (1 + TOL) + 1e-9, c
     assert {"budget", "max_abs_vega", "max_theta_positive"} <= names
+    check_risk(doc)
+
+
+def check_risk(doc: dict[str, Any]) -> None:
+    """``portfolio.risk`` agrees with the positions it is computed from (the legs repriced by the
+    risk module against the Greeks the candidates were built with)."""
+    port, allocs = doc["portfolio"], doc["allocations"]
+    risk = port["risk"]
+    assert set(RISK_KEYS) <= set(risk)
+    assert risk["cvar_95"] >= risk["var_95"] - 1e-9 and risk["cvar_99"] >= risk["var_99"] - 1e-9
+    assert risk["var_99"] >= risk["var_95"] - 1e-9 and risk["cvar_99"] >= risk["cvar_95"] - 1e-9
+    for key in ("vega", "theta", "gamma"):
+        assert risk[key] == pytest.approx(port[key], rel=1e-9, abs=1e-6), key
+    for sym, row in risk["by_symbol"].items():
+        delta = sum(a["delta"] for a in allocs if a["symbol"] == sym)
+        assert row["dollar_delta"] == pytest.approx(delta * row["spot"], rel=1e-9, abs=1e-6)
+    assert {(r["index_move"], r["vol_move"]) for r in risk["stress"]} >= {
+        (m, v) for m in (-0.2, -0.1, -0.05, 0.05, 0.1, 0.2) for v in (-5.0, 5.0, 10.0)
+    }
+    for a in allocs:
+        assert isinstance(a["unbounded_loss"], bool) and a["margin"] >= 0
+        if not a["unbounded_loss"]:
+            assert a["margin"] == pytest.approx(a["allocated_capital"])
+    assert risk["margin"]["total"] == pytest.approx(sum(a["margin"] for a in allocs))
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +232,25 @@ def test_us_real_data_end_to_end(us_result) -> None:  # type: ignore[no-untyped-
     it = [a for a in doc["allocations"] if a["industry"] == "Information Technology"]
     assert it and all(a["position_type"] == "LONG" for a in it)
     assert doc["portfolio"]["expected_log_growth"] > 0
+    check_state_rules(us_result)
+
+
+@pytest.mark.slow
+def test_us_industry_table_is_met_in_shares_of_deployed_capital(us_result) -> None:  # type: ignore[no-untyped-def]
+    """A table the limits allow: every industry's share of the deployed options capital lies
+    within the model's tolerance (+-2 points) of its target, whole lots included."""
+    doc = us_result.to_document()
+    tol = doc["limits"]["industry_target_tolerance"]
+    assert tol == pytest.approx(0.02)
+    rows = {k: v for k, v in doc["portfolio"]["by_industry"].items() if "target_weight" in v}
+    # industries whose every candidate expects a loss lose their target (named in the notes)
+    dropped = [n for n in us_result.notes if "expects a loss over the scenarios" in n]
+    assert len(rows) >= 5 or (len(rows) >= 3 and dropped)
+    assert sum(r["target_weight"] for r in rows.values()) == pytest.approx(1.0)
+    for name, row in rows.items():
+        # the continuous optimum meets each band; whole lots keep it within a quarter point
+        # (one lot of these books is 0.3-3% of the deployed capital)
+        assert abs(row["deviation"]) <= tol + 0.0025, (name, row)
 
 
 @pytest.mark.slow
@@ -227,6 +274,17 @@ def test_nifty50_real_data_end_to_end(shared_data: Path) -> None:
     for a in doc["allocations"]:
         assert a["lot_size"] == lot_of[a["symbol"]]  # lot sizes come from the table
     assert len(doc["allocations"]) >= 3
+    check_state_rules(result)
+    # the Indian table that +-10-point budget bands could not meet solves; each priority
+    # industry kept states its deviation from its share of the deployed capital, and those
+    # dropped are named: no candidate, or every candidate expecting a loss (on 2025-09-30 only
+    # the bearish metals spreads earn, so the banks' 34% would tie each of them to losers)
+    rows = {k: v for k, v in doc["portfolio"]["by_industry"].items() if "target_weight" in v}
+    assert rows and all("deviation" in v for v in rows.values())
+    assert sum(v["target_weight"] for v in rows.values()) == pytest.approx(1.0)
+    assert any("no candidate for industries" in n for n in result.notes)
+    assert any("expects a loss over the scenarios; their targets" in n for n in result.notes)
+    assert all(a["forced_by"] == "" or a["expected_return"] < 0 for a in doc["allocations"])
 
 
 def test_demo_offline_is_labelled_and_reproducible() -> None:
@@ -253,20 +311,26 @@ def test_symbol_mode_keeps_one_symbol(shared_data: Path) -> None:
     assert doc["portfolio"]["allocated_capital"] <= 0.10 * doc["budget"] * (1 + TOL)
 
 
-def test_targets_above_the_industry_cap_are_diagnosed(shared_data: Path) -> None:
+def test_targets_above_the_industry_cap_solve_with_the_deviations_reported(
+    shared_data: Path,
+) -> None:
+    """IT at 60 of 95 points (63% of the deployed capital) against a 30%-of-budget cap: a
+    table the limits cannot meet as asked is met as closely as they allow, never an error."""
     tables = us_tables(shared_data)
     tables["industry_allocations_current"] = TARGET_ABOVE_CAP.copy()
-    with pytest.raises(InfeasibleError) as info:
-        solve(
-            risk="moderate",
-            market="us",
-            data=f"csv:{shared_data / 'us'}",
-            tables=tables,
-            n_scenarios=200,
-            max_industries=3,
-        )
-    message = str(info.value)
-    assert "target[Information Technology]" in message and "max_industry" in message
+    result = solve(
+        risk="moderate",
+        market="us",
+        data=f"csv:{shared_data / 'us'}",
+        tables=tables,
+        n_scenarios=200,
+        max_industries=3,
+    )
+    doc = result.to_document()
+    check_document(doc)
+    rows = doc["portfolio"]["by_industry"]
+    assert rows["Information Technology"]["target_weight"] == pytest.approx(60 / 95)
+    assert all("deviation" in rows[i] for i in ("Information Technology", "Health Care"))
 
 
 def test_unknown_symbol_is_a_data_error(shared_data: Path) -> None:
@@ -305,6 +369,7 @@ def test_advanced_model_takes_scored_strategies(shared_data: Path) -> None:
         ("JPM", "Financials", "iron_condor", 0.6, 0.6, 0.6),
         ("XOM", "Energy", "bear_put_spread", 0.3, 0.5, 1.0),  # total score below 0.4
         ("JNJ", "Health Care", "bull_put_spread", 0.9, 0.2, 0.3),  # probability below 0.35
+        ("JPM", "Financials", "long_straddle", 0.95, 0.6, 1.0),  # Bullish_Low_VIX avoids it
     ]
     tables["strategies"] = pd.DataFrame(
         [(*r, legs) for r in rows],
@@ -331,9 +396,19 @@ def test_advanced_model_takes_scored_strategies(shared_data: Path) -> None:
     held = {(a["symbol"], a["strategy_name"]) for a in doc["allocations"]}
     allowed = {("AAPL", "bull_put_spread"), ("MSFT", "bull_call_spread"), ("JPM", "iron_condor")}
     assert held and held <= allowed
+    assert doc["market"]["state"] == "Bullish_Low_VIX"
+    # the state's avoid list drops AAPL's bear call spread and JPM's long straddle, and says so
+    avoided = "avoids bear_call_spread, long_straddle: 2 scored rows dropped"
+    assert any(avoided in n for n in result.notes), result.notes
+    check_state_rules(result)
     cap = doc["portfolio"]["by_market_cap"]["large"]
-    # every stock here is a large cap: its bucket holds its target share (bullish/neutral table)
-    assert abs(cap["weight"] - cap["target_weight"]) <= doc["limits"]["market_cap_tolerance"] + TOL
+    # every stock here is a large cap: the bucket's soft band is traded against growth by its
+    # stated penalty, the deviation is reported as weight - target, and whole lots keep the
+    # continuous optimum's share within a quarter point
+    assert cap["deviation"] == pytest.approx(cap["weight"] - cap["target_weight"])
+    band = result.constraints.set_index("name").loc["cap_bucket[large]"]
+    assert band["value"] == pytest.approx(cap["weight"])
+    assert abs(band["value"] - band["before_lots"]) <= 0.0025
 
 
 def test_library_entry_point_is_quantalloc_solve() -> None:
@@ -379,12 +454,17 @@ def test_objective_choices_of_the_model() -> None:
     frac = dataclasses.replace(
         base, objective=dataclasses.replace(base.objective, kind="fractional_kelly")
     )
-    with pytest.raises(ConfigError, match="enforce_targets"):
-        solve(model=frac, data="demo", n_scenarios=300)
-    loose = dataclasses.replace(
-        frac, industries=dataclasses.replace(frac.industries, enforce_targets=False)
-    )
-    half = solve(model=loose, data="demo", n_scenarios=300).to_document()
+    # industry targets are shares of the deployed capital: scaling every weight keeps them,
+    # so fractional Kelly runs with them; market-cap bands (shares of the budget) do not
+    half = solve(model=frac, data="demo", n_scenarios=300).to_document()
+    with pytest.raises(ConfigError, match="market-cap"):
+        solve(
+            model=dataclasses.replace(
+                frac, kind="advanced", advanced=load_model("advanced").advanced
+            ),
+            data="demo",
+            n_scenarios=300,
+        )
     check_document(half)
     assert half["solver"]["objective"].startswith("fractional_kelly")
 
@@ -396,11 +476,11 @@ def test_max_candidates_caps_the_problem_size() -> None:
 
     base = load_model()
     spec = dataclasses.replace(
-        base, candidates=dataclasses.replace(base.candidates, max_candidates=120)
+        base, candidates=dataclasses.replace(base.candidates, max_candidates=60)
     )
     result = solve(model=spec, data="demo", n_scenarios=300)
     check_document(result.to_document())
-    assert result.solver["candidates"] == 120 < result.solver["candidates_built"]
+    assert result.solver["candidates"] == 60 < result.solver["candidates_built"]
 
 
 def test_index_chain_feeds_the_options_flow(shared_data: Path) -> None:
@@ -538,8 +618,11 @@ def test_advanced_model_on_the_demo_market_keeps_the_cap_distribution() -> None:
     result = solve(risk="moderate", data="demo", model="advanced", n_scenarios=300)
     doc = result.to_document()
     check_document(doc)
-    tol = doc["limits"]["market_cap_tolerance"]
+    # the bands are soft: with the theta-positive cap counting by theta these demo buckets
+    # cannot all be met, so the run holds them as closely as it can and states each deviation
     buckets = doc["portfolio"]["by_market_cap"]
     assert len(buckets) >= 2
     for row in buckets.values():
-        assert abs(row["weight"] - row["target_weight"]) <= tol + TOL
+        assert row["deviation"] == pytest.approx(row["weight"] - row["target_weight"])
+    rows = {c["name"]: c for c in doc["constraints"]}
+    assert {f"cap_bucket[{b}]" for b in buckets} <= set(rows)

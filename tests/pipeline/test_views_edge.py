@@ -30,6 +30,9 @@ LIFTED = {
 def _model(zero_costs: bool) -> ModelSpec:
     data: dict[str, Any] = load_toml("industry_first")
     data["industries"] = {**data["industries"], "enforce_targets": False}
+    # the seeds' long/short split caps bullish capital by the index's direction: off, so the
+    # declared view alone decides (the split has its own tests)
+    data["market_states"] = {**data["market_states"], "long_short_split": False}
     data["scenarios"] = {**data["scenarios"], "n_scenarios": 600}
     if zero_costs:
         data["costs"] = {"bid_ask": 0.0, "min_tick": 0.0, "commission_per_leg": 0.0}
@@ -68,7 +71,12 @@ def test_one_declared_view_gets_the_capital_and_the_credit(tmp_path: Path) -> No
     by_industry = alloc.groupby("industry")["allocated_capital"].sum()
     print(by_industry.to_dict(), result.portfolio["edge"])
     assert by_industry.idxmax() == "FMCG"
-    assert by_industry["FMCG"] >= 0.9 * by_industry.sum()
+    # the seeds' per-trade risk cap binds on the FMCG spreads (each lot's max loss <= 5% of
+    # capital), so the rest of the budget goes where the view reaches through the scenarios'
+    # correlation: those positions too earn the view's edge and nothing else
+    assert by_industry["FMCG"] >= 0.6 * by_industry.sum()
+    for row in alloc.itertuples(index=False):
+        assert row.edge["user:fmcg_up"] >= 0.95 * row.expected_return > 0, row
     fmcg = alloc.loc[alloc["industry"] == "FMCG"]
     assert set(fmcg["position_type"]) == {"LONG"}
     edge = result.portfolio["edge"]

@@ -51,6 +51,10 @@ def test_a_weighted_book_solves_as_its_repeated_rows(monkeypatch: pytest.MonkeyP
     # the portfolio's statistics are expectations under the same probabilities
     for stat in ("expected_log_growth", "expected_pnl", "probability_of_loss"):
         assert weighted.portfolio[stat] == pytest.approx(repeated.portfolio[stat], abs=1e-9)
+    for stat in ("var_95", "cvar_95", "var_99", "cvar_99"):  # the risk desk's tail, weighted too
+        assert weighted.portfolio["risk"][stat] == pytest.approx(
+            repeated.portfolio["risk"][stat], rel=1e-9
+        )
     key = ["symbol", "strategy_name", "expiry", "lots"]
     assert (
         weighted.allocations[key]

@@ -246,4 +246,14 @@ def sample_tables() -> dict[str, pd.DataFrame]:
                 "lot_size": [25.0, 25.0, 25.0],
             }
         ),
+        "holdings": pd.DataFrame(
+            {
+                "symbol": pd.Series(["TCS", "TCS", "RELIANCE"], dtype=text),
+                "instrument": pd.Series(["stock", "call", "put"], dtype=text),
+                "quantity": [350.0, -2.0, 1.0],
+                "strike": [np.nan, 4100.0, 2800.0],
+                "expiry": pd.to_datetime([pd.NaT, "2024-06-27", "2024-07-25"]),
+                "cost": [3650.5, 42.0, np.nan],
+            }
+        ),
     }

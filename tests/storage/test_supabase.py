@@ -191,7 +191,8 @@ def test_counts_use_exact_count_heads() -> None:
     store, replay = replay_store([("HEAD", name, {}, "count_head") for name in
                                   ("industry_allocations_current", "sector_allocations_current",
                                    "stock_data", "stock_rankings", "strategies",
-                                   "option_chain_data", "allocation_runs", "allocations")],
+                                   "option_chain_data", "holdings", "allocation_runs",
+                                   "allocations")],
                                  schema=False)  # fmt: skip
     assert set(store.table_counts().values()) == {42}
     assert all(r.headers["prefer"] == "count=exact" for r in replay.requests)
