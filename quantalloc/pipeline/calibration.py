@@ -42,7 +42,7 @@ from quantalloc.pipeline.entropy import Pooled, entropy_pooling
 from quantalloc.pipeline.implied import implied_atoms, quote_smile
 
 METHODS: tuple[str, ...] = ("copula", "entropy")
-GRID_MULTIPLE = 4
+GRID_MULTIPLE = 2
 POOL_CELLS = 4
 MARGINAL_ITERATIONS = 300
 

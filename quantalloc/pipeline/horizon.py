@@ -35,8 +35,8 @@ from quantalloc.pipeline.edge import attribute
 from quantalloc.pipeline.views import View, apply_views
 
 NEWTON_STEPS = 12
-FINE_STEPS = 2
-COARSE_CELLS = 256
+FINE_STEPS = 1
+COARSE_CELLS = 512
 PARITY_STRIKES = 5
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
