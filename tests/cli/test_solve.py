@@ -247,3 +247,48 @@ def test_memo_follows_the_cache_dir_and_turns_off(
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "QUANTALLOC_MEMO='maybe'" in result.output and "on or off" in result.output
+
+
+@pytest.mark.slow  # three US solves, two of them fitting 51 GARCH models: ~8 s idle
+def test_us_solve_document_is_the_same_with_a_cold_a_warm_and_no_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    """The README's US command (51 real stocks, its tables; fewer scenarios to stay lean) three
+    times: memo off, memo on an empty folder (computes and writes), memo on that folder again
+    with parsing and GARCH fitting made impossible (every price file and fit read back). The
+    documents agree in every field but the run's id and wall-clock timings, bit for bit."""
+    from quantalloc.data import csv_provider, expiries
+    from quantalloc.options import forecast
+    from tests.pipeline.golden_cases import readme_us_tables, stable
+
+    for name, frame in readme_us_tables(shared_data).items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    args = ["solve", "--market", "us", "--data", f"csv:{shared_data / 'us'}", "--scenarios", "300"]
+    args += [
+        f"--table={n}={tmp_path / n}.csv" for n in ("stock_data", "industry_allocations_current")
+    ]
+
+    def run(label: str, memo: str) -> dict:
+        # nothing remembered in the process: a hit must come from the disk
+        monkeypatch.setattr(forecast, "_FITS", type(forecast._FITS)())
+        for cached in (csv_provider._read_cached, expiries._sessions):
+            cached.cache_clear()
+        monkeypatch.setenv("QUANTALLOC_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("QUANTALLOC_MEMO", memo)
+        out = tmp_path / f"{label}.json"
+        result = runner.invoke(app, [*args, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        return stable(json.loads(out.read_text()), shared_data)
+
+    off = run("off", "off")
+    assert not (tmp_path / "cache" / "memo").exists()
+    cold = run("cold", "on")
+    kept = {p.name for p in (tmp_path / "cache" / "memo").iterdir()}
+    assert {"prices", "fits", "calendars"} <= kept, kept
+    with monkeypatch.context() as mp:
+        mp.setattr(csv_provider, "read_price_csv", lambda *a, **k: pytest.fail("parsed on a hit"))
+        mp.setattr(forecast.Garch, "_fit", classmethod(lambda c, r: pytest.fail("fitted on a hit")))
+        warm = run("warm", "on")
+    assert off["allocations"]  # a real allocation, not two empty documents
+    assert cold == off
+    assert warm == off

@@ -182,3 +182,25 @@ def test_calibrated_scenarios_reprice_real_chains(shared_data: Path) -> None:
         assert np.median(r) <= 0.5
         if case.prices.shape[1] == 1:  # SPX bid/ask mids admit a distribution: every one within
             assert r.max() <= 1.0
+
+
+def test_entropy_pooling_on_one_blas_thread_gives_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dual solve runs with BLAS on one thread (for speed); its answer is the one the
+    library's default threads give, bit for bit."""
+    import contextlib
+
+    from quantalloc.pipeline import entropy
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    rows = np.vstack([np.exp(0.2 * rng.standard_normal(n)), rng.standard_normal((4, n))])
+    target = np.array([1.01, 0.05, -0.02, 0.0, 0.1])
+    prior = np.full(n, 1.0 / n)
+    limited = entropy.entropy_pooling(prior, rows, target, 0.001)
+    monkeypatch.setattr(entropy, "_one_blas_thread", contextlib.nullcontext)
+    default = entropy.entropy_pooling(prior, rows, target, 0.001)
+    assert limited.converged and limited.iterations > 2
+    assert np.array_equal(limited.probabilities, default.probabilities)
+    assert np.array_equal(limited.multipliers, default.multipliers)
