@@ -21,6 +21,7 @@ from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.constraints import LinearConstraint, Row
 from quantalloc.allocation.context import SCENARIO_PARAMETER_LIMIT, BuildContext, Settings
 from quantalloc.allocation.diagnosis import diagnose, plain_infeasible
+from quantalloc.allocation.exact_penalty import solve_soft_as_hard
 from quantalloc.allocation.fast import solve_working_set
 from quantalloc.allocation.layout import Layout, Solution, layout, linear_rows, row_duals, settle
 from quantalloc.allocation.lots import LotRounding
@@ -270,6 +271,9 @@ class Allocator:
         Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
         SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
         """
+        result = solve_soft_as_hard(self, candidates, capital, limits)
+        if result is not None:  # soft rows whose penalty is exact: the fast path's answer
+            return result
         if self.bands == "upper_first" and not self._use_working_set(candidates):
             # the working set's interior method takes the floors in its one solve
             result = solve_upper_first(self, candidates, capital, limits)
