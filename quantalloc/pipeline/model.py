@@ -81,7 +81,7 @@ class IndustrySpec:
     enforce_targets: bool = True
     target_tolerance: float = 0.02
     """Half-width of each industry's band, in points of the deployed options capital."""
-    target_penalty: float = 0.05
+    target_penalty: float = 1.0
     """Objective lost per unit of capital (fraction) outside a band: targets are soft."""
 
 
