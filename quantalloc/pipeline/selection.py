@@ -85,6 +85,8 @@ def industry_symbols(
     score (highest first; unranked symbols after the ranked ones), then large caps first, then
     by name (the price data carries no traded volume to rank liquidity by)."""
     have = set(available)
+    if not have or limit <= 0:
+        return []
     rows = universe.loc[
         (universe["industry"] == industry) & universe["fno_stock"] & universe["symbol"].isin(have)
     ]

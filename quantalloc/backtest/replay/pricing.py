@@ -34,6 +34,8 @@ from quantalloc.markets import MarketProfile
 from quantalloc.options.costs import SpreadTable
 
 YEAR_DAYS = 365.0
+RATIO_WINDOW = 252  # measured_ratio's defaults: the last year's sessions, at least 20 of them
+RATIO_MIN_DATES = 20
 
 
 class ModelSource(Protocol):
@@ -76,6 +78,7 @@ class ModelPrices:
         self._paths: dict[tuple[str, pd.Timestamp], pd.Series] = {}
         self._atm: dict[tuple[str, pd.Timestamp, pd.Timestamp], float] = {}
         self._ratios: dict[tuple[pd.Timestamp, pd.Timestamp], float] = {}
+        self._both: dict[pd.Timestamp, tuple[pd.DatetimeIndex, np.ndarray]] = {}
 
     def close_series(self, symbol: str) -> pd.Series:
         """Closes of ``symbol`` up to the window's end."""
@@ -113,24 +116,41 @@ class ModelPrices:
         key = (symbol, day, fitted)
         if key not in self._atm:
             own = self._path(symbol, self.close_series(symbol), fitted)
-            own_now = own.iloc[: int(own.index.searchsorted(day, side="right"))]
+            known = int(own.index.searchsorted(day, side="right"))
+            if known == 0:
+                raise DataError(f"{symbol}: no vol forecast on or before {day.date()}")
             self._atm[key] = float(
-                np.clip(float(own_now.iloc[-1]) * self._ratio(day, fitted), 0.05, 2.0)
+                np.clip(float(own.iloc[known - 1]) * self._ratio(day, fitted), 0.05, 2.0)
             )
         return self._atm[key]
 
     def _ratio(self, day: pd.Timestamp, fitted: pd.Timestamp) -> float:
         """The index's measured ratio of vol index to forecast at ``day`` (one per session and
-        fit: it does not depend on the symbol)."""
+        fit: it does not depend on the symbol): :func:`~quantalloc.options.forecast.
+        measured_ratio`'s median, on the two series aligned once per fit."""
         from quantalloc.options.forecast import measured_ratio
 
         key = (day, fitted)
         if key not in self._ratios:
-            index = self._path("\0index", self.index_close, fitted)
-            index_now = index.iloc[: int(index.index.searchsorted(day, side="right"))]
-            vix = self.vix.iloc[: int(self.vix.index.searchsorted(day, side="right"))]
-            self._ratios[key] = measured_ratio(vix / 100.0, index_now, day)
+            dates, ratios = self._aligned(fitted)
+            known = int(dates.searchsorted(day, side="right"))
+            if known < RATIO_MIN_DATES:  # too few: measured_ratio's own error
+                index = self._path("\0index", self.index_close, fitted)
+                measured_ratio(self.vix / 100.0, index.loc[index.index <= day], day)
+            self._ratios[key] = float(np.median(ratios[max(known - RATIO_WINDOW, 0) : known]))
         return self._ratios[key]
+
+    def _aligned(self, fitted: pd.Timestamp) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        """The dates carrying both the vol index and the index's forecast (fitted up to
+        ``fitted``), and the ratio of the two on each."""
+        if fitted not in self._both:
+            index = self._path("\0index", self.index_close, fitted)
+            both = pd.concat(
+                [(self.vix / 100.0).rename("i"), index.rename("f")], axis=1, join="inner"
+            ).dropna()
+            ratio = (both["i"] / both["f"]).to_numpy(float)
+            self._both[fitted] = (pd.DatetimeIndex(both.index), ratio)
+        return self._both[fitted]
 
     def value(self, pos: Position, leg: Leg, day: pd.Timestamp) -> float:
         """Per-share model value of ``leg`` at ``day``'s close (intrinsic from its expiry on)."""
