@@ -36,6 +36,7 @@ from quantalloc.options.costs import SpreadTable
 YEAR_DAYS = 365.0
 RATIO_WINDOW = 252  # measured_ratio's defaults: the last year's sessions, at least 20 of them
 RATIO_MIN_DATES = 20
+NS_PER_DAY = 86_400_000_000_000
 
 
 class ModelSource(Protocol):
@@ -208,12 +209,14 @@ class ChainPrices:
             return {}
         refs = reference_prices(snap.frame)
         fills = fill_prices(snap.frame, self.spreads, as_of=snap.session)
-        buy = dict(zip(_keys(fills, True), fills["buy"].to_numpy(float), strict=True))
-        sell = dict(zip(_keys(fills, True), fills["sell"].to_numpy(float), strict=True))
+        keys = _keys(fills, True)
+        buy = dict(zip(keys, fills["buy"].to_numpy(float).tolist(), strict=True))
+        sell = dict(zip(keys, fills["sell"].to_numpy(float).tolist(), strict=True))
         out: dict[tuple[object, ...], tuple[float, ...]] = {}
-        for k, ref in zip(_keys(refs, True), refs["ref"].to_numpy(float), strict=True):
-            if np.isfinite(ref):
-                price = (float(ref), buy.get(k, np.nan), sell.get(k, np.nan))
+        ref = refs["ref"].to_numpy(float)
+        for k, value, known in zip(_keys(refs, True), ref.tolist(), np.isfinite(ref), strict=True):
+            if known:
+                price = (value, buy.get(k, np.nan), sell.get(k, np.nan))
                 out.setdefault(k, price)  # by root (SPX and SPXW list the same terms)
                 out.setdefault((*k[:3], ""), price)  # any root: the first listed
         return out
@@ -224,17 +227,20 @@ class ChainPrices:
 
 
 def _key(expiry: Any, strike: float, kind: str, root: str = "") -> tuple[object, ...]:
-    return (pd.Timestamp(expiry).normalize(), round(float(strike), 6), str(kind), root)
+    """A contract's key: (expiry as days since 1970, strike to 6 decimals, kind, root)."""
+    day = pd.Timestamp(expiry).as_unit("ns").normalize().value // NS_PER_DAY
+    return (int(day), float(np.round(float(strike), 6)), str(kind), root)
 
 
 def _keys(frame: pd.DataFrame, roots: bool = False) -> list[tuple[object, ...]]:
-    root = frame["root"].astype(str) if roots and "root" in frame else pd.Series("", frame.index)
-    return [
-        _key(e, k, kind, r)
-        for e, k, kind, r in zip(
-            frame["expiry"], frame["strike"], frame["kind"], root.fillna(""), strict=True
-        )
-    ]
+    """:func:`_key` of every row of ``frame``, computed column by column."""
+    expiry = pd.DatetimeIndex(frame["expiry"]).as_unit("ns").normalize()
+    days = (expiry.asi8 // NS_PER_DAY).tolist()
+    strikes = np.round(frame["strike"].to_numpy(float), 6).tolist()
+    kinds = frame["kind"].astype(str).tolist()
+    root = frame["root"].astype(str).fillna("").tolist() if roots and "root" in frame else None
+    root = root if root is not None else [""] * len(frame)
+    return list(zip(days, strikes, kinds, root, strict=True))
 
 
 @dataclass(frozen=True)
