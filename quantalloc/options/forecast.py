@@ -73,12 +73,14 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
     r = returns.to_numpy(float)
     if r.size < seed + 1:
         raise DataError(f"an EWMA forecast needs more than {seed} returns, got {r.size}")
-    var = []  # the recursion on Python floats: the same IEEE arithmetic, 3x faster than numpy's
+    var: list[
+        float
+    ] = []  # the recursion on Python floats: the same IEEE arithmetic, 3x faster than numpy's
     v, add = float(np.mean(r[:seed] ** 2)), var.append
     for x in r.tolist():
         v = lam * v + (1.0 - lam) * x * x
         add(v)
-    return pd.Series(np.array(var, dtype=float), index=returns.index)
+    return pd.Series(np.array(var, dtype=np.float64), index=returns.index)
 
 
 FIT_MEMO = 2048
@@ -191,13 +193,13 @@ class Garch:
     def variances(self, returns: pd.Series) -> pd.Series:
         """One-day-ahead variance after each return (the filter started at the long-run level)."""
         r = returns.to_numpy(float) - self.mu
-        var = []  # on Python floats, as in ewma_variances
+        var: list[float] = []  # on Python floats, as in ewma_variances
         v, add = self.long_run, var.append
         omega, alpha, beta = self.omega, self.alpha, self.beta
         for x in r.tolist():
             v = omega + alpha * x * x + beta * v
             add(v)
-        return pd.Series(np.array(var, dtype=float), index=returns.index)
+        return pd.Series(np.array(var, dtype=np.float64), index=returns.index)
 
     def horizon_vol(self, next_var: float | np.ndarray, days: int) -> float | np.ndarray:
         """Annualised vol over the next ``days`` trading days from tomorrow's variance: the

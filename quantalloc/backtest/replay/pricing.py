@@ -11,7 +11,8 @@ only), so marking every session costs one fit per position, not one per session.
 :class:`ChainPrices` reads the session's chain of a symbol: a leg's **mark** is its contract's
 reference price (mid where quoted; on NSE's bhavcopy the close when it traded that session,
 else the settlement price), its **fill** the price the fill rule of
-:mod:`quantalloc.options.fills` gives a buy or a sell that session.
+:mod:`quantalloc.options.fills` gives a buy or a sell that session. It is also the listed
+side of the :class:`~quantalloc.options.quotes.OptionQuotes` seam (:meth:`ChainPrices.quote`).
 
 :class:`Pricer` combines them for the replay: the chain where it lists the contract, the model
 otherwise (and always, for the proxy re-pricing), counting which served every mark and fill.
@@ -31,7 +32,9 @@ from quantalloc.data.base import PriceProvider
 from quantalloc.data.chain_source import ChainSource
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile
+from quantalloc.options.contract import OptionContract
 from quantalloc.options.costs import SpreadTable
+from quantalloc.options.quotes import OptionQuote
 
 YEAR_DAYS = 365.0
 RATIO_WINDOW = 252  # measured_ratio's defaults: the last year's sessions, at least 20 of them
@@ -182,9 +185,10 @@ class ModelPrices:
 class ChainPrices:
     """Marks and fills of listed contracts from each session's chain (module notes)."""
 
-    def __init__(self, chains: ChainSource, spreads: SpreadTable) -> None:
+    def __init__(self, chains: ChainSource, spreads: SpreadTable, root: str = "") -> None:
         self.chains = chains
         self.spreads = spreads
+        self.root = root
         self._books: dict[
             tuple[str, pd.Timestamp], dict[tuple[object, ...], tuple[float, ...]]
         ] = {}
@@ -220,6 +224,20 @@ class ChainPrices:
                 out.setdefault(k, price)  # by root (SPX and SPXW list the same terms)
                 out.setdefault((*k[:3], ""), price)  # any root: the first listed
         return out
+
+    def quote(self, contract: OptionContract, day: pd.Timestamp) -> OptionQuote:
+        """``contract``'s quote in session ``day``'s chain, under ``root`` where given (so this
+        is an :class:`~quantalloc.options.quotes.OptionQuotes`): bid its sell fill, ask its buy
+        fill, mark its reference price; a DataError when that session lists no fill of it."""
+        key = _key(contract.expiry, contract.strike, contract.right, self.root)
+        hit = self.book(contract.underlying, day).get(key)
+        if hit is None or not (np.isfinite(hit[1]) and np.isfinite(hit[2])):
+            raise DataError(
+                f"option quote: the chain of {pd.Timestamp(day).date()} lists no fill of "
+                f"{contract.symbol}" + (f" under root {self.root}" if self.root else "")
+            )
+        ref, buy, sell = hit
+        return OptionQuote(bid=float(sell), ask=float(buy), mark=float(ref), source="chain")
 
     def lookup(self, symbol: str, day: pd.Timestamp, leg: Leg) -> tuple[float, ...] | None:
         """(reference, buy, sell) of ``leg``'s contract on ``day``; None when not listed."""
