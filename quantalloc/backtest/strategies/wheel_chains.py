@@ -28,6 +28,7 @@ own: Black-Scholes at the vol index's close / 100 with the wheel's skew, ``rate`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -43,9 +44,12 @@ from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
 from quantalloc.options.contract import OptionContract
-from quantalloc.options.quotes import OptionQuotes, fill_price
+from quantalloc.options.quotes import Closes, OptionQuotes, fill_price
 
 MULTIPLIER = 100
+
+QuotesFactory = Callable[[Any, Closes], OptionQuotes]
+"""``make_quotes(params, closes)``: the wheel's model quotes (passed in by the wheel's ``run``)."""
 
 
 class WheelModel:
@@ -53,9 +57,9 @@ class WheelModel:
     Black-Scholes at the vol index's level with the wheel's skew) on the chain's underlying
     price, as the replay's model source (fallback marks, the proxy re-pricing)."""
 
-    def __init__(self, closes: pd.Series, vix: pd.Series, p: Any) -> None:
-        from quantalloc.backtest.strategies.wheel import make_quotes
-
+    def __init__(
+        self, closes: pd.Series, vix: pd.Series, p: Any, make_quotes: QuotesFactory
+    ) -> None:
         self.closes = closes
         self.vix = vix
         self.vol_symbol = p.vol_symbol
@@ -168,15 +172,17 @@ def run(
     end: DateLike | None,
     capital: float,
     p: Any,
+    make_quotes: QuotesFactory,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
-    """The wheel on ``p.chains`` between ``start`` and ``end`` from ``capital``."""
+    """The wheel on ``p.chains`` between ``start`` and ``end`` from ``capital``; ``make_quotes``
+    is the wheel's model quotes (:func:`quantalloc.backtest.strategies.wheel.make_quotes`)."""
     from quantalloc.data import get_chain_source
 
     chains = get_chain_source(p.chains, market="us")
     days, closes = _sessions(chains, p.symbol, start, end)
     vix = _vol_index(provider, p, days)
-    model = WheelModel(closes, vix, p)
+    model = WheelModel(closes, vix, p, make_quotes)
     costs = ReplayCosts.flat(p.option_spread, p.fee_per_contract, 0.0)
     spreads = _spreads()
     rules = ExitRules(take_profit=p.take_profit, physical=lambda symbol: False)
