@@ -87,13 +87,22 @@ def industry_symbols(
     have = set(available)
     if not have or limit <= 0:
         return []
-    rows = universe.loc[
-        (universe["industry"] == industry) & universe["fno_stock"] & universe["symbol"].isin(have)
-    ]
-    order = rows["market_cap_category"].str.lower().map(_CAP_ORDER).fillna(9)
-    score = rows["symbol"].map(dict(scores or {})).astype(float).fillna(-np.inf)
-    rows = rows.assign(_o=order, _s=-score).sort_values(["_s", "_o", "symbol"])
-    return [str(s) for s in rows["symbol"].head(limit)]
+    ranked = dict(scores or {})
+    picked = []  # a few dozen rows: plain Python, not a frame per industry and solve
+    for sym, ind, fno, cap in zip(
+        universe["symbol"].tolist(),
+        universe["industry"].tolist(),
+        universe["fno_stock"].tolist(),
+        universe["market_cap_category"].tolist(),
+        strict=True,
+    ):
+        if ind != industry or fno is pd.NA or not fno or sym not in have:
+            continue
+        score = ranked.get(sym)
+        rank = np.inf if score is None or score != score else -float(score)
+        size = _CAP_ORDER.get(cap.lower(), 9) if isinstance(cap, str) else 9
+        picked.append((rank, size, str(sym)))
+    return [sym for _, _, sym in sorted(picked)[:limit]]
 
 
 def allowed_strategies(
