@@ -127,14 +127,16 @@ every solve)."""
 
 def _validated(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``validate_table(name, frame)``, remembered by the frame's exact content: its columns,
-    dtypes and every value's hash (a changed cell is validated again); a copy each time."""
+    dtypes, every value's hash (a changed cell is validated again) and its ``attrs`` (where it
+    came from, which the report names); a copy each time."""
     from quantalloc.data.tables import validate_table
 
     try:
         digest = pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()
     except TypeError:  # unhashable cells (lists): validate every time
         return validate_table(name, frame, source=f"tables[{name!r}]")
-    key = (name, digest, tuple(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items()))
+    shape = tuple(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
+    key = (name, digest, (*shape, repr(sorted(frame.attrs.items()))))  # attrs: its origin
     with _VALIDATED_LOCK:
         found = _VALIDATED.get(key)
     if found is None:

@@ -39,8 +39,12 @@ def test_same_content_is_validated_once_and_a_changed_cell_again(
     assert again is not first and calls == ["stock_data"]
     again.loc[0, "lot_size"] = -1  # a caller's copy: the remembered table is untouched
     pd.testing.assert_frame_equal(core._validated("stock_data", raw), first)
+    stored = raw.copy()
+    stored.attrs["origin"] = "the store sqlite:///x.db"  # same cells, another origin: its own
+    assert core._validated("stock_data", stored).attrs["origin"] == "the store sqlite:///x.db"
+    assert calls == ["stock_data", "stock_data"]
     bad = raw.copy()
     bad.loc[1, "lot_size"] = "lots"
     with pytest.raises(DataError, match="lot_size"):
         core._validated("stock_data", bad)
-    assert calls == ["stock_data", "stock_data"]
+    assert calls == ["stock_data", "stock_data", "stock_data"]
