@@ -11,9 +11,9 @@ unit (a fraction of the budget, of capital, or currency) and a priority used by 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -210,39 +210,54 @@ class GroupCap(Labelled):
 
 
 @dataclass(eq=False, kw_only=True)
-class GroupTarget(Labelled):
+class _Bands(Labelled):
+    """Targets per group of ``by`` (label -> target), each with a band of ``tolerance`` either
+    side: what :class:`GroupTarget` and :class:`ShareTarget` share."""
+
+    by: str = "industry"
+    targets: Mapping[str, float] | None = None
+    tolerance: float = 0.05
+    what: ClassVar[str] = "target"
+    """How the tolerance is named in an error."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.targets:
+            raise ConfigError(
+                f"{type(self).__name__} needs targets, e.g. {{'Energy': 0.3, 'IT': 0.2}}"
+            )
+        if self.tolerance < 0:
+            raise ConfigError(f"{self.what} tolerance must be >= 0; got {self.tolerance}")
+
+    def bands(self, data: Candidates) -> Iterator[tuple[str, np.ndarray, float, float]]:
+        """Each target's ``(label, member, low, high)``: ``member`` is 1.0 on the group's
+        candidates (all zeros for a group without any), ``low`` is floored at 0."""
+        labels = data.group(self.by).astype(str).to_numpy()
+        for label, target in (self.targets or {}).items():
+            member = (labels == str(label)).astype(float)
+            lo = max(float(target) - self.tolerance, 0.0)
+            yield label, member, lo, float(target) + self.tolerance
+
+
+@dataclass(eq=False, kw_only=True)
+class GroupTarget(_Bands):
     """Group weights within a band around targets: ``target - tol <= weight <= target + tol``.
 
     Rows ``target[label]`` (or ``{name}[label]``). A group with a target but no candidate gets a row
     with zero coefficients, so an unreachable target is reported rather than ignored.
     """
 
-    by: str = "industry"
-    targets: Mapping[str, float] | None = None
-    tolerance: float = 0.05
     name: str = "target"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.targets:
-            raise ConfigError("GroupTarget needs targets, e.g. {'Energy': 0.3, 'IT': 0.2}")
-        if self.tolerance < 0:
-            raise ConfigError(f"target tolerance must be >= 0; got {self.tolerance}")
-
     def rows(self, data: Candidates) -> list[Row]:
-        labels = data.group(self.by).astype(str).to_numpy()
-        out = []
-        for label, target in (self.targets or {}).items():
-            coeffs = (labels == str(label)).astype(float)
-            lo = max(float(target) - self.tolerance, 0.0)
-            out.append(
-                self.row(f"{self.name}[{label}]", coeffs, lo, float(target) + self.tolerance)
-            )
-        return out
+        return [
+            self.row(f"{self.name}[{label}]", member, lo, hi)
+            for label, member, lo, hi in self.bands(data)
+        ]
 
 
 @dataclass(eq=False, kw_only=True)
-class ShareTarget(Labelled):
+class ShareTarget(_Bands):
     """Group shares of the *deployed* capital within ``target +- tolerance``.
 
     With ``x_g`` a group's capital and ``X`` all capital deployed, ``|x_g / X - t_g| <= tol`` is
@@ -252,26 +267,14 @@ class ShareTarget(Labelled):
     rows soft (``Allocator(soft={name: penalty})``) to trade a deviation against the objective.
     """
 
-    by: str = "industry"
-    targets: Mapping[str, float] | None = None
     tolerance: float = 0.02
     name: str = "share_target"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.targets:
-            raise ConfigError("ShareTarget needs targets, e.g. {'Energy': 0.3, 'IT': 0.2}")
-        if self.tolerance < 0:
-            raise ConfigError(f"share target tolerance must be >= 0; got {self.tolerance}")
+    what: ClassVar[str] = "share target"
 
     def rows(self, data: Candidates) -> list[Row]:
-        labels = data.group(self.by).astype(str).to_numpy()
         ones = np.ones(data.n_candidates)
         out = []
-        for label, target in (self.targets or {}).items():
-            member = (labels == str(label)).astype(float)
-            hi = float(target) + self.tolerance
-            lo = max(float(target) - self.tolerance, 0.0)
+        for label, member, lo, hi in self.bands(data):
             out.append(self.row(f"{self.name}_max[{label}]", member - hi * ones, None, 0.0))
             if lo > 0:
                 out.append(self.row(f"{self.name}_min[{label}]", lo * ones - member, None, 0.0))

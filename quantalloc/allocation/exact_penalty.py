@@ -19,7 +19,6 @@ from quantalloc.allocation.candidates import Candidates
 from quantalloc.allocation.context import Settings
 from quantalloc.allocation.fast import solve_working_set
 from quantalloc.allocation.layout import Layout, Solution
-from quantalloc.allocation.result import AllocationResult
 from quantalloc.allocation.rows import Limit
 from quantalloc.errors import QuantallocError
 
@@ -37,15 +36,6 @@ class _SoftEngine(Protocol):
 
     def _use_working_set(self, data: Candidates) -> bool: ...
 
-    def _finish(
-        self,
-        candidates: Candidates,
-        lay: Layout,
-        settings: Settings,
-        limits: Mapping[str, Limit],
-        solution: Solution,
-    ) -> AllocationResult: ...
-
 
 MARGIN = 1e-6
 """A multiplier within this relative margin of its penalty counts as reaching it."""
@@ -56,10 +46,11 @@ def solve_soft_as_hard(
     candidates: Candidates,
     capital: float | None,
     limits: Mapping[str, Limit] | None,
-) -> AllocationResult | None:
-    """``alloc``'s result from the hard twin of its soft linear rows, or None where the penalty
-    is not exact there (or the working set does not apply: a named solver or method, a soft
-    conic constraint, an objective it does not take)."""
+) -> tuple[Layout, Settings, dict[str, Limit], Solution] | None:
+    """The hard twin of ``alloc``'s soft linear rows solved on the working set, in ``alloc``'s own
+    layout (what its ``_finish`` takes), or None where the penalty is not exact there (or the
+    working set does not apply: a named solver or method, a soft conic constraint, an objective
+    it does not take)."""
     if not alloc.soft or alloc.method != "auto" or alloc.solver is not None:
         return None
     lay = alloc.layout(candidates)
@@ -81,7 +72,7 @@ def solve_soft_as_hard(
         penalty = alloc.soft.get(row.name, alloc.soft.get(row.source, 0.0))
         if abs(float(solution.row_duals[k])) >= penalty * (1.0 - MARGIN):
             return None
-    return alloc._finish(candidates, lay, settings, limits_d, solution)
+    return lay, settings, limits_d, solution
 
 
 __all__ = ["solve_soft_as_hard"]

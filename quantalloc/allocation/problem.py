@@ -271,9 +271,9 @@ class Allocator:
         Raises ``ConstraintConflict`` (an InfeasibleError) naming conflicting constraints,
         SolverError when no solver reaches an optimum, ConfigError / DataError for bad input.
         """
-        result = solve_soft_as_hard(self, candidates, capital, limits)
-        if result is not None:  # soft rows whose penalty is exact: the fast path's answer
-            return result
+        exact = solve_soft_as_hard(self, candidates, capital, limits)
+        if exact is not None:  # soft rows whose penalty is exact: the fast path's answer
+            return self._finish(candidates, *exact)
         if self.bands == "upper_first" and not self._use_working_set(candidates):
             # the working set's interior method takes the floors in its one solve
             result = solve_upper_first(self, candidates, capital, limits)

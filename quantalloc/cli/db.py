@@ -44,10 +44,10 @@ def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
 
 @db.command("schema")
 def schema() -> None:
-    """Print the PostgreSQL schema (sql/schema.sql) to paste into the Supabase SQL editor."""
-    from quantalloc.storage.migrations import SCHEMA_SQL
+    """Print the PostgreSQL schema script to paste into the Supabase SQL editor."""
+    from quantalloc.storage.schema_sql import schema_sql
 
-    typer.echo(SCHEMA_SQL.read_text(encoding="utf-8"), nl=False)
+    typer.echo(schema_sql(), nl=False)
 
 
 @db.command("status")

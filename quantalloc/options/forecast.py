@@ -47,21 +47,18 @@ def daily_returns(
     """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
     calendar days (a hole in the data, not one day's move) or larger than ``max_abs_return``
     (an unadjusted split or demerger; listed in ``attrs["dropped"]``)."""
-    numeric = (
-        close if pd.api.types.is_float_dtype(close.dtype) else pd.to_numeric(close, errors="coerce")
-    )
-    values = numeric.to_numpy(dtype=float, na_value=np.nan)
-    keep = values > 0  # NaN compares False: missing and non-positive closes both go
-    if int(keep.sum()) < 3:
-        raise DataError(f"a vol forecast needs at least 3 closes, got {int(keep.sum())}")
-    idx = pd.DatetimeIndex(close.index[keep])
-    rets = np.diff(np.log(values[keep]))
-    span = np.diff(idx.to_numpy().astype("M8[D]")).astype(int)
-    near = span <= max_gap_days
-    rets, dates = rets[near], idx[1:][near]
-    jumps = np.abs(rets) > max_abs_return
-    out = pd.Series(rets[~jumps], index=dates[~jumps])
-    out.attrs["dropped"] = [str(d.date()) for d in dates[jumps]]
+    prices = pd.to_numeric(close, errors="coerce").dropna()
+    prices = prices.loc[prices > 0]
+    if len(prices) < 3:
+        raise DataError(f"a vol forecast needs at least 3 closes, got {len(prices)}")
+    idx = pd.DatetimeIndex(prices.index)
+    values = np.diff(np.log(prices.to_numpy(float)))
+    days = idx[1:]
+    near = np.diff(idx.to_numpy().astype("M8[D]")).astype(int) <= max_gap_days
+    values, days = values[near], days[near]
+    jumps = np.abs(values) > max_abs_return
+    out = pd.Series(values[~jumps], index=days[~jumps])
+    out.attrs["dropped"] = [str(d.date()) for d in days[jumps]]
     return out
 
 
@@ -73,14 +70,12 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
     r = returns.to_numpy(float)
     if r.size < seed + 1:
         raise DataError(f"an EWMA forecast needs more than {seed} returns, got {r.size}")
-    var: list[
-        float
-    ] = []  # the recursion on Python floats: the same IEEE arithmetic, 3x faster than numpy's
-    v, add = float(np.mean(r[:seed] ** 2)), var.append
-    for x in r.tolist():
+    var = np.empty(r.size)
+    v = float(np.mean(r[:seed] ** 2))
+    for i, x in enumerate(r.tolist()):  # Python floats: 6x faster than numpy scalars
         v = lam * v + (1.0 - lam) * x * x
-        add(v)
-    return pd.Series(np.array(var, dtype=np.float64), index=returns.index)
+        var[i] = v
+    return pd.Series(var, index=returns.index)
 
 
 FIT_MEMO = 2048
@@ -193,13 +188,12 @@ class Garch:
     def variances(self, returns: pd.Series) -> pd.Series:
         """One-day-ahead variance after each return (the filter started at the long-run level)."""
         r = returns.to_numpy(float) - self.mu
-        var: list[float] = []  # on Python floats, as in ewma_variances
-        v, add = self.long_run, var.append
-        omega, alpha, beta = self.omega, self.alpha, self.beta
-        for x in r.tolist():
-            v = omega + alpha * x * x + beta * v
-            add(v)
-        return pd.Series(np.array(var, dtype=np.float64), index=returns.index)
+        var = np.empty(r.size)
+        v = self.long_run
+        for i, x in enumerate(r.tolist()):  # Python floats: 6x faster than numpy scalars
+            v = self.omega + self.alpha * x * x + self.beta * v
+            var[i] = v
+        return pd.Series(var, index=returns.index)
 
     def horizon_vol(self, next_var: float | np.ndarray, days: int) -> float | np.ndarray:
         """Annualised vol over the next ``days`` trading days from tomorrow's variance: the

@@ -84,25 +84,21 @@ def industry_symbols(
     """The industry's F&O symbols that have prices, at most ``limit``: by ``stock_rankings``
     score (highest first; unranked symbols after the ranked ones), then large caps first, then
     by name (the price data carries no traded volume to rank liquidity by)."""
-    have = set(available)
-    if not have or limit <= 0:
-        return []
-    ranked = dict(scores or {})
-    picked = []  # a few dozen rows: plain Python, not a frame per industry and solve
-    for sym, ind, fno, cap in zip(
-        universe["symbol"].tolist(),
-        universe["industry"].tolist(),
-        universe["fno_stock"].tolist(),
-        universe["market_cap_category"].tolist(),
+    have, score = set(available), dict(scores or {})
+    rows = universe.loc[universe["industry"] == industry]
+    keys = []
+    for symbol, fno, cap in zip(
+        rows["symbol"].tolist(),
+        rows["fno_stock"].tolist(),
+        rows["market_cap_category"].tolist(),
         strict=True,
     ):
-        if ind != industry or fno is pd.NA or not fno or sym not in have:
-            continue
-        score = ranked.get(sym)
-        rank = np.inf if score is None or score != score else -float(score)
-        size = _CAP_ORDER.get(cap.lower(), 9) if isinstance(cap, str) else 9
-        picked.append((rank, size, str(sym)))
-    return [sym for _, _, sym in sorted(picked)[:limit]]
+        if fno and symbol in have:
+            ranked = score.get(symbol)
+            s = -np.inf if ranked is None or pd.isna(ranked) else float(ranked)
+            order = _CAP_ORDER.get(str(cap).lower(), 9) if isinstance(cap, str) else 9
+            keys.append((-s, order, str(symbol)))
+    return [symbol for _, _, symbol in sorted(keys)[: max(limit, 0)]]
 
 
 def allowed_strategies(

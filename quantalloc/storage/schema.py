@@ -42,24 +42,26 @@ MIGRATIONS_TABLE = "quantalloc_schema"
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One data column: its name, kind, and whether a value is required."""
+    """One data column: its name, kind, whether a value is required, and what it holds where
+    the name does not say (``quantalloc db schema`` prints it beside the column)."""
 
     name: str
     kind: str  # text | float | int | bool | date | datetime | json
     required: bool = False
+    note: str = ""
 
 
-def _c(name: str, kind: str, required: bool = False) -> ColumnSpec:
-    return ColumnSpec(name, kind, required)
+def _c(name: str, kind: str, required: bool = False, note: str = "") -> ColumnSpec:
+    return ColumnSpec(name, kind, required, note)
 
 
 INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
     "industry_allocations_current": (
         _c("industry", "text", True),
         _c("sector", "text"),
-        _c("position_type", "text", True),
-        _c("weight_percentage", "float", True),
-        _c("rating", "text"),
+        _c("position_type", "text", True, "LONG / SHORT"),
+        _c("weight_percentage", "float", True, "percent of the portfolio, 0..100"),
+        _c("rating", "text", note="e.g. strong_overweight"),
     ),
     "sector_allocations_current": (
         _c("sector", "text", True),
@@ -71,7 +73,7 @@ INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("symbol", "text", True),
         _c("industry", "text", True),
         _c("sector", "text"),
-        _c("fno_stock", "bool"),
+        _c("fno_stock", "bool", note="has exchange-traded options (F&O segment)"),
         _c("lot_size", "int"),
         _c("market_cap_category", "text"),
     ),
@@ -87,32 +89,32 @@ INPUT_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("total_score", "float", True),
         _c("probability_of_profit", "float"),
         _c("risk_reward_ratio", "float"),
-        _c("legs", "json"),
+        _c("legs", "json", note='[{"kind","side","strike","price","quantity"}, ...]'),
     ),
     "option_chain_data": (
         _c("symbol", "text", True),
         _c("expiry", "date", True),
         _c("strike", "float", True),
-        _c("kind", "text", True),
+        _c("kind", "text", True, "call / put"),
         _c("bid", "float"),
         _c("ask", "float"),
         _c("last", "float"),
         _c("volume", "float"),
         _c("open_interest", "float"),
-        _c("implied_vol", "float"),
+        _c("implied_vol", "float", note="a fraction (0.20 for 20 percent)"),
         _c("spot", "float"),
-        _c("as_of", "datetime"),
-        _c("root", "text"),
-        _c("settlement", "float"),
-        _c("lot_size", "float"),
+        _c("as_of", "datetime", note="the quote date (and time) of the row's session"),
+        _c("root", "text", note="contract class (SPX AM monthlies vs SPXW)"),
+        _c("settlement", "float", note="the exchange's settlement price (NSE)"),
+        _c("lot_size", "float", note="units per contract where the source lists it"),
     ),
     "holdings": (
         _c("symbol", "text", True),
-        _c("instrument", "text", True),
-        _c("quantity", "float", True),
+        _c("instrument", "text", True, "stock / call / put"),
+        _c("quantity", "float", True, "signed: shares, or contracts of the lot size"),
         _c("strike", "float"),
         _c("expiry", "date"),
-        _c("cost", "float"),
+        _c("cost", "float", note="per unit, optional"),
     ),
 }
 

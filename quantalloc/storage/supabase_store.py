@@ -1,9 +1,9 @@
 """The Supabase store: the same contract over Supabase's REST API (PostgREST), via supabase-py.
 
-The REST API cannot run DDL, so the schema comes from ``sql/schema.sql`` (pasted into the
-Supabase SQL editor) or from ``quantalloc db init --store postgresql://...`` with the project's
-direct connection string. Writes that must be atomic go through the two SQL functions that
-schema creates (one RPC call is one transaction): ``quantalloc_save_run`` and
+The REST API cannot run DDL, so the schema comes from the script of ``quantalloc db schema``
+(pasted into the Supabase SQL editor) or from ``quantalloc db init --store postgresql://...``
+with the project's direct connection string. Writes that must be atomic go through the two SQL
+functions that schema creates (one RPC call is one transaction): ``quantalloc_save_run`` and
 ``quantalloc_replace_table``. Appends are one bulk insert request (also one transaction).
 """
 

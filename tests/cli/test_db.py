@@ -170,11 +170,11 @@ def test_credentials_from_dotenv_and_wrong_password(
     assert postgres_server.password not in caplog.text + verbose.output
 
 
-def test_db_schema_prints_the_sql_file() -> None:
-    from quantalloc.storage.migrations import SCHEMA_SQL
+def test_db_schema_prints_the_script() -> None:
+    from quantalloc.storage.schema_sql import schema_sql
 
     result = _run("db", "schema")
-    assert result.exit_code == 0 and result.stdout == SCHEMA_SQL.read_text()
+    assert result.exit_code == 0 and result.stdout == schema_sql()
     assert "create or replace function quantalloc_save_run" in result.stdout
 
 

@@ -1,9 +1,11 @@
-"""sql/schema.sql (what a Supabase user pastes in the SQL editor) builds on a REAL PostgreSQL
-exactly what the migrations build, and its functions do what the supabase:// store expects."""
+"""The script of ``quantalloc db schema`` (what a Supabase user pastes in the SQL editor) builds on
+a REAL PostgreSQL exactly what the migrations build, and its functions do what the supabase://
+store expects."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -11,7 +13,7 @@ import psycopg
 import pytest
 
 from quantalloc.storage import SCHEMA_VERSION, open_store
-from quantalloc.storage.migrations import SCHEMA_SQL
+from quantalloc.storage.schema_sql import schema_sql
 from tests.storage.samples import sample_document, sample_tables
 from tests.storage.supabase_replay import replay_store
 
@@ -59,7 +61,7 @@ def _reset(url: str) -> None:
 
 def _apply_schema_sql(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL.read_text())  # type: ignore[call-overload]
+        conn.execute(schema_sql())  # type: ignore[call-overload]
 
 
 def test_schema_sql_matches_the_migrations(fresh_pg_url: str) -> None:
@@ -187,3 +189,32 @@ def test_an_earlier_systems_table_is_adopted(fresh_pg_url: str, how: str) -> Non
     assert replaced == (3,) and defaults == (3,)  # the earlier system's default still applies
     pd.testing.assert_frame_equal(store.read_table("industry_allocations_current"), frame)
     store.close()
+
+
+# The tables and columns DESIGN.md section 3 names (users' Supabase tables depend on them), as
+# the section lists them (in the order of the original Supabase schema); the script must create
+# each, with these columns in this order.
+_DESIGN_COLUMNS = {
+    "industry_allocations_current": "industry sector position_type weight_percentage rating",
+    "sector_allocations_current": "",
+    "stock_data": "symbol industry sector fno_stock lot_size market_cap_category",
+    "stock_rankings": "symbol market_cap_category score",
+    "strategies": "stock_name industry strategy_name total_score probability_of_profit "
+    "risk_reward_ratio legs",
+    "option_chain_data": "",
+    "holdings": "",
+    "allocation_runs": "",
+    "allocations": "",
+}
+
+
+def test_the_script_creates_the_tables_design_names() -> None:
+    script = schema_sql()
+    created = re.findall(r"^CREATE TABLE IF NOT EXISTS (\w+) \((.*?)^\);", script, re.M | re.S)
+    columns = {name: [r.split()[0] for r in body.strip().splitlines()] for name, body in created}
+    assert list(columns) == [*_DESIGN_COLUMNS, "quantalloc_schema"]
+    for name, listed in _DESIGN_COLUMNS.items():
+        data = [c for c in columns[name] if c not in ("id", "PRIMARY", "FOREIGN")]
+        assert data[: len(listed.split())] == listed.split(), name
+        assert f"ALTER TABLE {name}\n" in script  # an adopted table gains what it lacks
+    assert script.count("create or replace function") == 2 and script.rstrip().endswith("COMMIT;")
