@@ -331,6 +331,8 @@ def cli_times(
 
 
 def _line(label: str, walls: list[float], cpus: list[float]) -> str:
+    if not walls:
+        return f"{label}: not run"
     return (
         f"{label}: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, "
         f"CPU median {statistics.median(cpus):.2f} s (load {os.getloadavg()[0]:.1f})"
@@ -360,6 +362,9 @@ def cli_table(args: argparse.Namespace) -> None:
             text=True,
             check=True,
         ).stdout.split()
+        if not now:
+            print("\nquantalloc solve (CLI): not run (--cli-runs 0)")
+            return
         met = "met" if statistics.median(now) <= CLI_GOAL else "MISSED"
         print(
             f"\nquantalloc solve, 51 US stocks, the README's command and tables, fresh processes "

@@ -233,13 +233,50 @@ def constraints_table(result: SolveResult) -> Table:
     )
     for col in ("constraint", "target", "band", "optimum", "after lots", "shadow price"):
         t.add_column(col, justify="left" if col == "constraint" else "right")
-    for row in result.binding_constraints().to_dict(orient="records"):
+    shown, folded = _fold_families(result.binding_constraints().to_dict(orient="records"))
+    for row in shown:
         t.add_row(
             escape(row["name"]),
             *constraint_cells(row),
             "-" if row["dual"] is None else f"{float(row['dual']):.3g}",
         )
+    for family, rows in folded.items():
+        duals = [abs(d) for d in (_bound(r["dual"]) for r in rows) if d is not None]
+        t.add_row(
+            f"[dim]{escape(family)}[...]: {len(rows)} more[/]",
+            "",
+            "",
+            "",
+            "",
+            f"[dim]<= {max(duals):.3g}[/]" if duals else "-",
+        )
     return t
+
+
+ROWS_PER_FAMILY = 5
+"""Rows of one per-candidate family (``max_negative_edge[...]``) the report lists; the rest are
+counted in one line (the JSON ``constraints`` keeps every row). The US solve of the README
+binds 202 negative-edge rows at zero: listed, they buried the three rows a reader needs."""
+
+
+def _fold_families(
+    rows: list[dict[Any, Any]],
+) -> tuple[list[dict[Any, Any]], dict[str, list[dict[Any, Any]]]]:
+    """The rows to list (per family, those with the largest shadow prices, in their order) and
+    the rest of each family with more than :data:`ROWS_PER_FAMILY` rows, by family name."""
+    families: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        families.setdefault(str(row["name"]).split("[", 1)[0], []).append(i)
+    keep: set[int] = set()
+    folded: dict[str, list[dict[Any, Any]]] = {}
+    for family, index in families.items():
+        if len(index) <= ROWS_PER_FAMILY:
+            keep.update(index)
+            continue
+        by_dual = sorted(index, key=lambda i: -abs(_bound(rows[i]["dual"]) or 0.0))
+        keep.update(by_dual[:ROWS_PER_FAMILY])
+        folded[family] = [rows[i] for i in sorted(by_dual[ROWS_PER_FAMILY:])]
+    return [row for i, row in enumerate(rows) if i in keep], folded
 
 
 def render(result: SolveResult, console: Console) -> None:

@@ -84,14 +84,21 @@ def industry_symbols(
     """The industry's F&O symbols that have prices, at most ``limit``: by ``stock_rankings``
     score (highest first; unranked symbols after the ranked ones), then large caps first, then
     by name (the price data carries no traded volume to rank liquidity by)."""
-    have = set(available)
-    rows = universe.loc[
-        (universe["industry"] == industry) & universe["fno_stock"] & universe["symbol"].isin(have)
-    ]
-    order = rows["market_cap_category"].str.lower().map(_CAP_ORDER).fillna(9)
-    score = rows["symbol"].map(dict(scores or {})).astype(float).fillna(-np.inf)
-    rows = rows.assign(_o=order, _s=-score).sort_values(["_s", "_o", "symbol"])
-    return [str(s) for s in rows["symbol"].head(limit)]
+    have, score = set(available), dict(scores or {})
+    rows = universe.loc[universe["industry"] == industry]
+    keys = []
+    for symbol, fno, cap in zip(
+        rows["symbol"].tolist(),
+        rows["fno_stock"].tolist(),
+        rows["market_cap_category"].tolist(),
+        strict=True,
+    ):
+        if fno and symbol in have:
+            ranked = score.get(symbol)
+            s = -np.inf if ranked is None or pd.isna(ranked) else float(ranked)
+            order = _CAP_ORDER.get(str(cap).lower(), 9) if isinstance(cap, str) else 9
+            keys.append((-s, order, str(symbol)))
+    return [symbol for _, _, symbol in sorted(keys)[: max(limit, 0)]]
 
 
 def allowed_strategies(

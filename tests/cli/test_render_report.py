@@ -3,6 +3,8 @@ theta-positive by the position's theta, and the book-risk panel with its stress 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from rich.console import Console
@@ -111,3 +113,26 @@ def test_the_theta_positive_cap_counts_positions_by_their_theta() -> None:
     )  # fmt: skip
     data = engine_candidates(table, np.zeros((3, 2)))
     assert data.groups["theta_positive"].tolist() == [True, False]
+
+
+def test_a_large_family_of_binding_rows_is_listed_by_shadow_price_and_counted() -> None:
+    """202 negative-edge rows binding at zero buried the report's three real rows: a family
+    lists its ROWS_PER_FAMILY largest shadow prices and counts the rest in one line."""
+    from quantalloc.cli.render import ROWS_PER_FAMILY, constraints_table
+
+    duals = [0.0] * 8 + [0.008, 0.002]
+    rows = [
+        {"name": f"max_negative_edge[C{i}]", "limit": 0.0, "value": 0.0, "binding": True,
+         "dual": d, "unit": "budget", "upper": 0.0, "lower": None}
+        for i, d in enumerate(duals)
+    ] + [{"name": "max_strategy[short_strangle]", "limit": 0.15, "value": 0.15, "binding": True,
+          "dual": 1e-4, "unit": "budget", "upper": 0.15, "lower": None}]  # fmt: skip
+    result = dataclasses.replace(_result(), constraints=pd.DataFrame(rows))
+    console = Console(record=True, width=220, color_system=None)
+    console.print(constraints_table(result))
+    text = console.export_text()
+    assert "max_strategy[short_strangle]" in text
+    assert "max_negative_edge[C8]" in text and "max_negative_edge[C9]" in text
+    listed = [i for i in range(len(duals)) if f"max_negative_edge[C{i}]" in text]
+    assert len(listed) == ROWS_PER_FAMILY
+    assert f"max_negative_edge[...]: {len(duals) - ROWS_PER_FAMILY} more" in text
