@@ -14,7 +14,9 @@ from quantalloc.cli.options import (
     DataOpt,
     EndOpt,
     OutputOpt,
+    ParamOpt,
     StartOpt,
+    SymbolsOpt,
     VerboseOpt,
     open_provider,
 )
@@ -51,10 +53,7 @@ def backtest(
     start: StartOpt = None,
     end: EndOpt = None,
     capital: Annotated[float, typer.Option("--capital", help="Starting capital.")] = 100_000.0,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (repeatable)."),
-    ] = None,
+    param: ParamOpt = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -63,10 +62,7 @@ def backtest(
             "--param overrides them.",
         ),
     ] = None,
-    symbols: Annotated[
-        str | None,
-        typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
-    ] = None,
+    symbols: SymbolsOpt = None,
     chains: ChainsOpt = None,
     compare_proxy: Annotated[
         bool,

@@ -86,6 +86,15 @@ OutputOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")
 ]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (repeatable)."),
+]
+"""A strategy's parameters (``backtest`` and ``trade`` read them alike)."""
+SymbolsOpt = Annotated[
+    str | None,
+    typer.Option("--symbols", help="orb: comma-separated symbols to scan (default: all)."),
+]
 MaxFfillOpt = Annotated[
     int,
     typer.Option(

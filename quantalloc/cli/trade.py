@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from quantalloc.cli.console import console, fail, handles_errors
-from quantalloc.cli.options import DataOpt, OutputOpt, VerboseOpt
+from quantalloc.cli.options import DataOpt, OutputOpt, ParamOpt, SymbolsOpt, VerboseOpt
 
 if TYPE_CHECKING:
     pass
@@ -36,13 +36,8 @@ def trade(
     data: DataOpt = "auto",
     start: Annotated[str | None, typer.Option("--start", help="paper: first day.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="paper: last day.")] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (as backtest)."),
-    ] = None,
-    symbols: Annotated[
-        str | None, typer.Option("--symbols", help="orb: comma-separated symbols to scan.")
-    ] = None,
+    param: ParamOpt = None,
+    symbols: SymbolsOpt = None,
     ib_host: Annotated[
         str, typer.Option("--ib-host", help="live: IB gateway host (not empty).")
     ] = "127.0.0.1",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from quantalloc.atomic import atomic_path
 from quantalloc.data.base import DateLike, to_timestamp
+from quantalloc.data.cache import default_cache_root
 from quantalloc.data.chain_source import (
     DEFAULT_MAX_AGE_DAYS,
     ChainSnapshot,
@@ -35,10 +36,8 @@ _YAHOO_INDEX = {"NIFTY": "^NSEI", "BANKNIFTY": "^NSEBANK", "SPX": "^SPX"}
 
 
 def default_chain_cache_dir() -> Path:
-    """``platformdirs.user_cache_dir("quantalloc") / "chains"``."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("quantalloc")) / "chains"
+    """``chains`` under the user cache folder every source shares."""
+    return default_cache_root() / "chains"
 
 
 class YahooChainSource(SnapshotFolder):

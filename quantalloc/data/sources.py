@@ -77,9 +77,10 @@ def get_provider(
         folder = src[4:].strip()
         if not folder:
             raise ConfigError("`data=csv:` needs a folder, e.g. `data=csv:./prices`", params="data")
+        from quantalloc.data.cache import default_cache_root
         from quantalloc.data.csv_provider import CsvProvider
 
-        return CsvProvider(folder, max_ffill=max_ffill, cache_dir=cache_dir or _cache_root())
+        return CsvProvider(folder, max_ffill=max_ffill, cache_dir=cache_dir or default_cache_root())
     if kind == "yahoo":
         from quantalloc.data.yahoo import YahooProvider
 
@@ -98,12 +99,6 @@ def get_provider(
         f"unknown data source {source!r}; use one of {SOURCE_FORMS} (e.g. `data=csv:./prices`)",
         params="data",
     )
-
-
-def _cache_root() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("quantalloc"))
 
 
 def _auto_vendors(

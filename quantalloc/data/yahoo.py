@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from quantalloc.data.base import DateLike, clip_dates, to_timestamp
-from quantalloc.data.cache import fetched_at, read_entry, read_meta, write_entry
+from quantalloc.data.cache import default_cache_root, fetched_at, read_entry, read_meta, write_entry
 from quantalloc.data.validation import validate_ohlcv
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile, get_market
@@ -40,10 +40,8 @@ _RENAMES = {
 
 
 def default_cache_dir() -> Path:
-    """``platformdirs.user_cache_dir("quantalloc") / "prices"``."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("quantalloc")) / "prices"
+    """``prices`` under the user cache folder every source shares."""
+    return default_cache_root() / "prices"
 
 
 def yahoo_reachable(timeout: float = 2.0, host: str = YAHOO_HOST) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -116,15 +118,41 @@ def _run(request: SolveRequest, progress: Progress | None) -> SolveResult:
             from quantalloc.data import load_chain
 
             chain = load_chain(chain)
-        tables = dict(request.tables)
-        if tables:
-            from quantalloc.data.tables import validate_table
-
-            tables = {k: validate_table(k, v, source=f"tables[{k!r}]") for k, v in tables.items()}
+        tables = {k: _validated(k, v) for k, v in dict(request.tables).items()}
         chains = _chain_source(request, resolved.market.name)
     with timer.stage("load data"):
         inputs = load_inputs(provider, resolved, tables, progress)
     return run_allocation(resolved, inputs, chain, timer, progress, chains)
+
+
+_VALIDATED: OrderedDict[tuple[str, bytes, tuple[str, ...]], pd.DataFrame] = OrderedDict()
+_VALIDATED_LOCK = threading.Lock()
+VALIDATED_MEMO = 32
+"""Validated input tables remembered by content (a replay or a study passes the same ones to
+every solve)."""
+
+
+def _validated(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``validate_table(name, frame)``, remembered by the frame's exact content: its columns,
+    dtypes, every value's hash (a changed cell is validated again) and its ``attrs`` (where it
+    came from, which the report names); a copy each time."""
+    from quantalloc.data.tables import validate_table
+
+    try:
+        digest = pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()
+    except TypeError:  # unhashable cells (lists): validate every time
+        return validate_table(name, frame, source=f"tables[{name!r}]")
+    shape = tuple(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
+    key = (name, digest, (*shape, repr(sorted(frame.attrs.items()))))  # attrs: its origin
+    with _VALIDATED_LOCK:
+        found = _VALIDATED.get(key)
+    if found is None:
+        found = validate_table(name, frame, source=f"tables[{name!r}]")
+        with _VALIDATED_LOCK:
+            _VALIDATED[key] = found
+            while len(_VALIDATED) > VALIDATED_MEMO:
+                _VALIDATED.popitem(last=False)
+    return found.copy()
 
 
 def _chain_source(request: SolveRequest, market: str) -> Any:

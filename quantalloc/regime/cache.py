@@ -18,10 +18,10 @@ from quantalloc.errors import StorageError
 
 
 def default_cache_dir() -> Path:
-    """``<user cache dir>/quantalloc/regime`` (platformdirs)."""
-    from platformdirs import user_cache_dir
+    """``regime`` under the user cache folder every source shares."""
+    from quantalloc.data.cache import default_cache_root
 
-    return Path(user_cache_dir("quantalloc")) / "regime"
+    return default_cache_root() / "regime"
 
 
 def cache_key(**inputs: Any) -> str:

@@ -181,10 +181,12 @@ def test_same_json_on_a_loaded_machine(replay: dict[str, Any], tmp_path: Path) -
     hogs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
     try:
         res = runner.invoke(app, _args(replay["shared"], tmp_path, out))
+        busy = [hog.poll() is None for hog in hogs]  # both still spinning when the run ended
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
+    assert busy == [True, True]
     assert res.exit_code == 0, res.output
     first, again = dict(replay["doc"]), json.loads(out.read_text())
     for doc in (first, again):

@@ -1,4 +1,5 @@
-"""A mark or fill the session's chain does not list falls back to the model, and is counted."""
+"""A mark or fill the session's chain does not list falls back to the model, and is counted;
+the chain's prices are an OptionQuotes source."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from quantalloc.backtest.replay.costs import ReplayCosts
 from quantalloc.backtest.replay.pricing import ChainPrices, Pricer
 from quantalloc.data.chain_source import ChainSnapshot
 from quantalloc.errors import DataError
+from quantalloc.options.contract import OptionContract
 from quantalloc.options.costs import SpreadTable
+from quantalloc.options.quotes import OptionQuote, fill_price
 
 DAY = pd.Timestamp("2026-02-10")
 EXPIRY = pd.Timestamp("2026-02-24")
@@ -66,3 +69,22 @@ def test_unlisted_contracts_and_sessions_fall_back_to_the_model_and_are_counted(
     fills = [pricer.exit_fill(pos, leg, DAY) for leg in pos.legs]
     assert [(f.value, f.source) for f in fills] == [(4.4, "chain"), (pytest.approx(7.14), "model")]
     assert pricer.counts.fills == {"chain": 1, "model": 1}
+
+
+def test_chain_prices_are_an_option_quotes_source() -> None:
+    """The listed side of the OptionQuotes seam: bid and ask the fills, mark the mid."""
+    table = SpreadTable(tuple(tuple(0.1 for _ in range(4)) for _ in range(6)))
+    listed = ChainPrices(OneContract(), table, root="X")
+    quote = listed.quote(OptionContract("X", EXPIRY.date(), 100.0, "put"), DAY)
+    assert quote == OptionQuote(bid=4.0, ask=4.4, mark=pytest.approx(4.2), source="chain")
+    assert fill_price(quote, "sell") == 4.0
+    for contract, day in (
+        (OptionContract("X", EXPIRY.date(), 95.0, "put"), DAY),  # not listed
+        (OptionContract("X", EXPIRY.date(), 100.0, "put"), DAY + pd.Timedelta(days=1)),  # no chain
+    ):
+        with pytest.raises(DataError, match="lists no fill"):
+            listed.quote(contract, day)
+    with pytest.raises(DataError, match="under root SPXW"):  # another root's listing
+        ChainPrices(OneContract(), table, root="SPXW").quote(
+            OptionContract("X", EXPIRY.date(), 100.0, "put"), DAY
+        )

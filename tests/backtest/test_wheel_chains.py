@@ -78,4 +78,21 @@ def test_wheel_sells_listed_puts_at_the_bid_and_marks_at_the_mid(
             units = leg["quantity"] * 100
             value += units * (leg["entry_price"] - mid) - 0.65 * leg["quantity"]
         assert doc["equity"][day] == pytest.approx(value, rel=1e-12), day
-    assert doc["comparison"]["summary"]["positions"] == len(trades)
+    # the proxy comparison: each position's chain side is the replay's own, errors are proxy
+    # minus chain, and the summary and book difference add up from the rows
+    comparison = doc["comparison"]
+    assert comparison["summary"]["positions"] == len(trades)
+    for t, row in zip(trades, comparison["trades"], strict=True):
+        (leg,), (price,) = t["legs"], row["leg_entry_prices"]
+        assert price["chain"] == pytest.approx(leg["entry_price"]) and price["proxy"] > 0
+        assert price["error"] == pytest.approx(price["proxy"] - price["chain"])
+        assert row["pnl"]["chain"] == pytest.approx(t["pnl"])
+        assert row["pnl"]["error"] == pytest.approx(row["pnl"]["proxy"] - row["pnl"]["chain"])
+    total = sum(r["pnl"]["error"] for r in comparison["trades"])
+    assert comparison["summary"]["pnl_error_total"] == pytest.approx(total)
+    for key in ("total_return", "sharpe"):
+        gap = comparison["proxy"][key] - comparison["chain"][key]
+        assert comparison["difference"][key] == pytest.approx(gap, abs=2e-6)
+    assert comparison["chain"]["total_return"] == pytest.approx(
+        doc["metrics"]["total_return"], abs=1e-6
+    )

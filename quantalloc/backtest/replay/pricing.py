@@ -11,7 +11,8 @@ only), so marking every session costs one fit per position, not one per session.
 :class:`ChainPrices` reads the session's chain of a symbol: a leg's **mark** is its contract's
 reference price (mid where quoted; on NSE's bhavcopy the close when it traded that session,
 else the settlement price), its **fill** the price the fill rule of
-:mod:`quantalloc.options.fills` gives a buy or a sell that session.
+:mod:`quantalloc.options.fills` gives a buy or a sell that session. It is also the listed
+side of the :class:`~quantalloc.options.quotes.OptionQuotes` seam (:meth:`ChainPrices.quote`).
 
 :class:`Pricer` combines them for the replay: the chain where it lists the contract, the model
 otherwise (and always, for the proxy re-pricing), counting which served every mark and fill.
@@ -31,9 +32,14 @@ from quantalloc.data.base import PriceProvider
 from quantalloc.data.chain_source import ChainSource
 from quantalloc.errors import DataError
 from quantalloc.markets import MarketProfile
+from quantalloc.options.contract import OptionContract
 from quantalloc.options.costs import SpreadTable
+from quantalloc.options.quotes import OptionQuote
 
 YEAR_DAYS = 365.0
+RATIO_WINDOW = 252  # measured_ratio's defaults: the last year's sessions, at least 20 of them
+RATIO_MIN_DATES = 20
+NS_PER_DAY = 86_400_000_000_000
 
 
 class ModelSource(Protocol):
@@ -76,6 +82,7 @@ class ModelPrices:
         self._paths: dict[tuple[str, pd.Timestamp], pd.Series] = {}
         self._atm: dict[tuple[str, pd.Timestamp, pd.Timestamp], float] = {}
         self._ratios: dict[tuple[pd.Timestamp, pd.Timestamp], float] = {}
+        self._both: dict[pd.Timestamp, tuple[pd.DatetimeIndex, np.ndarray]] = {}
 
     def close_series(self, symbol: str) -> pd.Series:
         """Closes of ``symbol`` up to the window's end."""
@@ -113,24 +120,41 @@ class ModelPrices:
         key = (symbol, day, fitted)
         if key not in self._atm:
             own = self._path(symbol, self.close_series(symbol), fitted)
-            own_now = own.iloc[: int(own.index.searchsorted(day, side="right"))]
+            known = int(own.index.searchsorted(day, side="right"))
+            if known == 0:
+                raise DataError(f"{symbol}: no vol forecast on or before {day.date()}")
             self._atm[key] = float(
-                np.clip(float(own_now.iloc[-1]) * self._ratio(day, fitted), 0.05, 2.0)
+                np.clip(float(own.iloc[known - 1]) * self._ratio(day, fitted), 0.05, 2.0)
             )
         return self._atm[key]
 
     def _ratio(self, day: pd.Timestamp, fitted: pd.Timestamp) -> float:
         """The index's measured ratio of vol index to forecast at ``day`` (one per session and
-        fit: it does not depend on the symbol)."""
+        fit: it does not depend on the symbol): :func:`~quantalloc.options.forecast.
+        measured_ratio`'s median, on the two series aligned once per fit."""
         from quantalloc.options.forecast import measured_ratio
 
         key = (day, fitted)
         if key not in self._ratios:
-            index = self._path("\0index", self.index_close, fitted)
-            index_now = index.iloc[: int(index.index.searchsorted(day, side="right"))]
-            vix = self.vix.iloc[: int(self.vix.index.searchsorted(day, side="right"))]
-            self._ratios[key] = measured_ratio(vix / 100.0, index_now, day)
+            dates, ratios = self._aligned(fitted)
+            known = int(dates.searchsorted(day, side="right"))
+            if known < RATIO_MIN_DATES:  # too few: measured_ratio's own error
+                index = self._path("\0index", self.index_close, fitted)
+                measured_ratio(self.vix / 100.0, index.loc[index.index <= day], day)
+            self._ratios[key] = float(np.median(ratios[max(known - RATIO_WINDOW, 0) : known]))
         return self._ratios[key]
+
+    def _aligned(self, fitted: pd.Timestamp) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        """The dates carrying both the vol index and the index's forecast (fitted up to
+        ``fitted``), and the ratio of the two on each."""
+        if fitted not in self._both:
+            index = self._path("\0index", self.index_close, fitted)
+            both = pd.concat(
+                [(self.vix / 100.0).rename("i"), index.rename("f")], axis=1, join="inner"
+            ).dropna()
+            ratio = (both["i"] / both["f"]).to_numpy(float)
+            self._both[fitted] = (pd.DatetimeIndex(both.index), ratio)
+        return self._both[fitted]
 
     def value(self, pos: Position, leg: Leg, day: pd.Timestamp) -> float:
         """Per-share model value of ``leg`` at ``day``'s close (intrinsic from its expiry on)."""
@@ -161,9 +185,10 @@ class ModelPrices:
 class ChainPrices:
     """Marks and fills of listed contracts from each session's chain (module notes)."""
 
-    def __init__(self, chains: ChainSource, spreads: SpreadTable) -> None:
+    def __init__(self, chains: ChainSource, spreads: SpreadTable, root: str = "") -> None:
         self.chains = chains
         self.spreads = spreads
+        self.root = root
         self._books: dict[
             tuple[str, pd.Timestamp], dict[tuple[object, ...], tuple[float, ...]]
         ] = {}
@@ -188,15 +213,31 @@ class ChainPrices:
             return {}
         refs = reference_prices(snap.frame)
         fills = fill_prices(snap.frame, self.spreads, as_of=snap.session)
-        buy = dict(zip(_keys(fills, True), fills["buy"].to_numpy(float), strict=True))
-        sell = dict(zip(_keys(fills, True), fills["sell"].to_numpy(float), strict=True))
+        keys = _keys(fills, True)
+        buy = dict(zip(keys, fills["buy"].to_numpy(float).tolist(), strict=True))
+        sell = dict(zip(keys, fills["sell"].to_numpy(float).tolist(), strict=True))
         out: dict[tuple[object, ...], tuple[float, ...]] = {}
-        for k, ref in zip(_keys(refs, True), refs["ref"].to_numpy(float), strict=True):
-            if np.isfinite(ref):
-                price = (float(ref), buy.get(k, np.nan), sell.get(k, np.nan))
+        ref = refs["ref"].to_numpy(float)
+        for k, value, known in zip(_keys(refs, True), ref.tolist(), np.isfinite(ref), strict=True):
+            if known:
+                price = (value, buy.get(k, np.nan), sell.get(k, np.nan))
                 out.setdefault(k, price)  # by root (SPX and SPXW list the same terms)
                 out.setdefault((*k[:3], ""), price)  # any root: the first listed
         return out
+
+    def quote(self, contract: OptionContract, day: pd.Timestamp) -> OptionQuote:
+        """``contract``'s quote in session ``day``'s chain, under ``root`` where given (so this
+        is an :class:`~quantalloc.options.quotes.OptionQuotes`): bid its sell fill, ask its buy
+        fill, mark its reference price; a DataError when that session lists no fill of it."""
+        key = _key(contract.expiry, contract.strike, contract.right, self.root)
+        hit = self.book(contract.underlying, day).get(key)
+        if hit is None or not (np.isfinite(hit[1]) and np.isfinite(hit[2])):
+            raise DataError(
+                f"option quote: the chain of {pd.Timestamp(day).date()} lists no fill of "
+                f"{contract.symbol}" + (f" under root {self.root}" if self.root else "")
+            )
+        ref, buy, sell = hit
+        return OptionQuote(bid=float(sell), ask=float(buy), mark=float(ref), source="chain")
 
     def lookup(self, symbol: str, day: pd.Timestamp, leg: Leg) -> tuple[float, ...] | None:
         """(reference, buy, sell) of ``leg``'s contract on ``day``; None when not listed."""
@@ -204,17 +245,20 @@ class ChainPrices:
 
 
 def _key(expiry: Any, strike: float, kind: str, root: str = "") -> tuple[object, ...]:
-    return (pd.Timestamp(expiry).normalize(), round(float(strike), 6), str(kind), root)
+    """A contract's key: (expiry as days since 1970, strike to 6 decimals, kind, root)."""
+    day = pd.Timestamp(expiry).as_unit("ns").normalize().value // NS_PER_DAY
+    return (int(day), float(np.round(float(strike), 6)), str(kind), root)
 
 
 def _keys(frame: pd.DataFrame, roots: bool = False) -> list[tuple[object, ...]]:
-    root = frame["root"].astype(str) if roots and "root" in frame else pd.Series("", frame.index)
-    return [
-        _key(e, k, kind, r)
-        for e, k, kind, r in zip(
-            frame["expiry"], frame["strike"], frame["kind"], root.fillna(""), strict=True
-        )
-    ]
+    """:func:`_key` of every row of ``frame``, computed column by column."""
+    expiry = pd.DatetimeIndex(frame["expiry"]).as_unit("ns").normalize()
+    days = (expiry.asi8 // NS_PER_DAY).tolist()
+    strikes = np.round(frame["strike"].to_numpy(float), 6).tolist()
+    kinds = frame["kind"].astype(str).tolist()
+    root = frame["root"].astype(str).fillna("").tolist() if roots and "root" in frame else None
+    root = root if root is not None else [""] * len(frame)
+    return list(zip(days, strikes, kinds, root, strict=True))
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ def run(
     if p.chains:  # listed contracts at their quotes (quantalloc.backtest.strategies.wheel_chains)
         from quantalloc.backtest.strategies import wheel_chains
 
-        return wheel_chains.run(provider, start, end, capital, p, progress)
+        return wheel_chains.run(provider, start, end, capital, p, make_quotes, progress)
     if p.compare_proxy:
         raise ConfigError(
             "wheel: compare_proxy re-prices a replay on chains; give `chains` too",

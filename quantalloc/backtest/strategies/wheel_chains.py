@@ -11,7 +11,10 @@ option open, the wheel sells puts (the wheel's rules, on listed contracts):
 - **strike**: the highest listed put strike at or below ``put_otm`` under the close;
 - **contracts**: as many as the free cash secures at the strike (x the multiplier, 100).
 
-The put fills at the session's bid (a sale by the fill rule), pays ``fee_per_contract``, is
+Prices come through the :class:`~quantalloc.options.quotes.OptionQuotes` seam: the chain's
+quotes (:meth:`~quantalloc.backtest.replay.pricing.ChainPrices.quote`) and the wheel's own
+model quotes (:func:`~quantalloc.backtest.strategies.wheel.make_quotes`). The put fills at the
+session's bid (a sale by the fill rule), pays ``fee_per_contract``, is
 marked each session at its contract's mid (the model where the chain does not list it,
 counted), bought back at the ask once it has lost ``take_profit`` of its premium, and
 otherwise settles at expiry in cash at its intrinsic value against the underlying's close (SPX
@@ -25,6 +28,7 @@ own: Black-Scholes at the vol index's close / 100 with the wheel's skew, ``rate`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -39,20 +43,31 @@ from quantalloc.backtest.replay.pricing import ChainPrices, Pricer
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
-from quantalloc.options import SkewModel, black_scholes
+from quantalloc.options.contract import OptionContract
+from quantalloc.options.quotes import Closes, OptionQuotes, fill_price
 
 MULTIPLIER = 100
-YEAR_DAYS = 365.0
+
+QuotesFactory = Callable[[Any, Closes], OptionQuotes]
+"""``make_quotes(params, closes)``: the wheel's model quotes (passed in by the wheel's ``run``)."""
 
 
 class WheelModel:
-    """The wheel's Black-Scholes prices at the vol index's level (module notes)."""
+    """The wheel's own model quotes (:func:`~quantalloc.backtest.strategies.wheel.make_quotes`:
+    Black-Scholes at the vol index's level with the wheel's skew) on the chain's underlying
+    price, as the replay's model source (fallback marks, the proxy re-pricing)."""
 
-    def __init__(self, closes: pd.Series, vix: pd.Series, p: Any) -> None:
+    def __init__(
+        self, closes: pd.Series, vix: pd.Series, p: Any, make_quotes: QuotesFactory
+    ) -> None:
         self.closes = closes
         self.vix = vix
-        self.p = p
-        self.skew = SkewModel(put_slope=p.put_slope, call_slope=p.call_slope)
+        self.vol_symbol = p.vol_symbol
+        self.quotes = make_quotes(p, self._level)
+
+    def _level(self, symbol: str, day: pd.Timestamp) -> float:
+        series = self.vix if symbol == self.vol_symbol else self.closes
+        return _at(series, day, symbol)
 
     def spot(self, symbol: str, day: pd.Timestamp) -> float:
         """The chain's underlying price at ``day`` (the last one on or before it)."""
@@ -60,14 +75,13 @@ class WheelModel:
 
     def value(self, pos: Position, leg: Leg, day: pd.Timestamp) -> float:
         """Per-share model value of ``leg`` at ``day``'s close (intrinsic from its expiry)."""
-        spot = self.spot(pos.symbol, day)
-        t = (leg.expiry - day).days / YEAR_DAYS
-        if t <= 0 or not leg.is_option:
-            return settle_value(leg, spot)
-        atm = _at(self.vix, day, self.p.vol_symbol) / 100.0
-        vol = float(self.skew.vol(atm, spot, leg.strike, t))
-        res = black_scholes(leg.kind, spot, leg.strike, t, self.p.rate, vol, self.p.dividend_yield)
-        return float(res.price)
+        if not leg.is_option or (leg.expiry - day).days <= 0:
+            return settle_value(leg, self.spot(pos.symbol, day))
+        return self.quotes.quote(_contract(pos, leg), day).mark
+
+
+def _contract(pos: Position, leg: Leg) -> OptionContract:
+    return OptionContract(pos.symbol, leg.expiry, leg.strike, leg.kind, MULTIPLIER)  # type: ignore[arg-type]
 
 
 def _at(series: pd.Series, day: pd.Timestamp, name: str) -> float:
@@ -80,9 +94,12 @@ def _at(series: pd.Series, day: pd.Timestamp, name: str) -> float:
 class PutSeller:
     """Sells the wheel's put on listed contracts whenever nothing is open (module notes)."""
 
-    def __init__(self, p: Any, chains: Any, days: pd.DatetimeIndex, closes: pd.Series) -> None:
+    def __init__(
+        self, p: Any, chains: Any, quotes: OptionQuotes, days: pd.DatetimeIndex, closes: pd.Series
+    ) -> None:
         self.p = p
         self.chains = chains
+        self.quotes = quotes
         self.days = days
         self.sessions = set(days)
         self.closes = closes
@@ -113,9 +130,12 @@ class PutSeller:
         if contracts <= 0:
             return None
         units = -float(contracts * MULTIPLIER)
-        price = float(
-            puts.loc[(puts["expiry"] == expiry) & (puts["strike"] == strike), "bid"].iloc[0]
-        )
+        contract = OptionContract(self.p.symbol, expiry, strike, "put", MULTIPLIER)
+        try:  # a sale fills at the quote's bid (the chain's fill rule: its bid where quoted)
+            price = fill_price(self.quotes.quote(contract, day), "sell")
+        except DataError as exc:
+            self.notes.append(f"{day.date()}: {exc}")
+            return None
         leg = Leg("put", strike, expiry, units, price, float(contracts), "chain", self.p.root)
         pos = Position(
             symbol=self.p.symbol,
@@ -152,20 +172,23 @@ def run(
     end: DateLike | None,
     capital: float,
     p: Any,
+    make_quotes: QuotesFactory,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
-    """The wheel on ``p.chains`` between ``start`` and ``end`` from ``capital``."""
+    """The wheel on ``p.chains`` between ``start`` and ``end`` from ``capital``; ``make_quotes``
+    is the wheel's model quotes (:func:`quantalloc.backtest.strategies.wheel.make_quotes`)."""
     from quantalloc.data import get_chain_source
 
     chains = get_chain_source(p.chains, market="us")
     days, closes = _sessions(chains, p.symbol, start, end)
     vix = _vol_index(provider, p, days)
-    model = WheelModel(closes, vix, p)
+    model = WheelModel(closes, vix, p, make_quotes)
     costs = ReplayCosts.flat(p.option_spread, p.fee_per_contract, 0.0)
     spreads = _spreads()
     rules = ExitRules(take_profit=p.take_profit, physical=lambda symbol: False)
-    seller = PutSeller(p, chains, days, closes)
-    pricer = Pricer(model, ChainPrices(chains, spreads), costs)
+    listed = ChainPrices(chains, spreads, root=p.root)  # the chain side of the quotes seam
+    seller = PutSeller(p, chains, listed, days, closes)
+    pricer = Pricer(model, listed, costs)
     main = run_loop(days, capital, pricer, seller, rules, progress=progress)
     notes = list(seller.notes)
     if pricer.counts.marks["model"]:
