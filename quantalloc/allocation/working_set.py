@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from quantalloc.allocation.highs import LinearModel, solve_highs
 from quantalloc.allocation.interior import (
@@ -32,6 +31,7 @@ from quantalloc.allocation.interior import (
     solve_growth,
 )
 from quantalloc.errors import InfeasibleError, SolverError
+from quantalloc.threads import one_blas_thread
 
 PRICE_TOL = 1e-9  # a reduced gain above this (relative to the largest marginal growth) prices in
 
@@ -153,7 +153,7 @@ def kelly_working_set(
     second thread measured slower on the shared 2-core machine (up to 10x under load) while
     making the last bits depend on the thread count.
     """
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         return _column_generation(r, p, g, h, lam, initial, grow, max_iterations)
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from quantalloc.data import memo
 from quantalloc.errors import ConfigError, DataError
+from quantalloc.threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,14 @@ def daily_returns(
     """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
     calendar days (a hole in the data, not one day's move) or larger than ``max_abs_return``
     (an unadjusted split or demerger; listed in ``attrs["dropped"]``)."""
-    prices = pd.to_numeric(close, errors="coerce").dropna()
-    prices = prices.loc[prices > 0]
+    numeric = close if pd.api.types.is_float_dtype(close.dtype) else pd.to_numeric(close, "coerce")
+    prices = numeric.to_numpy(float)
+    keep = ~np.isnan(prices) & (prices > 0)
+    prices = prices[keep]
     if len(prices) < 3:
         raise DataError(f"a vol forecast needs at least 3 closes, got {len(prices)}")
-    idx = pd.DatetimeIndex(prices.index)
-    values = np.diff(np.log(prices.to_numpy(float)))
+    idx = pd.DatetimeIndex(close.index[keep])
+    values = np.diff(np.log(prices))
     days = idx[1:]
     near = np.diff(idx.to_numpy().astype("M8[D]")).astype(int) <= max_gap_days
     values, days = values[near], days[near]
@@ -80,7 +83,9 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
 
 FIT_MEMO = 2048
 """GARCH fits remembered per process (by the exact returns fitted)."""
-GARCH_SPEC = "GARCH(1,1) normal errors, constant mean, returns x100, arch defaults, v1"
+GARCH_SPEC = (
+    "GARCH(1,1) normal errors, constant mean, returns x100, arch defaults, one BLAS thread, v2"
+)
 """What a fit is (part of its cache key): change it whenever :meth:`Garch._fit` changes."""
 _FITS: OrderedDict[str, Garch | str] = OrderedDict()  # a fit, or why it failed
 _FITS_LOCK = threading.Lock()
@@ -170,7 +175,8 @@ class Garch:
         if r.size < 250:
             raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
         model = arch_model(r * 100.0, mean="Constant", vol="GARCH", p=1, q=1, rescale=False)
-        res = model.fit(disp="off", show_warning=False)
+        with one_blas_thread():  # a fit's last bits follow BLAS's threads: one, on any machine
+            res = model.fit(disp="off", show_warning=False)
         p = res.params
         out = cls(
             omega=float(p["omega"]) / 1e4,

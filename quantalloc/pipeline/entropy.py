@@ -19,13 +19,13 @@ multipliers of a forward (thousands of points) and a far put (a few points) on o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from quantalloc.errors import ConfigError, DataError
+from quantalloc.threads import one_blas_thread
 
 MAX_ITERATIONS = 5000
 PENALTY = 25.0
@@ -101,7 +101,7 @@ def entropy_pooling(
         return float(value), grad
 
     bounds = [(0.0, penalty)] * (2 * m)
-    with _one_blas_thread():
+    with one_blas_thread():
         res = minimize(
             dual,
             np.zeros(2 * m),
@@ -124,21 +124,6 @@ def entropy_pooling(
         kl = float(np.sum(np.where(p > 0, p * (np.log(p) - logq), 0.0)))
     ok = bool(np.all(violation <= 1e-6 * scale))
     return Pooled(p, lam / scale, violation, int(res.nit), ok, kl)
-
-
-_BLAS: list[Any] = []
-
-
-def _one_blas_thread() -> Any:
-    """BLAS limited to one thread for a block: L-BFGS-B's products are a few multipliers wide,
-        and waking OpenBLAS's other thread for each cost more than the products (1-3 ms a step on
-        the shared 2-core machine). The controller is made once: ``threadpool_limits`` scans the
-    loaded libraries at each call (~15 ms, 0.6 s over a US solve's 41 poolings)."""
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def _check(q: np.ndarray, a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> None:

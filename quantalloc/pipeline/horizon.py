@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from threadpoolctl import threadpool_limits
 
 from quantalloc.options.book import LegBook
 from quantalloc.pipeline.calibration import (
@@ -33,6 +32,7 @@ from quantalloc.pipeline.calibration import (
 )
 from quantalloc.pipeline.edge import attribute
 from quantalloc.pipeline.views import View, apply_views
+from quantalloc.threads import one_blas_thread
 
 NEWTON_STEPS = 12
 FINE_STEPS = 1
@@ -171,7 +171,7 @@ def calibrated(
     present = forwards * np.exp(-rate * horizon)
     targets = concat_targets([forward_targets(symbols, present), options])
     cal = calibrate(prices, forwards, atm, targets, rate=rate, horizon=horizon, method=method)
-    with threadpool_limits(1, user_api="blas"):  # small products: see entropy_pooling
+    with one_blas_thread():  # small products: see quantalloc.threads
         vols = forward_vols(book, cal.prices, cal.probabilities, legs.mid, rate, horizon)
     return cal, forwards, dataclasses.replace(book, vol=vols)
 
