@@ -119,8 +119,9 @@ def solve_times(repeat: int, sizes: list[str]) -> None:
     constraints) and the NIFTY 50 on chains (bench_solve_chains.py), each solved with today's
     equal weights (``calibration = "none"``, views none) and with calibrated scenarios weighted
     by the model's views (``copula``, views model), side by side."""
-    from bench_solve import SIZES, sized_model, tables
+    from bench_solve import SIZES, Recorder, engine_alone, sized_model, tables
 
+    import quantalloc.pipeline.sizing as sizing
     from tests.pipeline.test_solve import in_tables
 
     base = load_model("industry_first")
@@ -152,6 +153,8 @@ def solve_times(repeat: int, sizes: list[str]) -> None:
     print(f"\nsolve() side by side, best of {repeat} (seconds; wall / CPU; stages of the best)")
     head = f"  {'case':<30}| {'equal weights: wall':>19} {'CPU':>5} {'scen':>5} {'alloc':>5} "
     print(head + f"| {'calibrated: wall':>16} {'CPU':>5} {'scen':>5} {'alloc':>5} | CPU ratio")
+    engine_rows = []
+    sizing.Allocator = Recorder  # type: ignore[misc]
     for label, run, spec in cases:
         plain = _without_calibration(spec)
         eq = _timed(lambda run=run, plain=plain: run(plain, "none"), repeat)
@@ -161,7 +164,44 @@ def solve_times(repeat: int, sizes: list[str]) -> None:
             f"| {cal[0]:16.2f} {cal[1]:5.2f} {cal[2]:5.2f} {cal[3]:5.2f} | {cal[1] / eq[1]:6.2f}",
             flush=True,
         )
+        rec = dict(Recorder.last)
+        weighted = engine_alone(rec, repeat)
+        equal = engine_alone(rec, repeat, _equal_weights(rec["data"]))
+        engine_rows.append((label, equal, weighted))
+    sizing.Allocator = sizing.Allocator.__mro__[1]  # type: ignore[misc]
+    print(
+        "\nThe engine alone on the calibrated run's candidates (Allocator.solve with the model's\n"
+        "constraints and lots): its calibrated, view-weighted scenarios beside as many equally\n"
+        "weighted ones resampled from them (the same distribution and edges); best of "
+        f"{repeat} (seconds: wall, CPU, convex solve, lots)"
+    )
+    print(f"  {'case':<30}| {'equal weights':>13} {'CPU':>5} {'solve':>5} {'lots':>5} "
+          f"| {'weighted':>8} {'CPU':>5} {'solve':>5} {'lots':>5} | solve ratio")  # fmt: skip
+    for label, eq_e, w_e in engine_rows:
+        print(
+            f"  {label:<30}| {eq_e[0]:13.2f} {eq_e[3]:5.2f} {eq_e[1]:5.2f} {eq_e[2]:5.2f} "
+            f"| {w_e[0]:8.2f} {w_e[3]:5.2f} {w_e[1]:5.2f} {w_e[2]:5.2f} "
+            f"| {w_e[1] / max(eq_e[1], 1e-9):6.2f}"
+        )
     print(f"machine load after (1/5/15 min): {os.getloadavg()}")
+
+
+def _equal_weights(data: Any) -> Any:
+    """The same candidates on as many equally likely scenarios drawn from the weighted ones
+    (systematic resampling: scenario ``s`` repeated about ``n p_s`` times), so both sets carry
+    the same distribution and the same edges. Equal weights on the calibrated scenarios
+    themselves would price the market: no edge, nothing to allocate, nothing to time."""
+    from quantalloc.allocation import Candidates
+
+    n = data.n_scenarios
+    picks = np.searchsorted(np.cumsum(data.p), (np.arange(n) + 0.5) / n)
+    return Candidates(
+        returns=data.returns.iloc[np.minimum(picks, n - 1)].reset_index(drop=True),
+        probabilities=np.full(n, 1.0 / n),
+        attributes=data.attributes,
+        groups=data.groups,
+        lot_cost=data.lot_cost,
+    )
 
 
 def main() -> None:
