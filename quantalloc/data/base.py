@@ -62,13 +62,18 @@ def clip_dates(
     end_ts = None if end is None else to_timestamp(end, "end date")
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise ConfigError(f"start date {start} is after end date {end}; swap them")
+    if end_ts is not None and end_ts == end_ts.normalize():
+        end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     out = frame
-    if start_ts is not None:
-        out = out.loc[out.index >= start_ts]
-    if end_ts is not None:
-        if end_ts == end_ts.normalize():
-            end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-        out = out.loc[out.index <= end_ts]
+    if out.index.is_monotonic_increasing:  # validated price frames: slice by position
+        first = 0 if start_ts is None else int(out.index.searchsorted(start_ts, side="left"))
+        stop = len(out) if end_ts is None else int(out.index.searchsorted(end_ts, side="right"))
+        out = out.iloc[first:stop]
+    else:
+        if start_ts is not None:
+            out = out.loc[out.index >= start_ts]
+        if end_ts is not None:
+            out = out.loc[out.index <= end_ts]
     if out.empty:
         first, last = frame.index[0].date(), frame.index[-1].date()
         raise DataError(

@@ -277,17 +277,16 @@ def _requests(
     its listed expiries)."""
     as_of = inputs.as_of.date()
     cand = spec.candidates
-    uni = inputs.universe.set_index("symbol")
+    uni = inputs.universe
+    industry_of = dict(
+        zip(uni["symbol"].tolist(), uni["industry"].astype(str).tolist(), strict=True)
+    )
     requests = []
     for ind in industries:
         names = allowed_strategies(
             spec, ind.position_type, ind.rating, rules.preferred, rules.avoided
         )
-        syms = [
-            s
-            for s in inputs.symbols
-            if s in uni.index and str(uni.at[s, "industry"]) == ind.industry
-        ]
+        syms = [s for s in inputs.symbols if industry_of.get(s) == ind.industry]
         for s in syms:
             vol = surfaces.get(s, sp.atm[s])
             for strat in names:

@@ -184,21 +184,28 @@ def parity_forwards(
     else ``S e^{rh}``. A chain's prices carry the market's forward (an index's dividends, a
     stock's borrow); asked to meet ``S e^{rh}`` instead, no distribution prices a call and a put
     at one strike within their spreads."""
-    out = spot * np.exp(rate * horizon)
-    frame = pd.DataFrame(
-        {"col": options.column, "kind": options.kind, "strike": options.strike, "mid": options.mid}
-    )
-    pairs = frame.pivot_table(
-        index=["col", "strike"], columns="kind", values="mid", aggfunc="first"
-    )
-    if 1 not in pairs or -1 not in pairs:
-        return out
-    pairs = pairs.dropna(subset=[1, -1]).reset_index()
-    pairs["forward"] = pairs["strike"] + (pairs[1] - pairs[-1]) * np.exp(rate * horizon)
-    pairs["distance"] = np.abs(pairs["strike"] - spot[pairs["col"].to_numpy(int)])
-    for col in np.unique(pairs["col"].to_numpy(int)):
-        rows = pairs.loc[pairs["col"] == col]
-        f = float(rows.nsmallest(PARITY_STRIKES, "distance")["forward"].median())
+    growth = np.exp(rate * horizon)
+    out = spot * growth
+    quotes: dict[int, tuple[dict[float, float], dict[float, float]]] = {}
+    rows = zip(
+        options.column.tolist(), options.kind.tolist(), options.strike.tolist(),
+        options.mid.tolist(), strict=True,
+    )  # fmt: skip
+    for col, kind, strike, mid in rows:
+        if kind in (1, -1) and mid == mid:  # the first quote of each side at each strike
+            calls, puts = quotes.setdefault(int(col), ({}, {}))
+            (calls if kind == 1 else puts).setdefault(strike, mid)
+    for col, (calls, puts) in sorted(quotes.items()):
+        strikes = np.array(sorted(set(calls) & set(puts)))
+        if strikes.size == 0:
+            continue
+        forward = (
+            strikes
+            + (np.array([calls[k] for k in strikes]) - np.array([puts[k] for k in strikes]))
+            * growth
+        )
+        nearest = np.argsort(np.abs(strikes - spot[col]), kind="stable")[:PARITY_STRIKES]
+        f = float(np.median(forward[nearest]))
         if 0.5 * spot[col] < f < 2.0 * spot[col]:
             out[col] = f
     return out

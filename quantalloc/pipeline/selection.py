@@ -85,15 +85,15 @@ def industry_symbols(
     score (highest first; unranked symbols after the ranked ones), then large caps first, then
     by name (the price data carries no traded volume to rank liquidity by)."""
     have, score = set(available), dict(scores or {})
-    rows = universe.loc[universe["industry"] == industry]
     keys = []
-    for symbol, fno, cap in zip(
-        rows["symbol"].tolist(),
-        rows["fno_stock"].tolist(),
-        rows["market_cap_category"].tolist(),
+    for symbol, ind, fno, cap in zip(
+        universe["symbol"].tolist(),
+        universe["industry"].tolist(),
+        universe["fno_stock"].tolist(),
+        universe["market_cap_category"].tolist(),
         strict=True,
     ):
-        if fno and symbol in have:
+        if ind == industry and fno and symbol in have:
             ranked = score.get(symbol)
             s = -np.inf if ranked is None or pd.isna(ranked) else float(ranked)
             order = _CAP_ORDER.get(str(cap).lower(), 9) if isinstance(cap, str) else 9
