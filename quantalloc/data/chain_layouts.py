@@ -143,29 +143,36 @@ def _col(raw: pd.DataFrame, lower: dict[str, str], name: str, default: Any = np.
 
 
 def _from_nse_fo(raw: pd.DataFrame, lower: dict[str, str]) -> pd.DataFrame:
-    rows = raw.loc[raw["OptnTp"].isin(["CE", "PE"])]
-    lot = pd.to_numeric(rows["NewBrdLotQty"], errors="coerce").to_numpy(float)
-    oi_shares = pd.to_numeric(rows["OpnIntrst"], errors="coerce").to_numpy(float)
+    # the option rows picked from numpy arrays: a boolean take of the whole arrow-backed frame
+    # took half the parse of a 10,000-row bhavcopy (pyarrow's take, column by column)
+    keep = raw["OptnTp"].isin(["CE", "PE"]).to_numpy(dtype=bool)
+
+    def column(name: str) -> np.ndarray:
+        out: np.ndarray = raw[name].to_numpy()[keep]
+        return out
+
+    lot = pd.to_numeric(pd.Series(column("NewBrdLotQty")), errors="coerce").to_numpy(float)
+    oi_shares = pd.to_numeric(pd.Series(column("OpnIntrst")), errors="coerce").to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         oi = np.where(lot > 0, oi_shares / lot, np.nan)
-    symbol = rows["TckrSymb"].astype(str).str.strip().to_numpy()
+    symbol = np.array([str(s).strip() for s in column("TckrSymb")], dtype=object)
     return pd.DataFrame(
         {
             "symbol": symbol,
             "root": symbol,
-            "expiry": rows["XpryDt"].to_numpy(),
-            "strike": rows["StrkPric"].to_numpy(),
-            "kind": np.where(rows["OptnTp"].to_numpy() == "CE", "call", "put"),
+            "expiry": column("XpryDt"),
+            "strike": column("StrkPric"),
+            "kind": np.where(column("OptnTp") == "CE", "call", "put"),
             "bid": np.nan,
             "ask": np.nan,
-            "last": rows["ClsPric"].to_numpy(),
-            "settlement": rows["SttlmPric"].to_numpy(),
-            "volume": rows["TtlTradgVol"].to_numpy(),
+            "last": column("ClsPric"),
+            "settlement": column("SttlmPric"),
+            "volume": column("TtlTradgVol"),
             "open_interest": oi,
             "implied_vol": np.nan,
-            "spot": rows["UndrlygPric"].to_numpy(),
+            "spot": column("UndrlygPric"),
             "lot_size": lot,
-            "as_of": rows["TradDt"].to_numpy(),
+            "as_of": column("TradDt"),
         }
     )
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from quantalloc.data.base import DateLike, to_timestamp
 from quantalloc.data.chain_layouts import detect_layout, is_chain_file, read_chain_file, read_header
+from quantalloc.data.chain_memo import chain_key, load_chain, store_chain
 from quantalloc.data.chains import validate_chain
 from quantalloc.errors import ConfigError, DataError
 
@@ -184,6 +185,20 @@ def _file_session(path: Path) -> tuple[pd.Timestamp | None, str]:
 
 @lru_cache(maxsize=64)
 def _load_file(path: Path, mtime: float) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    try:
+        digest = chain_key(path, path.read_bytes())
+    except OSError:
+        digest = None
+    kept = None if digest is None else load_chain(digest)
+    if kept is not None:
+        return kept, tuple(kept.attrs.get("notes", ()))
+    chain, notes = _validated_file(path)
+    if digest is not None:
+        store_chain(digest, chain)
+    return chain, notes
+
+
+def _validated_file(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
     frame, _ = read_chain_file(path)
     if "symbol" not in frame.columns or frame["symbol"].isna().all():
         frame["symbol"] = _name_symbol(path)

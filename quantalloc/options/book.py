@@ -209,14 +209,24 @@ def probability_of_profit(
     front_t: np.ndarray,
     n: int,
 ) -> np.ndarray:
-    """P(P&L > 0 at the front expiry) under the lognormal pricing distribution."""
+    """P(P&L > 0 at the front expiry) under the lognormal pricing distribution.
+
+    Candidates on one symbol with one front expiry share a price grid, so the legs they share
+    are valued once (:func:`horizon_values`); each grid column is the same elementwise formula,
+    so these are the numbers of one grid per candidate, bit for bit."""
     vol = table["symbol"].map(atm_vol).to_numpy(dtype=float)
     spot = table["spot"].to_numpy(dtype=float)
+    codes = pd.factorize(table["symbol"])[0]
+    _, first, column = np.unique(
+        np.stack([codes.astype(float), front_t], axis=1), axis=0, return_index=True,
+        return_inverse=True,
+    )  # fmt: skip
+    vol, spot, t = vol[first], spot[first], front_t[first]
     grid = spot[None, :] * np.exp(
-        (rate - 0.5 * vol**2)[None, :] * front_t[None, :]
-        + (vol * np.sqrt(front_t))[None, :] * _Z[:, None]
+        (rate - 0.5 * vol**2)[None, :] * t[None, :] + (vol * np.sqrt(t))[None, :] * _Z[:, None]
     )
-    pnl = book.on_own_columns().pnl(grid, rate)
+    shared = dataclasses.replace(book, symbol=column.ravel()[book.candidate])
+    pnl = shared.pnl(grid, rate)
     out: np.ndarray = (pnl > 0).mean(axis=0)
     return out
 

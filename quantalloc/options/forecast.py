@@ -48,21 +48,36 @@ def daily_returns(
     """Log returns of consecutive closes, without those spanning more than ``max_gap_days``
     calendar days (a hole in the data, not one day's move) or larger than ``max_abs_return``
     (an unadjusted split or demerger; listed in ``attrs["dropped"]``)."""
+    values, ends, dropped = _return_values(close, max_gap_days, max_abs_return)
+    stamps = pd.DatetimeIndex(close.index)
+    out = pd.Series(values, index=stamps[ends])
+    out.attrs["dropped"] = [str(d.date()) for d in stamps[dropped]]
+    return out
+
+
+def _return_values(
+    close: pd.Series, max_gap_days: int, max_abs_return: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`daily_returns` as arrays: the kept returns, the positions in ``close`` of the
+    closes that end them, and those of the dropped jumps."""
     numeric = close if pd.api.types.is_float_dtype(close.dtype) else pd.to_numeric(close, "coerce")
     prices = numeric.to_numpy(float)
-    keep = ~np.isnan(prices) & (prices > 0)
-    prices = prices[keep]
-    if len(prices) < 3:
-        raise DataError(f"a vol forecast needs at least 3 closes, got {len(prices)}")
-    idx = pd.DatetimeIndex(close.index[keep])
-    values = np.diff(np.log(prices))
-    days = idx[1:]
-    near = np.diff(idx.to_numpy().astype("M8[D]")).astype(int) <= max_gap_days
-    values, days = values[near], days[near]
+    where = np.flatnonzero(~np.isnan(prices) & (prices > 0))
+    if where.size < 3:
+        raise DataError(f"a vol forecast needs at least 3 closes, got {where.size}")
+    values = np.diff(np.log(prices[where]))
+    days = pd.DatetimeIndex(close.index).to_numpy()[where].astype("M8[D]")
+    near = np.diff(days).astype(int) <= max_gap_days
+    values, ends = values[near], where[1:][near]
     jumps = np.abs(values) > max_abs_return
-    out = pd.Series(values[~jumps], index=days[~jumps])
-    out.attrs["dropped"] = [str(d.date()) for d in days[jumps]]
-    return out
+    return values[~jumps], ends[~jumps], ends[jumps]
+
+
+def ewma_vol(close: pd.Series, max_gap_days: int = 7) -> float:
+    """The annualised EWMA vol forecast after the last close: the last value of
+    ``forecast_path(close, "ewma")``, without building the path."""
+    values, _, _ = _return_values(close, max_gap_days, 0.5)
+    return float(np.sqrt(_ewma_path(values, 0.94, 20)[-1] * TRADING_DAYS))
 
 
 def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
@@ -70,7 +85,10 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
     from the mean square of the first ``seed`` returns."""
     if not 0.0 < lam < 1.0:
         raise ConfigError(f"EWMA decay must lie in (0, 1), got {lam}")
-    r = returns.to_numpy(float)
+    return pd.Series(_ewma_path(returns.to_numpy(float), lam, seed), index=returns.index)
+
+
+def _ewma_path(r: np.ndarray, lam: float, seed: int) -> np.ndarray:
     if r.size < seed + 1:
         raise DataError(f"an EWMA forecast needs more than {seed} returns, got {r.size}")
     var = np.empty(r.size)
@@ -78,7 +96,7 @@ def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.
     for i, x in enumerate(r.tolist()):  # Python floats: 6x faster than numpy scalars
         v = lam * v + (1.0 - lam) * x * x
         var[i] = v
-    return pd.Series(var, index=returns.index)
+    return var
 
 
 FIT_MEMO = 2048
