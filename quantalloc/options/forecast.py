@@ -73,13 +73,6 @@ def _return_values(
     return values[~jumps], ends[~jumps], ends[jumps]
 
 
-def ewma_vol(close: pd.Series, max_gap_days: int = 7) -> float:
-    """The annualised EWMA vol forecast after the last close: the last value of
-    ``forecast_path(close, "ewma")``, without building the path."""
-    values, _, _ = _return_values(close, max_gap_days, 0.5)
-    return float(np.sqrt(_ewma_path(values, 0.94, 20)[-1] * TRADING_DAYS))
-
-
 def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
     """RiskMetrics variance forecasts for the day after each return (``lam`` decay), started
     from the mean square of the first ``seed`` returns."""
@@ -135,7 +128,7 @@ class Garch:
         return self.omega / max(1.0 - self.persistence, 1e-6)
 
     @classmethod
-    def fit(cls, returns: pd.Series) -> Garch:
+    def fit(cls, returns: pd.Series | np.ndarray) -> Garch:
         """Maximum-likelihood fit (normal errors, constant mean) by ``arch``; a DataError when
         fewer than 250 returns or the fit does not converge to a stationary model.
 
@@ -145,7 +138,7 @@ class Garch:
         :func:`fit_key`: the returns, :data:`GARCH_SPEC` and the versions of arch, scipy and
         numpy), so a second run neither fits nor imports ``arch``. A remembered fit is the
         fresh fit's numbers exactly."""
-        r = np.ascontiguousarray(returns.to_numpy(float))
+        r = np.ascontiguousarray(np.asarray(returns, dtype=float))
         if r.size < 250:
             raise DataError(f"a GARCH(1,1) fit needs 250 returns, got {r.size}")
         key = fit_key(r)
@@ -211,13 +204,18 @@ class Garch:
 
     def variances(self, returns: pd.Series) -> pd.Series:
         """One-day-ahead variance after each return (the filter started at the long-run level)."""
-        r = returns.to_numpy(float) - self.mu
+        return pd.Series(self.variance_values(returns.to_numpy(float)), index=returns.index)
+
+    def variance_values(self, returns: np.ndarray) -> np.ndarray:
+        """:meth:`variances` on an array of returns."""
+        r = returns - self.mu
         var = np.empty(r.size)
         v = self.long_run
+        omega, alpha, beta = self.omega, self.alpha, self.beta
         for i, x in enumerate(r.tolist()):  # Python floats: 6x faster than numpy scalars
-            v = self.omega + self.alpha * x * x + self.beta * v
+            v = omega + alpha * x * x + beta * v
             var[i] = v
-        return pd.Series(var, index=returns.index)
+        return var
 
     def horizon_vol(self, next_var: float | np.ndarray, days: int) -> float | np.ndarray:
         """Annualised vol over the next ``days`` trading days from tomorrow's variance: the
@@ -250,6 +248,18 @@ def forecast_path(
     model = Garch.fit(sample.iloc[-fit_window:])
     path = model.horizon_vol(model.variances(rets).to_numpy(), days)
     return pd.Series(path, index=rets.index)
+
+
+def forecast_last(close: pd.Series, method: str = "garch", days: int = 21) -> float:
+    """The last value of :func:`forecast_path` (fitted to the end of ``close``), without the
+    path: the returns, the fit and the variance filter on arrays."""
+    if method not in METHODS:
+        raise ConfigError(f"vol forecast method {method!r} is unknown; use one of {METHODS}")
+    values, _, _ = _return_values(close, 7, 0.5)
+    if method == "ewma":
+        return float(np.sqrt(_ewma_path(values, 0.94, 20)[-1] * TRADING_DAYS))
+    model = Garch.fit(values[-756:])
+    return float(np.asarray(model.horizon_vol(model.variance_values(values)[-1:], days))[0])
 
 
 def measured_ratio(
@@ -302,16 +312,15 @@ def proxy_vol(
     notes: list[str] = []
     used = method
     try:
-        path = forecast_path(close, method, days)
+        forecast = forecast_last(close, method, days)
     except DataError as exc:
         if method != "garch":
             raise
         notes.append(f"GARCH(1,1) not used ({exc}); EWMA instead")
         used = "ewma"
-        path = forecast_path(close, "ewma", days)
+        forecast = forecast_last(close, "ewma", days)
     if ratio is None:
         ratio = measured_ratio(implied, index_forecast, as_of)
-    forecast = float(path.iloc[-1])
     vol = float(np.clip(forecast * ratio, min_vol, max_vol))
     return ProxyVol(vol=vol, forecast=forecast, ratio=ratio, method=used, notes=tuple(notes))
 
@@ -323,6 +332,7 @@ __all__ = [
     "ProxyVol",
     "daily_returns",
     "ewma_variances",
+    "forecast_last",
     "forecast_path",
     "measured_ratio",
     "proxy_vol",

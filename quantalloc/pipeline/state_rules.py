@@ -110,12 +110,12 @@ def iv_check(
 def vol_forecasts(closes: pd.DataFrame, symbols: Iterable[str]) -> dict[str, float]:
     """Each symbol's EWMA vol forecast over 21 sessions (annualised), from its closes."""
     from quantalloc.errors import DataError
-    from quantalloc.options.forecast import ewma_vol
+    from quantalloc.options.forecast import forecast_last
 
     out: dict[str, float] = {}
     for s in symbols:
         try:
-            out[s] = ewma_vol(closes[s])  # blank closes are dropped with the returns
+            out[s] = forecast_last(closes[s], "ewma")  # blank closes are dropped with the returns
         except (DataError, IndexError):
             out[s] = float("nan")
     return out

@@ -96,3 +96,19 @@ def test_measured_ratio_and_proxy() -> None:
     assert short.method == "ewma" and "EWMA instead" in short.notes[0]
     with pytest.raises(DataError, match="the implied-to-forecast ratio needs 20"):
         measured_ratio(implied.iloc[:5], fc, as_of)
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "XOM", "JPM"])
+def test_the_last_forecast_without_the_path_is_the_paths_last_value(
+    shared_data: Path, symbol: str
+) -> None:
+    """forecast_last (the proxy's and the IV rule's per-symbol forecast, on arrays) is the last
+    value of forecast_path bit for bit, for both methods."""
+    from quantalloc.options.forecast import forecast_last
+
+    frame = pd.read_csv(
+        shared_data / "us" / "daily" / f"{symbol}.csv", index_col=0, parse_dates=True
+    )
+    close = frame["Close"].iloc[:1000]
+    for method in ("ewma", "garch"):
+        assert forecast_last(close, method) == float(forecast_path(close, method).iloc[-1])
