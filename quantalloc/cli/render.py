@@ -242,8 +242,8 @@ def constraints_table(result: SolveResult) -> Table:
         )
     for family, rows in folded.items():
         duals = [abs(d) for d in (_bound(r["dual"]) for r in rows) if d is not None]
-        t.add_row(
-            f"[dim]{escape(family)}[...]: {len(rows)} more[/]",
+        t.add_row(  # the count first: a narrow table cuts the end of a name
+            f"[dim]+{len(rows)} more {escape(family + '[...]')}[/]",
             "",
             "",
             "",

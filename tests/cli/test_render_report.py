@@ -135,4 +135,4 @@ def test_a_large_family_of_binding_rows_is_listed_by_shadow_price_and_counted() 
     assert "max_negative_edge[C8]" in text and "max_negative_edge[C9]" in text
     listed = [i for i in range(len(duals)) if f"max_negative_edge[C{i}]" in text]
     assert len(listed) == ROWS_PER_FAMILY
-    assert f"max_negative_edge[...]: {len(duals) - ROWS_PER_FAMILY} more" in text
+    assert f"+{len(duals) - ROWS_PER_FAMILY} more max_negative_edge[...]" in text
