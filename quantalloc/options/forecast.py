@@ -73,7 +73,13 @@ def _return_values(
     return values[~jumps], ends[~jumps], ends[jumps]
 
 
-def ewma_variances(returns: pd.Series, lam: float = 0.94, seed: int = 20) -> pd.Series:
+EWMA_DECAY = 0.94
+"""RiskMetrics' daily decay of the EWMA variance."""
+EWMA_SEED = 20
+"""Returns whose mean square starts the EWMA variance."""
+
+
+def ewma_variances(returns: pd.Series, lam: float = EWMA_DECAY, seed: int = EWMA_SEED) -> pd.Series:
     """RiskMetrics variance forecasts for the day after each return (``lam`` decay), started
     from the mean square of the first ``seed`` returns."""
     if not 0.0 < lam < 1.0:
@@ -250,15 +256,21 @@ def forecast_path(
     return pd.Series(path, index=rets.index)
 
 
-def forecast_last(close: pd.Series, method: str = "garch", days: int = 21) -> float:
+def forecast_last(
+    close: pd.Series,
+    method: str = "garch",
+    days: int = 21,
+    max_gap_days: int = 7,
+    fit_window: int = 756,
+) -> float:
     """The last value of :func:`forecast_path` (fitted to the end of ``close``), without the
     path: the returns, the fit and the variance filter on arrays."""
     if method not in METHODS:
         raise ConfigError(f"vol forecast method {method!r} is unknown; use one of {METHODS}")
-    values, _, _ = _return_values(close, 7, 0.5)
+    values, _, _ = _return_values(close, max_gap_days, 0.5)
     if method == "ewma":
-        return float(np.sqrt(_ewma_path(values, 0.94, 20)[-1] * TRADING_DAYS))
-    model = Garch.fit(values[-756:])
+        return float(np.sqrt(_ewma_path(values, EWMA_DECAY, EWMA_SEED)[-1] * TRADING_DAYS))
+    model = Garch.fit(values[-fit_window:])
     return float(np.asarray(model.horizon_vol(model.variance_values(values)[-1:], days))[0])
 
 
