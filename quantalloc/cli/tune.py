@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, handles_errors
+from quantalloc.cli.console import console, err_console
 from quantalloc.cli.options import ENV_DATA, EndOpt, OutputOpt, StartOpt, VerboseOpt
 from quantalloc.cli.paths import output_file
 
@@ -74,7 +74,6 @@ def register(app: typer.Typer) -> None:
     """Add the `tune` command to ``app``."""
 
     @app.command("tune")
-    @handles_errors
     def tune_cmd(
         strategy: Annotated[
             str | None,
