@@ -9,6 +9,8 @@ Public API::
 
 Batch evaluation for tuning: ``run_batch(name, provider, start, end, capital, [params, ...])``
 (one compiled call for momentum and orb exit parameters; one run per set otherwise).
+Both build one :class:`BacktestWindow` (source, dates, capital; checked there) and a checked
+parameter instance, and call the strategy module's ``run(window, params)``.
 """
 
 from quantalloc.backtest.engine import Costs, simulate
@@ -22,11 +24,13 @@ from quantalloc.backtest.registry import (
     strategy_module,
 )
 from quantalloc.backtest.result import BacktestResult, BatchResult
+from quantalloc.backtest.window import BacktestWindow
 
 __all__ = [
     "METRIC_NAMES",
     "STRATEGIES",
     "BacktestResult",
+    "BacktestWindow",
     "BatchResult",
     "Costs",
     "make_params",

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.backtest import metrics as m
-from quantalloc.backtest.params import param, parse_kv, validate
+from quantalloc.backtest.params import param, parse_kv
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
-from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.backtest.window import BacktestWindow
 from quantalloc.errors import ConfigError, DataError, SolverError
 
 NAME = "multi"
@@ -279,28 +279,22 @@ def allocate(
     )
 
 
-def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: MultiParams | None = None,
-) -> BacktestResult:
-    """Run each strategy, then the allocator over their common dates."""
+def run(window: BacktestWindow, p: MultiParams) -> BacktestResult:
+    """Run each strategy over ``window``, then the allocator over their common dates."""
     from quantalloc.backtest.registry import run_strategy
     from quantalloc.data.sources import get_provider
 
-    p = params or MultiParams()
-    validate(p, NAME)
     names = _names(p)
     parse_cadence(p.cadence, len(names))
     subs = _sub_values(p.sub_params, names)
     results = {}
     for name in names:
         source = getattr(p, f"{name}_data")
-        prov = get_provider(source, "us") if source else provider
+        prov = get_provider(source, "us") if source else window.provider
         try:
-            results[name] = run_strategy(name, prov, start, end, capital, subs[name])
+            results[name] = run_strategy(
+                name, prov, window.start, window.end, window.capital, subs[name]
+            )
         except DataError as exc:
             hint = f"give it its own source with `params['{name}_data']=SOURCE`"
             raise exc.hinted(f"multi: {name}: {exc} ({hint})", "params") from exc
@@ -325,7 +319,7 @@ def run(
     inpos = pd.DataFrame(
         {k: v.in_position.reindex(days).fillna(False).astype(bool) for k, v in results.items()}
     )
-    equity, weights, moved = allocate(rets, locked, capital, p)
+    equity, weights, moved = allocate(rets, locked, window.capital, p)
     trades = _combined_trades(results, first, last)
     final = ", ".join(f"{k} {w:.0%}" for k, w in weights.iloc[-1].items())
     notes = (
@@ -333,7 +327,7 @@ def run(
         "trades are each strategy's own, at its standalone capital",
     )
     return make_result(
-        NAME, asdict(p), capital, equity, trades, inpos.any(axis=1), notes, weights=weights
+        NAME, asdict(p), window.capital, equity, trades, inpos.any(axis=1), notes, weights=weights
     )
 
 

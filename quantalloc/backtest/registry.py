@@ -1,10 +1,11 @@
 """Strategy registry: a name on the command line -> the module that implements it.
 
 Every strategy module exposes ``NAME``, ``PARAMS`` (a frozen parameter dataclass whose
-instance with no arguments holds the defaults) and
-``run(provider, start, end, capital, params) -> BacktestResult``. Modules are imported on first
-use, so ``--help`` and the light strategies never pay for ``allocator`` (the replay of
-``quantalloc.solve``), which imports the whole allocation pipeline.
+instance with no arguments holds the defaults) and ``run(window, params) -> BacktestResult``
+(a :class:`~quantalloc.backtest.window.BacktestWindow` and an instance of ``PARAMS``). The
+registry is the one place both are built and checked: the strategies take them as given.
+Modules are imported on first use, so ``--help`` and the light strategies never pay for
+``allocator`` (the replay of ``quantalloc.solve``), which imports the whole allocation pipeline.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from quantalloc.backtest.params import coerce_params
+from quantalloc.backtest.params import coerce_params, validate
 from quantalloc.backtest.result import BacktestResult, BatchResult
+from quantalloc.backtest.window import BacktestWindow
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import ConfigError
 
@@ -56,11 +58,13 @@ def params_class(name: str) -> type:
 
 
 def make_params(name: str, values: Mapping[str, Any] | Any | None = None) -> Any:
-    """Parameters of ``name`` from a dict (strings allowed), an instance, or None (defaults)."""
+    """Parameters of ``name`` from a dict (strings allowed), an instance, or None (defaults);
+    every value is range-checked (an instance's too)."""
     cls = params_class(name)
     if values is not None and dataclasses.is_dataclass(values) and not isinstance(values, type):
         if not isinstance(values, cls):
             raise ConfigError(f"parameters for {name!r} must be {cls.__name__}")
+        validate(values, name)
         return values
     return coerce_params(cls, values, name)  # type: ignore[arg-type]
 
@@ -83,13 +87,9 @@ def run_strategy(
     """
     module = strategy_module(name)
     p = make_params(name, params)
-    if not (isinstance(capital, int | float) and capital > 0):
-        raise ConfigError(f"capital must be a positive number, got {capital!r}")
-    first, last = _date(start, "start"), _date(end, "end")
-    if first is not None and last is not None and first > last:
-        raise ConfigError(f"start {first.date()} is after end {last.date()}; swap them")
+    window = BacktestWindow(provider, start, end, capital)
     extra = {} if progress is None or not _reports_progress(module) else {"progress": progress}
-    result = module.run(provider, first, last, float(capital), p, **extra)
+    result = module.run(window, p, **extra)
     return dataclasses.replace(  # the run says which data it read, in every front end
         result,
         data_source=str(getattr(provider, "name", "")),
@@ -101,18 +101,6 @@ def _reports_progress(module: ModuleType) -> bool:
     import inspect
 
     return "progress" in inspect.signature(module.run).parameters
-
-
-def _date(value: DateLike | None, name: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        out = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD") from None
-    if out is pd.NaT:
-        raise ConfigError(f"{name} date {value!r} is not a date; write YYYY-MM-DD")
-    return out
 
 
 def run_batch(
@@ -138,16 +126,16 @@ def run_batch(
     sets = [make_params(name, p) for p in params]
     if not sets:
         raise ConfigError("run_batch needs at least one parameter set")
-    first, last = _date(start, "start"), _date(end, "end")
+    window = BacktestWindow(provider, start, end, capital)
     if hasattr(module, "run_batch"):
         try:
-            return module.run_batch(provider, first, last, float(capital), sets)
+            return module.run_batch(window, sets)
         except ConfigError as exc:
             if "must be the same" not in str(exc) and "may differ only" not in str(exc):
                 raise
-    runs = [module.run(provider, first, last, float(capital), p) for p in sets]
+    runs = [module.run(window, p) for p in sets]
     equity = pd.concat([r.equity.rename(k) for k, r in enumerate(runs)], axis=1)
     table = pd.DataFrame(
         {m: np.array([r.metrics[m] for r in runs], dtype=float) for m in METRIC_NAMES}
     )
-    return BatchResult(name, tuple(sets), float(capital), equity, table)
+    return BatchResult(name, tuple(sets), window.capital, equity, table)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quantalloc.backtest import BacktestWindow
 from quantalloc.backtest.params import coerce_params
 from quantalloc.backtest.registry import run_strategy
 from quantalloc.backtest.replay.book import positions_from
@@ -89,7 +90,7 @@ def demo() -> DemoProvider:
 def cut_run(demo: DemoProvider) -> tuple[Any, Recorder]:
     rec = Recorder()
     p = allocator.PARAMS(**FAST)  # type: ignore[arg-type]
-    res = allocator.run(CutProvider(demo, CUT), START, CUT, 1_000_000.0, p, solver=rec)
+    res = allocator.run(BacktestWindow(CutProvider(demo, CUT), START, CUT, 1e6), p, solver=rec)
     return res, rec
 
 
@@ -172,7 +173,7 @@ def test_single_position_pnl_is_payoff_minus_premium(demo: DemoProvider) -> None
         fee_per_contract=0.65,
         option_spread=0.02,
     )
-    res = allocator.run(demo, START, LATER, 1_000_000.0, p, solver=rec)
+    res = allocator.run(BacktestWindow(demo, START, LATER, 1_000_000.0), p, solver=rec)
     # under the state's rules a rebalance may enter nothing: the first that entered a position
     row = next(r for r in rec.results if len(r.allocations)).allocations.iloc[0]
     expiry = pd.Timestamp(row["expiry"])
@@ -321,8 +322,8 @@ def test_progress_reports_every_session_with_the_rebalances_and_equity(
 
     seen: list[Any] = []
     p = allocator.PARAMS(rebalance_days=3)
-    res = allocator.run(demo, START, "2023-06-14", 1_000_000.0, p, solver=Empty(),
-                        progress=seen.append)  # fmt: skip
+    window = BacktestWindow(demo, START, "2023-06-14", 1_000_000.0)
+    res = allocator.run(window, p, solver=Empty(), progress=seen.append)
     days = res.equity.index
     assert [s.session for s in seen] == list(range(1, len(days) + 1))
     assert all(s.sessions == len(days) for s in seen)

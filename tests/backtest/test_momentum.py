@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantalloc.backtest import run_strategy
+from quantalloc.backtest import BacktestWindow, run_strategy
 from quantalloc.backtest.strategies import momentum
 from quantalloc.errors import ConfigError
 from tests.backtest.helpers import FrameProvider, frame_from_closes
@@ -101,9 +101,9 @@ def test_batch_equals_one_run_per_parameter_set() -> None:
     prov = _random_market(3)
     idx = prov.frames["SPY"].index
     sets = [momentum.PARAMS(sma_days=n, stop_loss=s) for n in (20, 50) for s in (0.0, 0.03)]
-    batch = momentum.run_batch(prov, idx[100], idx[-1], 1e5, sets)
+    batch = momentum.run_batch(BacktestWindow(prov, idx[100], idx[-1], 1e5), sets)
     for k, p in enumerate(sets):
-        one = momentum.run(prov, idx[100], idx[-1], 1e5, p)
+        one = momentum.run(BacktestWindow(prov, idx[100], idx[-1], 1e5), p)
         np.testing.assert_allclose(batch.equity[k].to_numpy(), one.equity.to_numpy())
         assert batch.metrics.loc[k, "sharpe"] == pytest.approx(one.metrics["sharpe"], nan_ok=True)
         assert batch.metrics.loc[k, "trades"] == one.metrics["trades"]

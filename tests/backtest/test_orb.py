@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantalloc.backtest import run_strategy
+from quantalloc.backtest import BacktestWindow, run_strategy
 from quantalloc.backtest.strategies import orb
 from quantalloc.errors import DataError
 from tests.backtest.helpers import FrameProvider
@@ -128,9 +128,9 @@ def test_no_look_ahead_later_sessions_do_not_change_earlier_days() -> None:
 def test_batch_matches_single_runs() -> None:
     sets = [orb.PARAMS(**PARAMS, take_profit_atr=tp, stop_atr=sl)  # type: ignore[arg-type]
             for tp in (0.2, 0.3, 1.0) for sl in (0.1, 0.5)]  # fmt: skip
-    batch = orb.run_batch(_market(), DAYS[0], DAYS[-1], 100_000, sets)
+    batch = orb.run_batch(BacktestWindow(_market(), DAYS[0], DAYS[-1], 100_000), sets)
     for k, p in enumerate(sets):
-        one = orb.run(_market(), DAYS[0], DAYS[-1], 100_000, p)
+        one = orb.run(BacktestWindow(_market(), DAYS[0], DAYS[-1], 100_000), p)
         np.testing.assert_allclose(batch.equity[k].to_numpy(), one.equity.to_numpy())
         assert batch.metrics.loc[k, "trades"] == one.metrics["trades"]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from quantalloc.backtest import run_strategy
+from quantalloc.backtest import BacktestWindow, run_strategy
 from tests.backtest.helpers import FrameProvider, frame_from_closes
 
 DAYS = pd.bdate_range("2024-01-01", "2024-02-29", name="date")
@@ -133,7 +133,7 @@ def test_another_quote_source_prices_every_fill_and_mark() -> None:
 
     p = wheel.WheelParams(**{**PLAIN, "take_profit": 0.0})  # type: ignore[arg-type]
     spy = _path()
-    res = wheel.run(_provider(spy), DAYS[0], DAYS[-1], 100_000, p, quotes=Flat())
+    res = wheel.run(BacktestWindow(_provider(spy), DAYS[0], DAYS[-1], 100_000), p, quotes=Flat())
     t = res.trades
     assert list(t["symbol"][:2]) == ["SPY 2024-01-12 P98", "SPY 2024-01-26 C97"]  # as the model
     options = t.loc[t["side"].str.startswith("short")]

@@ -65,14 +65,15 @@ from typing import Any
 
 import pandas as pd
 
-from quantalloc.backtest.params import param, validate
+from quantalloc.backtest.params import param
 from quantalloc.backtest.replay.book import Position, positions_from
 from quantalloc.backtest.replay.costs import ReplayCosts
 from quantalloc.backtest.replay.loop import ExitRules, ProgressFn, run_loop
 from quantalloc.backtest.replay.outcome import ProxyPass, replay_result
 from quantalloc.backtest.replay.pricing import ChainPrices, ModelPrices, Pricer
 from quantalloc.backtest.result import BacktestResult
-from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.backtest.window import BacktestWindow
+from quantalloc.data.base import PriceProvider
 from quantalloc.errors import ConfigError, DataError, InfeasibleError
 from quantalloc.markets import MarketProfile, get_market
 
@@ -245,24 +246,21 @@ class SolveDecider:
 
 
 def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: AllocatorParams | None = None,
+    window: BacktestWindow,
+    p: AllocatorParams,
     *,
     solver: Solver | None = None,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
-    """Replay the options allocation between ``start`` and ``end`` from ``capital``.
+    """Replay the options allocation over ``window``.
 
     ``solver`` replaces :func:`quantalloc.solve` (same keyword arguments; tests use it to keep a
     single position); ``progress`` is called after every session's close.
     """
-    p = params or AllocatorParams()
-    validate(p, NAME)
     market = get_market(p.market)
-    provider = _same_market_provider(provider, market.name)
+    window = dataclasses.replace(
+        window, provider=_same_market_provider(window.provider, market.name)
+    )
     if p.compare_proxy and not p.chains:
         raise ConfigError(
             "allocator: compare_proxy re-prices a replay on chains; give `chains` too",
@@ -273,13 +271,13 @@ def run(
 
         solver = solve
     spec = _spec(p)
-    setup = _setup(provider, market, start, end, p, spec)
+    setup = _setup(window, market, p, spec)
     chains = setup.chains
     solve_args: dict[str, Any] = {
         "risk": p.risk,
         "model": spec,
         "market": market.name,
-        "data": provider,
+        "data": window.provider,
         "tables": _tables(p) or None,
         "max_industries": p.max_industries or None,
         "n_scenarios": p.n_scenarios,
@@ -289,7 +287,7 @@ def run(
     decider = SolveDecider(p, solve_args, solver, setup.days)
     rules = ExitRules(p.take_profit, p.stop_loss, _physical(market))
     pricer = setup.pricer(chains is not None)
-    main = run_loop(setup.days, capital, pricer, decider, rules, progress=progress)
+    main = run_loop(setup.days, window.capital, pricer, decider, rules, progress=progress)
     if decider.solved == 0:
         _no_solve(decider)
     notes = list(decider.notes)
@@ -302,7 +300,7 @@ def run(
     proxy = ProxyPass(setup.days, setup.pricer(False), rules) if p.compare_proxy else None
     sections = {"pricing": pricer.counts.to_dict()}
     return replay_result(
-        NAME, asdict(p), capital, main, sections=sections, notes=notes, proxy=proxy
+        NAME, asdict(p), window.capital, main, sections=sections, notes=notes, proxy=proxy
     )
 
 
@@ -322,14 +320,8 @@ class _Setup:
         return Pricer(self.model, chain, self.costs)
 
 
-def _setup(
-    provider: PriceProvider,
-    market: MarketProfile,
-    start: DateLike | None,
-    end: DateLike | None,
-    p: AllocatorParams,
-    spec: Any,
-) -> _Setup:
+def _setup(window: BacktestWindow, market: MarketProfile, p: AllocatorParams, spec: Any) -> _Setup:
+    provider, start, end = window.provider, window.start, window.end
     chains = spreads = None
     if p.chains:
         from quantalloc.data import get_chain_source
@@ -337,11 +329,10 @@ def _setup(
 
         chains = get_chain_source(p.chains, market=market.name)
         spreads = load_spread_table(market.name, spec.costs.spreads)
-    first = None if start is None else pd.Timestamp(start)
     index = provider.history(market.index_symbol, None, end)
     vix = provider.history(market.vol_index_symbol, None, end)["close"].dropna()
     days = pd.DatetimeIndex(index.index)
-    days = days[days >= first] if first is not None else days[WARMUP_BARS:]
+    days = days[days >= start] if start is not None else days[WARMUP_BARS:]
     days = days[days >= vix.index[0]]
     if len(days) == 0:
         raise DataError(

@@ -27,14 +27,14 @@ import pandas as pd
 from quantalloc.backtest import bars
 from quantalloc.backtest import metrics as m
 from quantalloc.backtest.engine import CostParams, simulate
-from quantalloc.backtest.params import param, validate
+from quantalloc.backtest.params import param
 from quantalloc.backtest.result import (
     BacktestResult,
     BatchResult,
     make_result,
     trades_from_records,
 )
-from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.backtest.window import BacktestWindow
 from quantalloc.errors import ConfigError, DataError
 
 NAME = "momentum"
@@ -77,16 +77,11 @@ def warmup_days(sma_days: int) -> int:
 
 
 def prepare(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    params: MomentumParams | None = None,
-    *,
-    max_sma_days: int | None = None,
+    window: BacktestWindow, p: MomentumParams, *, max_sma_days: int | None = None
 ) -> MomentumData:
     """Load the window's prices (and enough earlier signal history for ``max_sma_days``)."""
-    p = params or MomentumParams()
     longest = max(max_sma_days or 0, p.sma_days)
+    provider, start, end = window.provider, window.start, window.end
     sig = bars.as_daily(
         bars.load_with_warmup(provider, p.signal_symbol, start, end, warmup_days(longest))
     )
@@ -119,18 +114,11 @@ def _level(x: float) -> float:
 
 
 def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: MomentumParams | None = None,
-    *,
-    data: MomentumData | None = None,
+    window: BacktestWindow, p: MomentumParams, *, data: MomentumData | None = None
 ) -> BacktestResult:
-    """Backtest the momentum rule between ``start`` and ``end`` (inclusive) from ``capital``."""
-    p = params or MomentumParams()
-    validate(p, NAME)
-    d = data or prepare(provider, start, end, p)
+    """Backtest the momentum rule over ``window`` (``data``: its prices, already prepared)."""
+    d = data or prepare(window, p)
+    capital = window.capital
     entries, exits = signals(d, p.sma_days)
     o = d.ohlc
     out = simulate(
@@ -146,13 +134,7 @@ def run(
 
 
 def run_batch(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: Sequence[MomentumParams],
-    *,
-    data: MomentumData | None = None,
+    window: BacktestWindow, params: Sequence[MomentumParams], *, data: MomentumData | None = None
 ) -> BatchResult:
     """Backtest many parameter sets in one compiled call (they may differ in ``sma_days``,
     ``stop_loss`` and ``take_profit``; symbols, fill, adjustment and costs must be shared)."""
@@ -162,7 +144,6 @@ def run_batch(
     shared = ("signal_symbol", "trade_symbol", "fill", "adjusted", "fee_per_trade",
               "fee_per_unit", "fee_pct", "slippage")  # fmt: skip
     for p in params:
-        validate(p, NAME)
         for name in shared:
             if getattr(p, name) != getattr(first, name):
                 raise ConfigError(
@@ -170,7 +151,8 @@ def run_batch(
                     f"({getattr(first, name)!r} vs {getattr(p, name)!r}); run separate batches"
                 )
     longest = max(p.sma_days for p in params)
-    d = data or prepare(provider, start, end, first, max_sma_days=longest)
+    d = data or prepare(window, first, max_sma_days=longest)
+    capital = window.capital
     by_sma = {n: signals(d, n) for n in sorted({p.sma_days for p in params})}
     entries = np.column_stack([by_sma[p.sma_days][0] for p in params])
     exits = np.column_stack([by_sma[p.sma_days][1] for p in params])

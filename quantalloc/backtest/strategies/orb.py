@@ -32,9 +32,10 @@ import pandas as pd
 from quantalloc.backtest import bars
 from quantalloc.backtest import metrics as m
 from quantalloc.backtest.engine import CostParams
-from quantalloc.backtest.params import param, validate
+from quantalloc.backtest.params import param
 from quantalloc.backtest.result import BacktestResult, BatchResult, make_result
-from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.backtest.window import BacktestWindow
+from quantalloc.data.base import PriceProvider
 from quantalloc.errors import ConfigError, DataError
 
 NAME = "orb"
@@ -134,10 +135,9 @@ def warmup_days(params: OrbParams) -> int:
     return int(params.atr_days * 1.6) + 10
 
 
-def prepare(
-    provider: PriceProvider, start: DateLike | None, end: DateLike | None, params: OrbParams
-) -> OrbData:
+def prepare(window: BacktestWindow, params: OrbParams) -> OrbData:
     """Scan the symbols and pick each day's one (the part that depends on no exit parameter)."""
+    provider, start, end = window.provider, window.start, window.end
     warm = warmup_days(params)
     grids: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
     for sym in _symbols(provider, params):
@@ -299,19 +299,11 @@ def _simulate(
                        tp, sl, mode, cost_arr, float(capital), float(p.size))  # fmt: skip
 
 
-def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: OrbParams | None = None,
-    *,
-    data: OrbData | None = None,
-) -> BacktestResult:
-    """Backtest the opening-range breakout between ``start`` and ``end`` from ``capital``."""
-    p = params or OrbParams()
-    validate(p, NAME)
-    d = data or prepare(provider, start, end, p)
+def run(window: BacktestWindow, p: OrbParams, *, data: OrbData | None = None) -> BacktestResult:
+    """Backtest the opening-range breakout over ``window`` (``data``: its bars, already
+    prepared)."""
+    d = data or prepare(window, p)
+    capital = window.capital
     equity, recs = _simulate(d, p, np.array([p.take_profit_atr]), np.array([p.stop_atr]), capital)
     rows = []
     for k in np.flatnonzero(~np.isnan(recs[0, :, 0])):
@@ -351,13 +343,7 @@ def _fees(trades: pd.DataFrame, p: OrbParams) -> pd.Series:
 
 
 def run_batch(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: Sequence[OrbParams],
-    *,
-    data: OrbData | None = None,
+    window: BacktestWindow, params: Sequence[OrbParams], *, data: OrbData | None = None
 ) -> BatchResult:
     """Many parameter sets in one compiled call; they may differ only in ``take_profit_atr`` and
     ``stop_atr`` (the symbol choice and costs are shared)."""
@@ -365,14 +351,14 @@ def run_batch(
         raise ConfigError("run_batch needs at least one parameter set")
     first = params[0]
     for p in params:
-        validate(p, NAME)
         a = {k: v for k, v in asdict(p).items() if k not in ("take_profit_atr", "stop_atr")}
         b = {k: v for k, v in asdict(first).items() if k not in ("take_profit_atr", "stop_atr")}
         if a != b:
             raise ConfigError(
                 "orb run_batch: parameter sets may differ only in take_profit_atr and stop_atr"
             )
-    d = data or prepare(provider, start, end, first)
+    d = data or prepare(window, first)
+    capital = window.capital
     tp = np.array([p.take_profit_atr for p in params])
     sl = np.array([p.stop_atr for p in params])
     equity, recs = _simulate(d, first, tp, sl, capital)

@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from quantalloc.backtest import bars
-from quantalloc.backtest.params import param, validate
+from quantalloc.backtest.params import param
 from quantalloc.backtest.result import BacktestResult, empty_trades, make_result
 from quantalloc.backtest.strategies.wheel_book import OpenOption, WheelBook
-from quantalloc.data.base import DateLike, PriceProvider
+from quantalloc.backtest.window import BacktestWindow
 from quantalloc.errors import ConfigError, DataError
 from quantalloc.options.contract import OptionContract, Right
 from quantalloc.options.quotes import Closes, ModelQuotes, OptionQuote, OptionQuotes, fill_price
@@ -148,9 +148,8 @@ def next_option(
     return OptionContract(p.symbol, expiry.date(), float(strike), right, MULTIPLIER), contracts
 
 
-def _load(
-    provider: PriceProvider, p: WheelParams, start: DateLike | None, end: DateLike | None
-) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def _load(window: BacktestWindow, p: WheelParams) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    provider, start, end = window.provider, window.start, window.end
     under = bars.as_daily(provider.history(p.symbol, start, end))
     vol_provider = provider
     if p.vol_data:
@@ -174,33 +173,28 @@ def _load(
 
 
 def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
-    params: WheelParams | None = None,
+    window: BacktestWindow,
+    p: WheelParams,
     progress: Any = None,
     *,
     quotes: OptionQuotes | None = None,
 ) -> BacktestResult:
-    """Backtest the wheel between ``start`` and ``end`` from ``capital``.
+    """Backtest the wheel over ``window``.
 
     ``quotes`` prices its options (default :func:`make_quotes`, the model at the vol index);
     a chain-backed source quotes every contract the rules pick, or raises DataError.
     ``progress`` is the chain replay's (:mod:`quantalloc.backtest.strategies.wheel_chains`).
     """
-    p = params or WheelParams()
-    validate(p, NAME)
     if p.chains:  # listed contracts at their quotes (quantalloc.backtest.strategies.wheel_chains)
         from quantalloc.backtest.strategies import wheel_chains
 
-        return wheel_chains.run(provider, start, end, capital, p, make_quotes, progress)
+        return wheel_chains.run(window, p, make_quotes, progress)
     if p.compare_proxy:
         raise ConfigError(
             "wheel: compare_proxy re-prices a replay on chains; give `chains` too",
             params=("compare_proxy", "chains"),
         )
-    under, vix_close, dividend = _load(provider, p, start, end)
+    under, vix_close, dividend = _load(window, p)
     days = pd.DatetimeIndex(under.index)
     close = under["close"].to_numpy()
     levels = {p.symbol: dict(zip(days, close, strict=True)),
@@ -208,7 +202,7 @@ def run(
     if quotes is None:
         quotes = make_quotes(p, lambda symbol, day: float(levels[symbol][day]))
     divs = dividend.to_numpy()
-    cash = float(capital)
+    cash = window.capital
     book = WheelBook(p.symbol)
     equity = np.empty(len(days))
     held = np.zeros(len(days), dtype=bool)
@@ -247,7 +241,7 @@ def run(
     return make_result(
         NAME,
         asdict(p),
-        capital,
+        window.capital,
         pd.Series(equity, index=days),
         frame,
         pd.Series(held, index=days),

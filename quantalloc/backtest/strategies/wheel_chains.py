@@ -41,6 +41,7 @@ from quantalloc.backtest.replay.loop import ExitRules, ProgressFn, run_loop
 from quantalloc.backtest.replay.outcome import ProxyPass, replay_result
 from quantalloc.backtest.replay.pricing import ChainPrices, Pricer
 from quantalloc.backtest.result import BacktestResult
+from quantalloc.backtest.window import BacktestWindow
 from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import DataError
 from quantalloc.options.contract import OptionContract
@@ -167,21 +168,18 @@ class PutSeller:
 
 
 def run(
-    provider: PriceProvider,
-    start: DateLike | None,
-    end: DateLike | None,
-    capital: float,
+    window: BacktestWindow,
     p: Any,
     make_quotes: QuotesFactory,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
-    """The wheel on ``p.chains`` between ``start`` and ``end`` from ``capital``; ``make_quotes``
-    is the wheel's model quotes (:func:`quantalloc.backtest.strategies.wheel.make_quotes`)."""
+    """The wheel on ``p.chains`` over ``window``; ``make_quotes`` is the wheel's model quotes
+    (:func:`quantalloc.backtest.strategies.wheel.make_quotes`)."""
     from quantalloc.data import get_chain_source
 
     chains = get_chain_source(p.chains, market="us")
-    days, closes = _sessions(chains, p.symbol, start, end)
-    vix = _vol_index(provider, p, days)
+    days, closes = _sessions(chains, p.symbol, window.start, window.end)
+    vix = _vol_index(window.provider, p, days)
     model = WheelModel(closes, vix, p, make_quotes)
     costs = ReplayCosts.flat(p.option_spread, p.fee_per_contract, 0.0)
     spreads = _spreads()
@@ -189,14 +187,14 @@ def run(
     listed = ChainPrices(chains, spreads, root=p.root)  # the chain side of the quotes seam
     seller = PutSeller(p, chains, listed, days, closes)
     pricer = Pricer(model, listed, costs)
-    main = run_loop(days, capital, pricer, seller, rules, progress=progress)
+    main = run_loop(days, window.capital, pricer, seller, rules, progress=progress)
     notes = list(seller.notes)
     if pricer.counts.marks["model"]:
         notes.append(f"{pricer.counts.marks['model']} option marks fell back to the model")
     proxy = ProxyPass(days, Pricer(model, None, costs), rules) if p.compare_proxy else None
     sections = {"pricing": pricer.counts.to_dict()}
     return replay_result(
-        "wheel", asdict(p), capital, main, sections=sections, notes=notes, proxy=proxy
+        "wheel", asdict(p), window.capital, main, sections=sections, notes=notes, proxy=proxy
     )
 
 
