@@ -27,7 +27,7 @@ from quantalloc.options.legs import Leg, Side
 from quantalloc.options.margin import MarginRule
 from quantalloc.options.pricing import _bsm
 from quantalloc.options.strategy import Strategy
-from quantalloc.options.strikes import StrikeGrid, StrikeRule, place_strike, strike_step
+from quantalloc.options.strikes import StrikeGrid, StrikeRule, strike_for_delta, strike_step
 from quantalloc.options.volatility import SkewModel
 
 FloatArray = NDArray[np.float64]
@@ -98,8 +98,14 @@ class _Ctx:
         self.u, self.t, self.grid, self.r = u, t, u.grid, u.risk_free
 
     def strike(self, rule: StrikeRule, kind: str, t: float | None = None) -> float:
-        tt = self.t if t is None else t
-        raw = place_strike(rule, kind, self.u.spot, tt, self.r, self.u.vol_at, self.u.dividend)
+        """The listed-grid strike of ``kind`` that ``rule`` places (by delta, or OTM from spot)."""
+        u = self.u
+        if rule.delta is not None:
+            tt = self.t if t is None else t
+            raw = strike_for_delta(kind, rule.delta, u.spot, tt, self.r, u.vol_at, u.dividend)
+        else:
+            otm = float(rule.otm or 0.0)
+            raw = u.spot * (1.0 + otm) if kind == "call" else u.spot * (1.0 - otm)
         return self.grid.round(raw)
 
     def wing(self, strike: float, width: float, up: bool) -> float:

@@ -161,22 +161,6 @@ def strike_for_delta(
     return strike
 
 
-def place_strike(
-    rule: StrikeRule,
-    kind: str,
-    spot: float,
-    t: float,
-    rate: float,
-    vol: float | VolFn,
-    dividend: float = 0.0,
-) -> float:
-    """Unrounded strike of ``kind`` (call/put) under ``rule``."""
-    if rule.delta is not None:
-        return strike_for_delta(kind, rule.delta, spot, t, rate, vol, dividend)
-    otm = float(rule.otm or 0.0)
-    return spot * (1.0 + otm) if kind == "call" else spot * (1.0 - otm)
-
-
 def nearest_strikes(strikes: ArrayLike, target: float) -> float:
     """The element of ``strikes`` closest to ``target``."""
     arr = np.asarray(strikes, dtype=float)
@@ -191,7 +175,6 @@ __all__ = [
     "StrikeRule",
     "VolFn",
     "nearest_strikes",
-    "place_strike",
     "strike_for_delta",
     "strike_step",
 ]
