@@ -11,6 +11,7 @@ import typer
 from quantalloc.cli import backtest, data, db, regime, runs, serve, solve, trade, tune
 from quantalloc.cli.console import (
     EXIT_BAD_INPUT,
+    CommandApp,
     click_exceptions,
     describe_os_error,
     err_console,
@@ -18,7 +19,7 @@ from quantalloc.cli.console import (
 )
 from quantalloc.errors import QuantallocError
 
-app = typer.Typer(
+app = CommandApp(
     name="quantalloc",
     help="Optimization-first allocation of options and trading strategies.",
     no_args_is_help=True,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, handles_errors, synthetic_banner
+from quantalloc.cli.console import console, synthetic_banner
 from quantalloc.cli.options import (
     ChainsOpt,
     DataOpt,
@@ -32,7 +32,6 @@ def register(app: typer.Typer) -> None:
     app.command("backtest")(backtest)
 
 
-@handles_errors
 def backtest(
     strategy: Annotated[
         str | None,

@@ -89,6 +89,22 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class CommandApp(typer.Typer):
+    """A typer app whose every command goes through :func:`handles_errors` as it is registered,
+    so no command can print a traceback for bad input by forgetting it."""
+
+    def command(  # type: ignore[override]  # typer's keywords pass through unchanged
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(func: Callable[P, R]) -> Callable[P, R]:
+            register(handles_errors(func))
+            return func
+
+        return decorator
+
+
 def describe_os_error(exc: OSError) -> str:
     """One line for an operating-system error on a file: which file, why, what to do."""
     reason = exc.strerror or type(exc).__name__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from quantalloc.cli.console import console, handles_errors
+from quantalloc.cli.console import console
 from quantalloc.cli.options import (
     DataOpt,
     MarketOpt,
@@ -26,7 +26,6 @@ def register(app: typer.Typer) -> None:
 
 
 @data_app.command("show")
-@handles_errors
 def show(
     symbol: str = typer.Argument(..., help="Symbol, e.g. RELIANCE, SPY or ^VIX."),
     data: DataOpt = "auto",
@@ -52,7 +51,6 @@ def show(
 
 
 @data_app.command("symbols")
-@handles_errors
 def symbols(data: DataOpt = "auto", market: MarketOpt = "in") -> None:
     """List the symbols a source serves, one per line (yahoo: the cached ones)."""
     provider = open_provider(data, market)
@@ -73,7 +71,6 @@ def symbols(data: DataOpt = "auto", market: MarketOpt = "in") -> None:
 
 
 @data_app.command("universe")
-@handles_errors
 def universe(
     data: DataOpt = "auto",
     market: MarketOpt = "in",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from quantalloc.cli.console import console, handles_errors
+from quantalloc.cli.console import console
 from quantalloc.cli.options import ENV_CACHE_DIR, MarketOpt
 
 SourceArg = Annotated[
@@ -105,4 +105,4 @@ def _fetch_chains(kind: str, names: list[str], market: str, cache_dir: str | Non
 
 def register(app: typer.Typer) -> None:
     """Add ``fetch`` to the ``data`` command group ``app``."""
-    app.command("fetch")(handles_errors(fetch))
+    app.command("fetch")(fetch)

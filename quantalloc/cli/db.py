@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from quantalloc.atomic import write_atomic
-from quantalloc.cli.console import console, fail, handles_errors, open_cli_store
+from quantalloc.cli.console import console, fail, open_cli_store
 from quantalloc.cli.options import StoreOpt, VerboseOpt, command_group
 
 db = command_group("The store of input tables and solve runs: init, import, export, status.")
@@ -25,7 +25,6 @@ def register(app: typer.Typer) -> None:
 
 
 @db.command("init")
-@handles_errors
 def init(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
     """Create the quantalloc tables in the store (or upgrade them); safe to run again."""
     opened = open_cli_store(store)
@@ -51,7 +50,6 @@ def schema() -> None:
 
 
 @db.command("status")
-@handles_errors
 def status(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
     """Show which store is in use, its schema version and the row count of every table."""
     from rich.table import Table
@@ -74,7 +72,6 @@ def status(store: StoreOpt = None, verbose: VerboseOpt = False) -> None:
 
 
 @db.command("import")
-@handles_errors
 def import_(
     table: Annotated[str, typer.Argument(help="Input table, e.g. industry_allocations_current.")],
     file: Annotated[Path, typer.Argument(help="CSV file with the table's columns.")],
@@ -128,7 +125,6 @@ def import_(
 
 
 @db.command("export")
-@handles_errors
 def export(
     table: Annotated[str, typer.Argument(help="Input table, e.g. stock_data.")],
     output: Annotated[

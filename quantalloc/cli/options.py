@@ -116,7 +116,9 @@ NormalizeWeightsOpt = Annotated[
 def command_group(help: str) -> typer.Typer:
     """A group of subcommands (``data``, ``db``, ``runs``): lists them when called bare; help
     is plain text."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+    from quantalloc.cli.console import CommandApp
+
+    return CommandApp(help=help, no_args_is_help=True, rich_markup_mode=None)
 
 
 ENV_DATA = "QUANTALLOC_DATA"

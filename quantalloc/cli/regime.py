@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from quantalloc.cli.console import console, err_console, handles_errors
+from quantalloc.cli.console import console, err_console
 from quantalloc.cli.options import (
     ENV_CACHE_DIR,
     AsOfOpt,
@@ -158,7 +158,6 @@ def register(app: typer.Typer) -> None:
     """Add the `regime` command to ``app``."""
 
     @app.command("regime")
-    @handles_errors
     def regime(
         market: MarketOpt = "in",
         data: DataOpt = "auto",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from quantalloc.cli.console import console, handles_errors, open_cli_store
+from quantalloc.cli.console import console, open_cli_store
 from quantalloc.cli.options import StoreOpt, VerboseOpt, command_group
 
 runs = command_group("Solve runs kept in the store (`solve --update-database` writes them).")
@@ -35,7 +35,6 @@ def _date(value: Any) -> str:
 
 
 @runs.command("list")
-@handles_errors
 def list_(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
     store: StoreOpt = None,
@@ -68,7 +67,6 @@ def list_(
 
 
 @runs.command("show")
-@handles_errors
 def show(
     run_id: Annotated[
         str, typer.Argument(help="The run's id (see `quantalloc runs list`), or 'latest'.")

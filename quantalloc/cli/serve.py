@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from quantalloc.cli.console import err_console, fail, handles_errors
+from quantalloc.cli.console import err_console, fail
 from quantalloc.cli.options import DataOpt, MarketOpt, StoreOpt, VerboseOpt
 
 ENV_API_KEY = "QUANTALLOC_API_KEY"
@@ -18,7 +18,6 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-@handles_errors
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8000,

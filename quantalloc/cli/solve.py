@@ -9,7 +9,6 @@ import typer
 from quantalloc.cli.console import (
     console,
     err_console,
-    handles_errors,
     progress_bar,
     synthetic_banner,
 )
@@ -36,7 +35,6 @@ def register(app: typer.Typer) -> None:
     app.command("solve")(solve)
 
 
-@handles_errors
 def solve(
     risk: Annotated[
         str, typer.Option("--risk", help="Risk profile: conservative, moderate or aggressive.")

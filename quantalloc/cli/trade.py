@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, fail, handles_errors
+from quantalloc.cli.console import console, fail
 from quantalloc.cli.options import DataOpt, OutputOpt, ParamOpt, SymbolsOpt, VerboseOpt
 
 if TYPE_CHECKING:
@@ -20,7 +20,6 @@ def register(app: typer.Typer) -> None:
     app.command("trade")(trade)
 
 
-@handles_errors
 def trade(
     strategy: Annotated[str, typer.Argument(help="Strategy: orb, momentum or wheel.")],
     mode: Annotated[

@@ -6,13 +6,16 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quantalloc.cli.console import console, err_console, handles_errors
+from quantalloc.cli.console import console, err_console
 from quantalloc.cli.options import ENV_DATA, EndOpt, OutputOpt, StartOpt, VerboseOpt
 from quantalloc.cli.paths import output_file
+
+if TYPE_CHECKING:
+    from quantalloc.tuning.evaluators import StrategyObjective
 
 _CONFIG_KEYS = {
     "strategy",
@@ -71,7 +74,6 @@ def register(app: typer.Typer) -> None:
     """Add the `tune` command to ``app``."""
 
     @app.command("tune")
-    @handles_errors
     def tune_cmd(
         strategy: Annotated[
             str | None,
@@ -198,16 +200,11 @@ def register(app: typer.Typer) -> None:
             _check_storage_folder(url)
         if source.strip().lower() == "auto" and os.environ.get(ENV_DATA):
             source = os.environ[ENV_DATA]
-        if not (first and last):
-            first, last = _default_window(str(name), source, the_market, start_capital,
-                                          fixed_cfg, first, last, n_folds)  # fmt: skip
-        # the default name carries the window: another window is another study, not a clash
-        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}-{first}-{last}"
         recipe = StrategyObjective(
             strategy=name,
             data=str(source),
-            start=str(first),
-            end=str(last),
+            start=str(first or ""),
+            end=str(last or ""),
             market=the_market,
             capital=start_capital,
             metric=metric_name,
@@ -217,6 +214,11 @@ def register(app: typer.Typer) -> None:
             overrides=space_cfg,
             fixed=fixed_cfg,
         )
+        if not (first and last):
+            recipe = _default_window(recipe)
+        first, last = recipe.start, recipe.end
+        # the default name carries the window: another window is another study, not a clash
+        study_name = _pick(study, cfg, "study", None) or f"{name}-{metric_name}-{first}-{last}"
         report, objective = _run(
             recipe,
             url,
@@ -328,30 +330,21 @@ def _check_storage_folder(url: str) -> None:
             folder_of(path, f"--storage {url} ({path})")
 
 
-def _default_window(
-    strategy: str,
-    source: str,
-    market: str,
-    capital: float,
-    fixed: dict[str, Any],
-    first: Any,
-    last: Any,
-    folds: int,
-) -> tuple[str, str]:
-    """The data's span where --start or --end is missing, announced with its split."""
-    from quantalloc.tuning.evaluators import data_span
+def _default_window(recipe: StrategyObjective) -> StrategyObjective:
+    """``recipe`` with the data's span where its start or end is empty, announced with its split."""
+    import dataclasses
+
     from quantalloc.tuning.spaces import get_space
 
-    lo, hi = data_span(strategy, source, market, capital, {**get_space(strategy).fixed, **fixed})
-    begin = str(first) if first else str(lo.date())
-    finish = str(last) if last else str(hi.date())
+    lo, hi = recipe.evaluator(get_space(recipe.strategy)).span()
+    begin, finish = recipe.start or str(lo.date()), recipe.end or str(hi.date())
     err_console.print(
         f"window {begin} .. {finish} (the data's span where --start/--end is not given): "
-        f"{folds + 2} equal chunks, each fold trains on 2 and tests on the next",
+        f"{recipe.n_folds + 2} equal chunks, each fold trains on 2 and tests on the next",
         markup=False,
         highlight=False,
     )
-    return begin, finish
+    return dataclasses.replace(recipe, start=begin, end=finish)
 
 
 def _run(recipe: Any, url: str, study_name: str, n_trials: int, workers: int, seed: int,

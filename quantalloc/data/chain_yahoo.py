@@ -27,8 +27,8 @@ from quantalloc.data.chain_source import (
 )
 from quantalloc.data.chains import load_chain
 from quantalloc.data.snapshot_cache import SnapshotFolder
+from quantalloc.data.yahoo import YahooAccess
 from quantalloc.errors import DataError
-from quantalloc.markets import MarketProfile, get_market
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def default_chain_cache_dir() -> Path:
     return default_cache_root() / "chains"
 
 
-class YahooChainSource(SnapshotFolder):
+class YahooChainSource(SnapshotFolder, YahooAccess):
     """yfinance option chains with an on-disk snapshot per symbol and session.
 
     Parameters
@@ -65,8 +65,7 @@ class YahooChainSource(SnapshotFolder):
         max_age_days: int = DEFAULT_MAX_AGE_DAYS,
         max_expiries: int = 12,
     ) -> None:
-        self.market: MarketProfile = get_market(market)
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_chain_cache_dir()
+        super().__init__(market, cache_dir, default_chain_cache_dir)
         self.max_age_days = max_age_days
         self.max_expiries = max_expiries
         self.name = "yahoo"
@@ -74,11 +73,7 @@ class YahooChainSource(SnapshotFolder):
     def yahoo_symbol(self, symbol: str) -> str:
         """The symbol as Yahoo spells it (``NIFTY`` -> ``^NSEI``, ``INFY`` -> ``INFY.NS``)."""
         name = chain_symbol(symbol)
-        if name in _YAHOO_INDEX:
-            return _YAHOO_INDEX[name]
-        if self.market.name == "in" and not name.startswith("^"):
-            return f"{name}.NS"
-        return name
+        return _YAHOO_INDEX.get(name) or super().yahoo_symbol(name)
 
     def today(self) -> pd.Timestamp:
         """Today's date on the market's clock."""

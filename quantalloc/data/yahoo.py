@@ -13,6 +13,7 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,24 @@ def cache_filename(yahoo_symbol: str) -> str:
     return re.sub(r"[^A-Za-z0-9.&=-]", "_", yahoo_symbol) + ".parquet"
 
 
-class YahooProvider:
+class YahooAccess:
+    """What every Yahoo source shares: its market, its cache folder and Yahoo's ticker spelling."""
+
+    def __init__(
+        self, market: str | None, cache_dir: str | Path | None, default_dir: Callable[[], Path]
+    ) -> None:
+        self.market: MarketProfile = get_market(market)
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_dir()
+
+    def yahoo_symbol(self, symbol: str) -> str:
+        """The symbol as Yahoo spells it in this market (``INFY`` -> ``INFY.NS`` in India)."""
+        sym = symbol.strip().upper()
+        if self.market.name == "in" and not sym.startswith("^") and "." not in sym:
+            return f"{sym}.NS"
+        return sym
+
+
+class YahooProvider(YahooAccess):
     """Daily OHLCV from Yahoo Finance, cached on disk so a second run needs no network.
 
     Parameters
@@ -100,18 +118,10 @@ class YahooProvider:
         max_ffill: int = 0,
         timeout: float = 10.0,
     ) -> None:
-        self.market: MarketProfile = get_market(market)
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        super().__init__(market, cache_dir, default_cache_dir)
         self.max_age_hours = max_age_hours
         self.max_ffill = max_ffill
         self.timeout = timeout
-
-    def yahoo_symbol(self, symbol: str) -> str:
-        """The symbol as Yahoo spells it in this market."""
-        sym = symbol.strip().upper()
-        if self.market.name == "in" and not sym.startswith("^") and "." not in sym:
-            return f"{sym}.NS"
-        return sym
 
     def cache_path(self, symbol: str) -> Path:
         """Where the cache entry of ``symbol`` lives."""

@@ -63,16 +63,6 @@ def single_threaded_kernels() -> None:
         pass
 
 
-def data_span(
-    strategy: str, data: str, market: str, capital: float, fixed: Mapping[str, Any]
-) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day a strategy's default backtest covers on ``data`` (its whole span)."""
-    bt = _backtest()
-    result = bt.run_strategy(strategy, _provider(data, market), None, None, capital, dict(fixed))
-    equity = result.equity
-    return pd.Timestamp(equity.index[0]).normalize(), pd.Timestamp(equity.index[-1]).normalize()
-
-
 @dataclass(frozen=True)
 class StrategyEvaluator:
     """``evaluate(params, start, end)`` running ``quantalloc.backtest.run_strategy``.
@@ -86,12 +76,19 @@ class StrategyEvaluator:
     capital: float = 100_000.0
     fixed: Mapping[str, Any] = field(default_factory=dict)
 
-    def __call__(self, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp) -> Any:
+    def __call__(
+        self, params: Mapping[str, Any], start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> Any:
         bt = _backtest()
         merged = {**dict(self.fixed), **dict(params)}
         return bt.run_strategy(
             self.strategy, _provider(self.data, self.market), start, end, self.capital, merged
         )
+
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day the strategy's backtest covers on ``data`` (its whole span)."""
+        equity = self({}, None, None).equity
+        return pd.Timestamp(equity.index[0]).normalize(), pd.Timestamp(equity.index[-1]).normalize()
 
 
 @dataclass(frozen=True)
@@ -117,13 +114,18 @@ class StrategyObjective:
         check_against_strategy(space, strategy_fields(self.strategy))
         return space
 
+    def evaluator(self, space: SearchSpace | None = None) -> StrategyEvaluator:
+        """The backtest one trial runs: the space's fixed parameters under the recipe's own."""
+        fixed = (space or self.space()).fixed
+        return StrategyEvaluator(
+            self.strategy, self.data, self.market, self.capital, {**fixed, **self.fixed}
+        )
+
     def __call__(self) -> WalkForwardObjective:
         single_threaded_kernels()
         space = self.space()
         return WalkForwardObjective(
-            evaluate=StrategyEvaluator(
-                self.strategy, self.data, self.market, self.capital, {**space.fixed, **self.fixed}
-            ),
+            evaluate=self.evaluator(space),
             space=space,
             folds=make_folds(self.start, self.end, self.n_folds, self.train_chunks, self.anchored),
             metric=self.metric,
@@ -133,7 +135,6 @@ class StrategyObjective:
 __all__ = [
     "StrategyEvaluator",
     "StrategyObjective",
-    "data_span",
     "single_threaded_kernels",
     "strategy_fields",
 ]

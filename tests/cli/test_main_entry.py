@@ -44,3 +44,35 @@ def test_help_exits_zero_and_lists_the_commands(capsys: pytest.CaptureFixture[st
     assert stop.value.code in (0, None)
     out = capsys.readouterr().out
     assert all(name in out for name in ("solve", "regime", "backtest", "tune", "db", "runs"))
+
+
+def test_every_command_goes_through_the_error_handler() -> None:
+    """Each registered command's callback is the ``handles_errors`` wrapper of its function
+    (CommandApp applies it at registration, so a new command cannot leave it out)."""
+    from typing import Any
+
+    import typer.main
+
+    from quantalloc.cli.app import app
+
+    def commands(group: Any, path: str = "") -> list[tuple[str, Any]]:
+        out = []
+        for name, cmd in group.commands.items():
+            out += (
+                commands(cmd, f"{path}{name} ")
+                if hasattr(cmd, "commands")
+                else [(path + name, cmd)]
+            )
+        return out
+
+    def wrapped(func: Any) -> bool:
+        while func is not None:
+            if func.__code__.co_qualname == "handles_errors.<locals>.wrapper":
+                return True
+            func = getattr(func, "__wrapped__", None)
+        return False
+
+    found = commands(typer.main.get_group(app))
+    assert {"solve", "db schema", "runs show", "data fetch"} <= {name for name, _ in found}
+    unwrapped = [name for name, cmd in found if not wrapped(cmd.callback)]
+    assert not unwrapped, f"commands outside handles_errors: {unwrapped}"

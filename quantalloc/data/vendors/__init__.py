@@ -50,10 +50,7 @@ credentials are set (:func:`configured`); Yahoo always is."""
 
 def configured(vendor: str, env: Mapping[str, str]) -> bool:
     """True when ``env`` holds the credentials ``vendor`` needs."""
-    from importlib import import_module
-
-    module = import_module(f"quantalloc.data.vendors.{vendor}")
-    return all(str(env.get(name, "")).strip() for name in module.ENV_VARS)
+    return all(str(env.get(name, "")).strip() for name in _bar_classes()[vendor].env_vars)
 
 
 def split_source(text: str) -> tuple[str, str]:

@@ -39,10 +39,6 @@ from quantalloc.data.vendors.errors import (
 )
 
 VENDOR = "dhan"
-ENV_VARS: tuple[str, ...] = ("DHAN_CLIENT_ID", "DHAN_ACCESS_TOKEN")
-HOW = "web.dhan.co > My Profile > DhanHQ Trading APIs makes a 30-day access token"
-DATA_LIMIT = RateLimit(5, 1.0, "5 data requests per second (DhanHQ v2)")
-CHAIN_LIMIT = RateLimit(1, 3.0, "1 option-chain request every 3 seconds (DhanHQ v2)")
 INTRADAY_MINUTES = (1, 5, 15, 25, 60)
 
 INDEX_NAMES = {
@@ -89,7 +85,7 @@ def unwrap(response: Any, what: str, secrets: dict[str, str]) -> Any:
     if code in _AUTH_CODES:
         raise CredentialsError(
             f"dhan rejected the credentials ({said}); the access token is invalid or has "
-            f"expired: make a new one ({HOW}) and set DHAN_ACCESS_TOKEN",
+            f"expired: make a new one ({_Dhan.credentials_hint}) and set DHAN_ACCESS_TOKEN",
             vendor=VENDOR,
         )
     if code in _ACCESS_CODES:
@@ -188,8 +184,8 @@ class _Dhan(VendorAccess):
     """Dhan's identity and client, shared by its bars and chains."""
 
     vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
+    env_vars = ("DHAN_CLIENT_ID", "DHAN_ACCESS_TOKEN")
+    credentials_hint = "web.dhan.co > My Profile > DhanHQ Trading APIs makes a 30-day access token"
     markets: ClassVar[tuple[str, ...]] = ("in",)
 
     def _connect(self, credentials: dict[str, str]) -> Any:
@@ -201,7 +197,7 @@ class DhanBars(_Dhan, VendorBars):
 
     intraday_minutes = INTRADAY_MINUTES
     chunk_days = (3650, 90)
-    rate_limit = DATA_LIMIT
+    rate_limit = RateLimit(5, 1.0, "5 data requests per second (DhanHQ v2)")
 
     def _resolve(self, symbol: str) -> Any:
         master = ScripMaster(self.cache_dir.parent)
@@ -232,7 +228,7 @@ class DhanBars(_Dhan, VendorBars):
 class DhanChains(_Dhan, VendorChains):
     """The current NSE option chains from Dhan, snapshot on disk (see the module notes)."""
 
-    rate_limit = CHAIN_LIMIT
+    rate_limit = RateLimit(1, 3.0, "1 option-chain request every 3 seconds (DhanHQ v2)")
 
     def _fetch_chain(self, name: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
         client = self.client()

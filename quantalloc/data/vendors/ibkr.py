@@ -46,10 +46,6 @@ from quantalloc.data.vendors.errors import (
 from quantalloc.errors import ConfigError
 
 VENDOR = "ibkr"
-ENV_VARS: tuple[str, ...] = ("IB_PORT",)
-HOW = "start TWS or IB Gateway, log in, enable API connections, and give its port"
-LIMIT = RateLimit(60, 600.0, "60 historical-data requests in any 10 minutes (IB pacing rules)")
-CHAIN_LIMIT = RateLimit(1, 1.0, "1 snapshot batch a second (IB market-data lines)")
 _NO_SUBSCRIPTION = (354, 10089, 10090, 10168)
 _NO_CONNECTION = (502, 504, 1100, 2110)
 _INDICES = {
@@ -84,8 +80,8 @@ def connect(credentials: dict[str, str], env: Any = None) -> Any:
         ib.connect(host, port, clientId=client_id, readonly=True, timeout=10)
     except (OSError, TimeoutError) as exc:
         raise VendorUnavailableError(
-            f"ibkr: nothing answers at {host}:{port} ({one_line(exc, 80)}); {HOW} "
-            "(IB_HOST, IB_PORT); a lapsed login closes the port too",
+            f"ibkr: nothing answers at {host}:{port} ({one_line(exc, 80)}); "
+            f"{_Ibkr.credentials_hint} (IB_HOST, IB_PORT); a lapsed login closes the port too",
             vendor=VENDOR,
         ) from None
     return ib
@@ -171,8 +167,8 @@ class _Ibkr(VendorAccess):
     """Interactive Brokers' identity and client, shared by its bars and chains."""
 
     vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
+    env_vars = ("IB_PORT",)
+    credentials_hint = "start TWS or IB Gateway, log in, enable API connections, and give its port"
     markets: ClassVar[tuple[str, ...]] = ("us", "in")
 
     def _connect(self, credentials: dict[str, str]) -> Any:
@@ -183,7 +179,9 @@ class IbkrBars(_Ibkr, VendorBars):
     """Daily and minute bars from Interactive Brokers (see the module notes)."""
 
     intraday_minutes = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 240)
-    rate_limit = LIMIT
+    rate_limit = RateLimit(
+        60, 600.0, "60 historical-data requests in any 10 minutes (IB pacing rules)"
+    )
 
     def span_days(self) -> int:
         if self.interval.daily:
@@ -235,7 +233,7 @@ def _price(value: Any) -> float:
 class IbkrChains(_Ibkr, VendorChains):
     """The current option chains from Interactive Brokers, snapshot on disk."""
 
-    rate_limit = CHAIN_LIMIT
+    rate_limit = RateLimit(1, 1.0, "1 snapshot batch a second (IB market-data lines)")
     strike_window = 0.2
     batch = 50
 

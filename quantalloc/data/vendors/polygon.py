@@ -49,8 +49,6 @@ from quantalloc.data.vendors.errors import (
 from quantalloc.errors import ConfigError
 
 VENDOR = "polygon"
-ENV_VARS: tuple[str, ...] = ("POLYGON_API_KEY",)
-HOW = "your API key is on the Massive (Polygon.io) dashboard under API Keys"
 TIMEZONE = "America/New_York"
 PAGE = {"limit": 250}
 """Contracts per page of the chain snapshot (Polygon's largest)."""
@@ -116,7 +114,8 @@ def call(fn: Any, what: str, secrets: dict[str, str]) -> Any:
         lowered = said.lower()
         if kind == "AuthError" or "api key" in lowered:
             raise CredentialsError(
-                f"polygon rejected the API key ({said}); {HOW}: set POLYGON_API_KEY",
+                f"polygon rejected the API key ({said}); {_Polygon.credentials_hint}: "
+                "set POLYGON_API_KEY",
                 vendor=VENDOR,
             ) from None
         if "exceeded" in lowered or "too many" in lowered:
@@ -138,8 +137,8 @@ class _Polygon(VendorAccess):
     chains."""
 
     vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
+    env_vars = ("POLYGON_API_KEY",)
+    credentials_hint = "your API key is on the Massive (Polygon.io) dashboard under API Keys"
     markets: ClassVar[tuple[str, ...]] = ("us",)
 
     def _limit(self) -> RateLimit:

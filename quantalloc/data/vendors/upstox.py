@@ -42,9 +42,6 @@ from quantalloc.data.vendors.errors import (
 )
 
 VENDOR = "upstox"
-ENV_VARS: tuple[str, ...] = ("UPSTOX_ACCESS_TOKEN",)
-HOW = "log in through your app in the Upstox developer console; tokens expire daily at 3:30 IST"
-LIMIT = RateLimit(500, 60.0, "50 requests a second, 500 a minute, 2,000 in 30 minutes (Upstox)")
 
 INDEX_KEYS = {
     "^NSEI": "NSE_INDEX|Nifty 50",
@@ -110,7 +107,7 @@ def call(fn: Any, what: str, secrets: dict[str, str]) -> Any:
         if status == 401 or code in ("UDAPI100050", "UDAPI100016"):
             raise CredentialsError(
                 f"upstox rejected the access token ({said}); it is invalid or has expired "
-                f"({HOW}): set a fresh UPSTOX_ACCESS_TOKEN",
+                f"({_Upstox.credentials_hint}): set a fresh UPSTOX_ACCESS_TOKEN",
                 vendor=VENDOR,
             ) from None
         if status == 429 or code == "UDAPI10005":
@@ -151,10 +148,14 @@ class _Upstox(VendorAccess):
     """Upstox's identity, limit and client, shared by its bars and chains."""
 
     vendor = VENDOR
-    env_vars = ENV_VARS
-    credentials_hint = HOW
+    env_vars = ("UPSTOX_ACCESS_TOKEN",)
+    credentials_hint = (
+        "log in through your app in the Upstox developer console; tokens expire daily at 3:30 IST"
+    )
     markets: ClassVar[tuple[str, ...]] = ("in",)
-    rate_limit = LIMIT
+    rate_limit = RateLimit(
+        500, 60.0, "50 requests a second, 500 a minute, 2,000 in 30 minutes (Upstox)"
+    )
 
     def _connect(self, credentials: dict[str, str]) -> Any:
         return connect(credentials)
