@@ -184,11 +184,15 @@ def _portfolio_routes(api: APIRouter) -> None:
 
     @api.post("/orders/buy_all", response_model=OrdersResult, tags=["orders"])
     def buy_all(body: PricesRequest, request: Request) -> dict[str, Any]:
-        return pm.buy_all(_book(request), body.prices, body.fee_per_trade, body.request_id)
+        return pm.trade_all(
+            _book(request), "buy", body.prices, body.fee_per_trade, request_id=body.request_id
+        )
 
     @api.post("/orders/sell_all", response_model=OrdersResult, tags=["orders"])
     def sell_all(body: PricesRequest, request: Request) -> dict[str, Any]:
-        return pm.sell_all(_book(request), body.prices, body.fee_per_trade, body.request_id)
+        return pm.trade_all(
+            _book(request), "sell", body.prices, body.fee_per_trade, request_id=body.request_id
+        )
 
     @api.post("/orders", response_model=OrdersResult, tags=["orders"])
     def place_order(body: OrderRequest, request: Request) -> dict[str, Any]:

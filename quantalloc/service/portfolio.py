@@ -1,4 +1,5 @@
-"""The portfolio manager: what initialize, rebalance, buy_all and sell_all change in the book.
+"""The portfolio manager: what initialize, rebalance and the whole-book trades (buy_all,
+sell_all) change in the book.
 
 Weights come from the multi-strategy allocator of :mod:`quantalloc.backtest.multi` (the same
 bounds rule and the same compiled program the backtest uses), with the strategy score
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -75,48 +76,47 @@ def rebalance(
     return book.rebalance(decide, request_id=request_id)
 
 
-def buy_all(
+def trade_all(
     book: PortfolioBook,
+    side: Literal["buy", "sell"],
     prices: Mapping[str, float],
     fee_per_trade: float = 0.0,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Every unlocked strategy buys its symbol with its cash (whole shares); it is then locked."""
+    """Trade the whole book at ``prices``, recorded as one ``buy_all`` or ``sell_all`` event.
 
-    def plan(sleeves: list[Sleeve]) -> list[Fill]:
-        fills = []
-        for s in sleeves:
-            if s.locked:
-                continue
-            price = _price(prices, s.symbol, s.name)
-            quantity = math.floor((s.cash - fee_per_trade) / price + 1e-9)
-            if quantity >= 1:
-                fills.append(Fill(s.name, s.symbol, "buy", float(quantity), price, fee_per_trade))
-        return fills
-
-    return book.record("buy_all", plan, request_id=request_id)
+    ``buy``: every unlocked strategy buys its symbol with its cash (whole shares); it is then
+    locked. ``sell``: every open position is closed (options per share, before their shares,
+    which may cover them); the strategies are unlocked. A symbol to trade without a price
+    raises DataError and nothing is written.
+    """
+    plan = _buy_plan if side == "buy" else _sell_plan
+    return book.record(
+        f"{side}_all", lambda sleeves: plan(sleeves, prices, fee_per_trade), request_id=request_id
+    )
 
 
-def sell_all(
-    book: PortfolioBook,
-    prices: Mapping[str, float],
-    fee_per_trade: float = 0.0,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """Close every open position at ``prices`` (options per share, before their shares, which
-    may cover them); the strategies are unlocked."""
+def _buy_plan(sleeves: list[Sleeve], prices: Mapping[str, float], fee: float) -> list[Fill]:
+    fills = []
+    for s in sleeves:
+        if s.locked:
+            continue
+        price = _price(prices, s.symbol, s.name)
+        quantity = math.floor((s.cash - fee) / price + 1e-9)
+        if quantity >= 1:
+            fills.append(Fill(s.name, s.symbol, "buy", float(quantity), price, fee))
+    return fills
 
-    def plan(sleeves: list[Sleeve]) -> list[Fill]:
-        fills = []
-        for s in sleeves:
-            held = sorted(s.positions.items(), key=lambda kv: (kv[0] not in s.terms, kv[0]))
-            for symbol, (quantity, _avg) in held:
-                side = "sell" if quantity > 0 else "buy"
-                price = _price(prices, symbol, s.name)
-                fills.append(Fill(s.name, symbol, side, abs(quantity), price, fee_per_trade))
-        return fills
 
-    return book.record("sell_all", plan, request_id=request_id)
+def _sell_plan(sleeves: list[Sleeve], prices: Mapping[str, float], fee: float) -> list[Fill]:
+    fills = []
+    for s in sleeves:
+        held = sorted(s.positions.items(), key=lambda kv: (kv[0] not in s.terms, kv[0]))
+        for symbol, (quantity, _avg) in held:
+            side = "sell" if quantity > 0 else "buy"
+            price = _price(prices, symbol, s.name)
+            fills.append(Fill(s.name, symbol, side, abs(quantity), price, fee))
+    return fills
 
 
 def _price(prices: Mapping[str, float], symbol: str, strategy: str) -> float:
