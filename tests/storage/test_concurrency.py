@@ -40,7 +40,11 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_concurrent_writers_lose_nothing(shared_url: str) -> None:
-    ctx = mp.get_context("fork")
+    # forkserver, not fork: a fork of this test process copies the locks its other threads
+    # (left by earlier tests in the session) held at that instant, and a child stuck on one
+    # inside its write transaction would hold the database lock past every other's timeout
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
     start, results = ctx.Event(), ctx.Queue()
     procs = [
         ctx.Process(target=_writer, args=(shared_url, w, start, results)) for w in range(WORKERS)
