@@ -1,8 +1,9 @@
 """What every backtest runs over: a price source, a date window and a starting capital.
 
 The registry builds one :class:`BacktestWindow` per run from the caller's values and every
-strategy module takes it (``run(window, params)``, ``run_batch(window, sets)``,
-``prepare(window, params)``), so the checks on capital and dates live here once.
+strategy module takes it (``run(window, params)``, ``run_batch(window, sets)``), so the checks
+on capital and dates live here once. Loading prices (a module's ``prepare``) needs no capital
+and takes the source and dates alone, as the live traders call it on their bar books.
 """
 
 from __future__ import annotations

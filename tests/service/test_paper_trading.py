@@ -116,6 +116,21 @@ def test_paper_momentum_on_daily_bars_equals_the_backtest(shared_data: Path) -> 
     assert len(ledger.fills) == 2 * len(bt.trades) - 1  # the last trade is still open
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the metrics of a flat, zero equity
+def test_paper_momentum_with_a_cashless_sleeve_trades_nothing(shared_data: Path) -> None:
+    """A sleeve with no cash (a session restarted with all of it invested) still reads its
+    signals: loading the bars takes no capital, and an entry buys zero whole shares."""
+    from quantalloc.data import get_provider
+    from quantalloc.service.trading.ledger import MemoryLedger
+    from quantalloc.service.trading.session import paper
+
+    provider = get_provider(f"csv:{shared_data / 'us'}", "us")
+    ledger = MemoryLedger(0.0)
+    pp = paper("momentum", provider, "2016-01-04", "2016-06-30", ledger, {"sma_days": "100"})
+    assert len(pp.trades) == 0 and not ledger.fills
+    assert len(pp.equity) > 100 and (pp.equity == 0.0).all()
+
+
 WHEEL_WINDOW = ("2015-01-02", "2015-12-31")  # every exit: take-profit, expiry, both exercises
 
 

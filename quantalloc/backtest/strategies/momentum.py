@@ -35,6 +35,7 @@ from quantalloc.backtest.result import (
     trades_from_records,
 )
 from quantalloc.backtest.window import BacktestWindow
+from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import ConfigError, DataError
 
 NAME = "momentum"
@@ -77,11 +78,16 @@ def warmup_days(sma_days: int) -> int:
 
 
 def prepare(
-    window: BacktestWindow, p: MomentumParams, *, max_sma_days: int | None = None
+    provider: PriceProvider,
+    start: DateLike | None,
+    end: DateLike | None,
+    p: MomentumParams,
+    *,
+    max_sma_days: int | None = None,
 ) -> MomentumData:
-    """Load the window's prices (and enough earlier signal history for ``max_sma_days``)."""
+    """Load the prices from ``start`` to ``end`` (and enough earlier signal history for
+    ``max_sma_days``). Loading needs no capital: the live trader calls this on its bar book."""
     longest = max(max_sma_days or 0, p.sma_days)
-    provider, start, end = window.provider, window.start, window.end
     sig = bars.as_daily(
         bars.load_with_warmup(provider, p.signal_symbol, start, end, warmup_days(longest))
     )
@@ -117,7 +123,7 @@ def run(
     window: BacktestWindow, p: MomentumParams, *, data: MomentumData | None = None
 ) -> BacktestResult:
     """Backtest the momentum rule over ``window`` (``data``: its prices, already prepared)."""
-    d = data or prepare(window, p)
+    d = data or prepare(window.provider, window.start, window.end, p)
     capital = window.capital
     entries, exits = signals(d, p.sma_days)
     o = d.ohlc
@@ -151,7 +157,7 @@ def run_batch(
                     f"({getattr(first, name)!r} vs {getattr(p, name)!r}); run separate batches"
                 )
     longest = max(p.sma_days for p in params)
-    d = data or prepare(window, first, max_sma_days=longest)
+    d = data or prepare(window.provider, window.start, window.end, first, max_sma_days=longest)
     capital = window.capital
     by_sma = {n: signals(d, n) for n in sorted({p.sma_days for p in params})}
     entries = np.column_stack([by_sma[p.sma_days][0] for p in params])

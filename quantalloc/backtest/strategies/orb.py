@@ -35,7 +35,7 @@ from quantalloc.backtest.engine import CostParams
 from quantalloc.backtest.params import param
 from quantalloc.backtest.result import BacktestResult, BatchResult, make_result
 from quantalloc.backtest.window import BacktestWindow
-from quantalloc.data.base import PriceProvider
+from quantalloc.data.base import DateLike, PriceProvider
 from quantalloc.errors import ConfigError, DataError
 
 NAME = "orb"
@@ -135,9 +135,11 @@ def warmup_days(params: OrbParams) -> int:
     return int(params.atr_days * 1.6) + 10
 
 
-def prepare(window: BacktestWindow, params: OrbParams) -> OrbData:
-    """Scan the symbols and pick each day's one (the part that depends on no exit parameter)."""
-    provider, start, end = window.provider, window.start, window.end
+def prepare(
+    provider: PriceProvider, start: DateLike | None, end: DateLike | None, params: OrbParams
+) -> OrbData:
+    """Scan the symbols and pick each day's one (the part that depends on no exit parameter
+    nor on capital: the live trader calls this on its bar book)."""
     warm = warmup_days(params)
     grids: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
     for sym in _symbols(provider, params):
@@ -302,7 +304,7 @@ def _simulate(
 def run(window: BacktestWindow, p: OrbParams, *, data: OrbData | None = None) -> BacktestResult:
     """Backtest the opening-range breakout over ``window`` (``data``: its bars, already
     prepared)."""
-    d = data or prepare(window, p)
+    d = data or prepare(window.provider, window.start, window.end, p)
     capital = window.capital
     equity, recs = _simulate(d, p, np.array([p.take_profit_atr]), np.array([p.stop_atr]), capital)
     rows = []
@@ -357,7 +359,7 @@ def run_batch(
             raise ConfigError(
                 "orb run_batch: parameter sets may differ only in take_profit_atr and stop_atr"
             )
-    d = data or prepare(window, first)
+    d = data or prepare(window.provider, window.start, window.end, first)
     capital = window.capital
     tp = np.array([p.take_profit_atr for p in params])
     sl = np.array([p.stop_atr for p in params])

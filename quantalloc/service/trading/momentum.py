@@ -18,7 +18,6 @@ import pandas as pd
 from quantalloc.backtest import bars
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.backtest.strategies import momentum
-from quantalloc.backtest.window import BacktestWindow
 from quantalloc.errors import DataError
 from quantalloc.service.trading.feed import BarBook
 from quantalloc.service.trading.ledger import Ledger
@@ -90,9 +89,7 @@ class MomentumTrader(SleeveTrader):
 
     def _decide(self, day: pd.Timestamp) -> None:
         try:
-            data = momentum.prepare(
-                BacktestWindow(self.book, self.start, day, self.capital), self.p
-            )
+            data = momentum.prepare(self.book, self.start, day, self.p)
         except DataError:  # the first session: fewer than two bars of the window yet
             return
         entries, exits = momentum.signals(data, self.p.sma_days)

@@ -20,7 +20,6 @@ import pandas as pd
 
 from quantalloc.backtest.result import BacktestResult
 from quantalloc.backtest.strategies import orb
-from quantalloc.backtest.window import BacktestWindow
 from quantalloc.errors import DataError
 from quantalloc.service.trading.orders import Bar, Child, Fill, Order, Side
 from quantalloc.service.trading.sleeve import SleeveTrader, trade_row
@@ -88,7 +87,7 @@ class OrbTrader(SleeveTrader):
 
     def _place(self, day: pd.Timestamp) -> None:
         try:
-            data = orb.prepare(BacktestWindow(self.book, day, day, self.capital), self.p)
+            data = orb.prepare(self.book, day, day, self.p)
         except DataError:
             return
         symbol, atr = data.symbol[0], float(data.atr[0])
