@@ -21,7 +21,7 @@ of parameter sets in one call (see :func:`simulate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numba as nb
 import numpy as np
@@ -38,43 +38,36 @@ EXIT_REASONS = ("signal", "stop", "take_profit", "session_close", "end_of_data")
 
 @dataclass(frozen=True, kw_only=True)
 class Costs:
-    """Trading costs applied to every fill."""
+    """Trading costs applied to every fill; a strategy's parameters inherit them (tunable).
 
-    fee_per_trade: float = 0.0
-    """Fixed fee per fill, in currency."""
-    fee_per_unit: float = 0.0
-    """Fee per unit (share) traded, in currency."""
-    fee_pct: float = 0.0
-    """Fee as a fraction of the traded value (0.001 = 0.1%)."""
-    slippage: float = 0.0
-    """Adverse price move per fill as a fraction of the price (0.0005 = 5 bp)."""
+    Each field is a :func:`~quantalloc.backtest.params.param`: its bounds are the tuner's search
+    range, and :meth:`__post_init__` rejects what no market charges (negative or non-finite
+    values, fractions of 1 or more).
+    """
+
+    fee_per_trade: float = param(0.0, low=0.0, help="fixed fee per fill, in currency")
+    fee_per_unit: float = param(0.0, low=0.0, help="fee per unit (share) traded, in currency")
+    fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
+    slippage: float = param(0.0, low=0.0, high=0.1, help="adverse fill as a fraction of price")
 
     def __post_init__(self) -> None:
-        for name in ("fee_per_trade", "fee_per_unit", "fee_pct", "slippage"):
-            value = getattr(self, name)
+        for f in fields(Costs):
+            value = getattr(self, f.name)
             if not np.isfinite(value) or value < 0:
-                raise ConfigError(f"cost {name} must be a finite number >= 0, got {value}")
+                raise ConfigError(f"cost {f.name} must be a finite number >= 0, got {value}")
         if self.fee_pct >= 1 or self.slippage >= 1:
             raise ConfigError("fee_pct and slippage are fractions of the price and must be < 1")
 
-
-@dataclass(frozen=True)
-class CostParams:
-    """Fee and slippage parameters a strategy's parameter dataclass inherits (tunable, bounded)."""
-
-    fee_per_trade: float = param(0.0, low=0.0, help="fixed fee per fill")
-    fee_per_unit: float = param(0.0, low=0.0, help="fee per share")
-    fee_pct: float = param(0.0, low=0.0, high=0.1, help="fee as a fraction of traded value")
-    slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
-
     def costs(self) -> Costs:
-        """The cost model of these parameters."""
-        return Costs(
-            fee_per_trade=self.fee_per_trade,
-            fee_per_unit=self.fee_per_unit,
-            fee_pct=self.fee_pct,
-            slippage=self.slippage,
-        )
+        """The cost fields alone (a strategy's parameters carry more)."""
+        return Costs(**{f.name: getattr(self, f.name) for f in fields(Costs)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostParams(Costs):
+    """The costs a strategy's parameters inherit: 5 bp of slippage unless tuned otherwise."""
+
+    slippage: float = param(0.0005, low=0.0, high=0.1, help="adverse fill as a fraction of price")
 
 
 @dataclass(frozen=True)

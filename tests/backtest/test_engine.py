@@ -159,3 +159,15 @@ def test_bad_inputs_raise_config_errors() -> None:
         simulate(OP, H, L, C, _sig(0, n=3), _sig(), capital=1.0)
     with pytest.raises(ConfigError, match="slippage"):
         Costs(slippage=-1.0)
+
+
+def test_a_strategys_parameters_are_checked_as_costs_when_built() -> None:
+    # One cost record: MomentumParams inherits Costs' fields and its checks, so a NaN fee fails
+    # where the parameters are made, not later when the engine reads them.
+    from quantalloc.backtest.strategies.momentum import MomentumParams
+
+    with pytest.raises(ConfigError, match="fee_per_trade"):
+        MomentumParams(fee_per_trade=float("nan"))
+    p = MomentumParams(fee_pct=0.001)
+    assert p.costs() == Costs(fee_pct=0.001, slippage=0.0005)
+    assert type(p.costs()) is Costs
