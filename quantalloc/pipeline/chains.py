@@ -170,7 +170,7 @@ def _proxies(
         index_fc = forecast_path(index_close, method)
     implied = inputs.vol_index["close"].astype(float) / 100.0
     implied = implied.loc[implied.index < inputs.as_of]
-    implied = pd.concat([implied, pd.Series([float(state.vix) / 100.0], index=[inputs.as_of])])
+    implied = pd.concat([implied, pd.Series([state.vol.level / 100.0], index=[inputs.as_of])])
     out: dict[str, float] = {}
     ratio = measured_ratio(implied, index_fc, inputs.as_of) if symbols else float("nan")
     for s in symbols:

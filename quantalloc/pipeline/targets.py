@@ -60,7 +60,7 @@ def cap_targets(
     advanced = plan.spec.advanced
     if advanced is None or plan.request.symbol is not None:
         return {}
-    shares = advanced.cap_targets(str(state.direction), float(state.vix))
+    shares = advanced.cap_targets(str(state.direction), state.vol.level)
     present = set(table["market_cap"])
     lost = [b for b, v in shares.items() if v > 0 and b not in present]
     if lost:

@@ -12,6 +12,7 @@ from quantalloc.markets import get_market
 from quantalloc.regime.config import RegimeConfig, StateRules, load_regime_config, state_name
 from quantalloc.regime.direction import (
     PARTS,
+    ChainReading,
     classify,
     combine,
     confidence,
@@ -30,6 +31,8 @@ from quantalloc.regime.inputs import (
 )
 from quantalloc.regime.volatility import VolRegime, level_only_regime, vol_regime
 
+_NO_CHAIN = ChainReading(pcr_volume=None, pcr_oi=None, max_pain=None, spot=None)
+
 
 def _num(x: float | None, digits: int = 6) -> float | None:
     return None if x is None else round(float(x), digits)
@@ -39,37 +42,29 @@ def _num(x: float | None, digits: int = 6) -> float | None:
 class MarketState:
     """The market's state on ``as_of`` and the figures behind it.
 
-    ``state`` is one of the 9 names (``Bullish_Low_VIX`` ...); ``vix_regime`` is ``low``,
-    ``normal``, ``high`` or ``spike`` (a spike counts as high in ``state``; ``spike`` says so).
-    Scores are in [-1, 1] (positive = bullish); ``options_flow_score`` and ``pcr`` are None when
-    no usable chain was given, and ``missing`` then names ``options_flow``. ``pcr`` is the
-    open-interest PCR (the volume PCR where OI gives none). ``weights`` are the part weights
-    actually used after redistribution; ``components`` the sub-scores and raw indicator values.
-    ``vix_source`` says where the level came from: ``series`` (the vol index's history),
-    ``chain`` (computed from the index's option chain) or ``manual`` (given by hand).
+    ``state`` is one of the 9 names (``Bullish_Low_VIX`` ...). ``vol`` is the volatility reading
+    it came from: its ``regime`` is ``low``, ``normal``, ``high`` or ``spike`` (a spike counts as
+    high in ``state``), its ``level`` the vol index. ``chain`` is what the option chain gave
+    (PCRs, max pain), None when no chain was given. Scores are in [-1, 1] (positive = bullish);
+    ``options_flow_score`` and ``pcr`` are None when no usable chain was given, and ``missing``
+    then names ``options_flow``. ``weights`` are the part weights actually used after
+    redistribution; ``components`` the sub-scores and raw indicator values. ``vix_source`` says
+    where the level came from: ``series`` (the vol index's history), ``chain`` (computed from
+    the index's option chain) or ``manual`` (given by hand). :meth:`to_dict` writes the flat
+    JSON of the solve contract (``vix_regime``, ``vix``, ``pcr_oi`` ...).
     """
 
     state: str
     direction: str
-    vix_regime: str
     direction_score: float
     confidence: float
     technical_score: float
     options_flow_score: float | None
     price_action_score: float
-    vix: float
-    pcr: float | None
+    vol: VolRegime
     as_of: pd.Timestamp
     market: str
-    vix_percentile: float | None
-    vix_ma5: float | None
-    vix_ma20: float | None
-    vix_trend: str
-    spike: bool
-    days_since_spike: int | None
-    pcr_volume: float | None
-    pcr_oi: float | None
-    max_pain: float | None
+    chain: ChainReading | None
     spot: float
     missing: tuple[str, ...]
     weights: dict[str, float]
@@ -77,35 +72,42 @@ class MarketState:
     data_quality: float
     rules: StateRules
     components: dict[str, float] = field(default_factory=dict)
-    vol_reason: str = ""
     notes: tuple[str, ...] = ()
     vix_source: str = "series"
 
+    @property
+    def pcr(self) -> float | None:
+        """The open-interest PCR, else the volume PCR; None without a usable chain."""
+        if self.chain is None:
+            return None
+        return self.chain.pcr_oi if self.chain.pcr_oi is not None else self.chain.pcr_volume
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: the solve contract's ``market`` keys first, then the detail."""
+        chain = self.chain or _NO_CHAIN
         return {
             "state": self.state,
             "direction": self.direction,
-            "vix_regime": self.vix_regime,
+            "vix_regime": self.vol.regime,
             "direction_score": _num(self.direction_score),
             "confidence": _num(self.confidence),
             "technical_score": _num(self.technical_score),
             "options_flow_score": _num(self.options_flow_score),
             "price_action_score": _num(self.price_action_score),
-            "vix": _num(self.vix),
+            "vix": _num(self.vol.level),
             "pcr": _num(self.pcr),
             "vix_source": self.vix_source,
             "as_of": str(self.as_of.date()),
             "market": self.market,
-            "vix_percentile": _num(self.vix_percentile, 2),
-            "vix_ma5": _num(self.vix_ma5),
-            "vix_ma20": _num(self.vix_ma20),
-            "vix_trend": self.vix_trend,
-            "spike": self.spike,
-            "days_since_spike": self.days_since_spike,
-            "pcr_volume": _num(self.pcr_volume),
-            "pcr_oi": _num(self.pcr_oi),
-            "max_pain": _num(self.max_pain),
+            "vix_percentile": _num(self.vol.percentile, 2),
+            "vix_ma5": _num(self.vol.ma5),
+            "vix_ma20": _num(self.vol.ma20),
+            "vix_trend": self.vol.trend,
+            "spike": self.vol.spike,
+            "days_since_spike": self.vol.days_since_spike,
+            "pcr_volume": _num(chain.pcr_volume),
+            "pcr_oi": _num(chain.pcr_oi),
+            "max_pain": _num(chain.max_pain),
             "spot": _num(self.spot),
             "missing": list(self.missing),
             "weights": {k: _num(v) for k, v in self.weights.items()},
@@ -115,7 +117,7 @@ class MarketState:
             "components": {
                 k: (None if pd.isna(v) else _num(v)) for k, v in self.components.items()
             },
-            "vol_reason": self.vol_reason,
+            "vol_reason": self.vol.reason,
             "notes": list(self.notes),
         }
 
@@ -246,7 +248,7 @@ def market_state(
     spot = float(px["close"].iloc[-1])
     flow: float | None = None
     flow_parts: dict[str, float] = {}
-    pcr_volume = pcr_oi = pain = None
+    reading: ChainReading | None = None
     if chain is not None:
         from quantalloc.regime.flow import read_chain
 
@@ -259,7 +261,6 @@ def market_state(
                 "add them to read this market's chains"
             )
         flow, flow_parts = options_flow_score(reading, neutral, cfg.options_flow)
-        pcr_volume, pcr_oi, pain = reading.pcr_volume, reading.pcr_oi, reading.max_pain
         flow_parts["chain_spot"] = float("nan") if reading.spot is None else reading.spot
     missing: list[str] = []
     if flow is None:
@@ -287,25 +288,15 @@ def market_state(
     return MarketState(
         state=name,
         direction=direction,
-        vix_regime=vr.regime,
         direction_score=score,
         confidence=conf,
         technical_score=tech,
         options_flow_score=flow,
         price_action_score=action,
-        vix=vr.level,
-        pcr=pcr_oi if pcr_oi is not None else pcr_volume,
+        vol=vr,
         as_of=as_of_ts,
         market=profile.name,
-        vix_percentile=vr.percentile,
-        vix_ma5=vr.ma5,
-        vix_ma20=vr.ma20,
-        vix_trend=vr.trend,
-        spike=vr.spike,
-        days_since_spike=vr.days_since_spike,
-        pcr_volume=pcr_volume,
-        pcr_oi=pcr_oi,
-        max_pain=pain,
+        chain=reading,
         spot=spot,
         missing=tuple(missing),
         weights={k: used.get(k, 0.0) for k in PARTS},
@@ -313,7 +304,6 @@ def market_state(
         data_quality=quality,
         rules=cfg.states[name],
         components=components,
-        vol_reason=vr.reason,
         notes=tuple(notes),
         vix_source=source,
     )

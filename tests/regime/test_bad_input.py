@@ -147,5 +147,5 @@ def test_no_vol_index_needs_a_level(regime_config) -> None:
     with pytest.raises(DataError, match="no level given"):
         market_state(px, None, market="us", config=regime_config)
     state = market_state(px, None, market="us", config=regime_config, vix=35.0)
-    assert state.vix_regime == "spike" and state.vix_percentile is None
+    assert state.vol.regime == "spike" and state.vol.percentile is None
     assert any("given by hand" in n for n in state.notes)

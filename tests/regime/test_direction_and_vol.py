@@ -180,7 +180,7 @@ def test_a_steady_rise_in_calm_markets_is_bullish_low_vix(regime_config) -> None
 def test_a_steady_fall_with_high_vol_is_bearish_high_vix(regime_config) -> None:
     prices, vol = _market(drift=-0.002, vol_level=26.0)
     state = market_state(prices, vol, market="us", config=regime_config)
-    assert state.state == "Bearish_High_VIX" and state.vix_regime == "high"
+    assert state.state == "Bearish_High_VIX" and state.vol.regime == "high"
     assert "bear_put_spread" in state.rules.preferred
 
 

@@ -36,14 +36,14 @@ def test_spy_chain_of_5_january_2015(shared_data: Path, us_frames, regime_config
     )
     assert state.missing == () and state.options_flow_score is not None
     assert state.weights == pytest.approx(regime_config.weights)
-    assert state.pcr_volume == pytest.approx(put_call_ratio(chain, by="volume"))
-    assert state.pcr_oi == pytest.approx(put_call_ratio(chain, by="oi"))
-    assert state.pcr == state.pcr_oi
+    assert state.chain.pcr_volume == pytest.approx(put_call_ratio(chain, by="volume"))
+    assert state.chain.pcr_oi == pytest.approx(put_call_ratio(chain, by="oi"))
+    assert state.pcr == state.chain.pcr_oi
     nearest = chain["expiry"].min()
-    assert state.max_pain == pytest.approx(max_pain(chain, expiry=nearest))
+    assert state.chain.max_pain == pytest.approx(max_pain(chain, expiry=nearest))
     # the file has no spot column value, so SPY's close (201.72) stands in
     assert any("stands in" in n for n in state.notes)
-    pull = (state.max_pain / 201.72 - 1) / regime_config.options_flow.max_pain_scale
+    pull = (state.chain.max_pain / 201.72 - 1) / regime_config.options_flow.max_pain_scale
     assert state.components["options_flow.max_pain"] == pytest.approx(min(1.0, pull))
     assert -1 <= state.direction_score <= 1
 
@@ -57,8 +57,8 @@ def test_nifty_chain_of_june_2024(shared_data: Path, in_frames, regime_config) -
         in_frames["^NSEI"], in_frames["^INDIAVIX"], chain, "2024-06-21", market="in",
         config=regime_config,
     )  # fmt: skip
-    assert state.max_pain == pytest.approx(max_pain(chain))
-    assert state.pcr_oi == pytest.approx(put_call_ratio(chain, by="oi"))
+    assert state.chain.max_pain == pytest.approx(max_pain(chain))
+    assert state.chain.pcr_oi == pytest.approx(put_call_ratio(chain, by="oi"))
     assert state.components["options_flow.chain_spot"] == pytest.approx(23501.1)
     assert any("no quote date" in n for n in state.notes)
     # an expired chain is refused: every expiry lies before the as-of date

@@ -31,7 +31,7 @@ def test_us_2017_calm_stretch_is_low_vix(us_frames, regime_config) -> None:
     the year as mostly bullish (every third trading day is checked, 84 days, to stay fast)."""
     days = us_frames["^GSPC"].loc["2017-01-03":"2017-12-29"].index[::3]
     states = [_us(us_frames, str(d.date()), regime_config) for d in days]
-    vol = Counter(s.vix_regime for s in states)
+    vol = Counter(s.vol.regime for s in states)
     direction = Counter(s.direction for s in states)
     assert vol["low"] / len(states) > 0.9, vol
     assert vol["spike"] == 0
@@ -39,8 +39,8 @@ def test_us_2017_calm_stretch_is_low_vix(us_frames, regime_config) -> None:
     # 2017-11-03: VIX closed at 9.14, the lowest close in the file; the index at a record high.
     calm = _us(us_frames, "2017-11-03", regime_config)
     assert calm.state == "Bullish_Low_VIX"
-    assert calm.vix == pytest.approx(9.14) and calm.vix_percentile is not None
-    assert calm.vix_percentile < 5
+    assert calm.vol.level == pytest.approx(9.14) and calm.vol.percentile is not None
+    assert calm.vol.percentile < 5
     assert calm.rules.preferred[0] == "bull_call_spread"
 
 
@@ -78,7 +78,7 @@ def test_us_sell_offs_are_bearish_high_vol(us_frames, regime_config, day: str, w
     state = _us(us_frames, day, regime_config)
     assert state.direction == "bearish", why
     assert state.state == "Bearish_High_VIX", why
-    assert state.spike, why  # each came with a VIX jump far above its 20-day mean
+    assert state.vol.spike, why  # each came with a VIX jump far above its 20-day mean
     assert state.technical_score < 0 and state.price_action_score < 0
     assert "long_call" in state.rules.avoided or "bull_call_spread" in state.rules.avoided
 
@@ -90,12 +90,12 @@ def test_india_march_2020_vix_spike(in_frames, regime_config) -> None:
     spike, and 24 March is a bearish, high-vol state."""
     days = in_frames["^NSEI"].loc["2020-03-12":"2020-03-31"].index
     for day in days:
-        assert _in(in_frames, str(day.date()), regime_config).vix_regime == "spike", day
+        assert _in(in_frames, str(day.date()), regime_config).vol.regime == "spike", day
     peak = _in(in_frames, "2020-03-24", regime_config)
-    assert peak.vix == pytest.approx(83.61, abs=0.01)
-    assert peak.vix_percentile == pytest.approx(100.0)
-    assert peak.days_since_spike == 0
-    assert peak.state == "Bearish_High_VIX" and peak.spike
+    assert peak.vol.level == pytest.approx(83.61, abs=0.01)
+    assert peak.vol.percentile == pytest.approx(100.0)
+    assert peak.vol.days_since_spike == 0
+    assert peak.state == "Bearish_High_VIX" and peak.vol.spike
 
 
 def test_india_march_23_2020_sell_off_is_bearish(in_frames, regime_config) -> None:
